@@ -24,22 +24,22 @@ type Reason string
 // added, existing ones keep their meaning.
 const (
 	// Node-level.
-	ReasonOverlaySingleStack    Reason = "OverlaySingleStack"    // overlay: only the primary family is planned
-	ReasonIPv6Unsupported       Reason = "IPv6Unsupported"       // HNS version lacks IPv6 load balancers
-	ReasonDSRUnsupported        Reason = "DSRUnsupported"        // HNS version lacks DSR; planned without it
-	ReasonEndpointAddressInUse  Reason = "EndpointAddressInUse"  // two plan endpoints want one IP
-	ReasonInvalidEndpointSlice  Reason = "InvalidEndpointSlice"  // a slice or one of its addresses is unusable
-	ReasonInvalidService        Reason = "InvalidService"        // a Service field is unusable
-	ReasonUnsupportedProtocol   Reason = "UnsupportedProtocol"   // not TCP or UDP
-	ReasonNoEndpoints           Reason = "NoEndpoints"           // no usable backend: no load balancer
-	ReasonMixedInternalPorts    Reason = "MixedInternalPorts"    // backends disagree on the target port
-	ReasonFrontendConflict      Reason = "FrontendConflict"      // another Service holds the frontend
-	ReasonIngressIPModeProxy    Reason = "IngressIPModeProxy"    // ipMode Proxy: the LB provider proxies
-	ReasonIngressHostnameOnly   Reason = "IngressHostnameOnly"   // ingress entry without IP
-	ReasonSessionAffinity       Reason = "SessionAffinityUnsupported"
-	ReasonAffinityTimeout       Reason = "SessionAffinityTimeoutIgnored"
-	ReasonTooManyBackends       Reason = "TooManyBackends"       // > 64 non-DSR backends on WS2019
-	ReasonSourceRangesIgnored   Reason = "LoadBalancerSourceRangesIgnored"
+	ReasonOverlaySingleStack   Reason = "OverlaySingleStack"   // overlay: only the primary family is planned
+	ReasonIPv6Unsupported      Reason = "IPv6Unsupported"      // HNS version lacks IPv6 load balancers
+	ReasonDSRUnsupported       Reason = "DSRUnsupported"       // HNS version lacks DSR; planned without it
+	ReasonEndpointAddressInUse Reason = "EndpointAddressInUse" // two plan endpoints want one IP
+	ReasonInvalidEndpointSlice Reason = "InvalidEndpointSlice" // a slice or one of its addresses is unusable
+	ReasonInvalidService       Reason = "InvalidService"       // a Service field is unusable
+	ReasonUnsupportedProtocol  Reason = "UnsupportedProtocol"  // not TCP or UDP
+	ReasonNoEndpoints          Reason = "NoEndpoints"          // no usable backend: no load balancer
+	ReasonMixedInternalPorts   Reason = "MixedInternalPorts"   // backends disagree on the target port
+	ReasonFrontendConflict     Reason = "FrontendConflict"     // another Service holds the frontend
+	ReasonIngressIPModeProxy   Reason = "IngressIPModeProxy"   // ipMode Proxy: the LB provider proxies
+	ReasonIngressHostnameOnly  Reason = "IngressHostnameOnly"  // ingress entry without IP
+	ReasonSessionAffinity      Reason = "SessionAffinityUnsupported"
+	ReasonAffinityTimeout      Reason = "SessionAffinityTimeoutIgnored"
+	ReasonTooManyBackends      Reason = "TooManyBackends" // > 64 non-DSR backends on WS2019
+	ReasonSourceRangesIgnored  Reason = "LoadBalancerSourceRangesIgnored"
 )
 
 // Diagnostic is something Compute noticed about one object, as data.
