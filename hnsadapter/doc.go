@@ -1,0 +1,15 @@
+// Package hnsadapter applies an lbpolicy.Plan to HNS with the fewest calls
+// that converge: a Reconciler diffs the plan against what HNS holds and
+// creates, updates in place, or deletes only what differs, through a small
+// Backend interface.
+//
+// The types mirror the HCN v2 schema of github.com/Microsoft/hcsshim/hcn so
+// that conversion is field by field. Only the Windows backend (NewHCN) calls
+// hcn; package fake provides an in-memory HNS with HNS's rules for tests on
+// any OS.
+//
+// The adapter never modifies or deletes an HNS object it does not own: one
+// it created, or one it adopted at start-up because its identity key
+// matched the plan's (or, with an explicit option, every load balancer on
+// the managed network).
+package hnsadapter

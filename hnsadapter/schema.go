@@ -1,0 +1,126 @@
+package hnsadapter
+
+import "encoding/json"
+
+// The types below mirror the HCN v2 schema of github.com/Microsoft/hcsshim/hcn
+// field for field, with the same JSON tags, so that a neutral object and its
+// hcn counterpart marshal to the same JSON. Only the fields load balancing
+// needs are kept.
+
+// SchemaVersion is the HCN schema version; hnslb always sends 2.0.
+type SchemaVersion struct {
+	Major int `json:"Major"`
+	Minor int `json:"Minor"`
+}
+
+// V2SchemaVersion is the schema version every object hnslb sends carries.
+func V2SchemaVersion() SchemaVersion { return SchemaVersion{Major: 2, Minor: 0} }
+
+// LoadBalancerFlags mirror hcn.LoadBalancerFlags.
+type LoadBalancerFlags uint32
+
+// Load-balancer flags, with HNS's values.
+const (
+	LoadBalancerFlagsNone LoadBalancerFlags = 0
+	LoadBalancerFlagsDSR  LoadBalancerFlags = 1
+	LoadBalancerFlagsIPv6 LoadBalancerFlags = 2
+)
+
+// LoadBalancerPortMappingFlags mirror hcn.LoadBalancerPortMappingFlags.
+type LoadBalancerPortMappingFlags uint32
+
+// Port-mapping flags, with HNS's values. VipExternalIP (16) is not in hcn;
+// kube-proxy's winkernel defines it the same way.
+const (
+	LoadBalancerPortMappingFlagsNone           LoadBalancerPortMappingFlags = 0
+	LoadBalancerPortMappingFlagsILB            LoadBalancerPortMappingFlags = 1
+	LoadBalancerPortMappingFlagsLocalRoutedVIP LoadBalancerPortMappingFlags = 2
+	LoadBalancerPortMappingFlagsUseMux         LoadBalancerPortMappingFlags = 4
+	LoadBalancerPortMappingFlagsPreserveDIP    LoadBalancerPortMappingFlags = 8
+	LoadBalancerPortMappingFlagsVipExternalIP  LoadBalancerPortMappingFlags = 16
+)
+
+// LoadBalancerDistribution mirrors hcn.LoadBalancerDistribution.
+type LoadBalancerDistribution uint32
+
+// Distribution types, with HNS's values.
+const (
+	LoadBalancerDistributionNone             LoadBalancerDistribution = 0
+	LoadBalancerDistributionSourceIPProtocol LoadBalancerDistribution = 1
+	LoadBalancerDistributionSourceIP         LoadBalancerDistribution = 2
+)
+
+// LoadBalancerPortMapping mirrors hcn.LoadBalancerPortMapping.
+type LoadBalancerPortMapping struct {
+	Protocol         uint32                       `json:",omitempty"` // TCP = 6, UDP = 17
+	InternalPort     uint16                       `json:",omitempty"`
+	ExternalPort     uint16                       `json:",omitempty"`
+	DistributionType LoadBalancerDistribution     `json:",omitempty"`
+	Flags            LoadBalancerPortMappingFlags `json:",omitempty"`
+}
+
+// HostComputeLoadBalancer mirrors hcn.HostComputeLoadBalancer.
+type HostComputeLoadBalancer struct {
+	Id                   string                    `json:"ID,omitempty"`
+	HostComputeEndpoints []string                  `json:",omitempty"`
+	SourceVIP            string                    `json:",omitempty"`
+	FrontendVIPs         []string                  `json:",omitempty"`
+	PortMappings         []LoadBalancerPortMapping `json:",omitempty"`
+	SchemaVersion        SchemaVersion             `json:",omitempty"`
+	Flags                LoadBalancerFlags         `json:",omitempty"`
+}
+
+// EndpointFlags mirror hcn.EndpointFlags.
+type EndpointFlags uint32
+
+// Endpoint flags, with HNS's values.
+const (
+	EndpointFlagsNone           EndpointFlags = 0
+	EndpointFlagsRemoteEndpoint EndpointFlags = 1
+)
+
+// EndpointPolicyType mirrors hcn.EndpointPolicyType.
+type EndpointPolicyType string
+
+// EndpointPolicyProviderAddress is hcn.NetworkProviderAddress: the
+// underlay address of a remote endpoint on an Overlay network.
+const EndpointPolicyProviderAddress EndpointPolicyType = "ProviderAddress"
+
+// EndpointPolicy mirrors hcn.EndpointPolicy.
+type EndpointPolicy struct {
+	Type     EndpointPolicyType `json:""`
+	Settings json.RawMessage    `json:",omitempty"`
+}
+
+// ProviderAddressEndpointPolicySetting mirrors hcn's setting of that name.
+type ProviderAddressEndpointPolicySetting struct {
+	ProviderAddress string `json:",omitempty"`
+}
+
+// IpConfig mirrors hcn.IpConfig.
+type IpConfig struct { //nolint:revive // hcn's name
+	IpAddress    string `json:",omitempty"` //nolint:revive // hcn's name
+	PrefixLength uint8  `json:",omitempty"`
+}
+
+// HostComputeEndpoint mirrors the parts of hcn.HostComputeEndpoint that
+// load balancing uses.
+type HostComputeEndpoint struct {
+	Id                 string           `json:"ID,omitempty"`
+	Name               string           `json:",omitempty"`
+	HostComputeNetwork string           `json:",omitempty"` // network ID
+	Policies           []EndpointPolicy `json:",omitempty"`
+	IpConfigurations   []IpConfig       `json:",omitempty"` //nolint:revive // hcn's name
+	MacAddress         string           `json:",omitempty"`
+	Flags              EndpointFlags    `json:",omitempty"`
+	SchemaVersion      SchemaVersion    `json:",omitempty"`
+}
+
+// HostComputeNetwork mirrors the parts of hcn.HostComputeNetwork the
+// adapter needs: its ID, name and type.
+type HostComputeNetwork struct {
+	Id            string        `json:"ID,omitempty"`
+	Name          string        `json:",omitempty"`
+	Type          string        `json:",omitempty"` // "Overlay", "L2Bridge", ...
+	SchemaVersion SchemaVersion `json:",omitempty"`
+}
