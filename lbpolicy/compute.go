@@ -39,12 +39,15 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 	if err != nil {
 		return Plan{}, err
 	}
-	c := &computer{node: n, endpoints: map[netip.Addr]endpointCandidate{}}
+	c := &computer{node: n}
+	// Most Services give one or two load balancers.
+	c.lbs = make([]LoadBalancer, 0, 2*len(services))
+	c.remotes = make([][]netip.Addr, 0, 2*len(services))
 	c.diags = append(c.diags, n.diagnostics...)
 	// The source-VIP endpoints come first: nothing may take their IPs.
 	for _, fam := range n.families {
 		if fam.network.Overlay() {
-			c.addEndpoint(fam.network.SourceVIPEndpoint(), "Node "+n.Name, false)
+			c.addEndpoint(fam.network.SourceVIPEndpoint(), "Node "+n.Name)
 		}
 	}
 
@@ -72,23 +75,17 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 // computer accumulates one Compute call's results.
 type computer struct {
 	node      *node
-	lbs       []candidate
-	endpoints map[netip.Addr]endpointCandidate
+	lbs       []LoadBalancer // candidates, before frontend conflicts are resolved
+	remotes   [][]netip.Addr // per candidate: backends that need a remote endpoint
+	endpoints []endpointCandidate
 	diags     []Diagnostic
-}
-
-// candidate is a load balancer before frontend conflicts are resolved.
-type candidate struct {
-	lb     LoadBalancer
-	remote []netip.Addr // backends that need a remote endpoint
 }
 
 // endpointCandidate remembers who asked for a plan endpoint, to report
 // two different endpoints wanting one IP.
 type endpointCandidate struct {
-	ep      Endpoint
-	owner   string
-	backend bool // a remote backend's endpoint
+	ep    Endpoint
+	owner string
 }
 
 func (c *computer) diag(sev Severity, object string, reason Reason, format string, args ...any) {
@@ -169,7 +166,7 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 			continue // the Service has no ClusterIP in this family
 		}
 		if fam.network.Overlay() {
-			c.addEndpoint(fam.network.ClusterIPEndpoint(vip), sc.object, false)
+			c.addEndpoint(fam.network.ClusterIPEndpoint(vip), sc.object)
 		}
 		ports, errs := endpoints.Merge(svcSlices, addressType(fam.name), c.node.Name)
 		for _, e := range errs {
@@ -372,7 +369,8 @@ func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p cor
 				kind, lb.Key(), len(lb.Backends), c.node.version, limit, limit)
 			lb.Backends, remote, lb.SourceVIP = truncate(fam, sel, limit)
 		}
-		c.lbs = append(c.lbs, candidate{lb: lb, remote: remote})
+		c.lbs = append(c.lbs, lb)
+		c.remotes = append(c.remotes, remote)
 	}
 
 	// DSR is requested by the node for ClusterIP, and by the traffic policy
@@ -445,7 +443,8 @@ func (c *computer) healthCheck(sc *svcContext, fam family, ingress netip.Addr, l
 		SourceVIP:        fam.network.SourceVIP(nil),
 		Backends:         []Backend{{EndpointName: c.node.rootEndpoint}},
 	}
-	c.lbs = append(c.lbs, candidate{lb: lb})
+	c.lbs = append(c.lbs, lb)
+	c.remotes = append(c.remotes, nil)
 }
 
 // selectBackends turns one endpoint set into a load balancer's backends:
@@ -515,16 +514,11 @@ func truncate(fam family, sel *selection, limit int) ([]Backend, []netip.Addr, n
 	return backends, remote, fam.network.SourceVIP(remote)
 }
 
-func (c *computer) addEndpoint(ep Endpoint, owner string, backend bool) {
-	if prev, ok := c.endpoints[ep.IP]; ok {
-		if prev.ep != ep {
-			c.diag(SeverityWarning, owner, ReasonEndpointAddressInUse,
-				"HNS endpoint %s is needed as %s but is already planned as %s for %s; keeping the first",
-				ep.IP, describeEndpoint(ep), describeEndpoint(prev.ep), prev.owner)
-		}
-		return
-	}
-	c.endpoints[ep.IP] = endpointCandidate{ep: ep, owner: owner, backend: backend}
+// addEndpoint records an endpoint the plan needs that is not a remote
+// backend's: the source VIP's (added first) and the Overlay ClusterIP
+// endpoints. Conflicts are resolved in plan: the first one added wins.
+func (c *computer) addEndpoint(ep Endpoint, owner string) {
+	c.endpoints = append(c.endpoints, endpointCandidate{ep: ep, owner: owner})
 }
 
 func describeEndpoint(ep Endpoint) string {
@@ -537,45 +531,47 @@ func describeEndpoint(ep Endpoint) string {
 	return "a remote endpoint (MAC " + ep.MACAddress + ")"
 }
 
+// lbKey is Key in a form that hashes fast (no strings).
+type lbKey struct {
+	v6    bool
+	vip   netip.Addr
+	proto Protocol
+	port  uint16
+}
+
+func keyOf(lb *LoadBalancer) lbKey {
+	k := lbKey{v6: lb.IPFamily == IPv6, proto: lb.Protocol, port: lb.ExternalPort}
+	if len(lb.FrontendVIPs) > 0 {
+		k.vip = lb.FrontendVIPs[0]
+	}
+	return k
+}
+
 // plan resolves frontend conflicts and assembles the sorted Plan.
 func (c *computer) plan() Plan {
 	// Candidates are in (namespace, name) order, ports in spec order; the
-	// first one holding a frontend key wins.
-	winners := make(map[Key]int, len(c.lbs))
-	lbs := make([]LoadBalancer, 0, len(c.lbs))
-	var remotes [][]netip.Addr
-	for _, cand := range c.lbs {
-		k := cand.lb.Key()
-		if i, taken := winners[k]; taken {
-			prev := &lbs[i]
-			if cand.lb.Kind == KindHealthCheck && prev.Kind == KindHealthCheck && sameContent(prev, &cand.lb) {
+	// first one holding a frontend key wins. Losers are dropped in place.
+	winners := make(map[lbKey]int, len(c.lbs))
+	lbs, remotes := c.lbs[:0], c.remotes[:0]
+	for i := range c.lbs {
+		cand := &c.lbs[i]
+		k := keyOf(cand)
+		if j, taken := winners[k]; taken {
+			prev := &lbs[j]
+			if cand.Kind == KindHealthCheck && prev.Kind == KindHealthCheck && sameContent(prev, cand) {
 				continue // one health-check LB serves every port and Service on the IP
 			}
-			c.diag(SeverityError, "Service "+cand.lb.Service+":"+cand.lb.Port, ReasonFrontendConflict,
+			c.diag(SeverityError, "Service "+cand.Service+":"+cand.Port, ReasonFrontendConflict,
 				"%s frontend %s is already planned for Service %s:%s (%s): this load balancer is not planned",
-				cand.lb.Kind, k, prev.Service, prev.Port, prev.Kind)
+				cand.Kind, cand.Key(), prev.Service, prev.Port, prev.Kind)
 			continue
 		}
 		winners[k] = len(lbs)
-		lbs = append(lbs, cand.lb)
-		remotes = append(remotes, cand.remote)
+		lbs = append(lbs, *cand)
+		remotes = append(remotes, c.remotes[i])
 	}
-	for i, rs := range remotes {
-		fam := c.familyNamed(lbs[i].IPFamily)
-		for _, ip := range rs {
-			if prev, ok := c.endpoints[ip]; ok && prev.backend {
-				continue // fast path: most backends serve several LBs
-			}
-			c.addEndpoint(fam.network.RemoteEndpoint(ip), "Service "+lbs[i].Service, true)
-		}
-	}
+	eps := c.endpointList(remotes)
 	slices.SortFunc(lbs, func(a, b LoadBalancer) int { return a.Key().Compare(b.Key()) })
-
-	eps := make([]Endpoint, 0, len(c.endpoints))
-	for _, e := range c.endpoints {
-		eps = append(eps, e.ep)
-	}
-	slices.SortFunc(eps, func(a, b Endpoint) int { return a.IP.Compare(b.IP) })
 
 	slices.SortFunc(c.diags, compareDiagnostics)
 	diags := slices.CompactFunc(c.diags, func(a, b Diagnostic) bool { return a == b })
@@ -585,14 +581,101 @@ func (c *computer) plan() Plan {
 	return Plan{LoadBalancers: lbs, Endpoints: eps, Diagnostics: diags}
 }
 
-func (c *computer) familyNamed(f IPFamily) family {
-	for _, fam := range c.node.families {
-		if fam.name == f {
-			return fam
+// endpointList returns the plan's endpoints sorted by IP: the recorded
+// ones (source VIP first, then ClusterIP endpoints) and a remote endpoint
+// per remote backend of a planned load balancer. When two want one IP the
+// first recorded wins, then the recorded over the remote backend's, and
+// a differing loser is reported.
+func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
+	// Remote backends: many load balancers share them, so collect, sort
+	// and deduplicate. IPv4 addresses sort as integers, which is fast.
+	var v4 []uint32
+	var v6 []netip.Addr
+	for _, rs := range remotes {
+		for _, ip := range rs {
+			if ip.Is4() {
+				b := ip.As4()
+				v4 = append(v4, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
+			} else {
+				v6 = append(v6, ip)
+			}
 		}
 	}
-	return c.node.families[0] // unreachable: every LB is of a planned family
+	slices.Sort(v4)
+	v4 = slices.Compact(v4)
+	slices.SortFunc(v6, netip.Addr.Compare)
+	v6 = slices.Compact(v6)
+
+	recorded := c.endpoints
+	slices.SortStableFunc(recorded, func(a, b endpointCandidate) int { return a.ep.IP.Compare(b.ep.IP) })
+
+	out := make([]Endpoint, 0, len(v4)+len(v6)+len(recorded))
+	var ipv4, ipv6 *family
+	for i := range c.node.families {
+		if c.node.families[i].name == IPv4 {
+			ipv4 = &c.node.families[i]
+		} else {
+			ipv6 = &c.node.families[i]
+		}
+	}
+	next := func() (netip.Addr, bool) {
+		switch {
+		case len(v4) > 0:
+			x := v4[0]
+			v4 = v4[1:]
+			return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}), true
+		case len(v6) > 0:
+			x := v6[0]
+			v6 = v6[1:]
+			return x, true
+		}
+		return netip.Addr{}, false
+	}
+	remoteEndpoint := func(ip netip.Addr) Endpoint {
+		if ip.Is4() {
+			return ipv4.network.RemoteEndpoint(ip)
+		}
+		return ipv6.network.RemoteEndpoint(ip)
+	}
+	ip, more := next()
+	for i := 0; i < len(recorded); {
+		r := recorded[i]
+		// Recorded endpoints on the same IP: the first wins.
+		j := i + 1
+		for ; j < len(recorded) && recorded[j].ep.IP == r.ep.IP; j++ {
+			c.endpointConflict(recorded[j], r)
+		}
+		i = j
+		for more && ip.Less(r.ep.IP) {
+			out = append(out, remoteEndpoint(ip))
+			ip, more = next()
+		}
+		if more && ip == r.ep.IP {
+			c.endpointConflict(endpointCandidate{ep: remoteEndpoint(ip), owner: "a remote backend"}, r)
+			ip, more = next()
+		}
+		out = append(out, r.ep)
+	}
+	for more {
+		out = append(out, remoteEndpoint(ip))
+		ip, more = next()
+	}
+	return out
 }
+
+func (c *computer) endpointConflict(loser, winner endpointCandidate) {
+	if loser.ep == winner.ep {
+		return
+	}
+	obj := loser.owner
+	if !strings.HasPrefix(obj, "Service ") && !strings.HasPrefix(obj, "Node ") {
+		obj = "Node " + c.node.Name
+	}
+	c.diag(SeverityWarning, obj, ReasonEndpointAddressInUse,
+		"HNS endpoint %s is needed as %s (for %s) but is already planned as %s for %s; keeping the latter",
+		loser.ep.IP, describeEndpoint(loser.ep), loser.owner, describeEndpoint(winner.ep), winner.owner)
+}
+
 
 // sameContent reports whether two load balancers would be the same HNS
 // object (everything but the owning Service and port).
