@@ -676,7 +676,6 @@ func (c *computer) endpointConflict(loser, winner endpointCandidate) {
 		loser.ep.IP, describeEndpoint(loser.ep), loser.owner, describeEndpoint(winner.ep), winner.owner)
 }
 
-
 // sameContent reports whether two load balancers would be the same HNS
 // object (everything but the owning Service and port).
 func sameContent(a, b *LoadBalancer) bool {

@@ -192,8 +192,8 @@ func TestComputeScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "ITP Local: the ClusterIP load balancer uses local endpoints only",
-			node: l2bridge(),
+			name:     "ITP Local: the ClusterIP load balancer uses local endpoints only",
+			node:     l2bridge(),
 			services: []*corev1.Service{service("web", itpLocal)},
 			slices:   []*discovery.EndpointSlice{v4slice("web", 8080, local, remote1)},
 			wantLBs: []lbpolicy.LoadBalancer{{
@@ -246,8 +246,8 @@ func TestComputeScenarios(t *testing.T) {
 			wantDiag: []string{"info Service default/web SessionAffinityTimeoutIgnored"},
 		},
 		{
-			name: "IPv6 single-stack with DSR: IPv6 flag on the load balancer",
-			node: with(l2bridge(), func(n *lbpolicy.Node) { n.NodeIPs = []string{"fd00::4"}; n.EnableDSR = true }),
+			name:     "IPv6 single-stack with DSR: IPv6 flag on the load balancer",
+			node:     with(l2bridge(), func(n *lbpolicy.Node) { n.NodeIPs = []string{"fd00::4"}; n.EnableDSR = true }),
 			services: []*corev1.Service{service("web", clusterIPs("fd00:96::10"))},
 			slices:   []*discovery.EndpointSlice{v6slice("web", 8080, ep{ip: "fd00:244:1::10", node: thisNode})},
 			wantLBs: []lbpolicy.LoadBalancer{{
@@ -320,8 +320,8 @@ func TestComputeScenarios(t *testing.T) {
 			wantDiag: []string{"warning Node win-1 OverlaySingleStack"},
 		},
 		{
-			name: "endpoints disagree on the target port: the majority port, the rest reported",
-			node: l2bridge(),
+			name:     "endpoints disagree on the target port: the majority port, the rest reported",
+			node:     l2bridge(),
 			services: []*corev1.Service{service("web")},
 			slices: []*discovery.EndpointSlice{
 				epSlice("web", "web-a", discovery.AddressTypeIPv4, map[string]int32{"http": 8080},
