@@ -1,7 +1,9 @@
 package lbpolicy
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -58,18 +60,33 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 			svcs = append(svcs, s)
 		}
 	}
-	slices.SortStableFunc(svcs, func(a, b *corev1.Service) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
+	slices.SortFunc(svcs, compareServices)
 	for i, s := range svcs {
 		if i > 0 && s.Namespace == svcs[i-1].Namespace && s.Name == svcs[i-1].Name {
 			c.diag(SeverityError, "Service "+s.Namespace+"/"+s.Name, ReasonInvalidService,
-				"the Service is given twice; only the first copy is planned")
+				"the Service is given more than once; only one copy (the lowest UID and resourceVersion) is planned")
 			continue
 		}
 		c.service(s, bySvc[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}])
 	}
 	return c.plan(), nil
+}
+
+// compareServices orders Services by namespace and name. Copies of one
+// Service (an informer never hands over two, but callers may) are ordered
+// by UID, resourceVersion and, as a last resort, content, so that which
+// copy is planned never depends on the input order.
+func compareServices(a, b *corev1.Service) int {
+	if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name),
+		strings.Compare(string(a.UID), string(b.UID)), strings.Compare(a.ResourceVersion, b.ResourceVersion)); c != 0 {
+		return c
+	}
+	if a == b {
+		return 0
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Compare(ja, jb)
 }
 
 // computer accumulates one Compute call's results.
