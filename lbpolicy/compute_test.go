@@ -337,6 +337,32 @@ func TestComputeScenarios(t *testing.T) {
 			wantDiag: []string{"warning Service default/web:http MixedInternalPorts"},
 		},
 		{
+			name:     "mixed target ports, tied: the lowest port wins",
+			node:     l2bridge(),
+			services: []*corev1.Service{service("web")},
+			slices: []*discovery.EndpointSlice{
+				epSlice("web", "web-a", discovery.AddressTypeIPv4, map[string]int32{"http": 9090}, ep{ip: "10.244.1.11", node: thisNode}),
+				epSlice("web", "web-b", discovery.AddressTypeIPv4, map[string]int32{"http": 8080}, ep{ip: "10.244.1.12", node: thisNode}),
+			},
+			wantLBs: []lbpolicy.LoadBalancer{{
+				Service: "default/web", Port: "http", Kind: lbpolicy.KindClusterIP, IPFamily: lbpolicy.IPv4,
+				FrontendVIPs: vips("10.96.0.10"), Protocol: tcp, InternalPort: 8080, ExternalPort: 80,
+				Backends: backends("10.244.1.12"),
+			}},
+			wantDiag: []string{"warning Service default/web:http MixedInternalPorts"},
+		},
+		{
+			name:     "dual-stack node, IPv4-only Service: nothing in IPv6, silently",
+			node:     dualStack(l2bridge()),
+			services: []*corev1.Service{service("web")},
+			slices:   []*discovery.EndpointSlice{v4slice("web", 8080, ep{ip: "10.244.1.10", node: thisNode})},
+			wantLBs: []lbpolicy.LoadBalancer{{
+				Service: "default/web", Port: "http", Kind: lbpolicy.KindClusterIP, IPFamily: lbpolicy.IPv4,
+				FrontendVIPs: vips("10.96.0.10"), Protocol: tcp, InternalPort: 8080, ExternalPort: 80,
+				Backends: backends("10.244.1.10"),
+			}},
+		},
+		{
 			name: "two Services claim one external IP and port: the first by name wins, the other is an error",
 			node: l2bridge(),
 			services: []*corev1.Service{

@@ -258,3 +258,6 @@ func reasons(p lbpolicy.Plan) []string {
 	}
 	return out
 }
+
+// cmpSorted compares string lists as sets.
+var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
