@@ -274,13 +274,18 @@ func (c *computer) ingressIPs(sc *svcContext) []netip.Addr {
 	return out
 }
 
-func portObject(sc *svcContext, p corev1.ServicePort) string {
-	return sc.object + ":" + p.Name
+// portRef names a service port in diagnostics; the string is built only
+// when a diagnostic needs it.
+type portRef struct {
+	sc   *svcContext
+	name string
 }
+
+func (r portRef) String() string { return r.sc.object + ":" + r.name }
 
 // checkPort reports problems of a service port that rule it out entirely.
 func (c *computer) checkPort(sc *svcContext, i int, p corev1.ServicePort) bool {
-	obj := portObject(sc, p)
+	obj := portRef{sc, p.Name}.String() // only called once per port
 	switch p.Protocol {
 	case corev1.ProtocolTCP, corev1.ProtocolUDP, "":
 	default:
@@ -323,7 +328,7 @@ type selection struct {
 }
 
 func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p corev1.ServicePort, ports endpoints.Ports) {
-	obj := portObject(sc, p)
+	obj := portRef{sc, p.Name}
 	proto := p.Protocol
 	if proto == "" {
 		proto = corev1.ProtocolTCP
@@ -381,7 +386,7 @@ func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p cor
 		lb.Backends = sel.backends
 		remote := sel.remote
 		if limit := c.node.caps.MaxNonDSRBackends; limit > 0 && !dsr && len(lb.Backends) > limit {
-			c.diag(SeverityWarning, obj, ReasonTooManyBackends,
+			c.diag(SeverityWarning, obj.String(), ReasonTooManyBackends,
 				"%s load balancer %s has %d backends; HNS %s takes at most %d without DSR (kubernetes#98680): using the first %d",
 				kind, lb.Key(), len(lb.Backends), c.node.version, limit, limit)
 			lb.Backends, remote, lb.SourceVIP = truncate(fam, sel, limit)
@@ -395,7 +400,7 @@ func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p cor
 	dsrOK := c.node.caps.DSR
 	externalDSR := sc.etpLocal
 	if externalDSR && !dsrOK {
-		c.diag(SeverityWarning, obj, ReasonDSRUnsupported,
+		c.diag(SeverityWarning, obj.String(), ReasonDSRUnsupported,
 			"externalTrafficPolicy Local uses DSR, which HNS %s lacks: external load balancers are planned without DSR", c.node.version)
 	}
 
@@ -416,7 +421,7 @@ func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p cor
 		ingressPM |= PortMappingUseMux | PortMappingPreserveDIP
 	}
 	if sc.preserveDest && !sc.etpLocal && !dsrOK {
-		c.diag(SeverityWarning, obj, ReasonDSRUnsupported,
+		c.diag(SeverityWarning, obj.String(), ReasonDSRUnsupported,
 			"preserve-destination uses DSR, which HNS %s lacks: ingress load balancers are planned without DSR", c.node.version)
 	}
 	for _, ip := range sc.ingressIPs {
@@ -429,7 +434,7 @@ func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p cor
 		}
 	}
 	if missing {
-		c.diag(SeverityInfo, obj, ReasonNoEndpoints,
+		c.diag(SeverityInfo, obj.String(), ReasonNoEndpoints,
 			"no usable %s endpoints for some load balancers of this port: they are not planned until endpoints are ready", fam.name)
 	}
 }
@@ -467,7 +472,7 @@ func (c *computer) healthCheck(sc *svcContext, fam family, ingress netip.Addr, l
 // selectBackends turns one endpoint set into a load balancer's backends:
 // one internal port (the most common), sorted IPs, the SourceVIP and the
 // remote endpoints needed. It returns nil when no backend is usable.
-func (c *computer) selectBackends(obj string, fam family, set []endpoints.Endpoint) *selection {
+func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpoint) *selection {
 	if len(set) == 0 {
 		return nil
 	}
@@ -484,6 +489,15 @@ func (c *computer) selectBackends(obj string, fam family, set []endpoints.Endpoi
 	}
 	sel := &selection{internalPort: uint16(port)}
 	sel.backends = make([]Backend, 0, len(set))
+	remote := 0
+	for _, e := range set {
+		if !e.Local {
+			remote++
+		}
+	}
+	if remote > 0 {
+		sel.remote = make([]netip.Addr, 0, remote)
+	}
 	var dropped []string
 	for _, e := range set {
 		if e.Port != port {
@@ -496,7 +510,7 @@ func (c *computer) selectBackends(obj string, fam family, set []endpoints.Endpoi
 		}
 	}
 	if len(dropped) > 0 {
-		c.diag(SeverityWarning, obj, ReasonMixedInternalPorts,
+		c.diag(SeverityWarning, obj.String(), ReasonMixedInternalPorts,
 			"endpoints disagree on the target port and HNS takes one per load balancer: using %d, skipping %s",
 			port, strings.Join(dropped, ", "))
 	}
@@ -556,6 +570,17 @@ type lbKey struct {
 	port  uint16
 }
 
+// compare orders like Key.Compare: IPv4 first, then VIP, protocol, port.
+func (k lbKey) compare(o lbKey) int {
+	if k.v6 != o.v6 {
+		if k.v6 {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Or(k.vip.Compare(o.vip), cmp.Compare(k.proto, o.proto), cmp.Compare(k.port, o.port))
+}
+
 func keyOf(lb *LoadBalancer) lbKey {
 	k := lbKey{v6: lb.IPFamily == IPv6, proto: lb.Protocol, port: lb.ExternalPort}
 	if len(lb.FrontendVIPs) > 0 {
@@ -588,7 +613,7 @@ func (c *computer) plan() Plan {
 		remotes = append(remotes, c.remotes[i])
 	}
 	eps := c.endpointList(remotes)
-	slices.SortFunc(lbs, func(a, b LoadBalancer) int { return a.Key().Compare(b.Key()) })
+	slices.SortFunc(lbs, func(a, b LoadBalancer) int { return keyOf(&a).compare(keyOf(&b)) })
 
 	slices.SortFunc(c.diags, compareDiagnostics)
 	diags := slices.CompactFunc(c.diags, func(a, b Diagnostic) bool { return a == b })
@@ -608,7 +633,12 @@ func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
 	// and deduplicate. IPv4 addresses sort as integers, which is fast.
 	var v4 []uint32
 	var v6 []netip.Addr
+	var last *netip.Addr
 	for _, rs := range remotes {
+		if len(rs) == 0 || &rs[0] == last {
+			continue // the kinds of one port share their backends' slice
+		}
+		last = &rs[0]
 		for _, ip := range rs {
 			if ip.Is4() {
 				b := ip.As4()
@@ -622,39 +652,24 @@ func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
 	v4 = slices.Compact(v4)
 	slices.SortFunc(v6, netip.Addr.Compare)
 	v6 = slices.Compact(v6)
+	ips := make([]netip.Addr, 0, len(v4)+len(v6))
+	for _, x := range v4 {
+		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
+	}
+	ips = append(ips, v6...) // IPv4 sorts before IPv6
+	var remote []Endpoint
+	for _, fam := range c.node.families {
+		lo, hi := 0, len(v4)
+		if fam.name == IPv6 {
+			lo, hi = len(v4), len(ips)
+		}
+		remote = append(remote, fam.network.RemoteEndpoints(ips[lo:hi])...)
+	}
 
 	recorded := c.endpoints
 	slices.SortStableFunc(recorded, func(a, b endpointCandidate) int { return a.ep.IP.Compare(b.ep.IP) })
 
-	out := make([]Endpoint, 0, len(v4)+len(v6)+len(recorded))
-	var ipv4, ipv6 *family
-	for i := range c.node.families {
-		if c.node.families[i].name == IPv4 {
-			ipv4 = &c.node.families[i]
-		} else {
-			ipv6 = &c.node.families[i]
-		}
-	}
-	next := func() (netip.Addr, bool) {
-		switch {
-		case len(v4) > 0:
-			x := v4[0]
-			v4 = v4[1:]
-			return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}), true
-		case len(v6) > 0:
-			x := v6[0]
-			v6 = v6[1:]
-			return x, true
-		}
-		return netip.Addr{}, false
-	}
-	remoteEndpoint := func(ip netip.Addr) Endpoint {
-		if ip.Is4() {
-			return ipv4.network.RemoteEndpoint(ip)
-		}
-		return ipv6.network.RemoteEndpoint(ip)
-	}
-	ip, more := next()
+	out := make([]Endpoint, 0, len(remote)+len(recorded))
 	for i := 0; i < len(recorded); {
 		r := recorded[i]
 		// Recorded endpoints on the same IP: the first wins.
@@ -663,21 +678,17 @@ func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
 			c.endpointConflict(recorded[j], r)
 		}
 		i = j
-		for more && ip.Less(r.ep.IP) {
-			out = append(out, remoteEndpoint(ip))
-			ip, more = next()
+		for len(remote) > 0 && remote[0].IP.Less(r.ep.IP) {
+			out = append(out, remote[0])
+			remote = remote[1:]
 		}
-		if more && ip == r.ep.IP {
-			c.endpointConflict(endpointCandidate{ep: remoteEndpoint(ip), owner: "a remote backend"}, r)
-			ip, more = next()
+		if len(remote) > 0 && remote[0].IP == r.ep.IP {
+			c.endpointConflict(endpointCandidate{ep: remote[0], owner: "a remote backend"}, r)
+			remote = remote[1:]
 		}
 		out = append(out, r.ep)
 	}
-	for more {
-		out = append(out, remoteEndpoint(ip))
-		ip, more = next()
-	}
-	return out
+	return append(out, remote...)
 }
 
 func (c *computer) endpointConflict(loser, winner endpointCandidate) {

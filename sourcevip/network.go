@@ -219,6 +219,12 @@ const hexDigits = "0123456789abcdef"
 // the last four bytes in reverse order (bytes 15, 14, 13, 12), as winkernel
 // takes them. An invalid address gives "02-11-11-11-11-11".
 func RemoteMAC(ip netip.Addr) string {
+	var buf [len(invalidMAC)]byte
+	return string(appendRemoteMAC(buf[:0], ip))
+}
+
+// appendRemoteMAC appends RemoteMAC(ip) to dst.
+func appendRemoteMAC(dst []byte, ip netip.Addr) []byte {
 	a := ip.As16() // zero for an invalid address; not used then
 	var b [4]byte
 	switch {
@@ -227,13 +233,29 @@ func RemoteMAC(ip netip.Addr) string {
 	case ip.Is6():
 		b = [4]byte{a[15], a[14], a[13], a[12]}
 	default:
-		return invalidMAC
+		return append(dst, invalidMAC...)
 	}
-	buf := [len(invalidMAC)]byte{'0', '2', '-', '1', '1'}
-	for i, o := range b {
-		buf[5+3*i] = '-'
-		buf[6+3*i] = hexDigits[o>>4]
-		buf[7+3*i] = hexDigits[o&0x0f]
+	dst = append(dst, '0', '2', '-', '1', '1')
+	for _, o := range b {
+		dst = append(dst, '-', hexDigits[o>>4], hexDigits[o&0x0f])
 	}
-	return string(buf[:])
+	return dst
+}
+
+// RemoteEndpoints returns RemoteEndpoint(ip) for each of ips, in order. It
+// is the fast form for whole plans: the MAC strings share one allocation.
+func (n *Network) RemoteEndpoints(ips []netip.Addr) []Endpoint {
+	buf := make([]byte, 0, len(ips)*len(invalidMAC))
+	for _, ip := range ips {
+		buf = appendRemoteMAC(buf, ip)
+	}
+	macs := string(buf)
+	out := make([]Endpoint, len(ips))
+	for i, ip := range ips {
+		out[i] = Endpoint{IP: ip, Remote: true, MACAddress: macs[i*len(invalidMAC) : (i+1)*len(invalidMAC)]}
+		if n.overlay {
+			out[i].ProviderAddress, _ = n.ProviderAddress(ip)
+		}
+	}
+	return out
 }
