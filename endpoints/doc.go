@@ -14,6 +14,10 @@
 //   - Local set: local ready endpoints; if none, local serving and
 //     terminating ones. Topology never applies to the local set.
 //
+// ByService groups EndpointSlices by Service, ParseAddr reads addresses as
+// kube-proxy does (leading zeros allowed), and Merge reports what it had to
+// skip as SliceErrors instead of failing.
+//
 // The package is pure: no I/O, no goroutines, no globals, no clock. Inputs
 // are never modified, and the same input always gives the same output.
 package endpoints

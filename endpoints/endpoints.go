@@ -42,7 +42,8 @@ type Ports map[PortKey][]Endpoint
 
 // Topology describes this node for topology-aware routing.
 type Topology struct {
-	// NodeName is the node's name, matched against node hints.
+	// NodeName is the node's name, matched against node hints. Empty
+	// disables node filtering.
 	NodeName string
 	// Zone is the node's topology.kubernetes.io/zone label, matched
 	// against zone hints. Empty disables zone filtering.

@@ -1,7 +1,11 @@
 package endpoints
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"net/netip"
 	"slices"
 	"strconv"
 
@@ -33,9 +37,9 @@ func (e *SliceError) Error() string {
 // kubernetes.io/service-name label (discovery.LabelServiceName), in the
 // slice's namespace, each group sorted by slice name. Nil slices and slices
 // without the label, or with an empty one, are not returned. The result
-// never depends on the order of the input (slice names are unique within a
-// namespace; should two slices of one group share a name, they keep their
-// input order). It returns nil when no slice is returned.
+// never depends on the order of the input (copies of one slice are ordered
+// by UID, resourceVersion, then content). It returns nil when no slice is
+// returned.
 func ByService(slices []*discovery.EndpointSlice) map[types.NamespacedName][]*discovery.EndpointSlice {
 	var groups map[types.NamespacedName][]*discovery.EndpointSlice
 	for _, s := range slices {
@@ -83,7 +87,9 @@ func ByService(slices []*discovery.EndpointSlice) map[types.NamespacedName][]*di
 //     number (from one slice or several) are one endpoint: the first
 //     non-terminating one, or the first one if all are terminating, where
 //     "first" is in slice name order, then endpoint order within the slice.
-//     (kube-proxy keeps whichever it meets first, in map order.)
+//     (kube-proxy keeps the first it meets, in map order, unless a later
+//     one is local; hnslb's rule keeps traffic off a draining duplicate and
+//     does not depend on map order.)
 //
 // Each list in Ports is sorted by address, then port number, and is not
 // empty. Ports is nil when no endpoint remains. The lists share one
@@ -97,7 +103,7 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 		slices = sortByName(append([]*discovery.EndpointSlice(nil), slices...))
 	}
 
-	// Pass 1: the service's port keys and how many endpoints each can hold,
+	// Pass 1: the service's port keys and how many endpoints each may get,
 	// so that pass 2 fills one pre-sized array.
 	var keyBuf [4]keySpan
 	keys := keyBuf[:0]
@@ -117,8 +123,8 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 			total += len(s.Endpoints)
 		}
 	}
-	// keys[i].end holds a count so far; turn counts into [start, start)
-	// spans of the array, then let pass 2 move end along.
+	// keys[i].end holds a count; turn counts into empty spans
+	// [start, start) of the array, which pass 2 extends.
 	off := 0
 	for i := range keys {
 		n := keys[i].end
@@ -126,15 +132,21 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 		off += n
 	}
 
-	// Pass 2: fill the array, parsing each endpoint's address once.
-	var all []Endpoint
-	if total > 0 {
-		all = make([]Endpoint, total)
+	// Pass 2: stage every (endpoint, port) as a small pointer-free record,
+	// parsing each endpoint's address once. Sorting these is much cheaper
+	// than sorting Endpoints, whose pointers make every move pay GC write
+	// barriers.
+	var stBuf [64]staged
+	var st []staged
+	if total <= len(stBuf) {
+		st = stBuf[:total]
+	} else {
+		st = make([]staged, total)
 	}
 	var errs []*SliceError
 	want4 := family == discovery.AddressTypeIPv4
 	var portBuf [4]portSlot
-	for _, s := range slices {
+	for si, s := range slices {
 		if s == nil || s.AddressType != family {
 			continue
 		}
@@ -171,37 +183,121 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 				errs = append(errs, &SliceError{Slice: sliceName(s), Address: ep.Addresses[0], Reason: reason})
 				continue
 			}
-			e := Endpoint{
-				Addr:        addr,
-				Ready:       ep.Conditions.Ready == nil || *ep.Conditions.Ready,
-				Serving:     ep.Conditions.Serving == nil || *ep.Conditions.Serving,
-				Terminating: ep.Conditions.Terminating != nil && *ep.Conditions.Terminating,
-				Hints:       ep.Hints,
-			}
-			if ep.NodeName != nil {
-				e.NodeName = *ep.NodeName
-				e.Local = nodeName != "" && e.NodeName == nodeName
+			a := addr.As16()
+			r := staged{
+				hi:    binary.BigEndian.Uint64(a[:8]),
+				lo:    binary.BigEndian.Uint64(a[8:]),
+				term:  ep.Conditions.Terminating != nil && *ep.Conditions.Terminating,
+				slice: uint32(si),
+				ep:    uint32(i),
 			}
 			for _, p := range ports {
-				e.Port = p.num
-				all[keys[p.key].end] = e
+				r.port = p.num
+				st[keys[p.key].end] = r
 				keys[p.key].end++
 			}
 		}
 	}
 
-	var out Ports
+	// Sort and deduplicate each port's records in place.
+	n, nonEmpty := 0, 0
+	for i := range keys {
+		kept := sortDedup(st[keys[i].start:keys[i].end])
+		keys[i].end = keys[i].start + len(kept)
+		n += len(kept)
+		if len(kept) > 0 {
+			nonEmpty++
+		}
+	}
+	if n == 0 {
+		return nil, errs
+	}
+
+	// Build the Endpoints, all in one array.
+	all := make([]Endpoint, n)
+	out := make(Ports, nonEmpty)
+	w := 0
 	for _, k := range keys {
-		list := sortDedup(all[k.start:k.end])
-		if len(list) == 0 {
+		if k.end == k.start {
 			continue
 		}
-		if out == nil {
-			out = make(Ports, len(keys))
+		list := all[w : w+k.end-k.start : w+k.end-k.start]
+		for j, r := range st[k.start:k.end] {
+			ep := &slices[r.slice].Endpoints[r.ep]
+			e := &list[j]
+			e.Addr = r.addr(want4)
+			e.Port = r.port
+			e.Ready = ep.Conditions.Ready == nil || *ep.Conditions.Ready
+			e.Serving = ep.Conditions.Serving == nil || *ep.Conditions.Serving
+			e.Terminating = r.term
+			e.Hints = ep.Hints
+			if ep.NodeName != nil {
+				e.NodeName = *ep.NodeName
+				e.Local = nodeName != "" && e.NodeName == nodeName
+			}
 		}
-		out[k.key] = list[:len(list):len(list)]
+		out[k.key] = list
+		w += len(list)
 	}
 	return out, errs
+}
+
+// staged is one (endpoint, port) pair while Merge sorts and deduplicates.
+// Its order (address, port, then slice and endpoint index, which is
+// first-seen order) is total, so sorting needs no stability.
+type staged struct {
+	hi, lo uint64 // the address, As16
+	port   int32
+	term   bool
+	slice  uint32 // index in the name-ordered slices
+	ep     uint32 // index in the slice's Endpoints
+}
+
+func (r *staged) addr(want4 bool) netip.Addr {
+	var a [16]byte
+	binary.BigEndian.PutUint64(a[:8], r.hi)
+	binary.BigEndian.PutUint64(a[8:], r.lo)
+	if want4 {
+		return netip.AddrFrom4([4]byte(a[12:]))
+	}
+	return netip.AddrFrom16(a)
+}
+
+func compareStaged(a, b staged) int {
+	switch {
+	case a.hi != b.hi:
+		return cmp.Compare(a.hi, b.hi)
+	case a.lo != b.lo:
+		return cmp.Compare(a.lo, b.lo)
+	case a.port != b.port:
+		return cmp.Compare(a.port, b.port)
+	case a.slice != b.slice:
+		return cmp.Compare(a.slice, b.slice)
+	}
+	return cmp.Compare(a.ep, b.ep)
+}
+
+// sortDedup sorts rs and keeps one record per (address, port): the first
+// non-terminating one, else the first one. It works in place and returns
+// the prefix kept.
+func sortDedup(rs []staged) []staged {
+	if !slices.IsSortedFunc(rs, compareStaged) {
+		slices.SortFunc(rs, compareStaged)
+	}
+	w := 0
+	for r := 0; r < len(rs); {
+		pick, e := r, r+1
+		for e < len(rs) && rs[e].hi == rs[r].hi && rs[e].lo == rs[r].lo && rs[e].port == rs[r].port {
+			if rs[pick].term && !rs[e].term {
+				pick = e
+			}
+			e++
+		}
+		rs[w] = rs[pick]
+		w++
+		r = e
+	}
+	return rs[:w]
 }
 
 // keySpan is one port key of a service and its part all[start:end] of
@@ -251,7 +347,10 @@ func sliceName(s *discovery.EndpointSlice) types.NamespacedName {
 	return types.NamespacedName{Namespace: s.Namespace, Name: s.Name}
 }
 
-// compareSlices orders slices by name, then namespace; nil first.
+// compareSlices orders slices by name, then namespace; nil first. Copies
+// of one slice (an informer never hands over two, but callers may) are
+// ordered by UID, resourceVersion and, as a last resort, content, so that
+// the merge never depends on the input order.
 func compareSlices(a, b *discovery.EndpointSlice) int {
 	switch {
 	case a == nil || b == nil:
@@ -263,52 +362,21 @@ func compareSlices(a, b *discovery.EndpointSlice) int {
 		}
 		return 1
 	}
-	if c := cmp.Compare(a.Name, b.Name); c != 0 {
+	if c := cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.UID, b.UID), cmp.Compare(a.ResourceVersion, b.ResourceVersion)); c != 0 || a == b {
 		return c
 	}
-	return cmp.Compare(a.Namespace, b.Namespace)
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Compare(ja, jb)
 }
 
 func slicesByName(s []*discovery.EndpointSlice) bool {
 	return slices.IsSortedFunc(s, compareSlices)
 }
 
-// sortByName sorts s in place (stable, so equal names keep their order)
-// and returns it.
+// sortByName sorts s in place and returns it.
 func sortByName(s []*discovery.EndpointSlice) []*discovery.EndpointSlice {
 	slices.SortStableFunc(s, compareSlices)
 	return s
-}
-
-func compareAddrPort(a, b Endpoint) int {
-	if c := a.Addr.Compare(b.Addr); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Port, b.Port)
-}
-
-// sortDedup sorts eps, which is in first-seen order, by address and port,
-// and keeps one endpoint per (address, port): the first non-terminating
-// one, else the first one. It works in place and returns the prefix kept;
-// the rest is cleared so that it holds no pointers.
-func sortDedup(eps []Endpoint) []Endpoint {
-	if !slices.IsSortedFunc(eps, compareAddrPort) {
-		// Stable: equal keys stay in first-seen order.
-		slices.SortStableFunc(eps, compareAddrPort)
-	}
-	w := 0
-	for r := 0; r < len(eps); {
-		pick, e := r, r+1
-		for e < len(eps) && eps[e].Addr == eps[r].Addr && eps[e].Port == eps[r].Port {
-			if eps[pick].Terminating && !eps[e].Terminating {
-				pick = e
-			}
-			e++
-		}
-		eps[w] = eps[pick]
-		w++
-		r = e
-	}
-	clear(eps[w:])
-	return eps[:w]
 }

@@ -1,0 +1,54 @@
+package endpoints_test
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hnslb/hnslb/endpoints"
+)
+
+// A rolling update seen from node-1: its own pod is terminating, so the
+// local set (traffic policy Local) falls back to it while the cluster set
+// (traffic policy Cluster) uses the ready pods elsewhere.
+func ExampleCategorize() {
+	yes, no := true, false
+	node1, node2 := "node-1", "node-2"
+	name, proto, port := "http", corev1.ProtocolTCP, int32(8080)
+	slices := []*discovery.EndpointSlice{{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: "default",
+			Name:      "web-x7k2p",
+			Labels:    map[string]string{discovery.LabelServiceName: "web"},
+		},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: &name, Protocol: &proto, Port: &port}},
+		Endpoints: []discovery.Endpoint{
+			{Addresses: []string{"10.244.2.7"}, NodeName: &node2},
+			{Addresses: []string{"10.244.1.5"}, NodeName: &node1,
+				Conditions: discovery.EndpointConditions{Ready: &no, Serving: &yes, Terminating: &yes}},
+			{Addresses: []string{"10.244.2.300"}, NodeName: &node2},
+		},
+	}}
+
+	byService := endpoints.ByService(slices)
+	ports, errs := endpoints.Merge(byService[types.NamespacedName{Namespace: "default", Name: "web"}], discovery.AddressTypeIPv4, "node-1")
+	for _, err := range errs {
+		fmt.Println(err)
+	}
+	cluster, local := endpoints.Categorize(ports[endpoints.PortKey{Name: "http", Protocol: corev1.ProtocolTCP}],
+		endpoints.Topology{NodeName: "node-1"})
+	for _, e := range cluster {
+		fmt.Printf("cluster: %v:%d\n", e.Addr, e.Port)
+	}
+	for _, e := range local {
+		fmt.Printf("local:   %v:%d (terminating: %v)\n", e.Addr, e.Port, e.Terminating)
+	}
+	// Output:
+	// EndpointSlice default/web-x7k2p: address "10.244.2.300" skipped: not an IP address
+	// cluster: 10.244.2.7:8080
+	// local:   10.244.1.5:8080 (terminating: true)
+}

@@ -1,0 +1,107 @@
+package fake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hnslb/hnslb/hnsadapter"
+)
+
+// Codes the fake returns beyond those hnsadapter names.
+const (
+	// codeFail is E_FAIL, what an injected Fault without a Code returns.
+	codeFail hnsadapter.Code = 0x80004005
+	// codeInvalidInternalPort is HCN_E_INVALID_INTERNAL_PORT.
+	codeInvalidInternalPort hnsadapter.Code = 0x803B002D
+)
+
+// win32Text is the text Windows' FormatMessage gives for each code, which is
+// what hcn prints. The HCN_E_* texts are those of Microsoft's "HCN Error
+// Code" reference (computenetwork.dll); the others are winerror.h's.
+var win32Text = map[hnsadapter.Code]string{
+	hnsadapter.CodeInvalidParameter:  "The parameter is incorrect.",
+	hnsadapter.CodeModuleNotFound:    "The specified module could not be found.",
+	hnsadapter.CodeAlreadyExists:     "Cannot create a file when that file already exists.",
+	hnsadapter.CodeNotFound:          "Element not found.",
+	hnsadapter.CodeNotImplemented:    "Not implemented",
+	hnsadapter.CodePortAlreadyExists: "The specified port already exists.",
+	// HCN_E_INVALID_JSON_REFERENCE. HNS returns it for a load balancer
+	// with no or unknown endpoints; the text is the documented one for the
+	// code, which may differ in wording from what a given HNS build prints.
+	hnsadapter.CodeInvalidReference: "The reference is invalid in the JSON document.",
+	codeFail:                        "Unspecified error",
+	codeInvalidInternalPort:         "The internal port must exist and cannot be zero.",
+}
+
+// codeText returns FormatMessage's text for code, or what Go's
+// windows.Errno.Error prints when Windows has none.
+func codeText(code hnsadapter.Code) string {
+	if t, ok := win32Text[code]; ok {
+		return t
+	}
+	return fmt.Sprintf("winapi error #%d", uint32(code))
+}
+
+// hresult returns the HRESULT HNS reports in its error record: Win32 codes
+// in FACILITY_WIN32, others as they are.
+func hresult(code hnsadapter.Code) uint32 {
+	if code <= 0xFFFF {
+		return 0x80070000 | uint32(code)
+	}
+	return uint32(code)
+}
+
+// errorRecord is the JSON record HNS returns beside a failed call.
+type errorRecord struct {
+	Success   bool   `json:"Success"`
+	Error     string `json:"Error"`
+	ErrorCode uint32 `json:"ErrorCode"`
+}
+
+// hcnError builds the error hcn would return for code from HNS function fn
+// (e.g. "hcnCreateLoadBalancer"): Message is hcn's string,
+//
+//	<fn> failed in Win32: <text> (0x<code>) <record>
+//
+// and Record HNS's JSON record. The fake's own explanation of why it
+// refused, which HNS does not give, is in Err (errors.Unwrap(err)), so the
+// message stays what a real node prints.
+func hcnError(op hnsadapter.Op, fn string, code hnsadapter.Code, why string) *hnsadapter.Error {
+	text := codeText(code)
+	rec, _ := json.Marshal(errorRecord{Success: false, Error: text + " ", ErrorCode: hresult(code)})
+	e := &hnsadapter.Error{
+		Op:      op,
+		Code:    code,
+		Message: fmt.Sprintf("%s failed in Win32: %s (0x%x) %s", fn, text, uint32(code), rec),
+		Record:  string(rec),
+	}
+	if why != "" {
+		e.Err = errors.New("fake HNS: " + why)
+	}
+	return e
+}
+
+// moduleNotFound is hcn's error when computenetwork.dll is missing: no
+// record, since HNS never answered.
+func moduleNotFound(op hnsadapter.Op, fn string) *hnsadapter.Error {
+	code := hnsadapter.CodeModuleNotFound
+	return &hnsadapter.Error{
+		Op:      op,
+		Code:    code,
+		Message: fmt.Sprintf("%s failed in Win32: %s (0x%x)", fn, codeText(code), uint32(code)),
+	}
+}
+
+// notFoundError is hcn's own not-found error for lookups by ID or name
+// (hcn.LoadBalancerNotFoundError, hcn.NetworkNotFoundError): hcn queries
+// with a filter and reports an empty result this way, with no code; the
+// adapter's contract gives it code 0x490.
+func notFoundError(op hnsadapter.Op, text string) *hnsadapter.Error {
+	return &hnsadapter.Error{Op: op, Code: hnsadapter.CodeNotFound, Message: text}
+}
+
+// contextError reports a call abandoned because ctx ended.
+func contextError(op hnsadapter.Op, err error) *hnsadapter.Error {
+	return &hnsadapter.Error{Op: op, Err: err}
+}

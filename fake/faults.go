@@ -1,0 +1,168 @@
+package fake
+
+import (
+	"context"
+	"time"
+
+	"github.com/hnslb/hnslb/hnsadapter"
+)
+
+// Fault makes Backend calls fail as HNS would. Inject it with InjectFault.
+type Fault struct {
+	// Op is the Backend operation that fails; "" means every operation.
+	Op hnsadapter.Op
+	// Code is the error code returned; 0 means E_FAIL (0x80004005,
+	// "Unspecified error"). Code 0x7E (CodeModuleNotFound) fails as hcn does
+	// on a machine without HNS: no error record.
+	Code hnsadapter.Code
+	// Count is how many of the next matching calls fail; <= 0 means every
+	// one until ClearFaults.
+	Count int
+	// VanishDuringList, for OpListLoadBalancers and OpListEndpoints, fails
+	// the list as hcn does when an object is deleted between
+	// enumerating the IDs and opening each one: hcnOpenLoadBalancer
+	// (hcnOpenEndpoint) returns 0x490, so the whole list fails with a
+	// NotFound error (Code is ignored) and never returns a partial list. It
+	// has no effect on other operations, which fail with Code as usual.
+	VanishDuringList bool
+	// Match, if set, restricts the fault to calls about matching objects.
+	// It is called, with the fake's lock held (it must not call the fake),
+	// with each subject of the call; the call fails if any matches:
+	//   - Get/Update/DeleteLoadBalancer, DeleteEndpoint: the ID (as HNS
+	//     holds it if the object exists, else as passed);
+	//   - ListLoadBalancers, ListEndpoints: the ID of each object the list
+	//     would return (an empty list never matches);
+	//   - CreateLoadBalancer: each frontend key in lbpolicy.Key's text form,
+	//     e.g. "IPv4/10.96.0.10/TCP/80" ("*" for no VIP);
+	//   - CreateEndpoint: each IP address of the endpoint, and its name;
+	//   - GetNetworkByName: the name;
+	//   - Version: nothing (never matches).
+	Match func(id string) bool
+}
+
+type activeFault struct {
+	Fault
+	left int // calls left to fail; <= 0 = unlimited
+}
+
+// InjectFault makes the next Backend calls matching f fail. Faults are
+// tried in the order injected; the first that matches a call decides its
+// error and, if counted, is used up by it. A call that a fault fails has
+// no effect on the state.
+func (h *HNS) InjectFault(f Fault) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = append(h.faults, &activeFault{Fault: f, left: f.Count})
+}
+
+// ClearFaults removes every injected fault.
+func (h *HNS) ClearFaults() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = nil
+}
+
+// SetLatency makes every later call of op ("" = every operation without a
+// latency of its own) sleep d before it runs. The sleep happens outside the
+// fake's lock, so concurrent calls overlap as they do against HNS; a call
+// whose context ends first returns ctx.Err() wrapped in an
+// *hnsadapter.Error (Code 0) without touching the state. d <= 0 removes
+// the latency.
+func (h *HNS) SetLatency(op hnsadapter.Op, d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if d <= 0 {
+		delete(h.latency, op)
+		return
+	}
+	h.latency[op] = d
+}
+
+// begin starts a Backend call: it counts it, then waits out its latency
+// (without the lock). It fails if ctx ends before the call would run —
+// including a context already done, since a real call would not be made.
+func (h *HNS) begin(ctx context.Context, op hnsadapter.Op) error {
+	h.mu.Lock()
+	h.calls[op]++
+	d, ok := h.latency[op]
+	if !ok {
+		d = h.latency[""]
+	}
+	h.mu.Unlock()
+
+	if err := ctx.Err(); err != nil {
+		return contextError(op, err)
+	}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return contextError(op, ctx.Err())
+	}
+}
+
+// hcnFunc is the HNS function whose failure hcn reports for each Backend
+// operation.
+var hcnFunc = map[hnsadapter.Op]string{
+	hnsadapter.OpListLoadBalancers:  "hcnEnumerateLoadBalancers",
+	hnsadapter.OpGetLoadBalancer:    "hcnOpenLoadBalancer",
+	hnsadapter.OpCreateLoadBalancer: "hcnCreateLoadBalancer",
+	hnsadapter.OpUpdateLoadBalancer: "hcnModifyLoadBalancer",
+	hnsadapter.OpDeleteLoadBalancer: "hcnDeleteLoadBalancer",
+	hnsadapter.OpListEndpoints:      "hcnEnumerateEndpoints",
+	hnsadapter.OpCreateEndpoint:     "hcnCreateEndpoint",
+	hnsadapter.OpDeleteEndpoint:     "hcnDeleteEndpoint",
+	hnsadapter.OpGetNetwork:         "hcnEnumerateNetworks",
+	hnsadapter.OpVersion:            "hnsCall", // hcn's name for vmcompute's HNSCall
+}
+
+// openFunc is the per-object open a list makes after enumerating.
+var openFunc = map[hnsadapter.Op]string{
+	hnsadapter.OpListLoadBalancers: "hcnOpenLoadBalancer",
+	hnsadapter.OpListEndpoints:     "hcnOpenEndpoint",
+}
+
+// injected returns the error of the first fault matching a call of op
+// about subjects, using it up, or nil. Call with h.mu held.
+func (h *HNS) injected(op hnsadapter.Op, subjects ...string) error {
+	for i, f := range h.faults {
+		if f.Op != "" && f.Op != op {
+			continue
+		}
+		if f.Match != nil && !anyMatch(f.Match, subjects) {
+			continue
+		}
+		if f.left > 0 {
+			f.left--
+			if f.left == 0 {
+				h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
+			}
+		}
+		if open, ok := openFunc[op]; ok && f.VanishDuringList {
+			return hcnError(op, open, hnsadapter.CodeNotFound, "injected fault: an object vanished during the list")
+		}
+		code := f.Code
+		if code == 0 {
+			code = codeFail
+		}
+		if code == hnsadapter.CodeModuleNotFound {
+			return moduleNotFound(op, hcnFunc[op])
+		}
+		return hcnError(op, hcnFunc[op], code, "injected fault")
+	}
+	return nil
+}
+
+func anyMatch(match func(string) bool, subjects []string) bool {
+	for _, s := range subjects {
+		if match(s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,361 @@
+package fake
+
+import (
+	crand "crypto/rand"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hnslb/hnslb/hnsadapter"
+)
+
+// HNS is an in-memory Host Networking Service. It implements
+// hnsadapter.Backend with HNS's rules (see the package documentation) and
+// is safe for concurrent use. Create one with New.
+type HNS struct {
+	mu      sync.Mutex
+	profile hnsadapter.Profile
+	rng     *rand.ChaCha8 // GUIDs; never the global source
+
+	networks []network                                     // creation order
+	lbs      map[string]hnsadapter.HostComputeLoadBalancer // by idKey
+	eps      map[string]hnsadapter.HostComputeEndpoint     // by idKey
+	reserved []reservation
+
+	faults  []*activeFault
+	latency map[hnsadapter.Op]time.Duration // "" = every op
+	calls   Calls
+}
+
+var _ hnsadapter.Backend = (*HNS)(nil)
+
+type network struct {
+	id, name, typ string
+}
+
+// reservation is a port the host holds (ReservePort).
+type reservation struct {
+	vip      string // normalized; "" = every address
+	protocol uint32
+	port     uint16
+}
+
+// New returns an empty HNS behaving like profile p: p.Version is what
+// Version reports and selects the capabilities Create and Update enforce;
+// p.SilentUpdate() selects the 15.4 update bug. Use hnsadapter.ProfileNamed
+// ("ws2019", "ws2022", "ws2025", "latest") or hnsadapter.ProfileFor.
+//
+// Object IDs are random GUIDs (upper case, as HNS prints them); SeedIDs
+// makes them reproducible.
+func New(p hnsadapter.Profile) *HNS {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails (Go 1.24)
+	return &HNS{
+		profile: p,
+		rng:     rand.NewChaCha8(seed),
+		lbs:     map[string]hnsadapter.HostComputeLoadBalancer{},
+		eps:     map[string]hnsadapter.HostComputeEndpoint{},
+		latency: map[hnsadapter.Op]time.Duration{},
+		calls:   Calls{},
+	}
+}
+
+// Profile returns the profile the fake was created with.
+func (h *HNS) Profile() hnsadapter.Profile {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.profile
+}
+
+// SeedIDs makes the GUIDs of the objects created from now on a function of
+// seed and the order of creation, for reproducible dumps (Dump) and
+// failures. Tests that do not print IDs should not need it.
+func (h *HNS) SeedIDs(seed uint64) {
+	var s [32]byte
+	for i := range 8 {
+		s[i] = byte(seed >> (8 * i))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rng = rand.NewChaCha8(s)
+}
+
+// newID returns a random version-4 GUID. Call with h.mu held.
+func (h *HNS) newID() string {
+	var b [16]byte
+	_, _ = h.rng.Read(b[:])
+	b[6] = b[6]&0x0F | 0x40
+	b[8] = b[8]&0x3F | 0x80
+	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// idKey is the map key of an object ID: HNS IDs are GUIDs, so their case
+// does not matter.
+func idKey(id string) string { return strings.ToUpper(id) }
+
+// freshID returns id if set and unused, or a new GUID. It panics when id
+// is already taken: seeding a duplicate is a bug in the test.
+func (h *HNS) freshID(id string) string {
+	if id == "" {
+		for {
+			id = h.newID()
+			if _, lb := h.lbs[idKey(id)]; !lb {
+				if _, ep := h.eps[idKey(id)]; !ep {
+					return id
+				}
+			}
+		}
+	}
+	_, lb := h.lbs[idKey(id)]
+	_, ep := h.eps[idKey(id)]
+	if lb || ep || h.networkByID(id) != nil {
+		panic(fmt.Sprintf("fake: object ID %s already exists", id))
+	}
+	return id
+}
+
+func (h *HNS) networkByID(id string) *network {
+	for i := range h.networks {
+		if strings.EqualFold(h.networks[i].id, id) {
+			return &h.networks[i]
+		}
+	}
+	return nil
+}
+
+// Seeding. These methods set up the state a test starts from. They are not
+// Backend calls: they are not counted, and faults and latency do not apply.
+// They panic on input that could not exist in HNS (a bug in the test).
+
+// AddNetwork adds an HNS network of type networkType ("Overlay",
+// "L2Bridge") and returns its ID.
+func (h *HNS) AddNetwork(name, networkType string) (id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id = h.freshID("")
+	h.networks = append(h.networks, network{id: id, name: name, typ: networkType})
+	return id
+}
+
+// AddLocalEndpoint adds an endpoint the CNI owns on network networkID — a
+// pod's, or the host's root endpoint (e.g. name "cbr0") — and returns its
+// ID. Its MAC is derived from ip (or name) in the Hyper-V range
+// 00-15-5D-xx-xx-xx. ip may be "" for an endpoint a test only refers to by
+// name; the fake then shows it as "<name>". Like the other seeding methods
+// it checks no HNS rule (an IP another endpoint holds is accepted); it
+// panics if the network does not exist or ip is not an IP address.
+func (h *HNS) AddLocalEndpoint(networkID, name, ip string) (id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.networkByID(networkID)
+	if n == nil {
+		panic(fmt.Sprintf("fake: AddLocalEndpoint %q: no network %s", name, networkID))
+	}
+	ep := hnsadapter.HostComputeEndpoint{
+		Name:               name,
+		HostComputeNetwork: n.id,
+		MacAddress:         localMAC(ip, name),
+		SchemaVersion:      hnsadapter.V2SchemaVersion(),
+	}
+	if ip != "" {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			panic(fmt.Sprintf("fake: AddLocalEndpoint %q: %v", name, err))
+		}
+		ep.IpConfigurations = []hnsadapter.IpConfig{{IpAddress: a.String()}}
+	}
+	ep.Id = h.freshID("")
+	h.eps[idKey(ep.Id)] = ep
+	return ep.Id
+}
+
+// localMAC derives a Hyper-V MAC (00-15-5D-xx-xx-xx) from the last three
+// bytes of ip, or from a hash of name when ip is not an IP address.
+func localMAC(ip, name string) string {
+	var tail []byte
+	if a, err := netip.ParseAddr(ip); err == nil {
+		b := a.AsSlice()
+		tail = b[len(b)-3:]
+	} else {
+		f := fnv.New32a()
+		_, _ = f.Write([]byte(name))
+		tail = f.Sum(nil)[1:]
+	}
+	return fmt.Sprintf("00-15-5D-%02X-%02X-%02X", tail[0], tail[1], tail[2])
+}
+
+// AddLoadBalancer stores lb as it is, without validation — an object
+// another agent created, or one left from an earlier run — and returns its
+// ID: lb.Id if set (it panics if that ID exists), else a new GUID.
+func (h *HNS) AddLoadBalancer(lb hnsadapter.HostComputeLoadBalancer) (id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lb = cloneLB(lb)
+	lb.Id = h.freshID(lb.Id)
+	h.lbs[idKey(lb.Id)] = lb
+	return lb.Id
+}
+
+// AddEndpoint stores ep as it is, without validation — e.g. another agent's
+// remote endpoint — and returns its ID: ep.Id if set (it panics if that ID
+// exists), else a new GUID.
+func (h *HNS) AddEndpoint(ep hnsadapter.HostComputeEndpoint) (id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ep = cloneEP(ep)
+	ep.Id = h.freshID(ep.Id)
+	h.eps[idKey(ep.Id)] = ep
+	return ep.Id
+}
+
+// RemoveLoadBalancer deletes load balancer id out of band (drift) and
+// reports whether it existed.
+func (h *HNS) RemoveLoadBalancer(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.lbs[idKey(id)]
+	delete(h.lbs, idKey(id))
+	return ok
+}
+
+// RemoveEndpoint deletes endpoint id out of band and reports whether it
+// existed. Load balancers naming it keep a dangling reference.
+func (h *HNS) RemoveEndpoint(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.eps[idKey(id)]
+	delete(h.eps, idKey(id))
+	return ok
+}
+
+// ReservePort makes the host hold vip:port for protocol (6 TCP, 17 UDP),
+// as a process bound to it or an excluded port range does: creating a load
+// balancer with that frontend then fails with 0x803B0013. vip "" reserves
+// the port on every address (a wildcard bind, like kube-proxy's healthz
+// server on 0.0.0.0:10256); a NodePort load balancer (no frontend VIP)
+// clashes with every reservation of its protocol and port in its family.
+// It panics if vip is neither "" nor an IP address.
+func (h *HNS) ReservePort(vip string, protocol uint32, port uint16) {
+	if vip != "" {
+		a, err := netip.ParseAddr(vip)
+		if err != nil {
+			panic(fmt.Sprintf("fake: ReservePort: %v", err))
+		}
+		vip = a.Unmap().String()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reserved = append(h.reserved, reservation{vip: vip, protocol: protocol, port: port})
+}
+
+// Observation. These methods read the state directly; they are not Backend
+// calls and are not counted.
+
+// Calls counts the Backend calls made, by operation.
+type Calls map[hnsadapter.Op]int
+
+// Mutating returns the number of calls that change HNS: create, update and
+// delete of load balancers, create and delete of endpoints (failed calls
+// included).
+func (c Calls) Mutating() int {
+	return c[hnsadapter.OpCreateLoadBalancer] + c[hnsadapter.OpUpdateLoadBalancer] +
+		c[hnsadapter.OpDeleteLoadBalancer] + c[hnsadapter.OpCreateEndpoint] + c[hnsadapter.OpDeleteEndpoint]
+}
+
+// Calls returns a copy of the call counters: every Backend call made since
+// New or ResetCalls, including those that failed.
+func (h *HNS) Calls() Calls {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := make(Calls, len(h.calls))
+	for op, n := range h.calls {
+		c[op] = n
+	}
+	return c
+}
+
+// ResetCalls sets every call counter to zero.
+func (h *HNS) ResetCalls() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = Calls{}
+}
+
+// LoadBalancers returns copies of every load balancer, sorted by ID.
+func (h *HNS) LoadBalancers() []hnsadapter.HostComputeLoadBalancer {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sortedLBs()
+}
+
+// Endpoints returns copies of every endpoint, sorted by ID.
+func (h *HNS) Endpoints() []hnsadapter.HostComputeEndpoint {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sortedEPs("")
+}
+
+// Networks returns every network, in the order they were added.
+func (h *HNS) Networks() []hnsadapter.HostComputeNetwork {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]hnsadapter.HostComputeNetwork, 0, len(h.networks))
+	for _, n := range h.networks {
+		out = append(out, n.hcn())
+	}
+	return out
+}
+
+func (n network) hcn() hnsadapter.HostComputeNetwork {
+	return hnsadapter.HostComputeNetwork{Id: n.id, Name: n.name, Type: n.typ, SchemaVersion: hnsadapter.V2SchemaVersion()}
+}
+
+// sortedLBs returns copies of the load balancers sorted by ID. Call with
+// h.mu held.
+func (h *HNS) sortedLBs() []hnsadapter.HostComputeLoadBalancer {
+	out := make([]hnsadapter.HostComputeLoadBalancer, 0, len(h.lbs))
+	for _, lb := range h.lbs {
+		out = append(out, cloneLB(lb))
+	}
+	slices.SortFunc(out, func(a, b hnsadapter.HostComputeLoadBalancer) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
+	return out
+}
+
+// sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
+// by ID. Call with h.mu held.
+func (h *HNS) sortedEPs(networkID string) []hnsadapter.HostComputeEndpoint {
+	out := make([]hnsadapter.HostComputeEndpoint, 0, len(h.eps))
+	for _, ep := range h.eps {
+		if networkID == "" || strings.EqualFold(ep.HostComputeNetwork, networkID) {
+			out = append(out, cloneEP(ep))
+		}
+	}
+	slices.SortFunc(out, func(a, b hnsadapter.HostComputeEndpoint) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
+	return out
+}
+
+// cloneLB returns a deep copy of lb.
+func cloneLB(lb hnsadapter.HostComputeLoadBalancer) hnsadapter.HostComputeLoadBalancer {
+	lb.HostComputeEndpoints = slices.Clone(lb.HostComputeEndpoints)
+	lb.FrontendVIPs = slices.Clone(lb.FrontendVIPs)
+	lb.PortMappings = slices.Clone(lb.PortMappings)
+	return lb
+}
+
+// cloneEP returns a deep copy of ep.
+func cloneEP(ep hnsadapter.HostComputeEndpoint) hnsadapter.HostComputeEndpoint {
+	if ep.Policies != nil {
+		ps := make([]hnsadapter.EndpointPolicy, len(ep.Policies))
+		for i, p := range ep.Policies {
+			ps[i] = hnsadapter.EndpointPolicy{Type: p.Type, Settings: slices.Clone(p.Settings)}
+		}
+		ep.Policies = ps
+	}
+	ep.IpConfigurations = slices.Clone(ep.IpConfigurations)
+	return ep
+}

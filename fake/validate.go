@@ -1,0 +1,327 @@
+package fake
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// frontend is one (family, VIP, protocol, port) a load balancer answers
+// on: HNS lets only one load balancer hold each.
+type frontend struct {
+	ipv6     bool
+	vip      string // normalized; "" = every node IP (NodePort)
+	protocol uint32
+	port     uint16
+}
+
+// String renders f as lbpolicy.Key does: "IPv4/10.96.0.10/TCP/80".
+func (f frontend) String() string {
+	fam, vip := "IPv4", f.vip
+	if f.ipv6 {
+		fam = "IPv6"
+	}
+	if vip == "" {
+		vip = "*"
+	}
+	return fmt.Sprintf("%s/%s/%s/%d", fam, vip, lbpolicy.Protocol(f.protocol), f.port)
+}
+
+// compare orders frontends as lbpolicy.Key.Compare orders keys.
+func (f frontend) compare(o frontend) int {
+	if f.ipv6 != o.ipv6 {
+		if f.ipv6 {
+			return 1
+		}
+		return -1
+	}
+	if c := compareAddrs(f.vip, o.vip); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(f.protocol, o.protocol); c != 0 {
+		return c
+	}
+	return cmp.Compare(f.port, o.port)
+}
+
+// compareAddrs orders "" first, then IP addresses by value, then anything
+// else as text.
+func compareAddrs(a, b string) int {
+	if a == "" || b == "" {
+		return strings.Compare(a, b)
+	}
+	pa, ea := netip.ParseAddr(a)
+	pb, eb := netip.ParseAddr(b)
+	switch {
+	case ea == nil && eb == nil:
+		return pa.Compare(pb)
+	case ea == nil:
+		return -1
+	case eb == nil:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// normAddr returns the canonical text of an IP address, or s lower-cased if
+// it is not one.
+func normAddr(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().String()
+	}
+	return strings.ToLower(s)
+}
+
+// frontends returns every frontend lb holds: one per port mapping and VIP
+// (or one per port mapping without VIPs).
+func frontends(lb *hnsadapter.HostComputeLoadBalancer) []frontend {
+	var out []frontend
+	v6 := lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0
+	vips := lb.FrontendVIPs
+	if len(vips) == 0 {
+		vips = []string{""}
+	}
+	for _, pm := range lb.PortMappings {
+		for _, vip := range vips {
+			out = append(out, frontend{ipv6: v6, vip: normAddr(vip), protocol: pm.Protocol, port: pm.ExternalPort})
+		}
+	}
+	return out
+}
+
+// blocks reports whether reservation r makes frontend f fail.
+func (r reservation) blocks(f frontend) bool {
+	if r.protocol != f.protocol || r.port != f.port {
+		return false
+	}
+	switch {
+	case r.vip == "":
+		return true
+	case f.vip == "":
+		return netip.MustParseAddr(r.vip).Is6() == f.ipv6
+	}
+	return r.vip == f.vip
+}
+
+const (
+	allLBFlags = hnsadapter.LoadBalancerFlagsDSR | hnsadapter.LoadBalancerFlagsIPv6
+	allPMFlags = hnsadapter.LoadBalancerPortMappingFlagsILB | hnsadapter.LoadBalancerPortMappingFlagsLocalRoutedVIP |
+		hnsadapter.LoadBalancerPortMappingFlagsUseMux | hnsadapter.LoadBalancerPortMappingFlagsPreserveDIP |
+		hnsadapter.LoadBalancerPortMappingFlagsVipExternalIP
+)
+
+// checkLoadBalancer applies HNS's rules to lb, which will be stored as load
+// balancer self ("" for a create), and returns it as HNS would store it:
+// endpoint references spelled as the endpoints' IDs. Call with h.mu held.
+func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadBalancer, self string) (hnsadapter.HostComputeLoadBalancer, error) {
+	fn := hcnFunc[op]
+	invalid := func(format string, args ...any) (hnsadapter.HostComputeLoadBalancer, error) {
+		return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	}
+	caps := h.profile.Capabilities()
+
+	// The request as a document.
+	if lb.SchemaVersion != hnsadapter.V2SchemaVersion() {
+		return invalid("SchemaVersion %d.%d: want 2.0", lb.SchemaVersion.Major, lb.SchemaVersion.Minor)
+	}
+	if len(lb.PortMappings) != 1 {
+		return invalid("%d port mappings: want exactly one", len(lb.PortMappings))
+	}
+	pm := lb.PortMappings[0]
+	if pm.Protocol != 6 && pm.Protocol != 17 {
+		return invalid("protocol %d: want TCP (6) or UDP (17)", pm.Protocol)
+	}
+	if lb.Flags&^allLBFlags != 0 {
+		return invalid("unknown load balancer flags 0x%x", uint32(lb.Flags&^allLBFlags))
+	}
+	if pm.Flags&^allPMFlags != 0 {
+		return invalid("unknown port mapping flags 0x%x", uint32(pm.Flags&^allPMFlags))
+	}
+	if pm.DistributionType > hnsadapter.LoadBalancerDistributionSourceIP {
+		return invalid("unknown distribution type %d", pm.DistributionType)
+	}
+
+	// What this HNS version can do.
+	dsr := lb.Flags&hnsadapter.LoadBalancerFlagsDSR != 0
+	v6 := lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0
+	if dsr && !caps.DSR {
+		return invalid("DSR needs HNS with DSR support; this is %s", h.profile.Version)
+	}
+	if v6 && !caps.IPv6 {
+		return invalid("IPv6 needs HNS 11.10 or later; this is %s", h.profile.Version)
+	}
+	if pm.DistributionType != hnsadapter.LoadBalancerDistributionNone && !caps.SessionAffinity {
+		return invalid("distribution %s needs HNS 12.0 or later; this is %s",
+			lbpolicy.DistributionType(pm.DistributionType), h.profile.Version)
+	}
+	if limit := caps.MaxNonDSRBackends; limit > 0 && !dsr && len(lb.HostComputeEndpoints) > limit {
+		return invalid("%d endpoints on a load balancer without DSR: HNS %s allows %d",
+			len(lb.HostComputeEndpoints), h.profile.Version, limit)
+	}
+
+	// Addresses.
+	for _, vip := range lb.FrontendVIPs {
+		a, err := netip.ParseAddr(vip)
+		if err != nil {
+			return invalid("frontend VIP %q is not an IP address", vip)
+		}
+		if a.Unmap().Is6() != v6 {
+			return invalid("frontend VIP %s does not match the IPv6 flag (%v)", vip, v6)
+		}
+	}
+	if lb.SourceVIP != "" {
+		a, err := netip.ParseAddr(lb.SourceVIP)
+		if err != nil {
+			return invalid("SourceVIP %q is not an IP address", lb.SourceVIP)
+		}
+		if a.Unmap().Is6() != v6 {
+			return invalid("SourceVIP %s does not match the IPv6 flag (%v)", lb.SourceVIP, v6)
+		}
+	}
+
+	if pm.InternalPort == 0 {
+		return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, codeInvalidInternalPort, "InternalPort is 0")
+	}
+
+	// References.
+	if len(lb.HostComputeEndpoints) == 0 {
+		return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeInvalidReference, "no HostComputeEndpoints")
+	}
+	out := cloneLB(lb)
+	for i, id := range out.HostComputeEndpoints {
+		ep, ok := h.eps[idKey(id)]
+		if !ok {
+			return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeInvalidReference, "no endpoint "+id)
+		}
+		out.HostComputeEndpoints[i] = ep.Id
+	}
+
+	// Frontends.
+	var held map[frontend]bool
+	if self != "" {
+		held = map[frontend]bool{}
+		cur := h.lbs[idKey(self)]
+		for _, f := range frontends(&cur) {
+			held[f] = true
+		}
+	}
+	mine := frontends(&out)
+	for _, other := range h.lbs {
+		if self != "" && strings.EqualFold(other.Id, self) {
+			continue
+		}
+		for _, f := range frontends(&other) {
+			for _, m := range mine {
+				if f == m {
+					return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
+						fmt.Sprintf("frontend %s is held by load balancer %s", m, other.Id))
+				}
+			}
+		}
+	}
+	for _, m := range mine {
+		if held[m] {
+			continue
+		}
+		for _, r := range h.reserved {
+			if r.blocks(m) {
+				return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodePortAlreadyExists,
+					fmt.Sprintf("frontend %s: the host holds the port", m))
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkEndpoint applies HNS's rules to ep, to be created on network n, and
+// returns it as HNS would store it. Call with h.mu held.
+func (h *HNS) checkEndpoint(ep hnsadapter.HostComputeEndpoint, n *network) (hnsadapter.HostComputeEndpoint, error) {
+	const op = hnsadapter.OpCreateEndpoint
+	fn := hcnFunc[op]
+	invalid := func(format string, args ...any) (hnsadapter.HostComputeEndpoint, error) {
+		return hnsadapter.HostComputeEndpoint{}, hcnError(op, fn, hnsadapter.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	}
+	if ep.SchemaVersion != hnsadapter.V2SchemaVersion() {
+		return invalid("SchemaVersion %d.%d: want 2.0", ep.SchemaVersion.Major, ep.SchemaVersion.Minor)
+	}
+	if len(ep.IpConfigurations) == 0 {
+		return invalid("no IpConfigurations (the fake does no IP address management)")
+	}
+	out := cloneEP(ep)
+	out.HostComputeNetwork = n.id
+	var ips []string
+	for i, c := range out.IpConfigurations {
+		a, err := netip.ParseAddr(c.IpAddress)
+		if err != nil {
+			return invalid("IpAddress %q is not an IP address", c.IpAddress)
+		}
+		out.IpConfigurations[i].IpAddress = a.Unmap().String()
+		ips = append(ips, a.Unmap().String())
+	}
+	remote := ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint != 0
+	switch {
+	case ep.MacAddress != "":
+		if _, err := net.ParseMAC(ep.MacAddress); err != nil {
+			return invalid("MacAddress %q: %v", ep.MacAddress, err)
+		}
+	case remote:
+		return invalid("a remote endpoint needs a MacAddress")
+	default:
+		out.MacAddress = localMAC(ips[0], ep.Name)
+	}
+	if remote && strings.EqualFold(n.typ, "Overlay") {
+		pa, ok, err := providerAddress(ep)
+		if err != nil {
+			return invalid("%v", err)
+		}
+		if !ok {
+			return invalid("a remote endpoint on Overlay network %q needs a ProviderAddress policy", n.name)
+		}
+		if _, err := netip.ParseAddr(pa); err != nil {
+			return invalid("ProviderAddress %q is not an IP address", pa)
+		}
+	}
+	for _, other := range h.eps {
+		if !strings.EqualFold(other.HostComputeNetwork, n.id) {
+			continue
+		}
+		for _, ip := range ips {
+			if endpointHasIP(other, ip) {
+				return hnsadapter.HostComputeEndpoint{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
+					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
+			}
+		}
+	}
+	return out, nil
+}
+
+// providerAddress returns the ProviderAddress policy's address, whether
+// ep has such a policy, and an error if its settings do not parse.
+func providerAddress(ep hnsadapter.HostComputeEndpoint) (string, bool, error) {
+	for _, p := range ep.Policies {
+		if p.Type != hnsadapter.EndpointPolicyProviderAddress {
+			continue
+		}
+		var s hnsadapter.ProviderAddressEndpointPolicySetting
+		if err := json.Unmarshal(p.Settings, &s); err != nil {
+			return "", true, fmt.Errorf("ProviderAddress policy settings: %v", err)
+		}
+		return s.ProviderAddress, true, nil
+	}
+	return "", false, nil
+}
+
+func endpointHasIP(ep hnsadapter.HostComputeEndpoint, ip string) bool {
+	for _, c := range ep.IpConfigurations {
+		if normAddr(c.IpAddress) == ip {
+			return true
+		}
+	}
+	return false
+}
