@@ -657,38 +657,49 @@ func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
 		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
 	}
 	ips = append(ips, v6...) // IPv4 sorts before IPv6
-	var remote []Endpoint
+
+	recorded := c.endpoints
+	slices.SortStableFunc(recorded, func(a, b endpointCandidate) int { return a.ep.IP.Compare(b.ep.IP) })
+
+	// The remote endpoints go into one array with room for the recorded
+	// ones, which are then merged in from the back, in place.
+	out := make([]Endpoint, 0, len(ips)+len(recorded))
 	for _, fam := range c.node.families {
 		lo, hi := 0, len(v4)
 		if fam.name == IPv6 {
 			lo, hi = len(v4), len(ips)
 		}
-		remote = append(remote, fam.network.RemoteEndpoints(ips[lo:hi])...)
+		out = fam.network.AppendRemoteEndpoints(out, ips[lo:hi])
 	}
-
-	recorded := c.endpoints
-	slices.SortStableFunc(recorded, func(a, b endpointCandidate) int { return a.ep.IP.Compare(b.ep.IP) })
-
-	out := make([]Endpoint, 0, len(remote)+len(recorded))
-	for i := 0; i < len(recorded); {
-		r := recorded[i]
-		// Recorded endpoints on the same IP: the first wins.
-		j := i + 1
-		for ; j < len(recorded) && recorded[j].ep.IP == r.ep.IP; j++ {
-			c.endpointConflict(recorded[j], r)
+	r := len(out) - 1 // next remote endpoint, from the back
+	out = out[:cap(out)]
+	w := len(out) // next free slot is w-1
+	for i := len(recorded) - 1; i >= 0; {
+		// recorded[first..i] share one IP: the first of them wins.
+		first := i
+		for first > 0 && recorded[first-1].ep.IP == recorded[i].ep.IP {
+			first--
 		}
-		i = j
-		for len(remote) > 0 && remote[0].IP.Less(r.ep.IP) {
-			out = append(out, remote[0])
-			remote = remote[1:]
+		win := recorded[first]
+		for k := first + 1; k <= i; k++ {
+			c.endpointConflict(recorded[k], win)
 		}
-		if len(remote) > 0 && remote[0].IP == r.ep.IP {
-			c.endpointConflict(endpointCandidate{ep: remote[0], owner: "a remote backend"}, r)
-			remote = remote[1:]
+		i = first - 1
+		for r >= 0 && win.ep.IP.Less(out[r].IP) {
+			w--
+			out[w] = out[r]
+			r--
 		}
-		out = append(out, r.ep)
+		if r >= 0 && out[r].IP == win.ep.IP {
+			c.endpointConflict(endpointCandidate{ep: out[r], owner: "a remote backend"}, win)
+			r--
+		}
+		w--
+		out[w] = win.ep
 	}
-	return append(out, remote...)
+	// out[:r+1] are remote endpoints already in place; close the gap.
+	n := copy(out[r+1:], out[w:])
+	return out[:r+1+n]
 }
 
 func (c *computer) endpointConflict(loser, winner endpointCandidate) {

@@ -476,3 +476,38 @@ func TestKeyAndText(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointAddressInUse: on Overlay, one IP wanted as two different
+// endpoints keeps the source-VIP endpoint, then the ClusterIP endpoint,
+// over a remote backend's, and says so.
+func TestEndpointAddressInUse(t *testing.T) {
+	p := mustCompute(t, overlay(),
+		[]*corev1.Service{
+			service("a", clusterIPs("10.244.1.2")),  // the source VIP
+			service("b", clusterIPs("10.244.2.20")), // a remote pod's IP
+			service("c", clusterIPs("10.96.0.12")),
+		},
+		v4slice("a", 80, ep{ip: "10.244.1.10", node: thisNode}),
+		v4slice("b", 80, ep{ip: "10.244.1.10", node: thisNode}),
+		v4slice("c", 80, ep{ip: "10.244.2.20", node: "win-2"}, ep{ip: "10.244.3.30", node: "win-3"}))
+	var got []string
+	for _, e := range p.Endpoints {
+		got = append(got, fmt.Sprintf("%s remote=%v %s", e.IP, e.Remote, e.MACAddress))
+	}
+	want := []string{
+		"10.96.0.12 remote=true 00-15-5d-00-00-01",
+		"10.244.1.2 remote=false 00-15-5d-00-00-01",
+		"10.244.2.20 remote=true 00-15-5d-00-00-01",
+		"10.244.3.30 remote=true 02-11-0a-f4-03-1e",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("endpoints (-want +got):\n%s", diff)
+	}
+	wantDiag := []string{
+		"warning Node win-1 EndpointAddressInUse",
+		"warning Service default/a EndpointAddressInUse",
+	}
+	if diff := cmp.Diff(wantDiag, reasons(p)); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s\n%v", diff, p.Diagnostics)
+	}
+}

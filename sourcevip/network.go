@@ -242,20 +242,21 @@ func appendRemoteMAC(dst []byte, ip netip.Addr) []byte {
 	return dst
 }
 
-// RemoteEndpoints returns RemoteEndpoint(ip) for each of ips, in order. It
-// is the fast form for whole plans: the MAC strings share one allocation.
-func (n *Network) RemoteEndpoints(ips []netip.Addr) []Endpoint {
+// AppendRemoteEndpoints appends RemoteEndpoint(ip) for each of ips, in
+// order, to dst. It is the fast form for whole plans: the MAC strings share
+// one allocation.
+func (n *Network) AppendRemoteEndpoints(dst []Endpoint, ips []netip.Addr) []Endpoint {
 	buf := make([]byte, 0, len(ips)*len(invalidMAC))
 	for _, ip := range ips {
 		buf = appendRemoteMAC(buf, ip)
 	}
 	macs := string(buf)
-	out := make([]Endpoint, len(ips))
 	for i, ip := range ips {
-		out[i] = Endpoint{IP: ip, Remote: true, MACAddress: macs[i*len(invalidMAC) : (i+1)*len(invalidMAC)]}
+		ep := Endpoint{IP: ip, Remote: true, MACAddress: macs[i*len(invalidMAC) : (i+1)*len(invalidMAC)]}
 		if n.overlay {
-			out[i].ProviderAddress, _ = n.ProviderAddress(ip)
+			ep.ProviderAddress, _ = n.ProviderAddress(ip)
 		}
+		dst = append(dst, ep)
 	}
-	return out
+	return dst
 }

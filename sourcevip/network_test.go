@@ -373,17 +373,17 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
-func TestRemoteEndpointsMatchesRemoteEndpoint(t *testing.T) {
+func TestAppendRemoteEndpointsMatchesRemoteEndpoint(t *testing.T) {
 	n := sourcevip.NewOverlay(netip.MustParseAddr("10.0.0.4"), netip.MustParseAddr("10.244.1.2"), "00-15-5d-00-00-01",
 		[]sourcevip.Subnet{{Prefix: netip.MustParsePrefix("10.244.2.0/24"), ProviderAddress: netip.MustParseAddr("10.0.0.5")}})
 	ips := []netip.Addr{netip.MustParseAddr("10.244.2.7"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("fd00::1:2:3:4"), {}}
-	got := n.RemoteEndpoints(ips)
+	got := n.AppendRemoteEndpoints(nil, ips)
 	for i, ip := range ips {
 		if want := n.RemoteEndpoint(ip); got[i] != want {
 			t.Errorf("RemoteEndpoints[%d] = %+v, want %+v", i, got[i], want)
 		}
 	}
-	if len(n.RemoteEndpoints(nil)) != 0 {
-		t.Error("RemoteEndpoints(nil) not empty")
+	if len(n.AppendRemoteEndpoints(nil, nil)) != 0 {
+		t.Error("AppendRemoteEndpoints(nil, nil) not empty")
 	}
 }

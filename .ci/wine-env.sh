@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Shared by .ci/wine-setup.sh and .ci/wine-exec.sh; sourced, never run.
+#
+# Sets:
+#   HNSLB_ROOT    the repository root
+#   WINEPREFIX    the Wine prefix: $WINEPREFIX if set, else $HOME/.cache/hnslb-wine
+#   WINEDEBUG     -all unless set
+#   WINEDLLOVERRIDES  no Mono/Gecko installers, no menus; our bcryptprimitives.dll first
+#   HNSLB_WINE_STAMP  file written when the prefix is complete
+# Defines hnslb_find_wine, which sets WINE64 and WINESERVER (or returns 1).
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+HNSLB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${HOME:=/root}"
+: "${WINEPREFIX:=${XDG_CACHE_HOME:-$HOME/.cache}/hnslb-wine}"
+: "${WINEDEBUG:=-all}"
+# mscoree/mshtml disabled: wineboot would otherwise offer to download Mono
+# and Gecko (no network here, and nothing needs them); winemenubuilder only
+# writes desktop menus and slows wineboot. bcryptprimitives is ours
+# (testing/wine/processprng), native first.
+: "${WINEDLLOVERRIDES:=mscoree,mshtml=;winemenubuilder.exe=d;bcryptprimitives=n,b}"
+export WINEPREFIX WINEDEBUG WINEDLLOVERRIDES
+# Go builds windows/amd64 test binaries: a 64-bit prefix.
+export WINEARCH=win64
+# shellcheck disable=SC2034
+HNSLB_WINE_STAMP="$WINEPREFIX/.hnslb-ready"
+
+# hnslb_find_wine sets WINE64 (the 64-bit loader) and WINESERVER. Debian's
+# wine64 package keeps its loader in Wine's lib directory, not on PATH.
+hnslb_find_wine() {
+	WINE64=""
+	WINESERVER=""
+	local c
+	for c in "${HNSLB_WINE64:-}" "$(command -v wine64 2>/dev/null || true)" \
+		/usr/lib/wine/wine64 /usr/lib64/wine/wine64 \
+		/usr/lib/x86_64-linux-gnu/wine/wine64 /opt/wine-stable/bin/wine64; do
+		if [[ -n $c && -x $c ]]; then
+			WINE64=$c
+			break
+		fi
+	done
+	if [[ -z $WINE64 ]] && command -v dpkg >/dev/null 2>&1; then
+		c=$(dpkg -L wine64 2>/dev/null | grep -m1 -E '/wine64$' || true)
+		[[ -n $c && -x $c ]] && WINE64=$c
+	fi
+	[[ -n $WINE64 ]] || return 1
+	local dir
+	dir=$(dirname "$WINE64")
+	for c in "$dir/wineserver64" "$dir/wineserver" \
+		"$(command -v wineserver 2>/dev/null || true)"; do
+		if [[ -n $c && -x $c ]]; then
+			WINESERVER=$c
+			break
+		fi
+	done
+	[[ -n $WINESERVER ]] || return 1
+	export WINE64 WINESERVER
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs a Windows program under Wine with the prefix .ci/wine-setup.sh made,
+# and exits with the program's status. Made for go test's -exec flag:
+#
+#   GOOS=windows go test -exec "$PWD/.ci/wine-exec.sh" ./...
+#
+# Runs .ci/wine-setup.sh first if the prefix is not ready (which may install
+# packages). Environment: WINEPREFIX (default ~/.cache/hnslb-wine), WINEDEBUG
+# (default -all), HNSLB_WINE64 (the loader, if not found by itself).
+#
+#   .ci/wine-exec.sh --shutdown   stops the prefix's wineserver and waits for
+#                                 it; call it at the end of a run. (Left
+#                                 alone, wineserver exits a few seconds after
+#                                 its last program.)
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=wine-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/wine-env.sh"
+
+if [[ ${1:-} == --shutdown ]]; then
+	if hnslb_find_wine && [[ -d $WINEPREFIX ]]; then
+		"$WINESERVER" -k >/dev/null 2>&1 || true
+		"$WINESERVER" -w >/dev/null 2>&1 || true
+	fi
+	exit 0
+fi
+
+if [[ $# -eq 0 ]]; then
+	echo "usage: $0 PROGRAM.exe [ARG...] | --shutdown" >&2
+	exit 2
+fi
+
+if [[ ! -f $HNSLB_WINE_STAMP ]] || ! hnslb_find_wine; then
+	"$HNSLB_ROOT/.ci/wine-setup.sh"
+	hnslb_find_wine
+fi
+
+exec "$WINE64" "$@"

@@ -1,0 +1,189 @@
+package hnsadapter
+
+import (
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// This file converts between the plan and HNS objects: the HNS load
+// balancer and endpoint a plan entry stands for, the identity key of an HNS
+// load balancer, and when two HNS objects are the same.
+
+// LoadBalancerKey returns the identity key of an HNS load balancer: its
+// family (the IPv6 flag), first frontend VIP (none for NodePort), protocol
+// and external port. It equals lbpolicy.LoadBalancer.Key of the plan entry
+// the load balancer was made from. ok is false when lb has no port mapping
+// or an unparsable frontend VIP: such a load balancer matches no plan entry.
+func LoadBalancerKey(lb *HostComputeLoadBalancer) (key lbpolicy.Key, ok bool) {
+	if len(lb.PortMappings) == 0 {
+		return key, false
+	}
+	key.Family = lbpolicy.IPv4
+	if lb.Flags&LoadBalancerFlagsIPv6 != 0 {
+		key.Family = lbpolicy.IPv6
+	}
+	if len(lb.FrontendVIPs) > 0 {
+		vip, err := netip.ParseAddr(lb.FrontendVIPs[0])
+		if err != nil {
+			return key, false
+		}
+		key.VIP = vip.Unmap()
+	}
+	key.Protocol = lbpolicy.Protocol(lb.PortMappings[0].Protocol)
+	key.Port = lb.PortMappings[0].ExternalPort
+	return key, true
+}
+
+// desiredLoadBalancer is the HNS load balancer for lb with the given
+// endpoint IDs (sorted by the caller).
+func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *HostComputeLoadBalancer {
+	var vips []string
+	for _, v := range lb.FrontendVIPs {
+		vips = append(vips, v.String())
+	}
+	var sourceVIP string
+	if lb.SourceVIP.IsValid() {
+		sourceVIP = lb.SourceVIP.String()
+	}
+	return &HostComputeLoadBalancer{
+		HostComputeEndpoints: endpointIDs,
+		SourceVIP:            sourceVIP,
+		FrontendVIPs:         vips,
+		PortMappings: []LoadBalancerPortMapping{{
+			Protocol:         uint32(lb.Protocol),
+			InternalPort:     lb.InternalPort,
+			ExternalPort:     lb.ExternalPort,
+			DistributionType: LoadBalancerDistribution(lb.DistributionType),
+			Flags:            LoadBalancerPortMappingFlags(lb.PortMappingFlags),
+		}},
+		SchemaVersion: V2SchemaVersion(),
+		Flags:         LoadBalancerFlags(lb.Flags),
+	}
+}
+
+// sameLoadBalancer reports whether a and b have the same content: all but
+// the ID, with endpoint IDs compared as sets, case-insensitively, and
+// addresses compared as addresses. SchemaVersion is not compared: it says
+// how an object was sent, not what it is.
+func sameLoadBalancer(a, b *HostComputeLoadBalancer) bool {
+	return a.Flags == b.Flags &&
+		slices.Equal(a.PortMappings, b.PortMappings) &&
+		sameAddr(a.SourceVIP, b.SourceVIP) &&
+		slices.EqualFunc(a.FrontendVIPs, b.FrontendVIPs, sameAddr) &&
+		sameIDSet(a.HostComputeEndpoints, b.HostComputeEndpoints)
+}
+
+func sameAddr(a, b string) bool {
+	if a == b {
+		return true
+	}
+	pa, errA := netip.ParseAddr(a)
+	pb, errB := netip.ParseAddr(b)
+	return errA == nil && errB == nil && pa.Unmap() == pb.Unmap()
+}
+
+// sameIDSet compares two lists of HNS IDs as sets, case-insensitively.
+func sameIDSet(a, b []string) bool {
+	if len(a) == len(b) && slices.EqualFunc(a, b, strings.EqualFold) {
+		return true // the usual case: HNS kept the order it was sent
+	}
+	return slices.Equal(idSet(a), idSet(b))
+}
+
+// idKey is the form of an HNS ID used as a map key: HNS IDs are GUIDs,
+// whose case does not matter. Upper case, as HNS spells them, so that the
+// usual ID costs no allocation.
+func idKey(id string) string { return strings.ToUpper(id) }
+
+// idSet returns ids in idKey form, sorted and without duplicates.
+func idSet(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = idKey(id)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// desiredEndpoint is the HNS endpoint for a plan endpoint.
+func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *HostComputeEndpoint {
+	hep := &HostComputeEndpoint{
+		HostComputeNetwork: networkID,
+		IpConfigurations:   []IpConfig{{IpAddress: ep.IP.String()}},
+		MacAddress:         ep.MACAddress,
+		SchemaVersion:      V2SchemaVersion(),
+	}
+	if ep.Remote {
+		hep.Flags = EndpointFlagsRemoteEndpoint
+	}
+	if ep.ProviderAddress.IsValid() {
+		settings, _ := json.Marshal(ProviderAddressEndpointPolicySetting{ProviderAddress: ep.ProviderAddress.String()})
+		hep.Policies = []EndpointPolicy{{Type: EndpointPolicyProviderAddress, Settings: settings}}
+	}
+	return hep
+}
+
+func isRemote(ep *HostComputeEndpoint) bool { return ep.Flags&EndpointFlagsRemoteEndpoint != 0 }
+
+// endpointIP returns the endpoint's address: its first IP configuration.
+func endpointIP(ep *HostComputeEndpoint) (netip.Addr, bool) {
+	if len(ep.IpConfigurations) == 0 {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(ep.IpConfigurations[0].IpAddress)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+// providerAddress returns the endpoint's ProviderAddress policy, if any.
+func providerAddress(ep *HostComputeEndpoint) netip.Addr {
+	for _, p := range ep.Policies {
+		if p.Type != EndpointPolicyProviderAddress {
+			continue
+		}
+		var s ProviderAddressEndpointPolicySetting
+		if json.Unmarshal(p.Settings, &s) != nil {
+			continue
+		}
+		if pa, err := netip.ParseAddr(s.ProviderAddress); err == nil {
+			return pa.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// matchesEndpoint reports whether HNS endpoint ep is the plan's endpoint
+// want: same IP, remote flag, MAC (ignoring case and separators) and
+// provider address.
+func matchesEndpoint(ep *HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
+	ip, ok := endpointIP(ep)
+	return ok && ip == want.IP.Unmap() &&
+		isRemote(ep) == want.Remote &&
+		(strings.EqualFold(ep.MacAddress, want.MACAddress) || normalMAC(ep.MacAddress) == normalMAC(want.MACAddress)) &&
+		hasProviderAddress(ep, want.ProviderAddress.Unmap())
+}
+
+// hasProviderAddress reports whether pa (zero: none) is ep's provider
+// address. The settings are compared as sent before being parsed: a
+// resync of thousands of endpoints then parses no JSON.
+func hasProviderAddress(ep *HostComputeEndpoint, pa netip.Addr) bool {
+	if len(ep.Policies) == 1 && ep.Policies[0].Type == EndpointPolicyProviderAddress && pa.IsValid() {
+		var buf [64]byte
+		b := append(buf[:0], `{"ProviderAddress":"`...)
+		b = append(pa.AppendTo(b), `"}`...)
+		if string(ep.Policies[0].Settings) == string(b) {
+			return true
+		}
+	}
+	return providerAddress(ep) == pa
+}
+
+var macSeparators = strings.NewReplacer("-", "", ":", "")
+
+func normalMAC(mac string) string { return strings.ToLower(macSeparators.Replace(mac)) }

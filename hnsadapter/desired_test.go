@@ -1,0 +1,123 @@
+package hnsadapter
+
+import (
+	"encoding/json"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+func TestSameLoadBalancer(t *testing.T) {
+	base := func() *HostComputeLoadBalancer {
+		return &HostComputeLoadBalancer{
+			Id:                   "A",
+			HostComputeEndpoints: []string{"EP-1", "EP-2"},
+			SourceVIP:            "10.244.1.254",
+			FrontendVIPs:         []string{"fd00::10"},
+			PortMappings:         []LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+			SchemaVersion:        V2SchemaVersion(),
+			Flags:                LoadBalancerFlagsIPv6,
+		}
+	}
+	same := []func(*HostComputeLoadBalancer){
+		func(lb *HostComputeLoadBalancer) { lb.Id = "B" },
+		func(lb *HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"ep-2", "ep-1"} },
+		func(lb *HostComputeLoadBalancer) { lb.FrontendVIPs = []string{"fd00:0::10"} },
+		func(lb *HostComputeLoadBalancer) { lb.SchemaVersion = SchemaVersion{} },
+	}
+	for i, f := range same {
+		lb := base()
+		f(lb)
+		assert.True(t, sameLoadBalancer(base(), lb), "same %d", i)
+	}
+	differ := []func(*HostComputeLoadBalancer){
+		func(lb *HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1"} },
+		func(lb *HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-3"} },
+		func(lb *HostComputeLoadBalancer) { lb.SourceVIP = "" },
+		func(lb *HostComputeLoadBalancer) { lb.FrontendVIPs = nil },
+		func(lb *HostComputeLoadBalancer) { lb.PortMappings[0].InternalPort = 8081 },
+		func(lb *HostComputeLoadBalancer) {
+			lb.PortMappings[0].Flags = LoadBalancerPortMappingFlagsVipExternalIP
+		},
+		func(lb *HostComputeLoadBalancer) {
+			lb.PortMappings[0].DistributionType = LoadBalancerDistributionSourceIP
+		},
+		func(lb *HostComputeLoadBalancer) { lb.Flags |= LoadBalancerFlagsDSR },
+	}
+	for i, f := range differ {
+		lb := base()
+		f(lb)
+		assert.False(t, sameLoadBalancer(base(), lb), "differ %d", i)
+	}
+}
+
+func TestLoadBalancerKeyOfHNSObjects(t *testing.T) {
+	lb := &HostComputeLoadBalancer{
+		FrontendVIPs: []string{"fd00::10"}, Flags: LoadBalancerFlagsIPv6,
+		PortMappings: []LoadBalancerPortMapping{{Protocol: 17, ExternalPort: 53}},
+	}
+	k, ok := LoadBalancerKey(lb)
+	assert.True(t, ok)
+	assert.Equal(t, "IPv6/fd00::10/UDP/53", k.String())
+
+	_, ok = LoadBalancerKey(&HostComputeLoadBalancer{FrontendVIPs: []string{"10.0.0.1"}})
+	assert.False(t, ok, "no port mapping")
+	_, ok = LoadBalancerKey(&HostComputeLoadBalancer{FrontendVIPs: []string{"nope"}, PortMappings: lb.PortMappings})
+	assert.False(t, ok, "bad VIP")
+}
+
+func TestMatchesEndpoint(t *testing.T) {
+	want := lbpolicy.Endpoint{
+		IP: netip.MustParseAddr("10.244.2.7"), Remote: true, MACAddress: "02-11-0a-f4-02-07",
+		ProviderAddress: netip.MustParseAddr("10.0.0.2"),
+	}
+	ep := desiredEndpoint(&want, "net")
+	assert.True(t, matchesEndpoint(ep, &want))
+
+	// As HNS may print it: other case, separators and JSON layout.
+	settings, _ := json.MarshalIndent(map[string]any{"ProviderAddress": "10.0.0.2", "Other": 1}, "", " ")
+	ep2 := *ep
+	ep2.MacAddress = "02:11:0A:F4:02:07"
+	ep2.Policies = []EndpointPolicy{{Type: EndpointPolicyProviderAddress, Settings: settings}}
+	assert.True(t, matchesEndpoint(&ep2, &want))
+
+	for name, f := range map[string]func(*HostComputeEndpoint){
+		"IP":    func(e *HostComputeEndpoint) { e.IpConfigurations = []IpConfig{{IpAddress: "10.244.2.8"}} },
+		"local": func(e *HostComputeEndpoint) { e.Flags = 0 },
+		"MAC":   func(e *HostComputeEndpoint) { e.MacAddress = "02-11-0a-f4-02-08" },
+		"PA": func(e *HostComputeEndpoint) {
+			e.Policies = desiredEndpoint(&lbpolicy.Endpoint{ProviderAddress: netip.MustParseAddr("10.0.0.3")}, "").Policies
+		},
+		"no PA":  func(e *HostComputeEndpoint) { e.Policies = nil },
+		"no IPs": func(e *HostComputeEndpoint) { e.IpConfigurations = nil },
+	} {
+		e := *ep
+		f(&e)
+		assert.False(t, matchesEndpoint(&e, &want), name)
+	}
+}
+
+func TestBackoffDoublesToMax(t *testing.T) {
+	b := newBackoff(time.Second, 5*time.Second)
+	t0 := time.Unix(0, 0)
+	var delays []time.Duration
+	now := t0
+	for range 5 {
+		b.failed("x", now)
+		next := b.entries["x"].notBefore
+		delays = append(delays, next.Sub(now))
+		assert.False(t, b.ready("x", next.Add(-time.Nanosecond)))
+		assert.True(t, b.ready("x", next))
+		now = next
+	}
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}, delays)
+	b.succeeded("x")
+	assert.True(t, b.ready("x", t0))
+	b.failed("y", t0)
+	b.retain(map[string]struct{}{})
+	assert.True(t, b.ready("y", t0))
+}

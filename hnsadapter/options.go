@@ -1,0 +1,106 @@
+package hnsadapter
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Defaults applied by NewReconciler to zero-valued Options fields.
+const (
+	DefaultConcurrency    = 4
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = 5 * time.Minute
+)
+
+// Options configure a Reconciler. The zero value of every field but
+// NetworkName is valid and means the documented default.
+type Options struct {
+	// NetworkName is the HNS network the plan's endpoints live on
+	// (lbpolicy.Node.NetworkName). Required.
+	NetworkName string
+
+	// Concurrency is the maximum number of HNS calls in flight. Default 4
+	// (DefaultConcurrency). HNS calls take milliseconds to seconds each,
+	// and HNS serialises some of them internally: more is not always
+	// faster.
+	Concurrency int
+
+	// ClaimNetwork makes the Reconciler, at its first successful Sync,
+	// also own every load balancer none of whose endpoints lies on another
+	// network (references to endpoints that no longer exist count for no
+	// network) and every remote endpoint on the managed network, as
+	// kube-proxy's start-up cleanup does: the ones the plan does not want
+	// are then deleted. That first Sync makes one more call, a list of the
+	// endpoints of every network. Use it when no other agent programs load
+	// balancers on the managed network.
+	//
+	// Default false: only objects the Reconciler creates, and those it
+	// adopts at start-up because the plan wants them, are owned. Objects
+	// a previous run left that the plan at restart no longer wants are then
+	// left alone (they may be another agent's), and a frontend one holds
+	// stays a conflict.
+	ClaimNetwork bool
+
+	// InitialBackoff is the delay before an object whose HNS call failed
+	// is tried again; it doubles with each further failure up to
+	// MaxBackoff. Defaults 1s (DefaultInitialBackoff) and 5m
+	// (DefaultMaxBackoff).
+	InitialBackoff, MaxBackoff time.Duration
+
+	// Now is the clock backoff is measured with. Default time.Now.
+	Now func() time.Time
+
+	// Logger receives the Reconciler's logs: one V(2) line per HNS call,
+	// V(1) a summary per sync, errors at Error level. Default
+	// logr.Discard().
+	Logger logr.Logger
+}
+
+// OptionError is an invalid Options field.
+type OptionError struct {
+	// Field is the Options field, e.g. "NetworkName".
+	Field string
+	// Message says what is wrong and how to fix it.
+	Message string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("hnsadapter: Options.%s: %s", e.Field, e.Message)
+}
+
+// withDefaults validates o and returns it with defaults filled in.
+func (o Options) withDefaults() (Options, error) {
+	if o.NetworkName == "" {
+		return o, &OptionError{Field: "NetworkName", Message: "required: the HNS network the plan's endpoints live on (Node.networkName)"}
+	}
+	if o.Concurrency < 0 {
+		return o, &OptionError{Field: "Concurrency", Message: fmt.Sprintf("%d is negative: want 0 (default %d) or more", o.Concurrency, DefaultConcurrency)}
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.InitialBackoff < 0 {
+		return o, &OptionError{Field: "InitialBackoff", Message: fmt.Sprintf("%v is negative: want 0 (default %v) or more", o.InitialBackoff, DefaultInitialBackoff)}
+	}
+	if o.MaxBackoff < 0 {
+		return o, &OptionError{Field: "MaxBackoff", Message: fmt.Sprintf("%v is negative: want 0 (default %v) or more", o.MaxBackoff, DefaultMaxBackoff)}
+	}
+	if o.InitialBackoff == 0 {
+		o.InitialBackoff = DefaultInitialBackoff
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.MaxBackoff < o.InitialBackoff {
+		return o, &OptionError{Field: "MaxBackoff", Message: fmt.Sprintf("%v is less than InitialBackoff %v", o.MaxBackoff, o.InitialBackoff)}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger.GetSink() == nil {
+		o.Logger = logr.Discard()
+	}
+	return o, nil
+}

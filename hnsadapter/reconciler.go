@@ -1,0 +1,154 @@
+package hnsadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-logr/logr"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// Reconciler makes HNS hold what a plan says, with the fewest calls that
+// converge. Each Sync lists HNS once, matches load balancers by identity
+// key (lbpolicy.Key), and creates, updates or deletes only what differs;
+// identical objects cost no call.
+//
+// The contract:
+//   - Sync is idempotent: a second Sync with the same plan and an unchanged
+//     HNS makes no mutating call.
+//   - The Reconciler only modifies or deletes objects it owns: those it
+//     created, those it adopted at its first successful Sync, and, with
+//     Options.ClaimNetwork, those that option claims (see Options).
+//     Another agent's load balancers and endpoints are never touched; one
+//     holding a key the plan wants is reported as a conflict.
+//   - Failures are per object: a failed object is reported in
+//     Result.Errors and retried with exponential backoff by later syncs;
+//     other objects proceed. A failed list aborts the whole sync: it never
+//     means "empty".
+//   - Drift is repaired: an owned load balancer deleted or changed out of
+//     band is recreated or updated by the next Sync.
+//
+// Syncs are serialised: a Sync called while another runs waits for it.
+type Reconciler struct {
+	backend Backend
+	opts    Options
+	log     logr.Logger
+
+	mu sync.Mutex // held for the whole of Sync; guards all below
+
+	network *HostComputeNetwork // looked up by the first successful Sync
+	version lbpolicy.Version
+	caps    lbpolicy.Capabilities
+	started bool // a Sync has listed HNS: adoption is over
+
+	owned   ownership
+	backoff backoff
+
+	// updateVerified: an in-place update on this HNS was seen to take
+	// effect; later updates are trusted without reading back.
+	updateVerified atomic.Bool
+	// updateBroken: this HNS ignored an in-place update (HNS 15.4,
+	// kubernetes#131466) or does not implement it; changed load balancers
+	// are deleted and created instead.
+	updateBroken atomic.Bool
+}
+
+// NewReconciler returns a Reconciler applying plans to b. It validates opts
+// (an *OptionError names the bad field) and makes no HNS call: the first
+// Sync looks up the network and HNS's version, and adopts what the plan
+// wants.
+func NewReconciler(b Backend, opts Options) (*Reconciler, error) {
+	if b == nil {
+		return nil, errors.New("hnsadapter: NewReconciler: nil Backend")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Reconciler{
+		backend: b,
+		opts:    opts,
+		log:     opts.Logger,
+		owned:   newOwnership(),
+		backoff: newBackoff(opts.InitialBackoff, opts.MaxBackoff),
+	}, nil
+}
+
+// Sync makes HNS hold plan, in three phases:
+//
+//  1. create the plan's endpoints that HNS lacks (a local endpoint with the
+//     IP wins over the plan's remote one, kubernetes#138000);
+//  2. create, update (in place where HNS can, verified; else delete then
+//     create) and delete load balancers;
+//  3. delete the owned endpoints the plan no longer uses that no load
+//     balancer in HNS references any more (a set difference computed after
+//     phase 2, never reference counts: kubernetes#91703, kubernetes#135144).
+//
+// A backend with no HNS endpoint is left out of its load balancer with a
+// LocalEndpointMissing diagnostic. A load balancer left with no backend is
+// not sent (HNS rejects it); one already in HNS is then kept as it is
+// rather than deleted, since a pod's endpoint is often only briefly
+// missing. A load balancer whose remote endpoint could not be created this
+// sync waits (Result.Pending), untouched, so that a working load balancer
+// is never replaced by a partial one.
+//
+// Sync returns an error only when it could not proceed at all: the network
+// or version lookup or a list failed (the error wraps the *Error), or plan
+// is nil. It then changed nothing. Per-object failures are in
+// Result.Errors. If ctx ends during the sync, the remaining calls are not
+// made, and Sync returns what it did with ctx's error.
+func (r *Reconciler) Sync(ctx context.Context, plan *lbpolicy.Plan) (Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if plan == nil {
+		return Result{Calls: map[Op]int{}}, errors.New("hnsadapter: Sync: nil plan")
+	}
+	s := newSyncRun(r, ctx, plan)
+	err := s.run()
+	s.res.Calls = s.calls.snapshot()
+	sortErrors(s.res.Errors)
+	sortDiagnostics(s.res.Diagnostics)
+	if err == nil {
+		err = ctx.Err()
+	}
+	r.log.V(1).Info("HNS sync done", "created", s.res.Created, "updated", s.res.Updated,
+		"deleted", s.res.Deleted, "adopted", s.res.Adopted, "endpointsCreated", s.res.EndpointsCreated,
+		"endpointsDeleted", s.res.EndpointsDeleted, "errors", len(s.res.Errors), "pending", s.res.Pending,
+		"mutatingCalls", s.res.MutatingCalls(), "aborted", err != nil)
+	return s.res, err
+}
+
+// Owned returns how many load balancers and endpoints the Reconciler owns.
+func (r *Reconciler) Owned() (loadBalancers, endpoints int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.owned.lbs), len(r.owned.eps)
+}
+
+// lookup finds the network and HNS's version, once.
+func (r *Reconciler) lookup(ctx context.Context, c *calls) error {
+	if r.network != nil {
+		return nil
+	}
+	network, err := c.getNetworkByName(ctx, r.opts.NetworkName)
+	if err != nil {
+		return fmt.Errorf("hnsadapter: looking up HNS network %q: %w", r.opts.NetworkName, err)
+	}
+	if network == nil || network.Id == "" {
+		return fmt.Errorf("hnsadapter: looking up HNS network %q: no network returned", r.opts.NetworkName)
+	}
+	version, err := c.version(ctx)
+	if err != nil {
+		return fmt.Errorf("hnsadapter: querying the HNS version: %w", err)
+	}
+	r.network, r.version, r.caps = network, version, version.Capabilities()
+	r.log.V(1).Info("HNS found", "network", network.Name, "networkID", network.Id, "type", network.Type,
+		"version", version.String(), "inPlaceUpdate", r.caps.Modify)
+	return nil
+}
+
+// canUpdate reports whether changed load balancers are updated in place.
+func (r *Reconciler) canUpdate() bool { return r.caps.Modify && !r.updateBroken.Load() }

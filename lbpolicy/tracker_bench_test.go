@@ -1,0 +1,361 @@
+package lbpolicy_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// The targets, with 10,000 Services and 100,000 endpoints loaded
+// (genCluster(benchShape, 1) on genNode(benchShape)): one EndpointSlice
+// update then Changes ≤ 100 µs; one Service add ≤ 200 µs; 1,000 random
+// events ≤ 50 ms. Each benchmark also reports how much faster it is than
+// one full Compute of the same cluster (timed once, in the same run) and
+// the memory the Tracker holds per Service.
+//
+//	go test -run '^$' -bench 'Tracker|Compute$' -benchmem -count 3 ./lbpolicy/
+
+// trackerFixture is one loaded Tracker shared by the benchmarks, which
+// each leave it as they found it.
+type trackerFixture struct {
+	node       lbpolicy.Node
+	svcs       []*corev1.Service
+	slices     []*discovery.EndpointSlice
+	tr         *lbpolicy.Tracker
+	compute    time.Duration // one full Compute, best of three
+	perService float64       // heap bytes the loaded Tracker holds per Service
+	loadTime   time.Duration // feeding every object as an add event
+}
+
+var (
+	fixtureOnce sync.Once
+	fixture     *trackerFixture
+)
+
+func loadFixture(b *testing.B) *trackerFixture {
+	fixtureOnce.Do(func() {
+		f := &trackerFixture{node: genNode(benchShape)}
+		f.svcs, f.slices = genCluster(benchShape, 1)
+		for i := 0; i < 3; i++ {
+			start := time.Now()
+			if _, err := lbpolicy.Compute(f.node, f.svcs, f.slices); err != nil {
+				b.Fatal(err)
+			}
+			if d := time.Since(start); f.compute == 0 || d < f.compute {
+				f.compute = d
+			}
+		}
+
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		tr, err := lbpolicy.NewTracker(f.node)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range f.svcs {
+			if err := tr.OnServiceAdd(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, s := range f.slices {
+			if err := tr.OnEndpointSliceAdd(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tr.Plan()
+		tr.Changes()
+		f.loadTime = time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		f.perService = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(f.svcs))
+		f.tr = tr
+		fixture = f
+	})
+	if fixture == nil {
+		b.Fatal("fixture failed to load")
+	}
+	return fixture
+}
+
+func (f *trackerFixture) report(b *testing.B) {
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perOp/1e3, "µs/op")
+	b.ReportMetric(float64(f.compute.Nanoseconds())/perOp, "x-faster")
+	b.ReportMetric(float64(f.compute.Microseconds())/1e3, "compute-ms")
+	b.ReportMetric(f.perService, "B-held/service")
+}
+
+// BenchmarkTrackerSliceUpdate: one EndpointSlice update (an endpoint
+// turns terminating or ready, moves or goes) and Changes.
+func BenchmarkTrackerSliceUpdate(b *testing.B) {
+	f := loadFixture(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	const n = 1024
+	orig := make([]*discovery.EndpointSlice, n)
+	alt := make([]*discovery.EndpointSlice, n)
+	flipped := make([]bool, n)
+	for i := range orig {
+		orig[i] = f.slices[r.IntN(len(f.slices))]
+		alt[i] = mutateSlice(r, orig[i], benchShape)
+	}
+	// Distinct slices only, so that flipping one restores it exactly.
+	seen := map[*discovery.EndpointSlice]bool{}
+	for i := range orig {
+		for seen[orig[i]] {
+			orig[i] = f.slices[r.IntN(len(f.slices))]
+			alt[i] = mutateSlice(r, orig[i], benchShape)
+		}
+		seen[orig[i]] = true
+	}
+	f.tr.Changes()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := i % n
+		from, to := orig[j], alt[j]
+		if flipped[j] {
+			from, to = to, from
+		}
+		if err := f.tr.OnEndpointSliceUpdate(from, to); err != nil {
+			b.Fatal(err)
+		}
+		flipped[j] = !flipped[j]
+		f.tr.Changes()
+	}
+	b.StopTimer()
+	f.report(b)
+	for j := range flipped {
+		if flipped[j] {
+			_ = f.tr.OnEndpointSliceUpdate(alt[j], orig[j])
+		}
+	}
+	f.tr.Changes()
+}
+
+// newService is a NodePort Service beside genCluster's, with a slice of
+// ten endpoints spread over the nodes.
+func newService(i int) (*corev1.Service, *discovery.EndpointSlice) {
+	name := fmt.Sprintf("new-%05d", i)
+	s := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns-new", Name: name},
+		Spec: corev1.ServiceSpec{
+			Type:       corev1.ServiceTypeNodePort,
+			ClusterIP:  fmt.Sprintf("10.98.%d.%d", i/250, 1+i%250),
+			ClusterIPs: []string{fmt.Sprintf("10.98.%d.%d", i/250, 1+i%250)},
+			Ports:      []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, NodePort: int32(32768 + i%2768)}},
+		},
+	}
+	sl := &discovery.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: s.Namespace, Name: name + "-abcde",
+			Labels: map[string]string{discovery.LabelServiceName: name},
+		},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: ptr("http"), Protocol: ptr(corev1.ProtocolTCP), Port: ptr(int32(8080))}},
+	}
+	for j := 0; j < 10; j++ {
+		node := (i*10 + j) % (benchShape.nodes + 1)
+		sl.Endpoints = append(sl.Endpoints, discovery.Endpoint{
+			Addresses:  []string{fmt.Sprintf("10.%d.%d.%d", 64+node/256, node%256, 250+j%5)},
+			NodeName:   ptr(fmt.Sprintf("win-%d", node+1)),
+			Conditions: discovery.EndpointConditions{Ready: ptr(true)},
+		})
+	}
+	return s, sl
+}
+
+// BenchmarkTrackerServiceAdd: a new Service and its EndpointSlice arrive
+// beside the 10,000, then Changes. (Removing it again is not timed.)
+func BenchmarkTrackerServiceAdd(b *testing.B) {
+	f := loadFixture(b)
+	const n = 256
+	svcs := make([]*corev1.Service, n)
+	sls := make([]*discovery.EndpointSlice, n)
+	for i := range svcs {
+		svcs[i], sls[i] = newService(i)
+	}
+	f.tr.Changes()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, sl := svcs[i%n], sls[i%n]
+		if err := f.tr.OnServiceAdd(s); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.tr.OnEndpointSliceAdd(sl); err != nil {
+			b.Fatal(err)
+		}
+		if ch := f.tr.Changes(); len(ch.AddedLoadBalancers) != 2 {
+			b.Fatalf("added %d load balancers, want 2", len(ch.AddedLoadBalancers))
+		}
+		b.StopTimer()
+		_ = f.tr.OnServiceDelete(s)
+		_ = f.tr.OnEndpointSliceDelete(sl)
+		f.tr.Changes()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	f.report(b)
+}
+
+// BenchmarkTracker1000Events: a batch of 1,000 events (70% slice updates,
+// 10% Service updates, 10% Service adds with their slice, 10% Service
+// deletes), then Changes and Plan. Iterations alternate the batch and
+// its inverse, so that the cluster stays the same size. x-faster compares
+// the batch with one Compute (a proxy that batched the events and
+// recomputed once); recomputing per event would cost 1,000 Computes.
+func BenchmarkTracker1000Events(b *testing.B) {
+	f := loadFixture(b)
+	forward, backward := eventBatch(f, 1000, rand.New(rand.NewPCG(5, 6)))
+	apply := func(events []trackerEvent) {
+		for _, e := range events {
+			var err error
+			switch e.op {
+			case opServiceAdd:
+				err = f.tr.OnServiceAdd(e.obj)
+			case opServiceUpdate:
+				err = f.tr.OnServiceUpdate(e.old, e.obj)
+			case opServiceDelete:
+				err = f.tr.OnServiceDelete(e.obj)
+			case opSliceAdd:
+				err = f.tr.OnEndpointSliceAdd(e.obj)
+			case opSliceUpdate:
+				err = f.tr.OnEndpointSliceUpdate(e.old, e.obj)
+			case opSliceDelete:
+				err = f.tr.OnEndpointSliceDelete(e.obj)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	f.tr.Plan()
+	f.tr.Changes()
+	var changed int
+	var inChanges, inPlan time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			apply(forward)
+		} else {
+			apply(backward)
+		}
+		t0 := time.Now()
+		ch := f.tr.Changes()
+		t1 := time.Now()
+		p := f.tr.Plan()
+		inChanges, inPlan = inChanges+t1.Sub(t0), inPlan+time.Since(t1)
+		changed = len(ch.AddedLoadBalancers) + len(ch.UpdatedLoadBalancers) + len(ch.RemovedLoadBalancers)
+		if len(p.LoadBalancers) == 0 {
+			b.Fatal("empty plan")
+		}
+	}
+	b.StopTimer()
+	f.report(b)
+	b.ReportMetric(float64(changed), "LBs-changed/batch")
+	b.ReportMetric(float64(inChanges.Microseconds())/1e3/float64(b.N), "Changes-ms")
+	b.ReportMetric(float64(inPlan.Microseconds())/1e3/float64(b.N), "Plan-ms")
+	if b.N%2 == 1 {
+		apply(backward)
+		f.tr.Changes()
+	}
+}
+
+// eventBatch returns n events against the fixture's objects and the
+// events that undo them, in order.
+func eventBatch(f *trackerFixture, n int, r *rand.Rand) (forward, backward []trackerEvent) {
+	curSlice := map[int]*discovery.EndpointSlice{}
+	curSvc := map[int]*corev1.Service{}
+	deleted := map[int]bool{}
+	var undo []trackerEvent
+	added := 0
+	for len(forward) < n {
+		switch k := r.IntN(10); {
+		case k < 7:
+			i := r.IntN(len(f.slices))
+			old := f.slices[i]
+			if c, ok := curSlice[i]; ok {
+				old = c
+			}
+			s := mutateSlice(r, old, benchShape)
+			curSlice[i] = s
+			forward = append(forward, trackerEvent{op: opSliceUpdate, obj: s, old: old})
+			undo = append(undo, trackerEvent{op: opSliceUpdate, obj: old, old: s})
+		case k < 8:
+			i := r.IntN(len(f.svcs))
+			if deleted[i] {
+				continue
+			}
+			old := f.svcs[i]
+			if c, ok := curSvc[i]; ok {
+				old = c
+			}
+			s := old.DeepCopy()
+			if s.Spec.Type == corev1.ServiceTypeClusterIP {
+				s.Spec.Ports[0].Port++
+			} else if s.Spec.ExternalTrafficPolicy == "" {
+				s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+			} else {
+				s.Spec.ExternalTrafficPolicy = ""
+			}
+			curSvc[i] = s
+			forward = append(forward, trackerEvent{op: opServiceUpdate, obj: s, old: old})
+			undo = append(undo, trackerEvent{op: opServiceUpdate, obj: old, old: s})
+		case k < 9:
+			s, sl := newService(1000 + added)
+			added++
+			forward = append(forward, trackerEvent{op: opServiceAdd, obj: s}, trackerEvent{op: opSliceAdd, obj: sl})
+			undo = append(undo, trackerEvent{op: opServiceDelete, obj: s}, trackerEvent{op: opSliceDelete, obj: sl})
+		default:
+			i := r.IntN(len(f.svcs))
+			if deleted[i] {
+				continue
+			}
+			deleted[i] = true
+			s := f.svcs[i]
+			if c, ok := curSvc[i]; ok {
+				s = c
+			}
+			forward = append(forward, trackerEvent{op: opServiceDelete, obj: s})
+			undo = append(undo, trackerEvent{op: opServiceAdd, obj: s})
+		}
+	}
+	forward, undo = forward[:n], undo[:n] // an add with its slice may overshoot
+	for i := len(undo) - 1; i >= 0; i-- {
+		backward = append(backward, undo[i])
+	}
+	return forward, backward
+}
+
+// BenchmarkTrackerLoad feeds the whole cluster to a new Tracker as add
+// events (an informer's initial list) and takes the first Plan.
+func BenchmarkTrackerLoad(b *testing.B) {
+	f := loadFixture(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr, _ := lbpolicy.NewTracker(f.node)
+		for _, s := range f.svcs {
+			_ = tr.OnServiceAdd(s)
+		}
+		for _, s := range f.slices {
+			_ = tr.OnEndpointSliceAdd(s)
+		}
+		tr.Plan()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/load")
+	b.ReportMetric(float64(f.compute.Microseconds())/1e3, "compute-ms")
+}
