@@ -14,6 +14,12 @@
 // diffed, compared byte for byte as JSON, and applied by package
 // hnsadapter.
 //
+// For informer-driven proxies, Tracker keeps Services, EndpointSlices and
+// the Node, re-plans only the Services an event touches, and returns the
+// same Plan as Compute, plus Changes: the load balancers, endpoints and
+// diagnostics added, updated or removed since the last call. It is safe
+// for concurrent use; see ExampleTracker.
+//
 // The package is pure: no I/O, no goroutines, no globals, no clock, and it
 // never modifies its inputs. It never panics on input; problems with one
 // object become Diagnostics and never stop the others from being planned.
