@@ -78,6 +78,33 @@ func normAddr(s string) string {
 	return strings.ToLower(s)
 }
 
+// mayShareFrontend reports whether lb has a port mapping with the family,
+// protocol and port of one of mine, without allocating.
+func mayShareFrontend(lb *hnsadapter.HostComputeLoadBalancer, mine []frontend) bool {
+	v6 := lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0
+	for _, pm := range lb.PortMappings {
+		for _, m := range mine {
+			if m.ipv6 != v6 || m.protocol != pm.Protocol || m.port != pm.ExternalPort {
+				continue
+			}
+			if len(lb.FrontendVIPs) == 0 {
+				if m.vip == "" {
+					return true
+				}
+				continue
+			}
+			mv, merr := netip.ParseAddr(m.vip)
+			for _, vip := range lb.FrontendVIPs {
+				a, err := netip.ParseAddr(vip)
+				if err != nil || merr != nil || a.Unmap() == mv {
+					return true // equal, or not an IP: let frontends() decide
+				}
+			}
+		}
+	}
+	return false
+}
+
 // frontends returns every frontend lb holds: one per port mapping and VIP
 // (or one per port mapping without VIPs).
 func frontends(lb *hnsadapter.HostComputeLoadBalancer) []frontend {
@@ -215,6 +242,9 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 	for _, other := range h.lbs {
 		if self != "" && strings.EqualFold(other.Id, self) {
 			continue
+		}
+		if !mayShareFrontend(&other, mine) {
+			continue // cheap check first: frontends() parses and allocates
 		}
 		for _, f := range frontends(&other) {
 			for _, m := range mine {
