@@ -152,3 +152,12 @@ func (r *Reconciler) lookup(ctx context.Context, c *calls) error {
 
 // canUpdate reports whether changed load balancers are updated in place.
 func (r *Reconciler) canUpdate() bool { return r.caps.Modify && !r.updateBroken.Load() }
+
+// SyncChanges makes HNS hold plan, like Sync, but looks only at the load
+// balancers and endpoints changes names (as lbpolicy.Tracker.Changes
+// reports them since the previous sync). Work in progress: for now it
+// compares everything, as Sync does.
+func (r *Reconciler) SyncChanges(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) (Result, error) {
+	_ = changes
+	return r.Sync(ctx, plan)
+}
