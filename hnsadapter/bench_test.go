@@ -264,6 +264,49 @@ func BenchmarkSync10kNoOp(b *testing.B) {
 	b.ReportMetric(float64(calls), "mutating-calls/op")
 }
 
+// BenchmarkSyncOneChange10k: with 10,000 load balancers in HNS, one
+// Service's backend moves to another remote pod (a new remote endpoint, an
+// update, the old endpoint deleted), then back: each op is one such
+// change. "changes" applies it with SyncChanges (the change set precomputed,
+// as a Tracker hands it over), "full" with Sync, which lists and compares
+// everything.
+func BenchmarkSyncOneChange10k(b *testing.B) {
+	p0 := plan10k()
+	lbs := slices.Clone(p0.LoadBalancers)
+	lbs[0] = benchLB("s0", benchVIP(0), []netip.Addr{benchLocalIP(0), benchRemoteIP(7777)})
+	p1 := benchPlan(lbs, isBenchRemote)
+	forward, back := lbpolicy.Diff(p0, p1), lbpolicy.Diff(p1, p0)
+	for _, mode := range []string{"changes", "full"} {
+		b.Run(mode, func(b *testing.B) {
+			b.ReportAllocs()
+			h, _ := benchNode(b, "latest", 100)
+			r := benchReconciler(b, h, hnsadapter.DefaultConcurrency)
+			mustSync(b, r, p0)
+			ctx := context.Background()
+			b.ResetTimer()
+			var calls int
+			for i := range b.N {
+				p, ch := p1, &forward
+				if i%2 == 1 {
+					p, ch = p0, &back
+				}
+				var res hnsadapter.Result
+				var err error
+				if mode == "changes" {
+					res, err = r.SyncChanges(ctx, p, ch)
+				} else {
+					res, err = r.Sync(ctx, p)
+				}
+				if err != nil || len(res.Errors) > 0 {
+					b.Fatalf("sync: %v %v", err, res.Errors)
+				}
+				calls = res.MutatingCalls()
+			}
+			b.ReportMetric(float64(calls), "mutating-calls/op")
+		})
+	}
+}
+
 // churnTrace is 1,000 Services, each a ClusterIP load balancer and one in
 // four also a NodePort, each with 3 to 8 pods of its own, 10% of them on
 // this node. Each of its steps replaces 1% of all pods by new ones (a new

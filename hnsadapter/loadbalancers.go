@@ -23,22 +23,24 @@ type lbTask struct {
 	action     lbAction
 	object     string // for errors and logs
 	backoffKey string
-	old        *HostComputeLoadBalancer // as listed; update and delete
+	key        lbpolicy.Key
+	keyOK      bool
+	old        *HostComputeLoadBalancer // as HNS holds it; update and delete
 	want       *HostComputeLoadBalancer // create and update
 }
 
-// lbOutcome is what a task did, for the sync to apply.
+// lbOutcome is what a task did, for the sync to record.
 type lbOutcome struct {
 	created, updated, deleted bool
-	// own is a load balancer the task created; disown one it deleted.
-	own, disown string
-	// superseded is the listed load balancer whose listed endpoints no
-	// longer say what it references (deleted or updated).
-	superseded string
-	// holds are endpoint IDs that load balancers the task left in HNS may
-	// reference, beyond the listed ones (conservative when unsure).
-	holds []string
-	err   *ObjectError
+	// gone is a load balancer the task deleted; missing one HNS said it
+	// did not have (a list must confirm it before it is disowned). now is
+	// the one HNS holds for the key afterwards, when the task made or
+	// changed it.
+	gone, missing string
+	now           *HostComputeLoadBalancer
+	// relist: HNS answered as if it held other objects than the view.
+	relist bool
+	err    *ObjectError
 }
 
 func lbObject(key lbpolicy.Key, lb *lbpolicy.LoadBalancer) string {
@@ -56,80 +58,54 @@ func serviceObject(lb *lbpolicy.LoadBalancer) string {
 	return "Service " + lb.Service
 }
 
-// applyLoadBalancers diffs the plan's load balancers against HNS, makes the
-// calls, and returns the IDs (in idKey form) of the endpoints that load
-// balancers in HNS reference afterwards.
-func (s *syncRun) applyLoadBalancers() (refs map[string]struct{}) {
-	r, st := s.r, s.st
+// applyLoadBalancers diffs the plan's load balancers in scope against HNS
+// and makes the calls.
+func (s *syncRun) applyLoadBalancers() {
+	r, v := s.r, s.v
 	var tasks []lbTask
-	wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
-	keep := make(map[string]bool, len(s.plan.LoadBalancers)) // owned IDs to keep
-	for i := range s.plan.LoadBalancers {
-		lb := &s.plan.LoadBalancers[i]
-		key := lb.Key()
-		if wanted[key] {
-			s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonDuplicateKey,
-				"load balancer %s is already in the plan for another entry; this one is not applied", key)
-			continue
+	keep := map[string]bool{} // owned IDs to keep
+	if s.full {
+		wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
+		for i := range s.plan.LoadBalancers {
+			lb := &s.plan.LoadBalancers[i]
+			key := lb.Key()
+			if wanted[key] {
+				s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonDuplicateKey,
+					"load balancer %s is already in the plan for another entry; this one is not applied", key)
+				continue
+			}
+			wanted[key] = true
+			tasks = s.planLB(tasks, lb, key, keep)
 		}
-		wanted[key] = true
-
-		var owned, foreign *HostComputeLoadBalancer
-		for _, j := range st.byKey[key] {
-			switch {
-			case r.owned.ownsLB(st.lbs[j].Id):
-				if owned == nil {
-					owned = &st.lbs[j]
-					keep[idKey(owned.Id)] = true
-				}
-			case foreign == nil:
-				foreign = &st.lbs[j]
+		for _, id := range v.sortedLBIDs() {
+			if r.owned.ownsLB(id) && !keep[id] {
+				tasks = s.deleteLB(tasks, id)
 			}
 		}
-
-		ids, waiting := s.resolveBackends(lb, key)
-		if waiting {
-			s.res.Pending++ // its endpoint's failure is reported already
-			continue
+	} else {
+		if len(s.replaced) > 0 {
+			// Load balancers that referenced an endpoint phase 1
+			// replaced must now reference its successor.
+			for id, k := range v.keys {
+				if s.references(v.lbs[id], s.replaced) {
+					s.keys[k] = struct{}{}
+				}
+			}
 		}
-		if len(ids) == 0 {
-			s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonNoHNSEndpoints,
-				"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
-			continue
+		keys := make([]lbpolicy.Key, 0, len(s.keys))
+		for k := range s.keys {
+			keys = append(keys, k)
 		}
-		want := desiredLoadBalancer(lb, ids)
-		switch {
-		case owned != nil && sameLoadBalancer(owned, want):
-			continue
-		case owned == nil && foreign != nil:
-			s.failed("", &ObjectError{Object: lbObject(key, lb), Op: OpCreateLoadBalancer, Err: &Error{
-				Op:   OpCreateLoadBalancer,
-				Code: CodeAlreadyExists,
-				Message: fmt.Sprintf("the frontend is held by load balancer %s, which this reconciler does not own "+
-					"(another agent's, or one left from before it started: a restart adopts it)", foreign.Id),
-			}})
-			continue
-		}
-		task := lbTask{action: actionCreate, object: lbObject(key, lb), backoffKey: "lb " + key.String(), want: want}
-		if owned != nil {
-			task.action, task.old = actionUpdate, owned
-		}
-		if s.due(task.backoffKey) {
-			tasks = append(tasks, task)
-		}
-	}
-	for i := range st.lbs {
-		lb := &st.lbs[i]
-		if !r.owned.ownsLB(lb.Id) || keep[idKey(lb.Id)] {
-			continue
-		}
-		object := "LoadBalancer " + lb.Id
-		if st.keyOK[i] {
-			object = "LoadBalancer " + st.keys[i].String() + " (ID " + lb.Id + ")"
-		}
-		task := lbTask{action: actionDelete, object: object, backoffKey: "lb-del " + idKey(lb.Id), old: lb}
-		if s.due(task.backoffKey) {
-			tasks = append(tasks, task)
+		slices.SortFunc(keys, lbpolicy.Key.Compare)
+		for _, key := range keys {
+			if lb := s.idx.loadBalancer(key); lb != nil {
+				tasks = s.planLB(tasks, lb, key, keep)
+			}
+			for _, id := range v.byKey[key] {
+				if r.owned.ownsLB(id) && !keep[id] {
+					tasks = s.deleteLB(tasks, id)
+				}
+			}
 		}
 	}
 
@@ -137,10 +113,10 @@ func (s *syncRun) applyLoadBalancers() (refs map[string]struct{}) {
 		return s.runLBTask(ctx, &tasks[i])
 	})
 
-	superseded := map[string]bool{}
-	refs = map[string]struct{}{}
 	for i := range tasks {
+		t := &tasks[i]
 		if !started[i] {
+			s.markDirty(t)
 			continue
 		}
 		o := &outs[i]
@@ -152,47 +128,145 @@ func (s *syncRun) applyLoadBalancers() (refs map[string]struct{}) {
 		case o.deleted:
 			s.res.Deleted++
 		}
-		if o.own != "" {
-			r.owned.addLB(o.own)
+		if o.gone != "" {
+			r.owned.removeLB(o.gone)
+			v.removeLB(o.gone)
 		}
-		if o.disown != "" {
-			r.owned.removeLB(o.disown)
+		if o.missing != "" {
+			v.removeLB(o.missing)
+			r.needFull = true
 		}
-		if o.superseded != "" {
-			superseded[idKey(o.superseded)] = true
+		if o.now != nil {
+			r.owned.addLB(o.now.Id)
+			v.putLB(o.now)
 		}
-		for _, id := range o.holds {
-			refs[idKey(id)] = struct{}{}
+		if o.relist {
+			r.needFull = true
 		}
 		if o.err != nil {
-			s.failed(tasks[i].backoffKey, o.err)
+			s.markDirty(t)
+			s.failed(t.backoffKey, o.err)
 		} else {
-			r.backoff.succeeded(tasks[i].backoffKey)
+			r.backoff.succeeded(t.backoffKey)
 		}
 	}
-	for i := range st.lbs {
-		if superseded[idKey(st.lbs[i].Id)] {
-			continue
-		}
-		for _, id := range st.lbs[i].HostComputeEndpoints {
-			refs[idKey(id)] = struct{}{}
+}
+
+// references reports whether lb references one of ids (idKey form).
+func (s *syncRun) references(lb *HostComputeLoadBalancer, ids []string) bool {
+	for _, id := range lb.HostComputeEndpoints {
+		if slices.Contains(ids, idKey(id)) {
+			return true
 		}
 	}
-	return refs
+	return false
+}
+
+// markDirty leaves t's load balancer for a later sync of changes to look
+// at again; one without key (only a full sync sees it) by a full sync.
+func (s *syncRun) markDirty(t *lbTask) {
+	if t.keyOK {
+		s.dirty.keys[t.key] = struct{}{}
+	} else {
+		s.r.needFull = true
+	}
+}
+
+// planLB decides what the plan's load balancer lb, with key, needs, and
+// appends the task if it needs a call. The owned load balancer holding
+// the key goes into keep.
+func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, keep map[string]bool) []lbTask {
+	r, v := s.r, s.v
+	var owned, foreign *HostComputeLoadBalancer
+	for _, id := range v.byKey[key] {
+		switch {
+		case r.owned.ownsLB(id):
+			if owned == nil {
+				owned = v.lbs[id]
+				keep[id] = true
+			}
+		case foreign == nil:
+			foreign = v.lbs[id]
+		}
+	}
+
+	ids, waiting, missing := s.resolveBackends(lb, key)
+	if missing {
+		// Look again later: the CNI may not have made the pod's endpoint
+		// yet. The backoff spaces the endpoint lists this costs.
+		s.dirty.keys[key] = struct{}{}
+		s.seen[missingKey(key)] = struct{}{}
+		if _, changed := s.changed[key]; changed || s.r.backoff.ready(missingKey(key), s.now) {
+			s.r.backoff.failed(missingKey(key), s.now)
+		}
+	} else {
+		s.r.backoff.succeeded(missingKey(key))
+	}
+	if waiting {
+		s.dirty.keys[key] = struct{}{}
+		s.res.Pending++ // its endpoint's failure is reported already
+		return tasks
+	}
+	if len(ids) == 0 {
+		s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonNoHNSEndpoints,
+			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
+		return tasks
+	}
+	want := desiredLoadBalancer(lb, ids)
+	switch {
+	case owned != nil && sameLoadBalancer(owned, want):
+		return tasks
+	case owned == nil && foreign != nil:
+		s.dirty.keys[key] = struct{}{}
+		s.failed("", &ObjectError{Object: lbObject(key, lb), Op: OpCreateLoadBalancer, Err: &Error{
+			Op:   OpCreateLoadBalancer,
+			Code: CodeAlreadyExists,
+			Message: fmt.Sprintf("the frontend is held by load balancer %s, which this reconciler does not own "+
+				"(another agent's, or one left from before it started: a restart adopts it)", foreign.Id),
+		}})
+		return tasks
+	}
+	task := lbTask{action: actionCreate, object: lbObject(key, lb), backoffKey: "lb " + key.String(),
+		key: key, keyOK: true, want: want}
+	if owned != nil {
+		task.action, task.old = actionUpdate, owned
+	}
+	if !s.due(task.backoffKey) {
+		s.dirty.keys[key] = struct{}{}
+		return tasks
+	}
+	return append(tasks, task)
+}
+
+// deleteLB appends the task deleting the owned load balancer id.
+func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
+	lb := s.v.lbs[id]
+	task := lbTask{action: actionDelete, object: "LoadBalancer " + lb.Id, backoffKey: "lb-del " + id, old: lb}
+	if k, ok := s.v.keys[id]; ok {
+		task.key, task.keyOK = k, true
+		task.object = "LoadBalancer " + k.String() + " (ID " + lb.Id + ")"
+	}
+	if !s.due(task.backoffKey) {
+		s.markDirty(&task)
+		return tasks
+	}
+	return append(tasks, task)
 }
 
 // resolveBackends returns the sorted HNS endpoint IDs of lb's backends.
 // waiting is true when a backend's plan endpoint could not be made this
-// sync. Backends without endpoint are left out, with a diagnostic.
-func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (ids []string, waiting bool) {
-	st := s.st
+// sync. Backends without endpoint are left out, with a diagnostic, and
+// make missing true.
+func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (ids []string, waiting, missing bool) {
+	v := s.v
 	ids = make([]string, 0, len(lb.Backends))
 	for _, b := range lb.Backends {
 		if b.EndpointName != "" {
-			if i, ok := st.localByName[b.EndpointName]; ok {
-				ids = append(ids, st.endpoints[i].Id)
+			if ep, ok := v.localNamed(b.EndpointName); ok {
+				ids = append(ids, ep.Id)
 				continue
 			}
+			missing = true
 			s.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
 				"load balancer %s: no local HNS endpoint named %q on network %q; backend left out",
 				key, b.EndpointName, s.r.opts.NetworkName)
@@ -204,18 +278,30 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			continue
 		}
 		if s.waiting[ip] {
-			return nil, true
+			return nil, true, missing
 		}
-		if i, ok := st.localByIP[ip]; ok {
-			ids = append(ids, st.endpoints[i].Id)
+		if ep, ok := v.local(ip); ok {
+			ids = append(ids, ep.Id)
 			continue
 		}
+		if want := s.idx.endpoint(ip); want != nil && want.Remote && !s.full {
+			// A sync of changes that came to this load balancer after
+			// phase 1 (its endpoint was replaced) resolves the rest here.
+			if id, ok := s.existingRemote(want); ok {
+				s.use(ip, id)
+				ids = append(ids, id)
+				continue
+			}
+			s.dirty.ips[ip] = struct{}{} // the next sync makes it
+			return nil, true, missing
+		}
+		missing = true
 		s.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
 			"load balancer %s: backend %s has no HNS endpoint on network %q (neither a local endpoint nor one of the plan's); backend left out",
 			key, ip, s.r.opts.NetworkName)
 	}
 	slices.Sort(ids)
-	return slices.Compact(ids), false
+	return slices.Compact(ids), false, missing
 }
 
 // runLBTask makes one task's calls. It runs on a worker goroutine: it only
@@ -225,16 +311,14 @@ func (s *syncRun) runLBTask(ctx context.Context, t *lbTask) lbOutcome {
 	case actionCreate:
 		return s.createLB(ctx, t)
 	case actionDelete:
-		err := s.calls.deleteLoadBalancer(ctx, t.old.Id)
-		switch {
+		switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
 		case err == nil:
-			return lbOutcome{deleted: true, disown: t.old.Id, superseded: t.old.Id}
+			return lbOutcome{deleted: true, gone: t.old.Id}
 		case IsNotFound(err):
-			// Gone already: success. Ownership and references stay until
-			// a list confirms it.
-			return lbOutcome{deleted: true}
+			return lbOutcome{deleted: true, missing: t.old.Id}
+		default:
+			return lbOutcome{err: &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}}
 		}
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}}
 	}
 	if !s.r.canUpdate() {
 		return s.replaceLB(ctx, t)
@@ -245,9 +329,25 @@ func (s *syncRun) runLBTask(ctx context.Context, t *lbTask) lbOutcome {
 func (s *syncRun) createLB(ctx context.Context, t *lbTask) lbOutcome {
 	got, err := s.calls.createLoadBalancer(ctx, t.want)
 	if err != nil {
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer, Err: err}}
+		// HNS holds an endpoint the view lacks, or lacks one it holds:
+		// only a full sync's lists say which.
+		relist := IsInvalidReference(err) || IsAlreadyExists(err)
+		return lbOutcome{relist: relist, err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer, Err: err}}
 	}
-	return lbOutcome{created: true, own: got.Id, holds: t.want.HostComputeEndpoints}
+	return lbOutcome{created: true, now: s.held(got, t.want)}
+}
+
+// held returns what HNS holds after answering a create or update of want
+// with got: got, or want with got's ID when got lacks content.
+func (s *syncRun) held(got, want *HostComputeLoadBalancer) *HostComputeLoadBalancer {
+	if got != nil && len(got.PortMappings) > 0 {
+		return got
+	}
+	lb := *want
+	if got != nil {
+		lb.Id = got.Id
+	}
+	return &lb
 }
 
 // replaceLB deletes the old load balancer, then creates the wanted one.
@@ -255,9 +355,9 @@ func (s *syncRun) replaceLB(ctx context.Context, t *lbTask) lbOutcome {
 	var o lbOutcome
 	switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
 	case err == nil:
-		o.disown, o.superseded = t.old.Id, t.old.Id
+		o.gone = t.old.Id
 	case IsNotFound(err):
-		// Gone already; the create below sorts out whether it really is.
+		o.missing = t.old.Id
 	default:
 		o.err = &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}
 		return o
@@ -267,7 +367,7 @@ func (s *syncRun) replaceLB(ctx context.Context, t *lbTask) lbOutcome {
 		o.err = &ObjectError{Object: t.object, Op: OpCreateLoadBalancer, Err: err}
 		return o
 	}
-	o.updated, o.own, o.holds = true, got.Id, t.want.HostComputeEndpoints
+	o.updated, o.now = true, s.held(got, t.want)
 	return o
 }
 
@@ -281,15 +381,20 @@ func (s *syncRun) replaceLB(ctx context.Context, t *lbTask) lbOutcome {
 // change: a false alarm costs calls, never correctness.
 func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 	r := s.r
-	unsure := lbOutcome{holds: t.want.HostComputeEndpoints} // old or new: keep both referenced
 	got, err := s.calls.updateLoadBalancer(ctx, t.old.Id, t.want)
-	if err != nil {
-		if IsNotImplemented(err) {
-			s.updatesBroken("HNS does not implement load-balancer updates")
-			return s.replaceLB(ctx, t)
-		}
-		unsure.err = &ObjectError{Object: t.object, Op: OpUpdateLoadBalancer, Err: err}
-		return unsure
+	switch {
+	case IsNotImplemented(err):
+		s.updatesBroken("HNS does not implement load-balancer updates")
+		return s.replaceLB(ctx, t)
+	case IsNotFound(err):
+		// Deleted out of band: create it.
+		o := s.createLB(ctx, t)
+		o.missing = t.old.Id
+		return o
+	case err != nil:
+		// HNS may hold the old content or the new: the view keeps the
+		// old, so the next sync compares and updates again.
+		return lbOutcome{err: &ObjectError{Object: t.object, Op: OpUpdateLoadBalancer, Err: err}}
 	}
 	if got == nil || !sameIDSet(got.HostComputeEndpoints, t.want.HostComputeEndpoints) {
 		s.updatesBroken("HNS answered an update with other backends than sent")
@@ -298,8 +403,7 @@ func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 	if !r.updateVerified.Load() {
 		cur, err := s.calls.getLoadBalancer(ctx, t.old.Id)
 		if err != nil {
-			unsure.err = &ObjectError{Object: t.object, Op: OpGetLoadBalancer, Err: err}
-			return unsure
+			return lbOutcome{err: &ObjectError{Object: t.object, Op: OpGetLoadBalancer, Err: err}}
 		}
 		if cur == nil || !sameLoadBalancer(cur, t.want) {
 			s.updatesBroken("HNS reported an update as done but kept the old content (kubernetes#131466)")
@@ -307,7 +411,13 @@ func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 		}
 		r.updateVerified.Store(true)
 	}
-	return lbOutcome{updated: true, superseded: t.old.Id, holds: t.want.HostComputeEndpoints}
+	now := s.held(got, t.want)
+	if now.Id == "" {
+		copied := *now
+		copied.Id = t.old.Id
+		now = &copied
+	}
+	return lbOutcome{updated: true, now: now}
 }
 
 func (s *syncRun) updatesBroken(why string) {

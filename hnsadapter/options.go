@@ -12,6 +12,7 @@ const (
 	DefaultConcurrency    = 4
 	DefaultInitialBackoff = time.Second
 	DefaultMaxBackoff     = 5 * time.Minute
+	DefaultFullSyncPeriod = 5 * time.Minute
 )
 
 // Options configure a Reconciler. The zero value of every field but
@@ -48,6 +49,14 @@ type Options struct {
 	// MaxBackoff. Defaults 1s (DefaultInitialBackoff) and 5m
 	// (DefaultMaxBackoff).
 	InitialBackoff, MaxBackoff time.Duration
+
+	// FullSyncPeriod is how often SyncChanges makes a full sync instead:
+	// it lists HNS and compares the whole plan, repairing what changed
+	// behind the Reconciler's back (load balancers deleted out of band, as
+	// an HNS restart does, kubernetes#135802). Default 5m
+	// (DefaultFullSyncPeriod): each full sync lists every load balancer,
+	// which costs HNS seconds at 10,000 of them. Sync is always full.
+	FullSyncPeriod time.Duration
 
 	// Now is the clock backoff is measured with. Default time.Now.
 	Now func() time.Time
@@ -95,6 +104,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBackoff < o.InitialBackoff {
 		return o, &OptionError{Field: "MaxBackoff", Message: fmt.Sprintf("%v is less than InitialBackoff %v", o.MaxBackoff, o.InitialBackoff)}
+	}
+	if o.FullSyncPeriod < 0 {
+		return o, &OptionError{Field: "FullSyncPeriod", Message: fmt.Sprintf("%v is negative: want 0 (default %v) or more", o.FullSyncPeriod, DefaultFullSyncPeriod)}
+	}
+	if o.FullSyncPeriod == 0 {
+		o.FullSyncPeriod = DefaultFullSyncPeriod
 	}
 	if o.Now == nil {
 		o.Now = time.Now

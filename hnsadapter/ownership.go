@@ -49,23 +49,17 @@ func (o *ownership) addEndpoint(id string)    { o.eps[idKey(id)] = struct{}{} }
 func (o *ownership) removeLB(id string)       { delete(o.lbs, idKey(id)) }
 func (o *ownership) removeEndpoint(id string) { delete(o.eps, idKey(id)) }
 
-// prune forgets the owned objects st does not hold, and returns how many
+// prune forgets the owned objects v does not hold, and returns how many
 // load balancers and endpoints it forgot.
-func (o *ownership) prune(st *hnsState) (lbs, eps int) {
-	if len(o.lbs) > 0 {
-		present := make(map[string]struct{}, len(st.lbs))
-		for i := range st.lbs {
-			present[idKey(st.lbs[i].Id)] = struct{}{}
-		}
-		for id := range o.lbs {
-			if _, ok := present[id]; !ok {
-				delete(o.lbs, id)
-				lbs++
-			}
+func (o *ownership) prune(v *view) (lbs, eps int) {
+	for id := range o.lbs {
+		if _, ok := v.lbs[id]; !ok {
+			delete(o.lbs, id)
+			lbs++
 		}
 	}
 	for id := range o.eps {
-		if _, ok := st.epIDs[id]; !ok {
+		if _, ok := v.eps[id]; !ok {
 			delete(o.eps, id)
 			eps++
 		}
@@ -78,28 +72,28 @@ func (o *ownership) prune(st *hnsState) (lbs, eps int) {
 // the plan's load-balancer keys; endpoints its endpoints by IP. With
 // claimNetwork, elsewhere holds the IDs (in idKey form) of the endpoints on
 // other networks.
-func (o *ownership) adopt(st *hnsState, keys map[lbpolicy.Key]struct{}, endpoints map[netip.Addr]*lbpolicy.Endpoint,
+func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, endpoints map[netip.Addr]*lbpolicy.Endpoint,
 	claimNetwork bool, elsewhere map[string]struct{},
 ) (adopted int) {
 	for k := range keys {
-		if is := st.byKey[k]; len(is) > 0 {
-			o.addLB(st.lbs[is[0]].Id) // several holders: the first by ID
+		if ids := v.byKey[k]; len(ids) > 0 {
+			o.addLB(ids[0]) // several holders: the first by ID
 			adopted++
 		}
 	}
 	if claimNetwork {
-		for i := range st.lbs {
-			if lb := &st.lbs[i]; !o.ownsLB(lb.Id) && claimable(lb, elsewhere) {
-				o.addLB(lb.Id)
+		for id, lb := range v.lbs {
+			if !o.ownsLB(id) && claimable(lb, elsewhere) {
+				o.addLB(id)
 				adopted++
 			}
 		}
 	}
-	for ip, is := range st.remoteByIP {
+	for ip, ids := range v.remoteByIP {
 		want := endpoints[ip]
-		for _, i := range is {
-			if claimNetwork || (want != nil && want.Remote && matchesEndpoint(&st.endpoints[i], want)) {
-				o.addEndpoint(st.endpoints[i].Id)
+		for _, id := range ids {
+			if claimNetwork || (want != nil && want.Remote && matchesEndpoint(v.eps[id], want)) {
+				o.addEndpoint(id)
 				if !claimNetwork {
 					break // one per IP
 				}

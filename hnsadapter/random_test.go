@@ -65,6 +65,7 @@ func TestSyncRandomFaults(t *testing.T) {
 		profile  string
 		claims   *lbpolicy.Version
 		restarts bool
+		mode     syncMode
 	}{
 		{profile: "ws2019"},
 		{profile: "ws2022"},
@@ -73,6 +74,10 @@ func TestSyncRandomFaults(t *testing.T) {
 		{profile: "ws2025", claims: &lbpolicy.Version{Major: 15, Minor: 5}},
 		{profile: "ws2022", restarts: true},
 		{profile: "latest", restarts: true},
+		{profile: "ws2022", mode: syncMode{changes: true}},
+		{profile: "latest", mode: syncMode{changes: true}},
+		{profile: "ws2025", mode: syncMode{changes: true, noDrift: true}},
+		{profile: "latest", mode: syncMode{changes: true, noDrift: true}},
 	}
 	for i, v := range variants {
 		name := v.profile
@@ -82,10 +87,16 @@ func TestSyncRandomFaults(t *testing.T) {
 		if v.restarts {
 			name += "-restarts"
 		}
+		if v.mode.changes {
+			name += "-changes"
+		}
+		if v.mode.noDrift {
+			name += "-nodrift"
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, uint64(i)))
-			runRandomFaults(t, rng, v.profile, v.claims, v.restarts, rounds)
+			runRandomFaults(t, rng, v.profile, v.claims, v.restarts, v.mode, rounds)
 		})
 	}
 }
@@ -188,13 +199,26 @@ func (w *churnWorld) stableKeys() (map[lbpolicy.Key]bool, map[string]bool) {
 	return keys, ips
 }
 
-func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpolicy.Version, restarts bool, rounds int) {
+// syncMode says how runRandomFaults syncs. changes: with SyncChanges and
+// the Diff from the previous round's plan, and a full sync every 10 s of
+// the test clock (rounds advance it 1.5 s on average). noDrift: nothing
+// is deleted out of band and full syncs never fall due, so only the
+// Reconciler's own bookkeeping brings it to convergence.
+type syncMode struct {
+	changes, noDrift bool
+}
+
+func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpolicy.Version, restarts bool, mode syncMode, rounds int) {
 	recorder := &deleteRecorder{deleted: map[lbpolicy.Key]int{}}
 	e := newEnv(t, profile,
 		withOptions(func(o *hnsadapter.Options) {
 			o.Concurrency = 1 + rng.IntN(4)
 			o.InitialBackoff, o.MaxBackoff = time.Second, 8*time.Second
 			o.ClaimNetwork = restarts
+			o.FullSyncPeriod = 10 * time.Second
+			if mode.noDrift {
+				o.FullSyncPeriod = 1000 * time.Hour
+			}
 			o.Logger = testLogger(t).V(1) // per-call lines would drown the log
 		}),
 		withBackend(func(b hnsadapter.Backend) hnsadapter.Backend {
@@ -233,9 +257,21 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 	w := newChurnWorld(rng)
 	stable, stableIPs := w.stableKeys()
 	ctx := context.Background()
-	var p *lbpolicy.Plan
-	var aborted, objectErrors int
+	p := &lbpolicy.Plan{}
+	var aborted, objectErrors, full int
+	sync := func(prev, p *lbpolicy.Plan) (hnsadapter.Result, error) {
+		if !mode.changes {
+			return e.r.Sync(ctx, p)
+		}
+		ch := lbpolicy.Diff(prev, p)
+		res, err := e.r.SyncChanges(ctx, p, &ch)
+		if res.Full {
+			full++
+		}
+		return res, err
+	}
 	for round := range rounds {
+		prev := p
 		p = w.step()
 
 		// Faults for this round and maybe later ones.
@@ -253,14 +289,14 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 		}
 		// Drift: a load balancer, or a remote endpoint no stable service
 		// uses, deleted out of band.
-		if rng.IntN(20) == 0 {
+		if !mode.noDrift && rng.IntN(20) == 0 {
 			if lbs := e.h.LoadBalancers(); len(lbs) > 0 {
 				if lb := lbs[rng.IntN(len(lbs))]; !isForeign(lb.Id) {
 					e.h.RemoveLoadBalancer(lb.Id)
 				}
 			}
 		}
-		if rng.IntN(20) == 0 {
+		if !mode.noDrift && rng.IntN(20) == 0 {
 			eps := e.h.Endpoints()
 			ep := eps[rng.IntN(len(eps))]
 			if ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint != 0 && !isForeign(ep.Id) && !stableIPs[ep.IpConfigurations[0].IpAddress] {
@@ -272,7 +308,7 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 		}
 		e.clock.Advance(time.Duration(rng.IntN(3000)) * time.Millisecond)
 
-		res, err := e.r.Sync(ctx, p)
+		res, err := sync(prev, p)
 		if err != nil {
 			aborted++
 		}
@@ -281,18 +317,23 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 			t.Fatalf("round %d: foreign objects changed (-before +after):\n%s", round, diff)
 		}
 	}
-	t.Logf("%d rounds: %d syncs aborted, %d per-object errors", rounds, aborted, objectErrors)
+	t.Logf("%d rounds: %d syncs aborted, %d per-object errors, %d full syncs", rounds, aborted, objectErrors, full)
 
 	// Faults off: convergence within a few syncs.
 	e.h.ClearFaults()
 	for _, op := range allOps {
 		e.h.SetLatency(op, 0)
 	}
-	e.clock.Advance(time.Hour)
+	if !mode.noDrift {
+		e.clock.Advance(time.Hour) // past every backoff, and a full sync due
+	}
 	var res hnsadapter.Result
 	for range 3 {
+		if mode.noDrift {
+			e.clock.Advance(time.Hour) // past every backoff
+		}
 		var err error
-		res, err = e.r.Sync(ctx, p)
+		res, err = sync(p, p)
 		if err != nil {
 			t.Fatalf("Sync without faults: %v", err)
 		}

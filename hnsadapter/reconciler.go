@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -14,7 +15,9 @@ import (
 // Reconciler makes HNS hold what a plan says, with the fewest calls that
 // converge. Each Sync lists HNS once, matches load balancers by identity
 // key (lbpolicy.Key), and creates, updates or deletes only what differs;
-// identical objects cost no call.
+// identical objects cost no call. SyncChanges does the same for only the
+// keys and endpoints a change set names, from the Reconciler's record of
+// what HNS holds (what the last Sync listed, plus its own calls since).
 //
 // The contract:
 //   - Sync is idempotent: a second Sync with the same plan and an unchanged
@@ -29,9 +32,11 @@ import (
 //     other objects proceed. A failed list aborts the whole sync: it never
 //     means "empty".
 //   - Drift is repaired: an owned load balancer deleted or changed out of
-//     band is recreated or updated by the next Sync.
+//     band is recreated or updated by the next full sync (every Sync; a
+//     SyncChanges every Options.FullSyncPeriod, or sooner when an HNS
+//     answer shows it).
 //
-// Syncs are serialised: a Sync called while another runs waits for it.
+// Syncs are serialised: a sync called while another runs waits for it.
 type Reconciler struct {
 	backend Backend
 	opts    Options
@@ -46,6 +51,16 @@ type Reconciler struct {
 
 	owned   ownership
 	backoff backoff
+
+	// view is what HNS holds, as the last full sync listed it and every
+	// call since changed it; syncs of changes work from it.
+	view *view
+	// dirty is what the last sync left to do.
+	dirty dirtySet
+	// needFull: the next sync must list HNS (the view may be wrong).
+	needFull bool
+	// lastFull is when the last full sync started.
+	lastFull time.Time
 
 	// updateVerified: an in-place update on this HNS was seen to take
 	// effect; later updates are trusted without reading back.
@@ -106,8 +121,16 @@ func (r *Reconciler) Sync(ctx context.Context, plan *lbpolicy.Plan) (Result, err
 	if plan == nil {
 		return Result{Calls: map[Op]int{}}, errors.New("hnsadapter: Sync: nil plan")
 	}
-	s := newSyncRun(r, ctx, plan)
+	return r.sync(ctx, plan, nil)
+}
+
+func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) (Result, error) {
+	s := newSyncRun(r, ctx, plan, changes)
 	err := s.run()
+	if err != nil {
+		// The caller's change set is spent: the next sync compares all.
+		r.needFull = true
+	}
 	s.res.Calls = s.calls.snapshot()
 	sortErrors(s.res.Errors)
 	sortDiagnostics(s.res.Diagnostics)
@@ -117,7 +140,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *lbpolicy.Plan) (Result, err
 	r.log.V(1).Info("HNS sync done", "created", s.res.Created, "updated", s.res.Updated,
 		"deleted", s.res.Deleted, "adopted", s.res.Adopted, "endpointsCreated", s.res.EndpointsCreated,
 		"endpointsDeleted", s.res.EndpointsDeleted, "errors", len(s.res.Errors), "pending", s.res.Pending,
-		"mutatingCalls", s.res.MutatingCalls(), "aborted", err != nil)
+		"mutatingCalls", s.res.MutatingCalls(), "full", s.full, "aborted", err != nil)
 	return s.res, err
 }
 
@@ -153,11 +176,30 @@ func (r *Reconciler) lookup(ctx context.Context, c *calls) error {
 // canUpdate reports whether changed load balancers are updated in place.
 func (r *Reconciler) canUpdate() bool { return r.caps.Modify && !r.updateBroken.Load() }
 
-// SyncChanges makes HNS hold plan, like Sync, but looks only at the load
-// balancers and endpoints changes names (as lbpolicy.Tracker.Changes
-// reports them since the previous sync). Work in progress: for now it
-// compares everything, as Sync does.
+// SyncChanges makes HNS hold plan, like Sync, but looks only at what
+// changes names, plus what earlier syncs could not finish: it brings the
+// load balancers of the keys and the endpoints of the IPs changes names
+// (added, updated or removed) to what plan says, from what the Reconciler
+// knows HNS holds, without listing. plan is the whole current plan and
+// changes what changed since the plan of the previous sync, as
+// lbpolicy.Tracker gives them: call Tracker.Changes, then Tracker.Plan. An
+// event landing between the two calls is then in plan and in the next
+// change set, which is harmless: a sync is idempotent.
+//
+// Its cost is that of what changed, not of the plan: no list unless a
+// load balancer it looks at has a local backend it has not seen an HNS
+// endpoint for (one list of the network's endpoints then finds the pod
+// endpoints the CNI made since). A sync of changes is a full Sync instead
+// (Result.Full) when it is the first, when Options.FullSyncPeriod has
+// passed since the last full one (which repairs drift the Reconciler
+// cannot see: objects deleted or changed out of band), when changes is
+// nil, or when an earlier sync found HNS other than it knew (a call cut
+// short, an endpoint gone, an answer without the object).
 func (r *Reconciler) SyncChanges(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) (Result, error) {
-	_ = changes
-	return r.Sync(ctx, plan)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if plan == nil {
+		return Result{Calls: map[Op]int{}}, errors.New("hnsadapter: SyncChanges: nil plan")
+	}
+	return r.sync(ctx, plan, changes)
 }

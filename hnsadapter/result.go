@@ -27,6 +27,9 @@ const (
 
 // Result says what one Sync did.
 type Result struct {
+	// Full is true when the sync listed HNS and compared the whole plan;
+	// false for a sync of changes (SyncChanges) that looked only at them.
+	Full bool
 	// Calls counts the Backend calls this sync made, by operation, failed
 	// ones included.
 	Calls map[Op]int
@@ -48,6 +51,7 @@ type Result struct {
 	Pending int
 	// Diagnostics are what the sync noticed about the plan against HNS,
 	// e.g. a local backend without HNS endpoint (LocalEndpointMissing).
+	// A sync of changes reports only about what it looked at.
 	Diagnostics []lbpolicy.Diagnostic
 }
 

@@ -3,74 +3,206 @@ package hnsadapter
 import (
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// hnsState is what one sync's two lists returned, indexed. Objects are
-// sorted by ID (case-insensitively) so that every choice among several
-// candidates is deterministic, whatever order HNS lists them in.
-type hnsState struct {
-	lbs  []HostComputeLoadBalancer
-	keys []lbpolicy.Key // keys[i] is the key of lbs[i] when keyOK[i]
-	// keyOK[i] is false for a load balancer without a usable key.
-	keyOK []bool
-	// byKey maps a key to the indexes of the load balancers holding it.
-	byKey map[lbpolicy.Key][]int
+// view is what the Reconciler knows HNS holds: what the last full sync
+// listed, with every change its own calls made since applied. A full sync
+// rebuilds it from HNS's lists; a sync of changes (SyncChanges) reads and
+// updates it instead of listing, which is why every call's outcome must
+// be recorded here. Objects are keyed by ID in idKey form; lists of IDs
+// are kept sorted so that every choice among several candidates is
+// deterministic, whatever order HNS lists them in.
+type view struct {
+	lbs   map[string]*HostComputeLoadBalancer
+	keys  map[string]lbpolicy.Key // the key of each load balancer that has one
+	byKey map[lbpolicy.Key][]string
 
-	// endpoints are those on the managed network.
-	endpoints []HostComputeEndpoint
-	// epIDs holds the IDs (in idKey form) of endpoints.
-	epIDs map[string]struct{}
-	// localByIP and localByName index the local (non-remote) endpoints,
-	// the first by ID winning; remoteByIP the remote ones.
-	localByIP   map[netip.Addr]int
-	localByName map[string]int
-	remoteByIP  map[netip.Addr][]int
+	// eps are the endpoints on the managed network. localByIP and
+	// localByName index the local (non-remote) ones, remoteByIP the
+	// remote ones; the first ID of each list wins where one is needed.
+	eps         map[string]*HostComputeEndpoint
+	localByIP   map[netip.Addr][]string
+	localByName map[string][]string
+	remoteByIP  map[netip.Addr][]string
+
+	// refs counts, per endpoint ID, the load balancers in lbs that
+	// reference it. It is an index of lbs, rebuilt with it at every full
+	// sync and changed only by putLB and removeLB, never a count kept
+	// beside HNS (kubernetes#91703, kubernetes#135144).
+	refs map[string]int
+	// released, when set, collects the endpoints whose last reference
+	// went (for the sync running).
+	released map[string]struct{}
 }
 
-func newHNSState(lbs []HostComputeLoadBalancer, eps []HostComputeEndpoint) *hnsState {
-	byID := func(a, b string) int { return strings.Compare(idKey(a), idKey(b)) } // no allocation for HNS's upper-case IDs
-	slices.SortFunc(lbs, func(a, b HostComputeLoadBalancer) int { return byID(a.Id, b.Id) })
-	slices.SortFunc(eps, func(a, b HostComputeEndpoint) int { return byID(a.Id, b.Id) })
-
-	st := &hnsState{
-		lbs:         lbs,
-		keys:        make([]lbpolicy.Key, len(lbs)),
-		keyOK:       make([]bool, len(lbs)),
-		byKey:       make(map[lbpolicy.Key][]int, len(lbs)),
-		endpoints:   eps,
-		epIDs:       make(map[string]struct{}, len(eps)),
-		localByIP:   map[netip.Addr]int{},
-		localByName: map[string]int{},
-		remoteByIP:  make(map[netip.Addr][]int, len(eps)),
+func newView(lbs []HostComputeLoadBalancer, eps []HostComputeEndpoint) *view {
+	v := &view{
+		lbs:   make(map[string]*HostComputeLoadBalancer, len(lbs)),
+		keys:  make(map[string]lbpolicy.Key, len(lbs)),
+		byKey: make(map[lbpolicy.Key][]string, len(lbs)),
+		refs:  make(map[string]int, len(eps)),
 	}
 	for i := range lbs {
-		k, ok := LoadBalancerKey(&lbs[i])
-		st.keys[i], st.keyOK[i] = k, ok
-		if ok {
-			st.byKey[k] = append(st.byKey[k], i)
-		}
+		v.putLB(&lbs[i])
 	}
+	v.setEndpoints(eps)
+	return v
+}
+
+// setEndpoints replaces the endpoints with a fresh list of them.
+func (v *view) setEndpoints(eps []HostComputeEndpoint) {
+	v.eps = make(map[string]*HostComputeEndpoint, len(eps))
+	v.localByIP = map[netip.Addr][]string{}
+	v.localByName = map[string][]string{}
+	v.remoteByIP = make(map[netip.Addr][]string, len(eps))
 	for i := range eps {
-		ep := &eps[i]
-		st.epIDs[idKey(ep.Id)] = struct{}{}
-		ip, ok := endpointIP(ep)
-		if isRemote(ep) {
-			if ok {
-				st.remoteByIP[ip] = append(st.remoteByIP[ip], i)
-			}
-			continue
-		}
-		if _, dup := st.localByIP[ip]; ok && !dup {
-			st.localByIP[ip] = i
-		}
-		if _, dup := st.localByName[ep.Name]; ep.Name != "" && !dup {
-			st.localByName[ep.Name] = i
+		v.putEndpoint(&eps[i])
+	}
+}
+
+// insertID adds id to the sorted list ids.
+func insertID(ids []string, id string) []string {
+	i, found := slices.BinarySearch(ids, id)
+	if found {
+		return ids
+	}
+	return slices.Insert(ids, i, id)
+}
+
+// deleteID removes id from the sorted list ids.
+func deleteID(ids []string, id string) []string {
+	if i, found := slices.BinarySearch(ids, id); found {
+		return slices.Delete(ids, i, i+1)
+	}
+	return ids
+}
+
+// putLB records lb (which has its ID) as held by HNS, replacing what was
+// recorded under its ID.
+func (v *view) putLB(lb *HostComputeLoadBalancer) {
+	id := idKey(lb.Id)
+	v.removeLB(id)
+	v.lbs[id] = lb
+	if k, ok := LoadBalancerKey(lb); ok {
+		v.keys[id] = k
+		v.byKey[k] = insertID(v.byKey[k], id)
+	}
+	for _, ep := range idSet(lb.HostComputeEndpoints) {
+		v.refs[ep]++
+	}
+}
+
+// removeLB records that HNS no longer holds the load balancer id.
+func (v *view) removeLB(id string) {
+	id = idKey(id)
+	lb, ok := v.lbs[id]
+	if !ok {
+		return
+	}
+	delete(v.lbs, id)
+	if k, ok := v.keys[id]; ok {
+		delete(v.keys, id)
+		if ids := deleteID(v.byKey[k], id); len(ids) > 0 {
+			v.byKey[k] = ids
+		} else {
+			delete(v.byKey, k)
 		}
 	}
-	return st
+	for _, ep := range idSet(lb.HostComputeEndpoints) {
+		if v.refs[ep]--; v.refs[ep] <= 0 {
+			delete(v.refs, ep)
+			if v.released != nil {
+				v.released[ep] = struct{}{}
+			}
+		}
+	}
+}
+
+// putEndpoint records ep (on the managed network, with its ID) as held.
+func (v *view) putEndpoint(ep *HostComputeEndpoint) {
+	id := idKey(ep.Id)
+	v.removeEndpoint(id)
+	v.eps[id] = ep
+	ip, ok := endpointIP(ep)
+	switch {
+	case isRemote(ep):
+		if ok {
+			v.remoteByIP[ip] = insertID(v.remoteByIP[ip], id)
+		}
+	default:
+		if ok {
+			v.localByIP[ip] = insertID(v.localByIP[ip], id)
+		}
+		if ep.Name != "" {
+			v.localByName[ep.Name] = insertID(v.localByName[ep.Name], id)
+		}
+	}
+}
+
+// removeEndpoint records that HNS no longer holds the endpoint id.
+func (v *view) removeEndpoint(id string) {
+	id = idKey(id)
+	ep, ok := v.eps[id]
+	if !ok {
+		return
+	}
+	delete(v.eps, id)
+	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
+		if ids := deleteID(m[ip], id); len(ids) > 0 {
+			m[ip] = ids
+		} else {
+			delete(m, ip)
+		}
+	}
+	ip, ok := endpointIP(ep)
+	switch {
+	case isRemote(ep):
+		if ok {
+			drop(v.remoteByIP, ip)
+		}
+	default:
+		if ok {
+			drop(v.localByIP, ip)
+		}
+		if ep.Name != "" {
+			if ids := deleteID(v.localByName[ep.Name], id); len(ids) > 0 {
+				v.localByName[ep.Name] = ids
+			} else {
+				delete(v.localByName, ep.Name)
+			}
+		}
+	}
+}
+
+// local returns the local endpoint with the IP: the first by ID.
+func (v *view) local(ip netip.Addr) (*HostComputeEndpoint, bool) {
+	if ids := v.localByIP[ip]; len(ids) > 0 {
+		return v.eps[ids[0]], true
+	}
+	return nil, false
+}
+
+// localNamed returns the local endpoint called name: the first by ID.
+func (v *view) localNamed(name string) (*HostComputeEndpoint, bool) {
+	if ids := v.localByName[name]; len(ids) > 0 {
+		return v.eps[ids[0]], true
+	}
+	return nil, false
+}
+
+// referenced reports whether a load balancer in HNS references endpoint id.
+func (v *view) referenced(id string) bool { return v.refs[idKey(id)] > 0 }
+
+// sortedLBIDs returns the IDs of the load balancers, sorted.
+func (v *view) sortedLBIDs() []string {
+	ids := make([]string, 0, len(v.lbs))
+	for id := range v.lbs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // claimable reports whether ClaimNetwork claims lb: none of its endpoints

@@ -4,25 +4,35 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// syncRun is one Sync: the plan, what HNS listed, and what the phases
-// decided and did. Only the goroutine running Sync touches it; the phases'
-// workers return outcomes that it applies.
+// syncRun is one sync: the plan, the scope it looks at, and what the
+// phases decided and did. Only the goroutine running the sync touches it;
+// the phases' workers return outcomes that it applies.
 type syncRun struct {
 	r     *Reconciler
 	ctx   context.Context
 	plan  *lbpolicy.Plan
+	idx   planIndex
 	calls *calls
 	now   time.Time
 	res   Result
 
-	st *hnsState
-	// planEndpoints are the plan's endpoints by IP (the first of each IP).
-	planEndpoints map[netip.Addr]*lbpolicy.Endpoint
+	v *view // r.view, once listed
+	// full: the sync compares everything. Otherwise it looks only at keys
+	// and ips (what changed, and what earlier syncs left to do).
+	full    bool
+	changes *lbpolicy.Changes
+	keys    map[lbpolicy.Key]struct{}
+	ips     map[netip.Addr]struct{}
+	// changed holds the keys the change set names (as opposed to those
+	// carried over from earlier syncs).
+	changed map[lbpolicy.Key]struct{}
+
 	// resolved maps an IP to the HNS endpoint ID its backends use.
 	resolved map[netip.Addr]string
 	// waiting holds the plan's endpoint IPs with no usable HNS endpoint
@@ -32,21 +42,53 @@ type syncRun struct {
 	inUse map[string]struct{}
 	// seen holds the backoff keys of the objects that needed a call.
 	seen map[string]struct{}
+	// released holds the endpoints (idKey form) a load balancer stopped
+	// referencing this sync.
+	released map[string]struct{}
+	// replaced holds the endpoints (idKey form) deleted in phase 1 to make
+	// way for the plan's endpoint with the same IP.
+	replaced []string
+	// dirty is what is left to do for later syncs of changes.
+	dirty dirtySet
 }
 
-func newSyncRun(r *Reconciler, ctx context.Context, plan *lbpolicy.Plan) *syncRun {
-	return &syncRun{
-		r:             r,
-		ctx:           ctx,
-		plan:          plan,
-		calls:         newCalls(r.backend, r.log),
-		now:           r.opts.Now(),
-		planEndpoints: make(map[netip.Addr]*lbpolicy.Endpoint, len(plan.Endpoints)),
-		resolved:      make(map[netip.Addr]string, len(plan.Endpoints)),
-		waiting:       map[netip.Addr]bool{},
-		inUse:         make(map[string]struct{}, len(plan.Endpoints)),
-		seen:          map[string]struct{}{},
+// dirtySet is what a sync could not finish: load balancers and endpoints
+// that failed, wait in backoff or for an endpoint, or miss a local
+// endpoint. A sync of changes looks at them again, as if they had changed.
+type dirtySet struct {
+	keys      map[lbpolicy.Key]struct{}
+	ips       map[netip.Addr]struct{}
+	endpoints map[string]struct{} // owned endpoints (idKey form) whose delete failed
+}
+
+func newDirtySet() dirtySet {
+	return dirtySet{keys: map[lbpolicy.Key]struct{}{}, ips: map[netip.Addr]struct{}{}, endpoints: map[string]struct{}{}}
+}
+
+func newSyncRun(r *Reconciler, ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) *syncRun {
+	s := &syncRun{
+		r:        r,
+		ctx:      ctx,
+		plan:     plan,
+		calls:    newCalls(r.backend, r.log),
+		now:      r.opts.Now(),
+		changes:  changes,
+		resolved: map[netip.Addr]string{},
+		waiting:  map[netip.Addr]bool{},
+		inUse:    map[string]struct{}{},
+		seen:     map[string]struct{}{},
+		released: map[string]struct{}{},
+		dirty:    newDirtySet(),
 	}
+	s.full = changes == nil || r.needFull || r.view == nil ||
+		(r.opts.FullSyncPeriod > 0 && !s.now.Before(r.lastFull.Add(r.opts.FullSyncPeriod)))
+	s.res.Full = s.full
+	if s.full {
+		s.idx = newPlanMaps(plan)
+	} else {
+		s.idx = newPlanIndex(plan)
+	}
+	return s
 }
 
 func (s *syncRun) run() error {
@@ -54,6 +96,49 @@ func (s *syncRun) run() error {
 	if err := r.lookup(s.ctx, s.calls); err != nil {
 		return err
 	}
+	if s.full {
+		if err := s.list(); err != nil {
+			return err
+		}
+	} else {
+		s.v = r.view
+		s.scope()
+		if s.needEndpoints() {
+			eps, err := s.calls.listEndpoints(s.ctx, r.network.Id)
+			if err != nil {
+				return fmt.Errorf("hnsadapter: listing endpoints of network %q: %w", r.opts.NetworkName, err)
+			}
+			s.v.setEndpoints(eps)
+			for id := range r.owned.eps {
+				if _, ok := s.v.eps[id]; !ok {
+					r.owned.removeEndpoint(id)
+				}
+			}
+		}
+	}
+	// From here on the sync proceeds: state may change.
+	s.v.released = s.released
+	defer func() { s.v.released = nil }()
+
+	s.createEndpoints()
+	s.applyLoadBalancers()
+	s.deleteEndpoints()
+	if s.full {
+		r.backoff.retain(s.seen)
+		r.lastFull = s.now
+	}
+	r.dirty = s.dirty
+	r.needFull = r.needFull && !s.full
+	if s.ctx.Err() != nil {
+		r.needFull = true // calls were cut short: what they did is unknown
+	}
+	return nil
+}
+
+// list makes a full sync's lists and rebuilds the view from them; at the
+// first sync after NewReconciler it also adopts.
+func (s *syncRun) list() error {
+	r := s.r
 	lbs, err := s.calls.listLoadBalancers(s.ctx)
 	if err != nil {
 		return fmt.Errorf("hnsadapter: listing load balancers: %w", err)
@@ -77,15 +162,9 @@ func (s *syncRun) run() error {
 			delete(elsewhere, idKey(eps[i].Id))
 		}
 	}
-	// From here on the sync proceeds: state may change.
-	s.st = newHNSState(lbs, eps)
-	for i := range s.plan.Endpoints {
-		ep := &s.plan.Endpoints[i]
-		if ip := ep.IP.Unmap(); ip.IsValid() && s.planEndpoints[ip] == nil {
-			s.planEndpoints[ip] = ep
-		}
-	}
-	if lbsGone, epsGone := r.owned.prune(s.st); lbsGone+epsGone > 0 {
+	s.v = newView(lbs, eps)
+	r.view = s.v
+	if lbsGone, epsGone := r.owned.prune(s.v); lbsGone+epsGone > 0 {
 		r.log.Info("Owned HNS objects deleted out of band; recreating what the plan wants",
 			"loadBalancers", lbsGone, "endpoints", epsGone)
 	}
@@ -94,18 +173,107 @@ func (s *syncRun) run() error {
 		for i := range s.plan.LoadBalancers {
 			keys[s.plan.LoadBalancers[i].Key()] = struct{}{}
 		}
-		s.res.Adopted = r.owned.adopt(s.st, keys, s.planEndpoints, r.opts.ClaimNetwork, elsewhere)
+		s.res.Adopted = r.owned.adopt(s.v, keys, s.idx.eps, r.opts.ClaimNetwork, elsewhere)
 		r.started = true
 		r.log.V(1).Info("Adopted HNS objects", "loadBalancers", s.res.Adopted, "ownedEndpoints", len(r.owned.eps),
 			"claimNetwork", r.opts.ClaimNetwork)
 	}
-
-	s.createEndpoints()
-	refs := s.applyLoadBalancers()
-	s.deleteEndpoints(refs)
-	r.backoff.retain(s.seen)
 	return nil
 }
+
+// scope sets what a sync of changes looks at: what the change set names,
+// what earlier syncs left to do, and the endpoints of the backends of
+// those load balancers.
+func (s *syncRun) scope() {
+	c, d := s.changes, s.r.dirty
+	s.keys = make(map[lbpolicy.Key]struct{}, len(c.AddedLoadBalancers)+len(c.UpdatedLoadBalancers)+len(c.RemovedLoadBalancers)+len(d.keys))
+	s.changed = make(map[lbpolicy.Key]struct{}, len(s.keys))
+	s.ips = make(map[netip.Addr]struct{}, len(c.AddedEndpoints)+len(c.UpdatedEndpoints)+len(c.RemovedEndpoints)+len(d.ips))
+	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
+		for i := range lbs {
+			s.changed[lbs[i].Key()] = struct{}{}
+		}
+	}
+	for _, k := range c.RemovedLoadBalancers {
+		s.changed[k] = struct{}{}
+	}
+	for k := range s.changed {
+		s.keys[k] = struct{}{}
+	}
+	for k := range d.keys {
+		s.keys[k] = struct{}{}
+	}
+	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
+		for i := range eps {
+			s.ips[eps[i].IP.Unmap()] = struct{}{}
+		}
+	}
+	for _, ip := range c.RemovedEndpoints {
+		s.ips[ip.Unmap()] = struct{}{}
+	}
+	for ip := range d.ips {
+		s.ips[ip] = struct{}{}
+	}
+	for k := range s.keys {
+		if lb := s.idx.loadBalancer(k); lb != nil {
+			for _, b := range lb.Backends {
+				if ip := b.IP.Unmap(); b.EndpointName == "" && s.idx.endpoint(ip) != nil {
+					s.ips[ip] = struct{}{}
+				}
+			}
+		}
+	}
+}
+
+// needEndpoints reports whether a sync of changes must list the network's
+// endpoints: a load balancer it looks at has a local backend the view
+// lacks (the CNI creates pods' endpoints, so only a list finds new ones).
+// A load balancer that missed one before asks again only when its backoff
+// allows, so that a backend that never gets an endpoint does not cost a
+// list at every sync.
+func (s *syncRun) needEndpoints() bool {
+	for k := range s.keys {
+		lb := s.idx.loadBalancer(k)
+		if lb == nil {
+			continue
+		}
+		if _, changed := s.changed[k]; !changed && !s.r.backoff.ready(missingKey(k), s.now) {
+			continue
+		}
+		for _, b := range lb.Backends {
+			if b.EndpointName != "" {
+				if _, ok := s.v.localNamed(b.EndpointName); !ok {
+					return true
+				}
+				continue
+			}
+			ip := b.IP.Unmap()
+			if _, ok := s.v.local(ip); !ok && s.idx.endpoint(ip) == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inScope reports whether the sync looks at endpoint IP ip.
+func (s *syncRun) ipInScope(ip netip.Addr) bool {
+	if s.full {
+		return true
+	}
+	_, ok := s.ips[ip]
+	return ok
+}
+
+func (s *syncRun) keyInScope(k lbpolicy.Key) bool {
+	if s.full {
+		return true
+	}
+	_, ok := s.keys[k]
+	return ok
+}
+
+func missingKey(k lbpolicy.Key) string { return "missing " + k.String() }
 
 // failed records a per-object failure: an error in the result, a log line,
 // and the object's next backoff step. A failure because ctx ended is not
@@ -144,27 +312,23 @@ func (s *syncRun) use(ip netip.Addr, id string) {
 
 func endpointObject(ip netip.Addr) string { return "Endpoint " + ip.String() }
 
-// createEndpoints resolves every plan endpoint to an HNS endpoint, creating
-// the missing ones. HNS holds one endpoint per IP on a network, so an owned
-// endpoint with the IP but other content (a pod IP now behind another node)
-// is deleted first, and another agent's is a conflict.
+// createEndpoints resolves the plan endpoints in scope to HNS endpoints,
+// creating the missing ones. HNS holds one endpoint per IP on a network,
+// so an owned endpoint with the IP but other content (a pod IP now behind
+// another node) is deleted first, and another agent's is a conflict.
 func (s *syncRun) createEndpoints() {
-	r, st := s.r, s.st
+	r, v := s.r, s.v
 	type task struct {
 		want    *lbpolicy.Endpoint
 		replace []*HostComputeEndpoint // owned endpoints holding the IP
 	}
 	var todo []task
-	for i := range s.plan.Endpoints {
-		want := &s.plan.Endpoints[i]
+	for _, want := range s.endpointsInScope() {
 		ip := want.IP.Unmap()
-		if s.planEndpoints[ip] != want {
-			continue // invalid IP, or not the first entry of its IP
-		}
-		if j, ok := st.localByIP[ip]; ok {
+		if local, ok := v.local(ip); ok {
 			// A local endpoint with the IP wins: the pod is on this node
 			// now, whatever the plan says (kubernetes#138000).
-			s.use(ip, st.endpoints[j].Id)
+			s.use(ip, local.Id)
 			continue
 		}
 		if want.Remote {
@@ -175,8 +339,8 @@ func (s *syncRun) createEndpoints() {
 		}
 		t := task{want: want}
 		var foreign *HostComputeEndpoint
-		for _, j := range st.remoteByIP[ip] {
-			if ep := &st.endpoints[j]; r.owned.ownsEndpoint(ep.Id) {
+		for _, id := range v.remoteByIP[ip] {
+			if ep := v.eps[id]; r.owned.ownsEndpoint(id) {
 				t.replace = append(t.replace, ep)
 			} else if foreign == nil {
 				foreign = ep
@@ -184,6 +348,7 @@ func (s *syncRun) createEndpoints() {
 		}
 		if foreign != nil {
 			s.waiting[ip] = true
+			s.dirty.ips[ip] = struct{}{}
 			s.failed("", &ObjectError{Object: endpointObject(ip), Op: OpCreateEndpoint, Err: &Error{
 				Op:   OpCreateEndpoint,
 				Code: CodeAlreadyExists,
@@ -194,16 +359,17 @@ func (s *syncRun) createEndpoints() {
 		}
 		if !s.due("ep " + ip.String()) {
 			s.waiting[ip] = true
+			s.dirty.ips[ip] = struct{}{}
 			continue
 		}
 		todo = append(todo, t)
 	}
 
 	type outcome struct {
-		ep      *HostComputeEndpoint
-		deleted []string
-		op      Op
-		err     error
+		ep               *HostComputeEndpoint
+		deleted, missing []string
+		op               Op
+		err              error
 	}
 	networkID := r.network.Id
 	outs, started := parallel(s.ctx, r.opts.Concurrency, len(todo), func(ctx context.Context, i int) (o outcome) {
@@ -211,7 +377,9 @@ func (s *syncRun) createEndpoints() {
 			switch err := s.calls.deleteEndpoint(ctx, old.Id); {
 			case err == nil:
 				o.deleted = append(o.deleted, old.Id)
-			case !IsNotFound(err): // NotFound: gone already; a list will confirm
+			case IsNotFound(err): // gone already; a list must confirm it
+				o.missing = append(o.missing, old.Id)
+			default:
 				o.op, o.err = OpDeleteEndpoint, err
 				return o
 			}
@@ -224,23 +392,64 @@ func (s *syncRun) createEndpoints() {
 		ip := t.want.IP.Unmap()
 		if !started[i] {
 			s.waiting[ip] = true
+			s.dirty.ips[ip] = struct{}{}
 			continue
 		}
 		o := &outs[i]
 		for _, id := range o.deleted {
 			r.owned.removeEndpoint(id)
+			v.removeEndpoint(id)
+			s.replaced = append(s.replaced, idKey(id))
 			s.res.EndpointsDeleted++
+		}
+		for _, id := range o.missing {
+			v.removeEndpoint(id)
+			s.replaced = append(s.replaced, idKey(id))
+			r.needFull = true
 		}
 		if o.err != nil {
 			s.waiting[ip] = true
+			s.dirty.ips[ip] = struct{}{}
 			s.failed("ep "+ip.String(), &ObjectError{Object: endpointObject(ip), Op: o.op, Err: o.err})
 			continue
 		}
-		r.owned.addEndpoint(o.ep.Id)
+		got := o.ep
+		if got == nil || got.Id == "" {
+			// A backend that answers without the object: what was sent
+			// is what HNS holds; the next full sync reads it back.
+			s.r.needFull = true
+			if got == nil {
+				got = desiredEndpoint(t.want, networkID)
+			}
+		}
+		r.owned.addEndpoint(got.Id)
+		v.putEndpoint(got)
 		r.backoff.succeeded("ep " + ip.String())
-		s.use(ip, o.ep.Id)
+		s.use(ip, got.Id)
 		s.res.EndpointsCreated++
 	}
+}
+
+// endpointsInScope returns the plan endpoints the sync looks at (the first
+// of each IP), in the plan's order.
+func (s *syncRun) endpointsInScope() []*lbpolicy.Endpoint {
+	var out []*lbpolicy.Endpoint
+	if s.full {
+		out = make([]*lbpolicy.Endpoint, 0, len(s.plan.Endpoints))
+		for i := range s.plan.Endpoints {
+			if want := &s.plan.Endpoints[i]; s.idx.endpoint(want.IP.Unmap()) == want {
+				out = append(out, want) // else an invalid IP, or not the first of its IP
+			}
+		}
+		return out
+	}
+	for ip := range s.ips {
+		if want := s.idx.endpoint(ip); want != nil {
+			out = append(out, want)
+		}
+	}
+	slices.SortFunc(out, func(a, b *lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
+	return out
 }
 
 // existingRemote returns the remote endpoint on the network identical to
@@ -248,16 +457,15 @@ func (s *syncRun) createEndpoints() {
 // owned (referencing an endpoint does not modify it).
 func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
 	var other string
-	for _, i := range s.st.remoteByIP[want.IP.Unmap()] {
-		ep := &s.st.endpoints[i]
-		if !matchesEndpoint(ep, want) {
+	for _, id := range s.v.remoteByIP[want.IP.Unmap()] {
+		if !matchesEndpoint(s.v.eps[id], want) {
 			continue
 		}
-		if s.r.owned.ownsEndpoint(ep.Id) {
-			return ep.Id, true
+		if s.r.owned.ownsEndpoint(id) {
+			return s.v.eps[id].Id, true
 		}
 		if other == "" {
-			other = ep.Id
+			other = s.v.eps[id].Id
 		}
 	}
 	return other, other != ""
@@ -266,44 +474,79 @@ func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
 // Phase 3: endpoints no longer needed.
 
 // deleteEndpoints deletes the owned endpoints the plan does not use that no
-// load balancer references (refs, IDs in idKey form, as HNS holds them after
-// phase 2).
-func (s *syncRun) deleteEndpoints(refs map[string]struct{}) {
-	r, st := s.r, s.st
+// load balancer references any more. A full sync looks at every owned
+// endpoint; a sync of changes at those of the IPs in scope, those load
+// balancers stopped referencing this sync, and those whose delete failed
+// before.
+func (s *syncRun) deleteEndpoints() {
+	r, v := s.r, s.v
+	var candidates []string
+	if s.full {
+		candidates = make([]string, 0, len(r.owned.eps))
+		for id := range r.owned.eps {
+			candidates = append(candidates, id)
+		}
+	} else {
+		for ip := range s.ips {
+			candidates = append(candidates, v.remoteByIP[ip]...)
+			candidates = append(candidates, v.localByIP[ip]...)
+		}
+		for id := range s.released {
+			candidates = append(candidates, id)
+		}
+		for id := range r.dirty.endpoints {
+			candidates = append(candidates, id)
+		}
+	}
+	slices.Sort(candidates)
+	candidates = slices.Compact(candidates)
+
 	var todo []*HostComputeEndpoint
-	for i := range st.endpoints {
-		ep := &st.endpoints[i]
-		id := idKey(ep.Id)
-		if _, ok := r.owned.eps[id]; !ok {
+	for _, id := range candidates {
+		ep := v.eps[id]
+		if ep == nil || !r.owned.ownsEndpoint(id) || v.referenced(id) {
 			continue
 		}
 		if _, ok := s.inUse[id]; ok {
 			continue
 		}
-		if _, ok := refs[id]; ok {
-			continue
+		if ip, ok := endpointIP(ep); ok && !s.ipInScope(ip) {
+			// Not looked at this sync: keep it if it is what the plan
+			// wants for its IP.
+			if want := s.idx.endpoint(ip); want != nil && matchesEndpoint(ep, want) {
+				continue
+			}
 		}
 		if s.due("ep-del " + id) {
 			todo = append(todo, ep)
+		} else {
+			s.dirty.endpoints[id] = struct{}{}
 		}
 	}
 	errs, started := parallel(s.ctx, r.opts.Concurrency, len(todo), func(ctx context.Context, i int) error {
 		return s.calls.deleteEndpoint(ctx, todo[i].Id)
 	})
 	for i, ep := range todo {
+		id := idKey(ep.Id)
 		if !started[i] {
+			s.dirty.endpoints[id] = struct{}{}
 			continue
 		}
-		key := "ep-del " + idKey(ep.Id)
+		key := "ep-del " + id
 		switch err := errs[i]; {
 		case err == nil:
-			r.owned.removeEndpoint(ep.Id)
-			fallthrough
+			r.owned.removeEndpoint(id)
+			v.removeEndpoint(id)
+			r.backoff.succeeded(key)
+			s.res.EndpointsDeleted++
 		case IsNotFound(err):
 			// Gone already. Ownership stays until a list confirms it.
+			v.removeEndpoint(id)
+			r.needFull = true
 			r.backoff.succeeded(key)
 			s.res.EndpointsDeleted++
 		default:
+			s.dirty.endpoints[id] = struct{}{}
 			object := "Endpoint " + ep.Id
 			if ip, ok := endpointIP(ep); ok {
 				object = endpointObject(ip)

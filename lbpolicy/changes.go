@@ -110,3 +110,86 @@ func (c *Changes) Apply(p Plan) Plan {
 		compareDiagnostics, func(d Diagnostic) (Diagnostic, bool) { return d, diags[d] })
 	return out
 }
+
+// Diff returns what changed from plan before to plan after, as Tracker's
+// Changes would report it: the changes an applier that recomputes whole
+// plans (with Compute) can hand to a reconciler that applies change sets.
+// Load balancers are matched by key and endpoints by IP; where a plan
+// holds several entries for one key or IP (never one from Compute or a
+// Tracker), the first counts. Diff costs O(n log n) in the plans' sizes
+// and does not modify them.
+func Diff(before, after *Plan) Changes {
+	var ch Changes
+	lbsBefore := make(map[Key]*LoadBalancer, len(before.LoadBalancers))
+	for i := range before.LoadBalancers {
+		lb := &before.LoadBalancers[i]
+		if _, dup := lbsBefore[lb.Key()]; !dup {
+			lbsBefore[lb.Key()] = lb
+		}
+	}
+	seen := make(map[Key]bool, len(after.LoadBalancers))
+	for i := range after.LoadBalancers {
+		lb := &after.LoadBalancers[i]
+		k := lb.Key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch old, ok := lbsBefore[k]; {
+		case !ok:
+			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *lb)
+		case !equalLoadBalancers(old, lb):
+			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *lb)
+		}
+	}
+	for k := range lbsBefore {
+		if !seen[k] {
+			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, k)
+		}
+	}
+
+	epsBefore := make(map[netip.Addr]*Endpoint, len(before.Endpoints))
+	for i := range before.Endpoints {
+		if ep := &before.Endpoints[i]; epsBefore[ep.IP] == nil {
+			epsBefore[ep.IP] = ep
+		}
+	}
+	seenIPs := make(map[netip.Addr]bool, len(after.Endpoints))
+	for i := range after.Endpoints {
+		ep := &after.Endpoints[i]
+		if seenIPs[ep.IP] {
+			continue
+		}
+		seenIPs[ep.IP] = true
+		switch old := epsBefore[ep.IP]; {
+		case old == nil:
+			ch.AddedEndpoints = append(ch.AddedEndpoints, *ep)
+		case *old != *ep:
+			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, *ep)
+		}
+	}
+	for ip := range epsBefore {
+		if !seenIPs[ip] {
+			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ip)
+		}
+	}
+
+	diagsBefore := make(map[Diagnostic]bool, len(before.Diagnostics))
+	for _, d := range before.Diagnostics {
+		diagsBefore[d] = true
+	}
+	diagsAfter := make(map[Diagnostic]bool, len(after.Diagnostics))
+	for _, d := range after.Diagnostics {
+		if !diagsAfter[d] && !diagsBefore[d] {
+			ch.AddedDiagnostics = append(ch.AddedDiagnostics, d)
+		}
+		diagsAfter[d] = true
+	}
+	for d := range diagsBefore {
+		if !diagsAfter[d] {
+			ch.RemovedDiagnostics = append(ch.RemovedDiagnostics, d)
+		}
+	}
+	ch.sort()
+	return ch
+}

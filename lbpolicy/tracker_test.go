@@ -198,6 +198,9 @@ func (h *trackerHarness) check() {
 	if diff := cmp.Diff(planChanges(h.prev, got), ch, addrCmp, cmpopts.EquateEmpty()); diff != "" {
 		h.t.Fatalf("Changes (-want +got) after\n  %s\n%s", strings.Join(h.log, "\n  "), diff)
 	}
+	if diff := cmp.Diff(ch, lbpolicy.Diff(&h.prev, &got), addrCmp, cmpopts.EquateEmpty()); diff != "" {
+		h.t.Fatalf("Diff(previous plan, plan) differs from Changes (-Changes +Diff) after\n  %s\n%s", strings.Join(h.log, "\n  "), diff)
+	}
 	applied, _ := json.Marshal(ch.Apply(h.prev))
 	if !bytes.Equal(applied, gotJSON) {
 		h.t.Fatalf("Changes.Apply(previous plan) is not the plan:\n%s", jsonDiff(gotJSON, applied))

@@ -1,0 +1,71 @@
+package hnsadapter_test
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hnslb/hnslb/fake"
+	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// An informer-driven proxy: events go into a Tracker, and each sync hands
+// the Tracker's change set and plan to SyncChanges. The first sync lists
+// HNS and compares everything; the next ones touch only what changed. On
+// Windows the backend is hnsadapter.NewHCN("cbr0", logger); here, the fake.
+func ExampleReconciler_SyncChanges() {
+	ctx := context.Background()
+	profile, _ := hnsadapter.ProfileNamed("latest")
+	h := fake.New(profile)
+	network := h.AddNetwork("cbr0", "L2Bridge")
+	h.AddLocalEndpoint(network, "web-a", "10.244.1.5") // the CNI made the pods' endpoints
+	h.AddLocalEndpoint(network, "web-b", "10.244.1.6")
+
+	tr, _ := lbpolicy.NewTracker(lbpolicy.Node{Name: "win-1", NodeIPs: []string{"10.0.0.4"},
+		NetworkType: lbpolicy.L2Bridge, NetworkName: "cbr0"})
+	r, _ := hnsadapter.NewReconciler(h, hnsadapter.Options{NetworkName: "cbr0"})
+	sync := func(step string) {
+		changes := tr.Changes() // first the changes, then the plan they lead to
+		plan := tr.Plan()
+		res, err := r.SyncChanges(ctx, &plan, &changes)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: full=%v created=%d updated=%d lists=%d mutating calls=%d\n", step, res.Full,
+			res.Created, res.Updated, res.Calls[hnsadapter.OpListLoadBalancers], res.MutatingCalls())
+	}
+
+	ready, port, here := true, int32(8080), "win-1"
+	pod := func(ip string) discovery.Endpoint {
+		return discovery.Endpoint{Addresses: []string{ip}, NodeName: &here, Conditions: discovery.EndpointConditions{Ready: &ready}}
+	}
+	name := "http"
+	slice := &discovery.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "web-abc", Labels: map[string]string{discovery.LabelServiceName: "web"}},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port}},
+		Endpoints:   []discovery.Endpoint{pod("10.244.1.5")},
+	}
+	_ = tr.OnServiceAdd(&corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
+			Ports: []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}},
+	})
+	_ = tr.OnEndpointSliceAdd(slice)
+	sync("start")
+
+	scaled := slice.DeepCopy()
+	scaled.Endpoints = append(scaled.Endpoints, pod("10.244.1.6"))
+	_ = tr.OnEndpointSliceUpdate(slice, scaled)
+	sync("scaled up")
+	sync("nothing new")
+	// Output:
+	// start: full=true created=1 updated=0 lists=1 mutating calls=1
+	// scaled up: full=false created=0 updated=1 lists=0 mutating calls=1
+	// nothing new: full=false created=0 updated=0 lists=0 mutating calls=0
+}
