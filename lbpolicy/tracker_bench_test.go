@@ -98,7 +98,14 @@ func (f *trackerFixture) report(b *testing.B) {
 
 // BenchmarkTrackerSliceUpdate: one EndpointSlice update (an endpoint
 // turns terminating or ready, moves or goes) and Changes.
-func BenchmarkTrackerSliceUpdate(b *testing.B) {
+func BenchmarkTrackerSliceUpdate(b *testing.B) { benchSliceUpdate(b, false) }
+
+// BenchmarkTrackerSliceUpdatePlan: the same, then Plan, as a proxy does
+// before hnsadapter's SyncChanges (Plan merges the change into the
+// previous plan: O(n)).
+func BenchmarkTrackerSliceUpdatePlan(b *testing.B) { benchSliceUpdate(b, true) }
+
+func benchSliceUpdate(b *testing.B, withPlan bool) {
 	f := loadFixture(b)
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 1024
@@ -132,6 +139,9 @@ func BenchmarkTrackerSliceUpdate(b *testing.B) {
 		}
 		flipped[j] = !flipped[j]
 		f.tr.Changes()
+		if withPlan {
+			f.tr.Plan()
+		}
 	}
 	b.StopTimer()
 	f.report(b)
