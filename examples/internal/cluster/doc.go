@@ -18,6 +18,14 @@
 //
 //	cluster.yaml: document 3 (Service default/web): spec.ports[0].port: json: cannot unmarshal string into Go value of type int32
 //
+// DecodeEvents (and ReadEvents) read watch events as
+//
+//	kubectl get svc,endpointslices -A --watch -o json --output-watch-events
+//
+// prints them ({"type":"ADDED|MODIFIED|DELETED","object":{…}}, one after
+// another, or as YAML documents), for replaying into an lbpolicy.Tracker;
+// events about other kinds are skipped and listed.
+//
 // Decoding is bounded (MaxDocumentBytes, MaxInputBytes, MaxListDepth) and
 // never panics, whatever the input.
 //

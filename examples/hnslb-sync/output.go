@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hnslb/hnslb/fake"
+	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// callCounts are the HNS calls of one step by kind, as -o json prints
+// them: every key always present.
+type callCounts struct {
+	CreateLoadBalancer int `json:"createLoadBalancer"`
+	UpdateLoadBalancer int `json:"updateLoadBalancer"`
+	DeleteLoadBalancer int `json:"deleteLoadBalancer"`
+	CreateEndpoint     int `json:"createEndpoint"`
+	DeleteEndpoint     int `json:"deleteEndpoint"`
+	// List counts ListLoadBalancers and ListEndpoints.
+	List int `json:"list"`
+	// Get counts GetLoadBalancer: the read-back that verifies an in-place
+	// update.
+	Get int `json:"get"`
+}
+
+func countCalls(c fake.Calls) callCounts {
+	return callCounts{
+		CreateLoadBalancer: c[hnsadapter.OpCreateLoadBalancer],
+		UpdateLoadBalancer: c[hnsadapter.OpUpdateLoadBalancer],
+		DeleteLoadBalancer: c[hnsadapter.OpDeleteLoadBalancer],
+		CreateEndpoint:     c[hnsadapter.OpCreateEndpoint],
+		DeleteEndpoint:     c[hnsadapter.OpDeleteEndpoint],
+		List:               c[hnsadapter.OpListLoadBalancers] + c[hnsadapter.OpListEndpoints],
+		Get:                c[hnsadapter.OpGetLoadBalancer],
+	}
+}
+
+// replayJSON is the -o json document.
+type replayJSON struct {
+	Steps []stepJSON `json:"steps"`
+}
+
+type stepJSON struct {
+	Step          string     `json:"step"`
+	Calls         callCounts `json:"calls"`
+	LoadBalancers int        `json:"loadBalancers"`
+	Endpoints     int        `json:"endpoints"`
+	Errors        []string   `json:"errors"`
+	Diagnostics   []string   `json:"diagnostics"`
+	Adopted       int        `json:"adopted"`
+	Full          bool       `json:"full"`
+}
+
+// writeJSON writes the steps as one JSON document, indented by two spaces,
+// with a trailing newline. Lists are [] rather than null.
+func writeJSON(w io.Writer, steps []stepResult) error {
+	doc := replayJSON{Steps: make([]stepJSON, len(steps))}
+	for i, s := range steps {
+		doc.Steps[i] = stepJSON{
+			Step:          s.name,
+			Calls:         countCalls(s.calls),
+			LoadBalancers: s.loadBalancers,
+			Endpoints:     s.endpoints,
+			Errors:        s.errors(),
+			Diagnostics:   s.diagnostics(),
+			Adopted:       s.result.Adopted,
+			Full:          s.result.Full,
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
+}
+
+// header is what the table says before the steps.
+type header struct {
+	profile hnsadapter.Profile
+	node    lbpolicy.Node
+	steps   int
+}
+
+// errWriter keeps the first write error, so that the table writer can
+// ignore errors until the end.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// Layout of the table output, sized for a 120-column terminal.
+const (
+	indent     = "    "
+	labelWidth = 18
+	lineWidth  = 118
+)
+
+// writeTable writes the replay for people: what was replayed on which HNS,
+// then per step what happened and HNS's state afterwards (fake.DumpStable).
+func writeTable(w io.Writer, h header, steps []stepResult) error {
+	out := &errWriter{w: w}
+	hns := fmt.Sprintf("HNS %s (profile %s)", h.profile.Version, h.profile.Name)
+	if !isNamedProfile(h.profile) {
+		hns = fmt.Sprintf("HNS %s (the node's hnsVersion)", h.profile.Version)
+	}
+	network := string(h.node.NetworkType) + " network " + h.node.NetworkName
+	fmt.Fprintf(out, "%s, node %s on %s, %d step(s)\n", hns, clean(h.node.Name), clean(network), h.steps)
+	for i, s := range steps {
+		fmt.Fprintf(out, "\n%s\nSTEP %d/%d  %s\n\n", strings.Repeat("=", lineWidth), i+1, len(steps), clean(s.name))
+		field := func(label string, lines ...string) {
+			if len(lines) == 0 {
+				lines = []string{"-"}
+			}
+			fmt.Fprintf(out, "%s%-*s%s\n", indent, labelWidth, label, lines[0])
+			for _, l := range lines[1:] {
+				fmt.Fprintf(out, "%s%-*s%s\n", indent, labelWidth, "", l)
+			}
+		}
+		width := lineWidth - len(indent) - labelWidth
+		if s.restarted {
+			field("restart", fmt.Sprintf("a new Reconciler; its first sync adopted %d load balancer(s)", s.result.Adopted))
+		}
+		if len(s.events) > 0 {
+			field("events", wrap(cleanAll(s.events), width)...)
+		}
+		if s.changes != nil {
+			sync := "only these changes applied (SyncChanges)"
+			if s.result.Full {
+				sync = "full: HNS listed and the whole plan compared"
+			}
+			field("changes", changesText(s.changes), sync)
+		}
+		if len(s.newPods) > 0 {
+			field("new pods", wrap(cleanAll(s.newPods), width)...)
+		}
+		calls := countCalls(s.calls)
+		field("calls", fmt.Sprintf("createLoadBalancer %d, updateLoadBalancer %d, deleteLoadBalancer %d,",
+			calls.CreateLoadBalancer, calls.UpdateLoadBalancer, calls.DeleteLoadBalancer),
+			fmt.Sprintf("createEndpoint %d, deleteEndpoint %d, list %d, get %d",
+				calls.CreateEndpoint, calls.DeleteEndpoint, calls.List, calls.Get))
+		field("HNS holds", fmt.Sprintf("%d load balancer(s), %d endpoint(s)", s.loadBalancers, s.endpoints))
+		field(fmt.Sprintf("errors (%d)", len(s.errors())), orNone(wrapEach(cleanAll(s.errors()), width))...)
+		if d := s.diagnostics(); len(d) > 0 {
+			field(fmt.Sprintf("diagnostics (%d)", len(d)), wrapEach(cleanAll(d), width)...)
+		}
+		fmt.Fprintln(out)
+		fmt.Fprint(out, s.dump)
+	}
+	return out.err
+}
+
+func isNamedProfile(p hnsadapter.Profile) bool {
+	named, err := hnsadapter.ProfileNamed(p.Name)
+	return err == nil && named == p
+}
+
+// changesText summarises what the Tracker reported for a step.
+func changesText(c *lbpolicy.Changes) string {
+	return fmt.Sprintf("load balancers +%d ~%d -%d, endpoints +%d ~%d -%d (added, updated, removed)",
+		len(c.AddedLoadBalancers), len(c.UpdatedLoadBalancers), len(c.RemovedLoadBalancers),
+		len(c.AddedEndpoints), len(c.UpdatedEndpoints), len(c.RemovedEndpoints))
+}
+
+func orNone(lines []string) []string {
+	if len(lines) == 0 {
+		return []string{"(none)"}
+	}
+	return lines
+}
+
+// wrap joins items with ", " into lines of at most width bytes (an item
+// longer than width gets a line of its own).
+func wrap(items []string, width int) []string {
+	var lines []string
+	var cur strings.Builder
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		if cur.Len() > 0 && cur.Len()+1+len(it) > width {
+			lines = append(lines, cur.String())
+			cur.Reset()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte(' ')
+		}
+		cur.WriteString(it)
+	}
+	if cur.Len() > 0 {
+		lines = append(lines, cur.String())
+	}
+	return lines
+}
+
+// wrapEach breaks each item into lines of at most width bytes at spaces
+// (a word longer than width gets a line of its own), indenting the lines
+// after an item's first by two spaces.
+func wrapEach(items []string, width int) []string {
+	var lines []string
+	for _, it := range items {
+		var cur strings.Builder
+		for _, word := range strings.Fields(it) {
+			if cur.Len() > 0 && cur.Len()+1+len(word) > width {
+				lines = append(lines, cur.String())
+				cur.Reset()
+				cur.WriteString("  ")
+			}
+			if cur.Len() > 0 && strings.TrimSpace(cur.String()) != "" {
+				cur.WriteByte(' ')
+			}
+			cur.WriteString(word)
+		}
+		lines = append(lines, cur.String())
+	}
+	return lines
+}
+
+// clean makes text from the input safe for one table line: no tabs, line
+// breaks or other control characters.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func cleanAll(items []string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = clean(it)
+	}
+	return out
+}
