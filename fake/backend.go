@@ -77,7 +77,7 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hnsadapter.HostCompute
 		return nil, err
 	}
 	stored.Id = h.freshID("")
-	h.lbs[idKey(stored.Id)] = stored
+	h.putLB(stored)
 	out := cloneLB(stored)
 	return &out, nil
 }
@@ -122,12 +122,12 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hnsadapter.
 	stored.Id = cur.Id
 	if silent {
 		stored.HostComputeEndpoints = cur.HostComputeEndpoints
-		h.lbs[idKey(cur.Id)] = stored
+		h.putLB(stored)
 		out := cloneLB(*lb)
 		out.Id = cur.Id
 		return &out, nil
 	}
-	h.lbs[idKey(cur.Id)] = stored
+	h.putLB(stored)
 	out := cloneLB(stored)
 	return &out, nil
 }
@@ -148,7 +148,7 @@ func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 	if !ok {
 		return hcnError(op, hcnFunc[op], hnsadapter.CodeNotFound, "no load balancer "+id)
 	}
-	delete(h.lbs, idKey(id))
+	h.deleteLB(id)
 	return nil
 }
 
@@ -205,7 +205,7 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapt
 		return nil, err
 	}
 	stored.Id = h.freshID("")
-	h.eps[idKey(stored.Id)] = stored
+	h.putEP(stored)
 	out := cloneEP(stored)
 	return &out, nil
 }
@@ -230,7 +230,7 @@ func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 	if !ok {
 		return hcnError(op, hcnFunc[op], hnsadapter.CodeNotFound, "no endpoint "+id)
 	}
-	delete(h.eps, idKey(id))
+	h.deleteEP(id)
 	return nil
 }
 

@@ -27,6 +27,11 @@ type HNS struct {
 	eps      map[string]hnsadapter.HostComputeEndpoint     // by idKey
 	reserved []reservation
 
+	// Indexes of lbs and eps (index.go): change those only through putLB,
+	// deleteLB, putEP and deleteEP.
+	lbsByFrontend map[frontend][]string // ID keys
+	epsByIP       map[string][]string   // ID keys, by normAddr of the IP
+
 	faults  []*activeFault
 	latency map[hnsadapter.Op]time.Duration // "" = every op
 	calls   Calls
@@ -62,6 +67,9 @@ func New(p hnsadapter.Profile) *HNS {
 		eps:     map[string]hnsadapter.HostComputeEndpoint{},
 		latency: map[hnsadapter.Op]time.Duration{},
 		calls:   Calls{},
+
+		lbsByFrontend: map[frontend][]string{},
+		epsByIP:       map[string][]string{},
 	}
 }
 
@@ -170,7 +178,7 @@ func (h *HNS) AddLocalEndpoint(networkID, name, ip string) (id string) {
 		ep.IpConfigurations = []hnsadapter.IpConfig{{IpAddress: a.String()}}
 	}
 	ep.Id = h.freshID("")
-	h.eps[idKey(ep.Id)] = ep
+	h.putEP(ep)
 	return ep.Id
 }
 
@@ -197,7 +205,7 @@ func (h *HNS) AddLoadBalancer(lb hnsadapter.HostComputeLoadBalancer) (id string)
 	defer h.mu.Unlock()
 	lb = cloneLB(lb)
 	lb.Id = h.freshID(lb.Id)
-	h.lbs[idKey(lb.Id)] = lb
+	h.putLB(lb)
 	return lb.Id
 }
 
@@ -209,7 +217,7 @@ func (h *HNS) AddEndpoint(ep hnsadapter.HostComputeEndpoint) (id string) {
 	defer h.mu.Unlock()
 	ep = cloneEP(ep)
 	ep.Id = h.freshID(ep.Id)
-	h.eps[idKey(ep.Id)] = ep
+	h.putEP(ep)
 	return ep.Id
 }
 
@@ -218,9 +226,7 @@ func (h *HNS) AddEndpoint(ep hnsadapter.HostComputeEndpoint) (id string) {
 func (h *HNS) RemoveLoadBalancer(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.lbs[idKey(id)]
-	delete(h.lbs, idKey(id))
-	return ok
+	return h.deleteLB(id)
 }
 
 // RemoveEndpoint deletes endpoint id out of band and reports whether it
@@ -228,9 +234,7 @@ func (h *HNS) RemoveLoadBalancer(id string) bool {
 func (h *HNS) RemoveEndpoint(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.eps[idKey(id)]
-	delete(h.eps, idKey(id))
-	return ok
+	return h.deleteEP(id)
 }
 
 // ReservePort makes the host hold vip:port for protocol (6 TCP, 17 UDP),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter"
@@ -76,33 +77,6 @@ func normAddr(s string) string {
 		return a.Unmap().String()
 	}
 	return strings.ToLower(s)
-}
-
-// mayShareFrontend reports whether lb has a port mapping with the family,
-// protocol and port of one of mine, without allocating.
-func mayShareFrontend(lb *hnsadapter.HostComputeLoadBalancer, mine []frontend) bool {
-	v6 := lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0
-	for _, pm := range lb.PortMappings {
-		for _, m := range mine {
-			if m.ipv6 != v6 || m.protocol != pm.Protocol || m.port != pm.ExternalPort {
-				continue
-			}
-			if len(lb.FrontendVIPs) == 0 {
-				if m.vip == "" {
-					return true
-				}
-				continue
-			}
-			mv, merr := netip.ParseAddr(m.vip)
-			for _, vip := range lb.FrontendVIPs {
-				a, err := netip.ParseAddr(vip)
-				if err != nil || merr != nil || a.Unmap() == mv {
-					return true // equal, or not an IP: let frontends() decide
-				}
-			}
-		}
-	}
-	return false
 }
 
 // frontends returns every frontend lb holds: one per port mapping and VIP
@@ -239,19 +213,12 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 		}
 	}
 	mine := frontends(&out)
-	for _, other := range h.lbs {
-		if self != "" && strings.EqualFold(other.Id, self) {
-			continue
-		}
-		if !mayShareFrontend(&other, mine) {
-			continue // cheap check first: frontends() parses and allocates
-		}
+	if other, ok := h.frontendHolder(mine, self); ok {
+		// Name the first of the holder's frontends that lb asks for.
 		for _, f := range frontends(&other) {
-			for _, m := range mine {
-				if f == m {
-					return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
-						fmt.Sprintf("frontend %s is held by load balancer %s", m, other.Id))
-				}
+			if slices.Contains(mine, f) {
+				return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
+					fmt.Sprintf("frontend %s is held by load balancer %s", f, other.Id))
 			}
 		}
 	}
@@ -317,18 +284,29 @@ func (h *HNS) checkEndpoint(ep hnsadapter.HostComputeEndpoint, n *network) (hnsa
 			return invalid("ProviderAddress %q is not an IP address", pa)
 		}
 	}
-	for _, other := range h.eps {
-		if !strings.EqualFold(other.HostComputeNetwork, n.id) {
-			continue
-		}
-		for _, ip := range ips {
-			if endpointHasIP(other, ip) {
+	for _, ip := range ips {
+		for _, k := range h.epsByIP[ip] {
+			if other := h.eps[k]; strings.EqualFold(other.HostComputeNetwork, n.id) {
 				return hnsadapter.HostComputeEndpoint{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
 					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
 			}
 		}
 	}
 	return out, nil
+}
+
+// frontendHolder returns a load balancer other than self (an ID, or ""
+// for none) that holds one of the frontends fs, and whether there is one.
+// Call with h.mu held.
+func (h *HNS) frontendHolder(fs []frontend, self string) (hnsadapter.HostComputeLoadBalancer, bool) {
+	for _, f := range fs {
+		for _, k := range h.lbsByFrontend[f] {
+			if k != idKey(self) { // no ID is ""
+				return h.lbs[k], true
+			}
+		}
+	}
+	return hnsadapter.HostComputeLoadBalancer{}, false
 }
 
 // providerAddress returns the ProviderAddress policy's address, whether
@@ -345,13 +323,4 @@ func providerAddress(ep hnsadapter.HostComputeEndpoint) (string, bool, error) {
 		return s.ProviderAddress, true, nil
 	}
 	return "", false, nil
-}
-
-func endpointHasIP(ep hnsadapter.HostComputeEndpoint, ip string) bool {
-	for _, c := range ep.IpConfigurations {
-		if normAddr(c.IpAddress) == ip {
-			return true
-		}
-	}
-	return false
 }

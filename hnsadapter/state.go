@@ -3,6 +3,7 @@ package hnsadapter
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -89,8 +90,22 @@ func (v *view) putLB(lb *HostComputeLoadBalancer) {
 		v.keys[id] = k
 		v.byKey[k] = insertID(v.byKey[k], id)
 	}
-	for _, ep := range idSet(lb.HostComputeEndpoints) {
-		v.refs[ep]++
+	forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
+}
+
+// forEachID calls fn with each distinct ID of ids, in idKey form, without
+// allocating for the usual short lists.
+func forEachID(ids []string, fn func(id string)) {
+	if len(ids) > 16 {
+		for _, id := range idSet(ids) {
+			fn(id)
+		}
+		return
+	}
+	for i, id := range ids {
+		if !slices.ContainsFunc(ids[:i], func(prev string) bool { return strings.EqualFold(prev, id) }) {
+			fn(idKey(id))
+		}
 	}
 }
 
@@ -110,14 +125,14 @@ func (v *view) removeLB(id string) {
 			delete(v.byKey, k)
 		}
 	}
-	for _, ep := range idSet(lb.HostComputeEndpoints) {
+	forEachID(lb.HostComputeEndpoints, func(ep string) {
 		if v.refs[ep]--; v.refs[ep] <= 0 {
 			delete(v.refs, ep)
 			if v.released != nil {
 				v.released[ep] = struct{}{}
 			}
 		}
-	}
+	})
 }
 
 // putEndpoint records ep (on the managed network, with its ID) as held.

@@ -1,0 +1,54 @@
+package fake
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// IndexError reports how h's indexes (index.go) differ from indexes
+// rebuilt from the objects h holds, or nil.
+func (h *HNS) IndexError() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	byFrontend := map[frontend][]string{}
+	for k, lb := range h.lbs {
+		for _, f := range frontends(&lb) {
+			addHolder(byFrontend, f, k)
+		}
+	}
+	byIP := map[string][]string{}
+	for k, ep := range h.eps {
+		for _, c := range ep.IpConfigurations {
+			addHolder(byIP, normAddr(c.IpAddress), k)
+		}
+	}
+	if d := indexDiff(byFrontend, h.lbsByFrontend); d != "" {
+		return fmt.Errorf("frontend index (want, got): %s", d)
+	}
+	if d := indexDiff(byIP, h.epsByIP); d != "" {
+		return fmt.Errorf("IP index (want, got): %s", d)
+	}
+	return nil
+}
+
+// indexDiff lists the keys whose holders differ, holders compared as sets.
+func indexDiff[K comparable](want, got map[K][]string) string {
+	var out string
+	keys := slices.Collect(maps.Keys(want))
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		w, g := slices.Sorted(slices.Values(want[k])), slices.Sorted(slices.Values(got[k]))
+		if _, ok := got[k]; ok && len(g) == 0 {
+			g = []string{"(empty list kept)"}
+		}
+		if !slices.Equal(w, g) {
+			out += fmt.Sprintf("\n  %v: %v, %v", k, w, g)
+		}
+	}
+	return out
+}
