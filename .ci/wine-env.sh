@@ -1,12 +1,18 @@
 # shellcheck shell=bash
 # Shared by .ci/wine-setup.sh and .ci/wine-exec.sh; sourced, never run.
 #
+# Reads HNSLB_HNSSTUB: 1 enables the stand-in HNS (computenetwork.dll and
+# vmcompute.dll from testing/wine/hnsstub/dll, which wine-setup.sh installs
+# in the prefix); anything else disables them, so that hcn finds no HNS.
+#
 # Sets:
 #   HNSLB_ROOT    the repository root
 #   WINEPREFIX    the Wine prefix: $WINEPREFIX if set, else $HOME/.cache/hnslb-wine
 #   WINEDEBUG     -all unless set
-#   WINEDLLOVERRIDES  no Mono/Gecko installers, no menus; our bcryptprimitives.dll first
+#   WINEDLLOVERRIDES  no Mono/Gecko installers, no menus; our bcryptprimitives.dll first;
+#                     the stand-in HNS DLLs disabled, or with HNSLB_HNSSTUB=1 enabled
 #   HNSLB_WINE_STAMP  file written when the prefix is complete
+#   HNSLB_DLL_STAMP   fingerprint of the sources of the DLLs installed in it
 # Defines hnslb_find_wine, which sets WINE64 and WINESERVER (or returns 1).
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
@@ -19,11 +25,23 @@ HNSLB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # writes desktop menus and slows wineboot. bcryptprimitives is ours
 # (testing/wine/processprng), native first.
 : "${WINEDLLOVERRIDES:=mscoree,mshtml=;winemenubuilder.exe=d;bcryptprimitives=n,b}"
+# The stand-in HNS DLLs stay in the prefix; an empty load order makes Wine
+# refuse to load them, which the loader reports as a missing module (0x7E),
+# exactly as when they are absent: the no-HNS tests need that. With
+# HNSLB_HNSSTUB=1 they load (native: Wine has no builtin of either name,
+# and must not pick one if a later Wine adds a stub).
+if [[ ${HNSLB_HNSSTUB:-} == 1 ]]; then
+	WINEDLLOVERRIDES="$WINEDLLOVERRIDES;computenetwork,vmcompute=n"
+else
+	WINEDLLOVERRIDES="$WINEDLLOVERRIDES;computenetwork,vmcompute="
+fi
 export WINEPREFIX WINEDEBUG WINEDLLOVERRIDES
 # Go builds windows/amd64 test binaries: a 64-bit prefix.
 export WINEARCH=win64
 # shellcheck disable=SC2034
 HNSLB_WINE_STAMP="$WINEPREFIX/.hnslb-ready"
+# shellcheck disable=SC2034
+HNSLB_DLL_STAMP="$WINEPREFIX/.hnslb-dlls"
 
 # hnslb_find_wine sets WINE64 (the 64-bit loader) and WINESERVER. Debian's
 # wine64 package keeps its loader in Wine's lib directory, not on PATH.
