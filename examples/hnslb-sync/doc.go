@@ -108,15 +108,15 @@
 //
 //		{"steps": [{"step": "demo 1: the sample cluster",
 //		  "calls": {"createLoadBalancer": 26, "updateLoadBalancer": 0, "deleteLoadBalancer": 0,
-//		            "createEndpoint": 25, "deleteEndpoint": 0, "list": 2, "get": 0},
+//		            "createEndpoint": 25, "deleteEndpoint": 0, "list": 2},
 //		  "loadBalancers": 26, "endpoints": 33, "errors": [], "diagnostics": [], "adopted": 0,
-//		  "full": true}]}
+//		  "full": true, "getLoadBalancer": 0}]}
 //
 //		with every key always present and lists never null. calls are
 //		the Backend calls HNS received during the step's sync, by kind:
-//		list counts ListLoadBalancers and ListEndpoints, get counts
-//		GetLoadBalancer (the read-back that verifies an in-place update);
-//		the network and version lookups of a new Reconciler are not
+//		list counts ListLoadBalancers and ListEndpoints; getLoadBalancer
+//		counts GetLoadBalancer (the read-back that verifies an in-place
+//		update), beside calls so that calls has exactly its six keys; the network and version lookups of a new Reconciler are not
 //		counted. loadBalancers and endpoints count what HNS holds after
 //		the step: every endpoint (the fake has one network), the root and
 //		pod endpoints included. errors are the sync's per-object errors

@@ -22,8 +22,9 @@ type callCounts struct {
 	// List counts ListLoadBalancers and ListEndpoints.
 	List int `json:"list"`
 	// Get counts GetLoadBalancer: the read-back that verifies an in-place
-	// update.
-	Get int `json:"get"`
+	// update. It is the step's "getLoadBalancer", beside "calls", whose
+	// keys are exactly the issue's.
+	Get int `json:"-"`
 }
 
 func countCalls(c fake.Calls) callCounts {
@@ -52,6 +53,8 @@ type stepJSON struct {
 	Diagnostics   []string   `json:"diagnostics"`
 	Adopted       int        `json:"adopted"`
 	Full          bool       `json:"full"`
+	// GetLoadBalancer: the reads that verify an in-place update.
+	GetLoadBalancer int `json:"getLoadBalancer"`
 }
 
 // writeJSON writes the steps as one JSON document, indented by two spaces,
@@ -60,14 +63,15 @@ func writeJSON(w io.Writer, steps []stepResult) error {
 	doc := replayJSON{Steps: make([]stepJSON, len(steps))}
 	for i, s := range steps {
 		doc.Steps[i] = stepJSON{
-			Step:          s.name,
-			Calls:         countCalls(s.calls),
-			LoadBalancers: s.loadBalancers,
-			Endpoints:     s.endpoints,
-			Errors:        s.errors(),
-			Diagnostics:   s.diagnostics(),
-			Adopted:       s.result.Adopted,
-			Full:          s.result.Full,
+			Step:            s.name,
+			Calls:           countCalls(s.calls),
+			LoadBalancers:   s.loadBalancers,
+			Endpoints:       s.endpoints,
+			Errors:          s.errors(),
+			Diagnostics:     s.diagnostics(),
+			Adopted:         s.result.Adopted,
+			Full:            s.result.Full,
+			GetLoadBalancer: s.calls[hnsadapter.OpGetLoadBalancer],
 		}
 	}
 	enc := json.NewEncoder(w)
