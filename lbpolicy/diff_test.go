@@ -1,7 +1,10 @@
 package lbpolicy_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -81,4 +84,38 @@ func TestDiff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDiff: for two clusters planned for one node, Diff agrees with the
+// test's own difference of the plans, applying it to the first plan gives
+// the second, and a plan differs from itself in nothing.
+func FuzzDiff(f *testing.F) {
+	f.Add([]byte{}, []byte{})
+	f.Add([]byte{0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, []byte{0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11})
+	f.Add(bytes.Repeat([]byte{2, 7, 1}, 40), bytes.Repeat([]byte{2, 7, 2}, 40))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		node, svcsA, slicesA := fuzzCluster(a)
+		// The same node: fuzzCluster takes it from the first byte.
+		_, svcsB, slicesB := fuzzCluster(append(slices.Clone(a[:min(1, len(a))]), b...))
+		before, err := lbpolicy.Compute(node, svcsA, slicesA)
+		if err != nil {
+			t.Skip(err)
+		}
+		after, err := lbpolicy.Compute(node, svcsB, slicesB)
+		if err != nil {
+			t.Skip(err)
+		}
+		ch := lbpolicy.Diff(&before, &after)
+		if diff := cmp.Diff(planChanges(before, after), ch, addrCmp, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("Diff (-oracle +Diff):\n%s", diff)
+		}
+		got, _ := json.Marshal(ch.Apply(before))
+		want, _ := json.Marshal(after)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("Diff(a, b).Apply(a) is not b:\n%s", jsonDiff(want, got))
+		}
+		if same := lbpolicy.Diff(&after, &after); !same.Empty() {
+			t.Fatalf("Diff(b, b) is not empty: %+v", same)
+		}
+	})
 }
