@@ -137,6 +137,18 @@ func (tw *stubTwins) sync(p *lbpolicy.Plan) hnsadapter.Result {
 	return got
 }
 
+// syncChanges is sync with SyncChanges and the changes from prev to p.
+func (tw *stubTwins) syncChanges(prev, p *lbpolicy.Plan) hnsadapter.Result {
+	tw.t.Helper()
+	want := tw.direct.syncChanges(prev, p)
+	tw.srv.ResetCalls()
+	got := tw.hcn.syncChanges(prev, p)
+	if d := cmp.Diff(outcomeOf(tw.direct, want, nil), outcomeOf(tw.hcn, got, tw.srv)); d != "" {
+		tw.t.Errorf("direct and through hcn differ (-direct +hcn):\n%s", d)
+	}
+	return got
+}
+
 // fnCalls counts the DLL functions hcn called, by name.
 func fnCalls(srv *hnsstub.Server) map[string]int {
 	out := map[string]int{}
@@ -249,6 +261,42 @@ func TestHCNStubOneEndpointChange(t *testing.T) {
 			assert.Equal(t, tt.sameIDLast, strings.EqualFold(before.Id, tw.hcn.lbByKey(webKey).Id), "same ID after updates")
 		})
 	}
+}
+
+// Syncs of change sets through hcn: the first lists, the next touch only
+// what changed (no enumeration of load balancers), including a pod that
+// moved to another node, whose remote endpoint is replaced under the load
+// balancers using it.
+func TestHCNStubSyncChanges(t *testing.T) {
+	tw := newStubTwins(t, "latest", nil)
+	p0 := plan(basePlan())
+	res := tw.syncChanges(&lbpolicy.Plan{}, p0)
+	assert.True(t, res.Full)
+
+	lbs := basePlan()
+	lbs[0] = svc("web", "10.96.0.10", "10.244.1.2", "10.244.2.7", "10.244.3.9")
+	p1 := plan(lbs)
+	res = tw.syncChanges(p0, p1)
+	assert.False(t, res.Full)
+	assert.Equal(t, map[string]int{"HcnModifyLoadBalancer": 1, "HcnCreateEndpoint": 1, "HcnDeleteEndpoint": 1},
+		countStrings(mutatingFns(tw.srv)))
+	assert.Zero(t, fnCalls(tw.srv)["HcnEnumerateEndpoints"], "no list")
+	assert.Empty(t, cmp.Diff(planLines(p1), hnsLines(tw.hcn.h)), "load balancers (-plan +HNS)")
+
+	p2 := plan(lbs)
+	for i := range p2.Endpoints {
+		if p2.Endpoints[i].IP == ip("10.244.2.7") { // moved behind 10.0.0.5
+			p2.Endpoints[i].MACAddress, p2.Endpoints[i].ProviderAddress = "02-11-0a-f4-05-07", ip("10.0.0.5")
+		}
+	}
+	res = tw.syncChanges(p1, p2)
+	assert.Equal(t, 2, res.Updated, "web and api use 10.244.2.7")
+	assert.Equal(t, map[string]int{"HcnModifyLoadBalancer": 2, "HcnCreateEndpoint": 1, "HcnDeleteEndpoint": 1},
+		countStrings(mutatingFns(tw.srv)))
+	assert.Empty(t, cmp.Diff(planRemoteLines(p2, tw.hcn.locals), remoteLines(tw.hcn.h, tw.hcn.netID)), "remote endpoints (-plan +HNS)")
+
+	res = tw.syncChanges(p2, p2)
+	assert.Empty(t, fnCalls(tw.srv), "nothing changed: no HCN call at all")
 }
 
 func TestHCNStubServiceDeletion(t *testing.T) {
