@@ -249,3 +249,25 @@ func TestSyncChangesMatchesSync(t *testing.T) {
 		})
 	}
 }
+
+// An HNS answer that contradicts the view (a frontend "already exists"
+// that the view does not hold) makes the next sync of changes a full one,
+// even when the contradiction came up during a full sync.
+func TestSyncChangesRelistsAfterContradiction(t *testing.T) {
+	e := newEnv(t, "latest")
+	p := plan(basePlan())
+	e.h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateLoadBalancer, Code: hnsadapter.CodeAlreadyExists, Count: 1})
+	ch := lbpolicy.Diff(&lbpolicy.Plan{}, p)
+	res, err := e.r.SyncChanges(context.Background(), p, &ch)
+	require.NoError(t, err)
+	require.True(t, res.Full)
+	require.Len(t, res.Errors, 1)
+	assert.True(t, hnsadapter.IsAlreadyExists(res.Errors[0]))
+
+	e.clock.Advance(time.Second) // the failed load balancer's backoff
+	res = e.syncChanges(p, p)
+	assert.True(t, res.Full, "the view may be wrong: list again")
+	assert.Equal(t, 1, res.Created)
+	e.assertHolds(p)
+	assert.False(t, e.syncChanges(p, p).Full)
+}

@@ -100,6 +100,7 @@ func (s *syncRun) run() error {
 		if err := s.list(); err != nil {
 			return err
 		}
+		r.needFull = false // the view is HNS's again; what this sync finds may set it
 	} else {
 		s.v = r.view
 		s.scope()
@@ -128,7 +129,6 @@ func (s *syncRun) run() error {
 		r.lastFull = s.now
 	}
 	r.dirty = s.dirty
-	r.needFull = r.needFull && !s.full
 	if s.ctx.Err() != nil {
 		r.needFull = true // calls were cut short: what they did is unknown
 	}
