@@ -271,3 +271,64 @@ func TestSyncChangesRelistsAfterContradiction(t *testing.T) {
 	e.assertHolds(p)
 	assert.False(t, e.syncChanges(p, p).Full)
 }
+
+// idDropper answers creates without the new object's ID, as a backend
+// breaking its contract would.
+type idDropper struct {
+	hnsadapter.Backend
+	drop bool
+}
+
+func (d *idDropper) CreateLoadBalancer(ctx context.Context, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
+	got, err := d.Backend.CreateLoadBalancer(ctx, lb)
+	if err == nil && d.drop {
+		return nil, nil
+	}
+	return got, err
+}
+
+func (d *idDropper) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapter.HostComputeEndpoint) (*hnsadapter.HostComputeEndpoint, error) {
+	got, err := d.Backend.CreateEndpoint(ctx, networkID, ep)
+	if err == nil && d.drop {
+		cp := *got
+		cp.Id = ""
+		return &cp, nil
+	}
+	return got, err
+}
+
+// Objects created under IDs HNS did not say are errors, never owned as
+// "": the next sync lists, and adopts the load balancer by key (no second
+// create); an endpoint made that way is used but, for all the Reconciler
+// can tell, another agent's.
+func TestSyncChangesCreateWithoutID(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		lb            lbpolicy.LoadBalancer
+		errs          int
+		ownedLBs, eps int
+		secondCreates int
+	}{
+		{name: "load balancer", lb: svc("web", "10.96.0.10", "10.244.1.2", "10.244.1.3"), errs: 1, ownedLBs: 1},
+		{name: "endpoints", lb: svc("web", "10.96.0.10", "10.244.1.2", "10.244.2.7", "10.244.3.8"), errs: 2, ownedLBs: 1, secondCreates: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dropper := &idDropper{drop: true}
+			e := newEnv(t, "latest", withBackend(func(b hnsadapter.Backend) hnsadapter.Backend { dropper.Backend = b; return dropper }))
+			p := plan([]lbpolicy.LoadBalancer{tt.lb})
+			ch := lbpolicy.Diff(&lbpolicy.Plan{}, p)
+			res, err := e.r.SyncChanges(context.Background(), p, &ch)
+			require.NoError(t, err)
+			assert.Len(t, res.Errors, tt.errs)
+			dropper.drop = false
+
+			e.clock.Advance(time.Second)
+			res = e.syncChanges(p, p)
+			assert.True(t, res.Full)
+			assert.Equal(t, tt.secondCreates, res.Calls[hnsadapter.OpCreateLoadBalancer]+res.Calls[hnsadapter.OpCreateEndpoint])
+			e.assertHolds(p)
+			lbs, eps := e.r.Owned()
+			assert.Equal(t, [2]int{tt.ownedLBs, tt.eps}, [2]int{lbs, eps}, "owned load balancers, endpoints")
+		})
+	}
+}

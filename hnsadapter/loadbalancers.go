@@ -40,7 +40,9 @@ type lbOutcome struct {
 	now           *HostComputeLoadBalancer
 	// relist: HNS answered as if it held other objects than the view.
 	relist bool
-	err    *ObjectError
+	// adopt: a load balancer of ours holds the key under an unknown ID.
+	adopt bool
+	err   *ObjectError
 }
 
 func lbObject(key lbpolicy.Key, lb *lbpolicy.LoadBalancer) string {
@@ -142,6 +144,9 @@ func (s *syncRun) applyLoadBalancers() {
 		}
 		if o.relist {
 			r.needFull = true
+		}
+		if o.adopt {
+			r.adoptKeys[t.key] = struct{}{}
 		}
 		if o.err != nil {
 			s.markDirty(t)
@@ -334,40 +339,40 @@ func (s *syncRun) createLB(ctx context.Context, t *lbTask) lbOutcome {
 		relist := IsInvalidReference(err) || IsAlreadyExists(err)
 		return lbOutcome{relist: relist, err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer, Err: err}}
 	}
+	if got == nil || got.Id == "" {
+		// Created under an ID HNS did not say: the next full sync lists it
+		// and adopts it by key.
+		return lbOutcome{relist: true, adopt: true, err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer,
+			Err: &Error{Op: OpCreateLoadBalancer, Message: "HNS answered the create without the load balancer's ID"}}}
+	}
 	return lbOutcome{created: true, now: s.held(got, t.want)}
 }
 
 // held returns what HNS holds after answering a create or update of want
 // with got: got, or want with got's ID when got lacks content.
 func (s *syncRun) held(got, want *HostComputeLoadBalancer) *HostComputeLoadBalancer {
-	if got != nil && len(got.PortMappings) > 0 {
+	if len(got.PortMappings) > 0 {
 		return got
 	}
 	lb := *want
-	if got != nil {
-		lb.Id = got.Id
-	}
+	lb.Id = got.Id
 	return &lb
 }
 
 // replaceLB deletes the old load balancer, then creates the wanted one.
 func (s *syncRun) replaceLB(ctx context.Context, t *lbTask) lbOutcome {
-	var o lbOutcome
+	var gone, missing string
 	switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
 	case err == nil:
-		o.gone = t.old.Id
+		gone = t.old.Id
 	case IsNotFound(err):
-		o.missing = t.old.Id
+		missing = t.old.Id
 	default:
-		o.err = &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}
-		return o
+		return lbOutcome{err: &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}}
 	}
-	got, err := s.calls.createLoadBalancer(ctx, t.want)
-	if err != nil {
-		o.err = &ObjectError{Object: t.object, Op: OpCreateLoadBalancer, Err: err}
-		return o
-	}
-	o.updated, o.now = true, s.held(got, t.want)
+	o := s.createLB(ctx, t)
+	o.gone, o.missing = gone, missing
+	o.updated, o.created = o.created, false // a replacement counts as an update
 	return o
 }
 

@@ -61,6 +61,9 @@ type Reconciler struct {
 	needFull bool
 	// lastFull is when the last full sync started.
 	lastFull time.Time
+	// adoptKeys are keys whose load balancer the Reconciler created but
+	// whose ID HNS did not say: the next full sync adopts their holder.
+	adoptKeys map[lbpolicy.Key]struct{}
 
 	// updateVerified: an in-place update on this HNS was seen to take
 	// effect; later updates are trusted without reading back.
@@ -84,11 +87,12 @@ func NewReconciler(b Backend, opts Options) (*Reconciler, error) {
 		return nil, err
 	}
 	return &Reconciler{
-		backend: b,
-		opts:    opts,
-		log:     opts.Logger,
-		owned:   newOwnership(),
-		backoff: newBackoff(opts.InitialBackoff, opts.MaxBackoff),
+		backend:   b,
+		opts:      opts,
+		log:       opts.Logger,
+		owned:     newOwnership(),
+		backoff:   newBackoff(opts.InitialBackoff, opts.MaxBackoff),
+		adoptKeys: map[lbpolicy.Key]struct{}{},
 	}, nil
 }
 

@@ -168,6 +168,12 @@ func (s *syncRun) list() error {
 		r.log.Info("Owned HNS objects deleted out of band; recreating what the plan wants",
 			"loadBalancers", lbsGone, "endpoints", epsGone)
 	}
+	for k := range r.adoptKeys {
+		if ids := s.v.byKey[k]; len(ids) > 0 && !slices.ContainsFunc(ids, r.owned.ownsLB) {
+			r.owned.addLB(ids[0])
+		}
+	}
+	clear(r.adoptKeys)
 	if !r.started {
 		keys := make(map[lbpolicy.Key]struct{}, len(s.plan.LoadBalancers))
 		for i := range s.plan.LoadBalancers {
@@ -256,20 +262,12 @@ func (s *syncRun) needEndpoints() bool {
 	return false
 }
 
-// inScope reports whether the sync looks at endpoint IP ip.
+// ipInScope reports whether the sync looks at endpoint IP ip.
 func (s *syncRun) ipInScope(ip netip.Addr) bool {
 	if s.full {
 		return true
 	}
 	_, ok := s.ips[ip]
-	return ok
-}
-
-func (s *syncRun) keyInScope(k lbpolicy.Key) bool {
-	if s.full {
-		return true
-	}
-	_, ok := s.keys[k]
 	return ok
 }
 
@@ -415,12 +413,14 @@ func (s *syncRun) createEndpoints() {
 		}
 		got := o.ep
 		if got == nil || got.Id == "" {
-			// A backend that answers without the object: what was sent
-			// is what HNS holds; the next full sync reads it back.
-			s.r.needFull = true
-			if got == nil {
-				got = desiredEndpoint(t.want, networkID)
-			}
+			// Created, but under which ID? Only a list says.
+			r.needFull = true
+			s.waiting[ip] = true
+			s.dirty.ips[ip] = struct{}{}
+			s.failed("", &ObjectError{Object: endpointObject(ip), Op: OpCreateEndpoint, Err: &Error{
+				Op: OpCreateEndpoint, Message: "HNS answered the create without the endpoint's ID",
+			}})
+			continue
 		}
 		r.owned.addEndpoint(got.Id)
 		v.putEndpoint(got)
