@@ -73,3 +73,21 @@ func BenchmarkParseAddr(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkByService groups the slices of 10,000 Services, one each, as
+// lbpolicy.Compute does for its benchmark cluster.
+func BenchmarkByService(b *testing.B) {
+	var in []*discovery.EndpointSlice
+	for i := range 10000 {
+		s := slice(fmt.Sprintf("svc-%05d-abcde", i), v4, http80)
+		s.Namespace = fmt.Sprintf("ns-%02d", i%50)
+		s.Labels = map[string]string{discovery.LabelServiceName: fmt.Sprintf("svc-%05d", i)}
+		in = append(in, s)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := endpoints.ByService(in); len(got) != len(in) {
+			b.Fatalf("%d groups, want %d", len(got), len(in))
+		}
+	}
+}

@@ -51,7 +51,8 @@ func ByService(slices []*discovery.EndpointSlice) map[types.NamespacedName][]*di
 			continue
 		}
 		if groups == nil {
-			groups = map[types.NamespacedName][]*discovery.EndpointSlice{}
+			// At most one group per slice: no rehashing as it grows.
+			groups = make(map[types.NamespacedName][]*discovery.EndpointSlice, len(slices))
 		}
 		key := types.NamespacedName{Namespace: s.Namespace, Name: svc}
 		groups[key] = append(groups[key], s)

@@ -107,3 +107,21 @@ func BenchmarkRemoteMAC(b *testing.B) {
 		_ = sourcevip.RemoteMAC(ip)
 	}
 }
+
+// BenchmarkAppendRemoteEndpoints makes the remote endpoints of 100,000
+// backends, as a whole plan of the lbpolicy benchmark does.
+func BenchmarkAppendRemoteEndpoints(b *testing.B) {
+	const nSubnets = 5000
+	n := sourcevip.NewOverlay(netip.MustParseAddr("192.168.200.1"), netip.MustParseAddr("10.250.0.2"), "00-15-5d-01-02-03", benchSubnets(nSubnets))
+	ips := make([]netip.Addr, 100_000)
+	for i := range ips {
+		s := i % nSubnets
+		ips[i] = netip.AddrFrom4([4]byte{10, byte(s >> 8), byte(s), byte(2 + i%250)})
+	}
+	dst := make([]sourcevip.Endpoint, 0, len(ips))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		dst = n.AppendRemoteEndpoints(dst[:0], ips)
+	}
+}

@@ -1,8 +1,10 @@
 package sourcevip
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // NewOverlay returns an Overlay network of nodeIP's address family.
@@ -28,31 +30,62 @@ func NewOverlay(nodeIP, sourceVIP netip.Addr, hostMAC string, subnets []Subnet) 
 		nodeIP:    nodeIP,
 		sourceVIP: sourceVIP,
 		hostMAC:   hostMAC,
-		providers: make(map[netip.Addr]struct{}, len(subnets)),
-		byPrefix:  make(map[netip.Prefix]netip.Addr, len(subnets)),
+	}
+	// Provider addresses are mostly of the node's family.
+	if nodeIP.Is4() {
+		n.providers, n.providers4 = map[netip.Addr]struct{}{}, make(map[uint32]struct{}, len(subnets))
+		n.byPrefix4 = make(map[uint64]netip.Addr, len(subnets))
+	} else {
+		n.providers, n.providers4 = make(map[netip.Addr]struct{}, len(subnets)), map[uint32]struct{}{}
+		n.byPrefix = make(map[netip.Prefix]netip.Addr, len(subnets))
 	}
 	for _, s := range subnets {
 		if !s.Prefix.IsValid() || !s.ProviderAddress.IsValid() || s.Prefix.Addr().BitLen() != nodeIP.BitLen() {
 			continue
 		}
-		p := s.Prefix.Masked()
-		n.providers[s.ProviderAddress] = struct{}{}
-		if pa, dup := n.byPrefix[p]; dup {
-			// Equal prefixes: keep the lowest provider address, so the
-			// result never depends on the order of the input.
-			if s.ProviderAddress.Less(pa) {
-				n.byPrefix[p] = s.ProviderAddress
-			}
-			continue
+		if pa := s.ProviderAddress; pa.Is4() {
+			n.providers4[uint32Of(pa)] = struct{}{}
+		} else {
+			n.providers[pa] = struct{}{}
 		}
-		n.byPrefix[p] = s.ProviderAddress
-		if !slices.Contains(n.lengths, p.Bits()) {
+		p := s.Prefix.Masked()
+		var added bool
+		if nodeIP.Is4() {
+			added = addSubnet(n.byPrefix4, prefix4Key(uint32Of(p.Addr()), p.Bits()), s.ProviderAddress)
+		} else {
+			added = addSubnet(n.byPrefix, p, s.ProviderAddress)
+		}
+		if added && !slices.Contains(n.lengths, p.Bits()) {
 			n.lengths = append(n.lengths, p.Bits())
 		}
 	}
 	slices.Sort(n.lengths)
 	slices.Reverse(n.lengths)
 	return n
+}
+
+// addSubnet maps a subnet's key to pa and reports whether the key is new.
+// Of equal prefixes it keeps the lowest provider address, so the result
+// never depends on the order of the input.
+func addSubnet[K comparable](m map[K]netip.Addr, k K, pa netip.Addr) bool {
+	old, dup := m[k]
+	if !dup || pa.Less(old) {
+		m[k] = pa
+	}
+	return !dup
+}
+
+// uint32Of returns an IPv4 address as an integer.
+func uint32Of(ip netip.Addr) uint32 {
+	a := ip.As4()
+	return binary.BigEndian.Uint32(a[:])
+}
+
+// prefix4Key is the byPrefix4 key of the IPv4 prefix of length bits
+// that holds ip.
+func prefix4Key(ip uint32, bits int) uint64 {
+	masked := ip &^ (^uint32(0) >> bits) // a shift by 32 gives 0
+	return uint64(masked)<<8 | uint64(bits)
 }
 
 // NewL2Bridge returns an L2Bridge network for nodeIP's address family.
@@ -83,7 +116,7 @@ func (n *Network) ForcesNodeIP(remoteBackend netip.Addr) bool {
 	if !n.overlay {
 		return false
 	}
-	if _, isNode := n.providers[remoteBackend]; isNode {
+	if n.isProvider(remoteBackend) {
 		return true
 	}
 	_, inSubnet := n.containing(remoteBackend)
@@ -138,7 +171,7 @@ func (n *Network) ProviderAddress(ip netip.Addr) (pa netip.Addr, found bool) {
 	if !n.overlay {
 		return netip.Addr{}, false
 	}
-	if _, isNode := n.providers[ip]; isNode {
+	if n.isProvider(ip) {
 		return ip, true
 	}
 	if pa, ok := n.containing(ip); ok {
@@ -147,11 +180,31 @@ func (n *Network) ProviderAddress(ip netip.Addr) (pa netip.Addr, found bool) {
 	return n.nodeIP, false
 }
 
+// isProvider reports whether ip is the provider address of a usable
+// remote subnet.
+func (n *Network) isProvider(ip netip.Addr) bool {
+	if ip.Is4() {
+		_, ok := n.providers4[uint32Of(ip)]
+		return ok
+	}
+	_, ok := n.providers[ip]
+	return ok
+}
+
 // containing returns the provider address of the longest remote subnet
 // containing ip. It matches exactly where netip.Prefix.Contains does.
 func (n *Network) containing(ip netip.Addr) (netip.Addr, bool) {
 	if ip.BitLen() != n.nodeIP.BitLen() || ip.Zone() != "" {
 		// Prefixes hold only the node's family and never a zone.
+		return netip.Addr{}, false
+	}
+	if ip.Is4() {
+		a := uint32Of(ip)
+		for _, bits := range n.lengths {
+			if pa, ok := n.byPrefix4[prefix4Key(a, bits)]; ok {
+				return pa, true
+			}
+		}
 		return netip.Addr{}, false
 	}
 	for _, bits := range n.lengths {
@@ -246,11 +299,14 @@ func appendRemoteMAC(dst []byte, ip netip.Addr) []byte {
 // order, to dst. It is the fast form for whole plans: the MAC strings share
 // one allocation.
 func (n *Network) AppendRemoteEndpoints(dst []Endpoint, ips []netip.Addr) []Endpoint {
-	buf := make([]byte, 0, len(ips)*len(invalidMAC))
+	// A Builder hands over its bytes without the copy string(buf) makes.
+	var sb strings.Builder
+	sb.Grow(len(ips) * len(invalidMAC))
+	var mac [len(invalidMAC)]byte
 	for _, ip := range ips {
-		buf = appendRemoteMAC(buf, ip)
+		sb.Write(appendRemoteMAC(mac[:0], ip))
 	}
-	macs := string(buf)
+	macs := sb.String()
 	for i, ip := range ips {
 		ep := Endpoint{IP: ip, Remote: true, MACAddress: macs[i*len(invalidMAC) : (i+1)*len(invalidMAC)]}
 		if n.overlay {

@@ -27,14 +27,19 @@ type Network struct {
 	hostMAC   string
 
 	// providers holds the provider addresses of the usable remote subnets:
-	// the IPs of the other nodes.
-	providers map[netip.Addr]struct{}
+	// the IPs of the other nodes. The IPv4 ones are in providers4 instead,
+	// as integers, which hash several times faster than a netip.Addr.
+	providers  map[netip.Addr]struct{}
+	providers4 map[uint32]struct{}
 	// lengths holds the distinct prefix lengths of the usable remote
 	// subnets, longest first; a lookup masks the IP once per length.
 	lengths []int
 	// byPrefix maps each masked remote subnet to its provider address (the
-	// lowest one when several subnets share a prefix).
-	byPrefix map[netip.Prefix]netip.Addr
+	// lowest one when several subnets share a prefix). On an IPv4 network
+	// byPrefix4 holds them instead, keyed by prefix4Key, for the same
+	// reason.
+	byPrefix  map[netip.Prefix]netip.Addr
+	byPrefix4 map[uint64]netip.Addr
 }
 
 // Endpoint is an HNS endpoint the plan needs HNS to hold: a remote endpoint
