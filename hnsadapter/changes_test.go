@@ -3,6 +3,7 @@ package hnsadapter_test
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -331,4 +332,24 @@ func TestSyncChangesCreateWithoutID(t *testing.T) {
 			assert.Equal(t, [2]int{tt.ownedLBs, tt.eps}, [2]int{lbs, eps}, "owned load balancers, endpoints")
 		})
 	}
+}
+
+// A plan not sorted as lbpolicy sorts it is indexed rather than searched:
+// the same calls, the same HNS.
+func TestSyncChangesUnsortedPlan(t *testing.T) {
+	e := newEnv(t, "latest")
+	p0 := plan(basePlan())
+	e.syncChanges(&lbpolicy.Plan{}, p0)
+
+	lbs := basePlan()
+	lbs[0] = svc("web", "10.96.0.10", "10.244.1.2", "10.244.2.7", "10.244.3.9")
+	p1 := plan(lbs)
+	reversed := &lbpolicy.Plan{LoadBalancers: slices.Clone(p1.LoadBalancers), Endpoints: slices.Clone(p1.Endpoints)}
+	slices.Reverse(reversed.LoadBalancers)
+	slices.Reverse(reversed.Endpoints)
+	res := e.syncChanges(p0, reversed)
+	assert.False(t, res.Full)
+	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpCreateEndpoint: 1, hnsadapter.OpDeleteEndpoint: 1,
+		hnsadapter.OpUpdateLoadBalancer: 1, hnsadapter.OpGetLoadBalancer: 1}, calls(res.Calls))
+	e.assertHolds(p1)
 }

@@ -345,12 +345,12 @@ func (s *syncRun) createLB(ctx context.Context, t *lbTask) lbOutcome {
 		return lbOutcome{relist: true, adopt: true, err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer,
 			Err: &Error{Op: OpCreateLoadBalancer, Message: "HNS answered the create without the load balancer's ID"}}}
 	}
-	return lbOutcome{created: true, now: s.held(got, t.want)}
+	return lbOutcome{created: true, now: held(got, t.want)}
 }
 
 // held returns what HNS holds after answering a create or update of want
 // with got: got, or want with got's ID when got lacks content.
-func (s *syncRun) held(got, want *HostComputeLoadBalancer) *HostComputeLoadBalancer {
+func held(got, want *HostComputeLoadBalancer) *HostComputeLoadBalancer {
 	if len(got.PortMappings) > 0 {
 		return got
 	}
@@ -416,7 +416,7 @@ func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 		}
 		r.updateVerified.Store(true)
 	}
-	now := s.held(got, t.want)
+	now := held(got, t.want)
 	if now.Id == "" {
 		copied := *now
 		copied.Id = t.old.Id

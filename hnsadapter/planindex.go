@@ -12,12 +12,15 @@ import (
 // searches it rather than indexing all of it; any other plan gets maps.
 type planIndex struct {
 	plan *lbpolicy.Plan
-	lbs  map[lbpolicy.Key]*lbpolicy.LoadBalancer // nil: plan.LoadBalancers is sorted by key
-	eps  map[netip.Addr]*lbpolicy.Endpoint       // nil: plan.Endpoints is sorted by IP
+	// lbs is nil while plan.LoadBalancers is searched: sorted by key, as
+	// checked at the first lookup (a full sync makes none).
+	lbs       map[lbpolicy.Key]*lbpolicy.LoadBalancer
+	lbChecked bool
+	eps       map[netip.Addr]*lbpolicy.Endpoint // nil: plan.Endpoints is sorted by IP
 }
 
 // newPlanMaps indexes every endpoint of plan in a map, as a full sync
-// needs them all; load balancers are searched.
+// needs them all.
 func newPlanMaps(plan *lbpolicy.Plan) planIndex {
 	x := planIndex{plan: plan, eps: make(map[netip.Addr]*lbpolicy.Endpoint, len(plan.Endpoints))}
 	for i := range plan.Endpoints {
@@ -26,44 +29,35 @@ func newPlanMaps(plan *lbpolicy.Plan) planIndex {
 			x.eps[ip] = ep // the first of each IP
 		}
 	}
-	if !lbsSorted(plan.LoadBalancers) {
-		x.indexLBs()
-	}
 	return x
 }
 
 // newPlanIndex indexes plan for a few lookups.
 func newPlanIndex(plan *lbpolicy.Plan) planIndex {
-	x := planIndex{plan: plan}
-	if !lbsSorted(plan.LoadBalancers) {
-		x.indexLBs()
+	byIP := func(a, b lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) }
+	if !slices.IsSortedFunc(plan.Endpoints, byIP) {
+		return newPlanMaps(plan)
 	}
-	if !slices.IsSortedFunc(plan.Endpoints, func(a, b lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) }) {
-		x = newPlanMaps(plan)
-	}
-	return x
-}
-
-func lbsSorted(lbs []lbpolicy.LoadBalancer) bool {
-	return slices.IsSortedFunc(lbs, func(a, b lbpolicy.LoadBalancer) int { return a.Key().Compare(b.Key()) })
-}
-
-func (x *planIndex) indexLBs() {
-	x.lbs = make(map[lbpolicy.Key]*lbpolicy.LoadBalancer, len(x.plan.LoadBalancers))
-	for i := range x.plan.LoadBalancers {
-		lb := &x.plan.LoadBalancers[i]
-		if k := lb.Key(); x.lbs[k] == nil {
-			x.lbs[k] = lb // the first of each key
-		}
-	}
+	return planIndex{plan: plan}
 }
 
 // loadBalancer returns the plan's (first) load balancer with key k, or nil.
 func (x *planIndex) loadBalancer(k lbpolicy.Key) *lbpolicy.LoadBalancer {
+	lbs := x.plan.LoadBalancers
+	if !x.lbChecked {
+		x.lbChecked = true
+		if !slices.IsSortedFunc(lbs, func(a, b lbpolicy.LoadBalancer) int { return a.Key().Compare(b.Key()) }) {
+			x.lbs = make(map[lbpolicy.Key]*lbpolicy.LoadBalancer, len(lbs))
+			for i := range lbs {
+				if k := lbs[i].Key(); x.lbs[k] == nil {
+					x.lbs[k] = &lbs[i] // the first of each key
+				}
+			}
+		}
+	}
 	if x.lbs != nil {
 		return x.lbs[k]
 	}
-	lbs := x.plan.LoadBalancers
 	i, ok := slices.BinarySearchFunc(lbs, k, func(lb lbpolicy.LoadBalancer, k lbpolicy.Key) int { return lb.Key().Compare(k) })
 	if !ok {
 		return nil

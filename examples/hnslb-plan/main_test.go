@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hnslb/hnslb/examples/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -60,7 +62,7 @@ func TestGolden(t *testing.T) {
 				if got.code != pc.code {
 					t.Errorf("hnslb-plan %s: exit status %d, want %d; stderr:\n%s", strings.Join(args, " "), got.code, pc.code, got.stderr)
 				}
-				checkGolden(t, filepath.Join("testdata", pc.name+"."+format+".golden"), got.stdout)
+				golden.Check(t, filepath.Join("testdata", pc.name+"."+format+".golden"), got.stdout, *update)
 				if format == "json" {
 					checkSchema(t, []byte(got.stdout))
 				}
@@ -69,23 +71,6 @@ func TestGolden(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./examples/hnslb-plan -update to create it)", err)
-	}
-	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); diff != "" {
-		t.Errorf("output differs from %s (-want +got); if the change is intended, run go test ./examples/hnslb-plan -update and review the diff:\n%s", path, diff)
 	}
 }
 

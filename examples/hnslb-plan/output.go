@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hnslb/hnslb/examples/internal/textout"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -44,22 +45,6 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// errWriter keeps the first write error, so that the table writers can
-// ignore errors until the end.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
 // Layout of the table output, sized for a 120-column terminal.
 const (
 	lbIndent   = "    "
@@ -71,7 +56,7 @@ const (
 // as a block (in plan order, which is key order), then the HNS endpoints
 // and the diagnostics as tables.
 func writeTable(w io.Writer, node lbpolicy.Node, p lbpolicy.Plan) error {
-	out := &errWriter{w: w}
+	out := &textout.Writer{W: w}
 	writeNode(out, node)
 	fmt.Fprintln(out)
 	writeLoadBalancers(out, p)
@@ -79,7 +64,7 @@ func writeTable(w io.Writer, node lbpolicy.Node, p lbpolicy.Plan) error {
 	writeEndpoints(out, node, p)
 	fmt.Fprintln(out)
 	writeDiagnostics(out, p)
-	return out.err
+	return out.Err
 }
 
 func writeNode(out io.Writer, n lbpolicy.Node) {

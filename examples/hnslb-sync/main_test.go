@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hnslb/hnslb/examples/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -85,7 +87,7 @@ func TestGolden(t *testing.T) {
 				if got.code != gc.code {
 					t.Errorf("hnslb-sync %s: exit status %d, want %d; stderr:\n%s", strings.Join(args, " "), got.code, gc.code, got.stderr)
 				}
-				checkGolden(t, filepath.Join("testdata", gc.name+"."+format+".golden"), got.stdout)
+				golden.Check(t, filepath.Join("testdata", gc.name+"."+format+".golden"), got.stdout, *update)
 				if format == "json" {
 					checkSchema(t, []byte(got.stdout))
 				}
@@ -94,23 +96,6 @@ func TestGolden(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./examples/hnslb-sync -update to create it)", err)
-	}
-	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); diff != "" {
-		t.Errorf("output differs from %s (-want +got); if the change is intended, run go test ./examples/hnslb-sync -update and review the diff:\n%s", path, diff)
 	}
 }
 

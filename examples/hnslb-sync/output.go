@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hnslb/hnslb/examples/internal/textout"
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -87,22 +88,6 @@ type header struct {
 	steps   int
 }
 
-// errWriter keeps the first write error, so that the table writer can
-// ignore errors until the end.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
 // Layout of the table output, sized for a 120-column terminal.
 const (
 	indent     = "    "
@@ -113,7 +98,7 @@ const (
 // writeTable writes the replay for people: what was replayed on which HNS,
 // then per step what happened and HNS's state afterwards (fake.DumpStable).
 func writeTable(w io.Writer, h header, steps []stepResult) error {
-	out := &errWriter{w: w}
+	out := &textout.Writer{W: w}
 	hns := fmt.Sprintf("HNS %s (profile %s)", h.profile.Version, h.profile.Name)
 	if !isNamedProfile(h.profile) {
 		hns = fmt.Sprintf("HNS %s (the node's hnsVersion)", h.profile.Version)
@@ -161,7 +146,7 @@ func writeTable(w io.Writer, h header, steps []stepResult) error {
 		fmt.Fprintln(out)
 		fmt.Fprint(out, s.dump)
 	}
-	return out.err
+	return out.Err
 }
 
 func isNamedProfile(p hnsadapter.Profile) bool {

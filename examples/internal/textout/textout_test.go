@@ -1,0 +1,37 @@
+package textout_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/hnslb/hnslb/examples/internal/textout"
+)
+
+// failSecond accepts one write, then fails; it counts the calls.
+type failSecond struct{ calls int }
+
+func (f *failSecond) Write(p []byte) (int, error) {
+	f.calls++
+	if f.calls > 1 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestWriterKeepsFirstError(t *testing.T) {
+	dst := &failSecond{}
+	w := &textout.Writer{W: dst}
+	fmt.Fprint(w, "one")
+	if w.Err != nil {
+		t.Fatalf("after the first write: %v", w.Err)
+	}
+	fmt.Fprint(w, "two")
+	fmt.Fprint(w, "three")
+	if w.Err == nil || w.Err.Error() != "disk full" {
+		t.Errorf("Err = %v, want disk full", w.Err)
+	}
+	if dst.calls != 2 {
+		t.Errorf("%d writes reached the destination, want 2: none after the failure", dst.calls)
+	}
+}
