@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// The hnsadapter.Backend methods. Each counts the call, waits out its
+// The hns.Client methods. Each counts the call, waits out its
 // latency, fails if an injected fault matches, and otherwise applies HNS's
 // rules; a failed call changes nothing.
 
 // ListLoadBalancers returns copies of every load balancer, sorted by ID.
-func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hnsadapter.HostComputeLoadBalancer, error) {
-	const op = hnsadapter.OpListLoadBalancers
+func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
+	const op = hns.OpListLoadBalancers
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
@@ -34,8 +34,8 @@ func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hnsadapter.HostComputeLo
 
 // GetLoadBalancer returns a copy of load balancer id (any case). A missing
 // one is hcn's LoadBalancerNotFoundError text with code 0x490.
-func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hnsadapter.HostComputeLoadBalancer, error) {
-	const op = hnsadapter.OpGetLoadBalancer
+func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
+	const op = hns.OpGetLoadBalancer
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
@@ -55,15 +55,15 @@ func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hnsadapter.HostC
 // CreateLoadBalancer validates lb (see the package documentation), stores
 // a copy under a new ID and returns a copy of what it stored. lb.Id is
 // ignored.
-func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
-	const op = hnsadapter.OpCreateLoadBalancer
+func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
+	const op = hns.OpCreateLoadBalancer
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if lb == nil {
-		return nil, hcnError(op, hcnFunc[op], hnsadapter.CodeInvalidParameter, "nil load balancer")
+		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
 	}
 	var keys []string
 	for _, f := range frontends(lb) {
@@ -93,8 +93,8 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hnsadapter.HostCompute
 // as sent (with the ID), but the stored load balancer keeps its old
 // HostComputeEndpoints while its other fields change; GetLoadBalancer and
 // ListLoadBalancers show the truth (kubernetes#131466).
-func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
-	const op = hnsadapter.OpUpdateLoadBalancer
+func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
+	const op = hns.OpUpdateLoadBalancer
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
@@ -105,14 +105,14 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hnsadapter.
 		return nil, err
 	}
 	if !ok {
-		return nil, hcnError(op, "hcnOpenLoadBalancer", hnsadapter.CodeNotFound, "no load balancer "+id)
+		return nil, hcnError(op, "hcnOpenLoadBalancer", hns.CodeNotFound, "no load balancer "+id)
 	}
 	if lb == nil {
-		return nil, hcnError(op, hcnFunc[op], hnsadapter.CodeInvalidParameter, "nil load balancer")
+		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
 	}
 	silent := h.profile.SilentUpdate()
 	if !h.profile.Capabilities().Modify && !silent {
-		return nil, hcnError(op, hcnFunc[op], hnsadapter.CodeNotImplemented,
+		return nil, hcnError(op, hcnFunc[op], hns.CodeNotImplemented,
 			fmt.Sprintf("HNS %s cannot modify a load balancer", h.profile.Version))
 	}
 	stored, err := h.checkLoadBalancer(op, *lb, cur.Id)
@@ -135,7 +135,7 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hnsadapter.
 // DeleteLoadBalancer deletes load balancer id; a missing one fails with
 // 0x490.
 func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
-	const op = hnsadapter.OpDeleteLoadBalancer
+	const op = hns.OpDeleteLoadBalancer
 	if err := h.begin(ctx, op); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 		return err
 	}
 	if !ok {
-		return hcnError(op, hcnFunc[op], hnsadapter.CodeNotFound, "no load balancer "+id)
+		return hcnError(op, hcnFunc[op], hns.CodeNotFound, "no load balancer "+id)
 	}
 	h.deleteLB(id)
 	return nil
@@ -154,8 +154,8 @@ func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 
 // ListEndpoints returns copies of the endpoints on network networkID ("" =
 // every network; an unknown network has none), sorted by ID.
-func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hnsadapter.HostComputeEndpoint, error) {
-	const op = hnsadapter.OpListEndpoints
+func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
+	const op = hns.OpListEndpoints
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
@@ -176,15 +176,15 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hnsadapter
 // copy on network networkID under a new ID and returns a copy of what it
 // stored. An unknown network fails with 0x490 from hcnOpenNetwork, as hcn
 // opens the network first.
-func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapter.HostComputeEndpoint) (*hnsadapter.HostComputeEndpoint, error) {
-	const op = hnsadapter.OpCreateEndpoint
+func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
+	const op = hns.OpCreateEndpoint
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ep == nil {
-		return nil, hcnError(op, hcnFunc[op], hnsadapter.CodeInvalidParameter, "nil endpoint")
+		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil endpoint")
 	}
 	var subjects []string
 	for _, c := range ep.IpConfigurations {
@@ -198,7 +198,7 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapt
 	}
 	n := h.networkByID(networkID)
 	if n == nil {
-		return nil, hcnError(op, "hcnOpenNetwork", hnsadapter.CodeNotFound, "no network "+networkID)
+		return nil, hcnError(op, "hcnOpenNetwork", hns.CodeNotFound, "no network "+networkID)
 	}
 	stored, err := h.checkEndpoint(*ep, n)
 	if err != nil {
@@ -217,7 +217,7 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapt
 // does not protect its callers here either; whoever programs load
 // balancers must delete them before their endpoints.
 func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
-	const op = hnsadapter.OpDeleteEndpoint
+	const op = hns.OpDeleteEndpoint
 	if err := h.begin(ctx, op); err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 		return err
 	}
 	if !ok {
-		return hcnError(op, hcnFunc[op], hnsadapter.CodeNotFound, "no endpoint "+id)
+		return hcnError(op, hcnFunc[op], hns.CodeNotFound, "no endpoint "+id)
 	}
 	h.deleteEP(id)
 	return nil
@@ -236,8 +236,8 @@ func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 
 // GetNetworkByName returns the first network added with exactly that name.
 // A missing one is hcn's NetworkNotFoundError text with code 0x490.
-func (h *HNS) GetNetworkByName(ctx context.Context, name string) (*hnsadapter.HostComputeNetwork, error) {
-	const op = hnsadapter.OpGetNetwork
+func (h *HNS) GetNetworkByName(ctx context.Context, name string) (*hns.HostComputeNetwork, error) {
+	const op = hns.OpGetNetwork
 	if err := h.begin(ctx, op); err != nil {
 		return nil, err
 	}
@@ -257,7 +257,7 @@ func (h *HNS) GetNetworkByName(ctx context.Context, name string) (*hnsadapter.Ho
 
 // Version returns the profile's version.
 func (h *HNS) Version(ctx context.Context) (lbpolicy.Version, error) {
-	const op = hnsadapter.OpVersion
+	const op = hns.OpVersion
 	if err := h.begin(ctx, op); err != nil {
 		return lbpolicy.Version{}, err
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // TestConcurrentUse runs many goroutines creating, reading and deleting at
@@ -61,7 +61,7 @@ func TestConcurrentUse(t *testing.T) {
 			switch {
 			case err == nil:
 				wins <- l.Id
-			case !hnsadapter.IsAlreadyExists(err):
+			case !hns.IsAlreadyExists(err):
 				t.Errorf("contended create: %v", err)
 			}
 		}()
@@ -80,7 +80,7 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d endpoints left, want %d", got, keep+3)
 	}
 	c := n.h.Calls()
-	if got, want := c[hnsadapter.OpCreateLoadBalancer], workers*rounds+workers; got != want {
+	if got, want := c[hns.OpCreateLoadBalancer], workers*rounds+workers; got != want {
 		t.Errorf("CreateLoadBalancer calls = %d, want %d", got, want)
 	}
 }

@@ -1,11 +1,11 @@
 // Package fake is an in-memory Host Networking Service (HNS) for tests on
-// any OS. *HNS implements hnsadapter.Backend with the rules real HNS
+// any OS. *HNS implements hns.Client with the rules real HNS
 // enforces on load balancers and endpoints, returns the errors hcn returns
 // (same codes, same message format), and adds what a test needs: seeding,
 // fault injection, latency, call counters, a deterministic dump and a flow
 // tracer.
 //
-//	h := fake.New(hnsadapter.Profiles()[1]) // ws2022
+//	h := fake.New(hns.Profiles()[1]) // ws2022
 //	net := h.AddNetwork("cbr0", "L2Bridge")
 //	pod := h.AddLocalEndpoint(net, "pod-a", "10.244.0.5") // an ID for load balancers
 //	// ... run the code under test against h, then:
@@ -67,7 +67,7 @@
 //
 // # Errors
 //
-// Every failure is an *hnsadapter.Error: Code is HNS's code (the Win32 code
+// Every failure is an *hns.Error: Code is HNS's code (the Win32 code
 // for Win32 HRESULTs, as hcn reports them), Message is hcn's string,
 //
 //	hcnCreateLoadBalancer failed in Win32: Cannot create a file when that file already exists. (0xb7) {"Success":false,"Error":"Cannot create a file when that file already exists. ","ErrorCode":2147942583}
@@ -75,7 +75,7 @@
 // and Record the JSON record at its end. The fake's own explanation (which
 // frontend clashed, which endpoint is unknown) is not part of what HNS
 // says; it is in the error's Err, reachable with errors.Unwrap. A call
-// abandoned because its context ended returns an *hnsadapter.Error with
+// abandoned because its context ended returns an *hns.Error with
 // Code 0 wrapping ctx.Err().
 //
 // # What the fake must never do

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -112,7 +112,7 @@ func field(b *strings.Builder, name, value string) {
 }
 
 // lbText renders one load balancer. Call with h.mu held.
-func (h *HNS) lbText(lb hnsadapter.HostComputeLoadBalancer, ids bool) string {
+func (h *HNS) lbText(lb hns.HostComputeLoadBalancer, ids bool) string {
 	var b strings.Builder
 	if ids {
 		field(&b, "ID", lb.Id)
@@ -124,7 +124,7 @@ func (h *HNS) lbText(lb hnsadapter.HostComputeLoadBalancer, ids bool) string {
 	field(&b, "Virtual IPs", vips)
 	// The first port mapping in the fields hnsdiag shows; hnslb sends one.
 	// Further ones (seeded objects only) on a line each.
-	var first hnsadapter.LoadBalancerPortMapping
+	var first hns.LoadBalancerPortMapping
 	if len(lb.PortMappings) > 0 {
 		first = lb.PortMappings[0]
 		field(&b, "Protocol", lbpolicy.Protocol(first.Protocol).String())
@@ -162,7 +162,7 @@ func (h *HNS) lbText(lb hnsadapter.HostComputeLoadBalancer, ids bool) string {
 }
 
 // epText renders one endpoint. Call with h.mu held.
-func (h *HNS) epText(ep hnsadapter.HostComputeEndpoint, ids bool) string {
+func (h *HNS) epText(ep hns.HostComputeEndpoint, ids bool) string {
 	var b strings.Builder
 	if ids {
 		field(&b, "ID", ep.Id)
@@ -175,7 +175,7 @@ func (h *HNS) epText(ep hnsadapter.HostComputeEndpoint, ids bool) string {
 	field(&b, "IP Address", orDash(strings.Join(ips, ", ")))
 	field(&b, "MAC Address", orDash(ep.MacAddress))
 	remote := "no (local)"
-	if ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint != 0 {
+	if ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 {
 		remote = "yes"
 	}
 	field(&b, "Remote", remote)
@@ -197,7 +197,7 @@ func (h *HNS) epText(ep hnsadapter.HostComputeEndpoint, ids bool) string {
 // endpointToken names an endpoint in a load balancer's list and in Trace:
 // its first IP address, else "<name>", else "<id>" ("<unnamed>" without
 // IDs).
-func endpointToken(ep hnsadapter.HostComputeEndpoint, ids bool) string {
+func endpointToken(ep hns.HostComputeEndpoint, ids bool) string {
 	switch {
 	case len(ep.IpConfigurations) > 0 && ep.IpConfigurations[0].IpAddress != "":
 		return ep.IpConfigurations[0].IpAddress

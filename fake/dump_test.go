@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -35,16 +35,16 @@ func golden(t *testing.T, name, got string) {
 func dumpCluster(t *testing.T, seed uint64) cluster {
 	c := newCluster(t, seed)
 	other := c.h.AddNetwork("nat", "NAT")
-	foreignEP := c.h.AddEndpoint(hnsadapter.HostComputeEndpoint{
+	foreignEP := c.h.AddEndpoint(hns.HostComputeEndpoint{
 		Name: "other-agent", HostComputeNetwork: other,
-		IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "172.16.0.5"}}, MacAddress: "00-15-5D-10-00-05",
+		IpConfigurations: []hns.IpConfig{{IpAddress: "172.16.0.5"}}, MacAddress: "00-15-5D-10-00-05",
 	})
-	c.h.AddLoadBalancer(hnsadapter.HostComputeLoadBalancer{
+	c.h.AddLoadBalancer(hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: []string{foreignEP},
 		FrontendVIPs:         []string{"172.16.0.100"},
-		PortMappings: []hnsadapter.LoadBalancerPortMapping{
-			{Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: hnsadapter.LoadBalancerDistributionSourceIPProtocol},
-			{Protocol: 6, InternalPort: 53, ExternalPort: 53, Flags: hnsadapter.LoadBalancerPortMappingFlagsILB},
+		PortMappings: []hns.LoadBalancerPortMapping{
+			{Protocol: 17, InternalPort: 53, ExternalPort: 53, DistributionType: lbpolicy.DistributionSourceIPProtocol},
+			{Protocol: 6, InternalPort: 53, ExternalPort: 53, Flags: lbpolicy.PortMappingILB},
 		},
 	})
 	return c

@@ -5,38 +5,38 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // Codes the fake returns beyond those hnsadapter names.
 const (
 	// codeFail is E_FAIL, what an injected Fault without a Code returns.
-	codeFail hnsadapter.Code = 0x80004005
+	codeFail hns.Code = 0x80004005
 	// codeInvalidInternalPort is HCN_E_INVALID_INTERNAL_PORT.
-	codeInvalidInternalPort hnsadapter.Code = 0x803B002D
+	codeInvalidInternalPort hns.Code = 0x803B002D
 )
 
 // win32Text is the text Windows' FormatMessage gives for each code, which is
 // what hcn prints. The HCN_E_* texts are those of Microsoft's "HCN Error
 // Code" reference (computenetwork.dll); the others are winerror.h's.
-var win32Text = map[hnsadapter.Code]string{
-	hnsadapter.CodeInvalidParameter:  "The parameter is incorrect.",
-	hnsadapter.CodeModuleNotFound:    "The specified module could not be found.",
-	hnsadapter.CodeAlreadyExists:     "Cannot create a file when that file already exists.",
-	hnsadapter.CodeNotFound:          "Element not found.",
-	hnsadapter.CodeNotImplemented:    "Not implemented",
-	hnsadapter.CodePortAlreadyExists: "The specified port already exists.",
+var win32Text = map[hns.Code]string{
+	hns.CodeInvalidParameter:  "The parameter is incorrect.",
+	hns.CodeModuleNotFound:    "The specified module could not be found.",
+	hns.CodeAlreadyExists:     "Cannot create a file when that file already exists.",
+	hns.CodeNotFound:          "Element not found.",
+	hns.CodeNotImplemented:    "Not implemented",
+	hns.CodePortAlreadyExists: "The specified port already exists.",
 	// HCN_E_INVALID_JSON_REFERENCE. HNS returns it for a load balancer
 	// with no or unknown endpoints; the text is the documented one for the
 	// code, which may differ in wording from what a given HNS build prints.
-	hnsadapter.CodeInvalidReference: "The reference is invalid in the JSON document.",
-	codeFail:                        "Unspecified error",
-	codeInvalidInternalPort:         "The internal port must exist and cannot be zero.",
+	hns.CodeInvalidReference: "The reference is invalid in the JSON document.",
+	codeFail:                 "Unspecified error",
+	codeInvalidInternalPort:  "The internal port must exist and cannot be zero.",
 }
 
 // codeText returns FormatMessage's text for code, or what Go's
 // windows.Errno.Error prints when Windows has none.
-func codeText(code hnsadapter.Code) string {
+func codeText(code hns.Code) string {
 	if t, ok := win32Text[code]; ok {
 		return t
 	}
@@ -45,7 +45,7 @@ func codeText(code hnsadapter.Code) string {
 
 // hresult returns the HRESULT HNS reports in its error record: Win32 codes
 // in FACILITY_WIN32, others as they are.
-func hresult(code hnsadapter.Code) uint32 {
+func hresult(code hns.Code) uint32 {
 	if code <= 0xFFFF {
 		return 0x80070000 | uint32(code)
 	}
@@ -67,10 +67,10 @@ type errorRecord struct {
 // and Record HNS's JSON record. The fake's own explanation of why it
 // refused, which HNS does not give, is in Err (errors.Unwrap(err)), so the
 // message stays what a real node prints.
-func hcnError(op hnsadapter.Op, fn string, code hnsadapter.Code, why string) *hnsadapter.Error {
+func hcnError(op hns.Op, fn string, code hns.Code, why string) *hns.Error {
 	text := codeText(code)
 	rec, _ := json.Marshal(errorRecord{Success: false, Error: text + " ", ErrorCode: hresult(code)})
-	e := &hnsadapter.Error{
+	e := &hns.Error{
 		Op:      op,
 		Code:    code,
 		Message: fmt.Sprintf("%s failed in Win32: %s (0x%x) %s", fn, text, uint32(code), rec),
@@ -84,9 +84,9 @@ func hcnError(op hnsadapter.Op, fn string, code hnsadapter.Code, why string) *hn
 
 // moduleNotFound is hcn's error when computenetwork.dll is missing: no
 // record, since HNS never answered.
-func moduleNotFound(op hnsadapter.Op, fn string) *hnsadapter.Error {
-	code := hnsadapter.CodeModuleNotFound
-	return &hnsadapter.Error{
+func moduleNotFound(op hns.Op, fn string) *hns.Error {
+	code := hns.CodeModuleNotFound
+	return &hns.Error{
 		Op:      op,
 		Code:    code,
 		Message: fmt.Sprintf("%s failed in Win32: %s (0x%x)", fn, codeText(code), uint32(code)),
@@ -97,11 +97,11 @@ func moduleNotFound(op hnsadapter.Op, fn string) *hnsadapter.Error {
 // (hcn.LoadBalancerNotFoundError, hcn.NetworkNotFoundError): hcn queries
 // with a filter and reports an empty result this way, with no code; the
 // adapter's contract gives it code 0x490.
-func notFoundError(op hnsadapter.Op, text string) *hnsadapter.Error {
-	return &hnsadapter.Error{Op: op, Code: hnsadapter.CodeNotFound, Message: text}
+func notFoundError(op hns.Op, text string) *hns.Error {
+	return &hns.Error{Op: op, Code: hns.CodeNotFound, Message: text}
 }
 
 // contextError reports a call abandoned because ctx ended.
-func contextError(op hnsadapter.Op, err error) *hnsadapter.Error {
-	return &hnsadapter.Error{Op: op, Err: err}
+func contextError(op hns.Op, err error) *hns.Error {
+	return &hns.Error{Op: op, Err: err}
 }

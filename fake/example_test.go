@@ -5,30 +5,30 @@ import (
 	"fmt"
 
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // A ClusterIP Service with two local pods on an L2Bridge node, a second
 // create of the same frontend, and where a pod's connection goes.
 func ExampleHNS() {
 	ctx := context.Background()
-	p, _ := hnsadapter.ProfileNamed("ws2022")
+	p, _ := hns.ProfileNamed("ws2022")
 	h := fake.New(p)
 	net := h.AddNetwork("cbr0", "L2Bridge")
 	a := h.AddLocalEndpoint(net, "web-a", "10.244.0.11")
 	b := h.AddLocalEndpoint(net, "web-b", "10.244.0.12")
 
-	lb := &hnsadapter.HostComputeLoadBalancer{
+	lb := &hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: []string{a, b},
 		FrontendVIPs:         []string{"10.96.0.10"},
-		PortMappings:         []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
-		SchemaVersion:        hnsadapter.V2SchemaVersion(),
+		PortMappings:         []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+		SchemaVersion:        hns.V2SchemaVersion(),
 	}
 	if _, err := h.CreateLoadBalancer(ctx, lb); err != nil {
 		fmt.Println(err)
 	}
 	_, err := h.CreateLoadBalancer(ctx, lb)
-	fmt.Println("again:", hnsadapter.IsAlreadyExists(err))
+	fmt.Println("again:", hns.IsAlreadyExists(err))
 
 	r, _ := h.Trace(fake.Flow{Origin: fake.FromPod, Protocol: 6, Destination: "10.96.0.10", Port: 80, NodeIPs: []string{"192.168.1.2"}})
 	fmt.Println("backends:", r.Backends, "SNAT:", r.SNATSource)
@@ -75,13 +75,13 @@ func ExampleHNS() {
 // Failing the next two creates, as a flaky HNS would.
 func ExampleHNS_InjectFault() {
 	ctx := context.Background()
-	h := fake.New(hnsadapter.Profiles()[len(hnsadapter.Profiles())-1])
+	h := fake.New(hns.Profiles()[len(hns.Profiles())-1])
 	ep := h.AddLocalEndpoint(h.AddNetwork("cbr0", "L2Bridge"), "web-a", "10.244.0.11")
-	h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateLoadBalancer, Count: 2})
-	lb := &hnsadapter.HostComputeLoadBalancer{
+	h.InjectFault(fake.Fault{Op: hns.OpCreateLoadBalancer, Count: 2})
+	lb := &hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: []string{ep},
-		PortMappings:         []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 30080, Flags: 18}},
-		SchemaVersion:        hnsadapter.V2SchemaVersion(),
+		PortMappings:         []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 30080, Flags: 18}},
+		SchemaVersion:        hns.V2SchemaVersion(),
 	}
 	for range 3 {
 		_, err := h.CreateLoadBalancer(ctx, lb)

@@ -4,17 +4,17 @@ import (
 	"context"
 	"time"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
-// Fault makes Backend calls fail as HNS would. Inject it with InjectFault.
+// Fault makes Client calls fail as HNS would. Inject it with InjectFault.
 type Fault struct {
-	// Op is the Backend operation that fails; "" means every operation.
-	Op hnsadapter.Op
+	// Op is the Client operation that fails; "" means every operation.
+	Op hns.Op
 	// Code is the error code returned; 0 means E_FAIL (0x80004005,
 	// "Unspecified error"). Code 0x7E (CodeModuleNotFound) fails as hcn does
 	// on a machine without HNS: no error record.
-	Code hnsadapter.Code
+	Code hns.Code
 	// Count is how many of the next matching calls fail; <= 0 means every
 	// one until ClearFaults.
 	Count int
@@ -45,7 +45,7 @@ type activeFault struct {
 	left int // calls left to fail; <= 0 = unlimited
 }
 
-// InjectFault makes the next Backend calls matching f fail. Faults are
+// InjectFault makes the next Client calls matching f fail. Faults are
 // tried in the order injected; the first that matches a call decides its
 // error and, if counted, is used up by it. A call that a fault fails has
 // no effect on the state.
@@ -66,9 +66,9 @@ func (h *HNS) ClearFaults() {
 // latency of its own) sleep d before it runs. The sleep happens outside the
 // fake's lock, so concurrent calls overlap as they do against HNS; a call
 // whose context ends first returns ctx.Err() wrapped in an
-// *hnsadapter.Error (Code 0) without touching the state. d <= 0 removes
+// *hns.Error (Code 0) without touching the state. d <= 0 removes
 // the latency.
-func (h *HNS) SetLatency(op hnsadapter.Op, d time.Duration) {
+func (h *HNS) SetLatency(op hns.Op, d time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if d <= 0 {
@@ -78,10 +78,10 @@ func (h *HNS) SetLatency(op hnsadapter.Op, d time.Duration) {
 	h.latency[op] = d
 }
 
-// begin starts a Backend call: it counts it, then waits out its latency
+// begin starts a Client call: it counts it, then waits out its latency
 // (without the lock). It fails if ctx ends before the call would run —
 // including a context already done, since a real call would not be made.
-func (h *HNS) begin(ctx context.Context, op hnsadapter.Op) error {
+func (h *HNS) begin(ctx context.Context, op hns.Op) error {
 	h.mu.Lock()
 	h.calls[op]++
 	d, ok := h.latency[op]
@@ -106,30 +106,30 @@ func (h *HNS) begin(ctx context.Context, op hnsadapter.Op) error {
 	}
 }
 
-// hcnFunc is the HNS function whose failure hcn reports for each Backend
+// hcnFunc is the HNS function whose failure hcn reports for each Client
 // operation.
-var hcnFunc = map[hnsadapter.Op]string{
-	hnsadapter.OpListLoadBalancers:  "hcnEnumerateLoadBalancers",
-	hnsadapter.OpGetLoadBalancer:    "hcnOpenLoadBalancer",
-	hnsadapter.OpCreateLoadBalancer: "hcnCreateLoadBalancer",
-	hnsadapter.OpUpdateLoadBalancer: "hcnModifyLoadBalancer",
-	hnsadapter.OpDeleteLoadBalancer: "hcnDeleteLoadBalancer",
-	hnsadapter.OpListEndpoints:      "hcnEnumerateEndpoints",
-	hnsadapter.OpCreateEndpoint:     "hcnCreateEndpoint",
-	hnsadapter.OpDeleteEndpoint:     "hcnDeleteEndpoint",
-	hnsadapter.OpGetNetwork:         "hcnEnumerateNetworks",
-	hnsadapter.OpVersion:            "hnsCall", // hcn's name for vmcompute's HNSCall
+var hcnFunc = map[hns.Op]string{
+	hns.OpListLoadBalancers:  "hcnEnumerateLoadBalancers",
+	hns.OpGetLoadBalancer:    "hcnOpenLoadBalancer",
+	hns.OpCreateLoadBalancer: "hcnCreateLoadBalancer",
+	hns.OpUpdateLoadBalancer: "hcnModifyLoadBalancer",
+	hns.OpDeleteLoadBalancer: "hcnDeleteLoadBalancer",
+	hns.OpListEndpoints:      "hcnEnumerateEndpoints",
+	hns.OpCreateEndpoint:     "hcnCreateEndpoint",
+	hns.OpDeleteEndpoint:     "hcnDeleteEndpoint",
+	hns.OpGetNetwork:         "hcnEnumerateNetworks",
+	hns.OpVersion:            "hnsCall", // hcn's name for vmcompute's HNSCall
 }
 
 // openFunc is the per-object open a list makes after enumerating.
-var openFunc = map[hnsadapter.Op]string{
-	hnsadapter.OpListLoadBalancers: "hcnOpenLoadBalancer",
-	hnsadapter.OpListEndpoints:     "hcnOpenEndpoint",
+var openFunc = map[hns.Op]string{
+	hns.OpListLoadBalancers: "hcnOpenLoadBalancer",
+	hns.OpListEndpoints:     "hcnOpenEndpoint",
 }
 
 // injected returns the error of the first fault matching a call of op
 // about subjects, using it up, or nil. Call with h.mu held.
-func (h *HNS) injected(op hnsadapter.Op, subjects ...string) error {
+func (h *HNS) injected(op hns.Op, subjects ...string) error {
 	for i, f := range h.faults {
 		if f.Op != "" && f.Op != op {
 			continue
@@ -144,13 +144,13 @@ func (h *HNS) injected(op hnsadapter.Op, subjects ...string) error {
 			}
 		}
 		if open, ok := openFunc[op]; ok && f.VanishDuringList {
-			return hcnError(op, open, hnsadapter.CodeNotFound, "injected fault: an object vanished during the list")
+			return hcnError(op, open, hns.CodeNotFound, "injected fault: an object vanished during the list")
 		}
 		code := f.Code
 		if code == 0 {
 			code = codeFail
 		}
-		if code == hnsadapter.CodeModuleNotFound {
+		if code == hns.CodeModuleNotFound {
 			return moduleNotFound(op, hcnFunc[op])
 		}
 		return hcnError(op, hcnFunc[op], code, "injected fault")

@@ -11,15 +11,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 func TestFaultFailsExactlyCountCalls(t *testing.T) {
 	n := newNode(t, "latest", "L2Bridge")
-	n.h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateLoadBalancer, Count: 2})
+	n.h.InjectFault(fake.Fault{Op: hns.OpCreateLoadBalancer, Count: 2})
 	for i := range 2 {
 		_, err := n.h.CreateLoadBalancer(t.Context(), lb("10.96.0.10", 80, n.pods[0]))
-		checkHCNError(t, err, hnsadapter.OpCreateLoadBalancer, "hcnCreateLoadBalancer", 0x80004005)
+		checkHCNError(t, err, hns.OpCreateLoadBalancer, "hcnCreateLoadBalancer", 0x80004005)
 		if len(n.h.LoadBalancers()) != 0 {
 			t.Fatalf("call %d: a failed create stored a load balancer", i)
 		}
@@ -29,16 +29,16 @@ func TestFaultFailsExactlyCountCalls(t *testing.T) {
 	if _, err := n.h.ListLoadBalancers(t.Context()); err != nil {
 		t.Errorf("ListLoadBalancers: %v", err)
 	}
-	if got := n.h.Calls()[hnsadapter.OpCreateLoadBalancer]; got != 3 {
+	if got := n.h.Calls()[hns.OpCreateLoadBalancer]; got != 3 {
 		t.Errorf("CreateLoadBalancer calls = %d, want 3 (failed ones count)", got)
 	}
 }
 
 func TestFaultUntilCleared(t *testing.T) {
 	n := newNode(t, "latest", "L2Bridge")
-	n.h.InjectFault(fake.Fault{Op: hnsadapter.OpVersion, Code: hnsadapter.CodeModuleNotFound})
+	n.h.InjectFault(fake.Fault{Op: hns.OpVersion, Code: hns.CodeModuleNotFound})
 	for range 5 {
-		if _, err := n.h.Version(t.Context()); !hnsadapter.IsHNSUnavailable(err) {
+		if _, err := n.h.Version(t.Context()); !hns.IsHNSUnavailable(err) {
 			t.Fatalf("Version = %v, want ModuleNotFound", err)
 		}
 	}
@@ -50,12 +50,12 @@ func TestFaultUntilCleared(t *testing.T) {
 
 func TestFaultEveryOp(t *testing.T) {
 	n := newNode(t, "latest", "L2Bridge")
-	n.h.InjectFault(fake.Fault{Code: hnsadapter.CodeInvalidParameter, Count: 2})
-	if _, err := n.h.GetNetworkByName(t.Context(), "cbr0"); !hnsadapter.IsInvalidParameter(err) {
+	n.h.InjectFault(fake.Fault{Code: hns.CodeInvalidParameter, Count: 2})
+	if _, err := n.h.GetNetworkByName(t.Context(), "cbr0"); !hns.IsInvalidParameter(err) {
 		t.Errorf("GetNetworkByName = %v, want the injected 0x57", err)
 	}
 	err := n.h.DeleteEndpoint(t.Context(), n.pods[0])
-	checkHCNError(t, err, hnsadapter.OpDeleteEndpoint, "hcnDeleteEndpoint", hnsadapter.CodeInvalidParameter)
+	checkHCNError(t, err, hns.OpDeleteEndpoint, "hcnDeleteEndpoint", hns.CodeInvalidParameter)
 	if err := n.h.DeleteEndpoint(t.Context(), n.pods[0]); err != nil {
 		t.Errorf("DeleteEndpoint after the fault ran out: %v", err)
 	}
@@ -66,22 +66,22 @@ func TestFaultMatch(t *testing.T) {
 	a := mustCreate(t, n.h, lb("10.96.0.10", 80, n.pods[0])).Id
 	b := mustCreate(t, n.h, lb("10.96.0.11", 80, n.pods[0])).Id
 	n.h.InjectFault(fake.Fault{
-		Op:    hnsadapter.OpDeleteLoadBalancer,
-		Code:  hnsadapter.CodeNotFound,
+		Op:    hns.OpDeleteLoadBalancer,
+		Code:  hns.CodeNotFound,
 		Match: func(id string) bool { return strings.EqualFold(id, a) },
 	})
 	n.h.InjectFault(fake.Fault{
-		Op:    hnsadapter.OpCreateLoadBalancer,
-		Code:  hnsadapter.CodePortAlreadyExists,
+		Op:    hns.OpCreateLoadBalancer,
+		Code:  hns.CodePortAlreadyExists,
 		Match: func(key string) bool { return key == "IPv4/*/TCP/30080" },
 	})
 	if err := n.h.DeleteLoadBalancer(t.Context(), b); err != nil {
 		t.Errorf("DeleteLoadBalancer(b): %v", err)
 	}
-	if err := n.h.DeleteLoadBalancer(t.Context(), strings.ToLower(a)); !hnsadapter.IsNotFound(err) {
+	if err := n.h.DeleteLoadBalancer(t.Context(), strings.ToLower(a)); !hns.IsNotFound(err) {
 		t.Errorf("DeleteLoadBalancer(a) = %v, want the injected NotFound", err)
 	}
-	if _, err := n.h.CreateLoadBalancer(t.Context(), lb("", 30080, n.pods[0])); !hnsadapter.IsPortAlreadyExists(err) {
+	if _, err := n.h.CreateLoadBalancer(t.Context(), lb("", 30080, n.pods[0])); !hns.IsPortAlreadyExists(err) {
 		t.Errorf("CreateLoadBalancer(NodePort 30080) = %v, want the injected 0x803B0013", err)
 	}
 	mustCreate(t, n.h, lb("", 30081, n.pods[0]))
@@ -89,15 +89,15 @@ func TestFaultMatch(t *testing.T) {
 
 func TestVanishDuringList(t *testing.T) {
 	for _, tt := range []struct {
-		op   hnsadapter.Op
+		op   hns.Op
 		fn   string
 		list func(h *fake.HNS) (int, error)
 	}{
-		{hnsadapter.OpListLoadBalancers, "hcnOpenLoadBalancer", func(h *fake.HNS) (int, error) {
+		{hns.OpListLoadBalancers, "hcnOpenLoadBalancer", func(h *fake.HNS) (int, error) {
 			l, err := h.ListLoadBalancers(context.Background())
 			return len(l), err
 		}},
-		{hnsadapter.OpListEndpoints, "hcnOpenEndpoint", func(h *fake.HNS) (int, error) {
+		{hns.OpListEndpoints, "hcnOpenEndpoint", func(h *fake.HNS) (int, error) {
 			l, err := h.ListEndpoints(context.Background(), "")
 			return len(l), err
 		}},
@@ -108,8 +108,8 @@ func TestVanishDuringList(t *testing.T) {
 			mustCreate(t, n.h, lb("10.96.0.11", 80, n.pods[0]))
 			n.h.InjectFault(fake.Fault{Op: tt.op, VanishDuringList: true, Count: 1})
 			got, err := tt.list(n.h)
-			checkHCNError(t, err, tt.op, tt.fn, hnsadapter.CodeNotFound)
-			if !hnsadapter.IsNotFound(err) {
+			checkHCNError(t, err, tt.op, tt.fn, hns.CodeNotFound)
+			if !hns.IsNotFound(err) {
 				t.Errorf("IsNotFound(%v) = false", err)
 			}
 			if got != 0 {
@@ -124,7 +124,7 @@ func TestVanishDuringList(t *testing.T) {
 
 func TestLatencyHonoursContext(t *testing.T) {
 	n := newNode(t, "latest", "L2Bridge")
-	n.h.SetLatency(hnsadapter.OpCreateLoadBalancer, time.Hour)
+	n.h.SetLatency(hns.OpCreateLoadBalancer, time.Hour)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -132,9 +132,9 @@ func TestLatencyHonoursContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("CreateLoadBalancer = %v, want context.DeadlineExceeded", err)
 	}
-	var e *hnsadapter.Error
-	if !errors.As(err, &e) || e.Op != hnsadapter.OpCreateLoadBalancer || e.Code != 0 {
-		t.Errorf("error %#v: want an *hnsadapter.Error of CreateLoadBalancer with code 0", err)
+	var e *hns.Error
+	if !errors.As(err, &e) || e.Op != hns.OpCreateLoadBalancer || e.Code != 0 {
+		t.Errorf("error %#v: want an *hns.Error of CreateLoadBalancer with code 0", err)
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the call took %v", d)
@@ -142,12 +142,12 @@ func TestLatencyHonoursContext(t *testing.T) {
 	if len(n.h.LoadBalancers()) != 0 {
 		t.Errorf("an abandoned create stored a load balancer")
 	}
-	if got := n.h.Calls()[hnsadapter.OpCreateLoadBalancer]; got != 1 {
+	if got := n.h.Calls()[hns.OpCreateLoadBalancer]; got != 1 {
 		t.Errorf("calls = %d, want 1", got)
 	}
 
 	// A context already done fails at once, even without latency.
-	n.h.SetLatency(hnsadapter.OpCreateLoadBalancer, 0)
+	n.h.SetLatency(hns.OpCreateLoadBalancer, 0)
 	done, cancel2 := context.WithCancel(t.Context())
 	cancel2()
 	if _, err := n.h.CreateLoadBalancer(done, lb("10.96.0.10", 80, n.pods[0])); !errors.Is(err, context.Canceled) {
@@ -161,7 +161,7 @@ func TestLatencyHonoursContext(t *testing.T) {
 func TestLatencyOverlaps(t *testing.T) {
 	n := newNode(t, "latest", "L2Bridge")
 	n.h.SetLatency("", 200*time.Millisecond)
-	n.h.SetLatency(hnsadapter.OpVersion, time.Millisecond) // an op's own latency wins
+	n.h.SetLatency(hns.OpVersion, time.Millisecond) // an op's own latency wins
 	start := time.Now()
 	if _, err := n.h.Version(t.Context()); err != nil {
 		t.Fatal(err)
@@ -210,16 +210,16 @@ func TestCalls(t *testing.T) {
 	_, _ = n.h.Trace(fake.Flow{Origin: fake.FromPod, Protocol: 6, Destination: "10.96.0.10", Port: 80})
 
 	want := fake.Calls{
-		hnsadapter.OpCreateLoadBalancer: 2,
-		hnsadapter.OpUpdateLoadBalancer: 1,
-		hnsadapter.OpListLoadBalancers:  1,
-		hnsadapter.OpGetLoadBalancer:    1,
-		hnsadapter.OpDeleteLoadBalancer: 1,
-		hnsadapter.OpCreateEndpoint:     1,
-		hnsadapter.OpListEndpoints:      1,
-		hnsadapter.OpDeleteEndpoint:     1,
-		hnsadapter.OpGetNetwork:         1,
-		hnsadapter.OpVersion:            1,
+		hns.OpCreateLoadBalancer: 2,
+		hns.OpUpdateLoadBalancer: 1,
+		hns.OpListLoadBalancers:  1,
+		hns.OpGetLoadBalancer:    1,
+		hns.OpDeleteLoadBalancer: 1,
+		hns.OpCreateEndpoint:     1,
+		hns.OpListEndpoints:      1,
+		hns.OpDeleteEndpoint:     1,
+		hns.OpGetNetwork:         1,
+		hns.OpVersion:            1,
 	}
 	got := n.h.Calls()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -228,7 +228,7 @@ func TestCalls(t *testing.T) {
 	if got.Mutating() != 6 {
 		t.Errorf("Mutating = %d, want 6", got.Mutating())
 	}
-	got[hnsadapter.OpVersion] = 100 // a copy
+	got[hns.OpVersion] = 100 // a copy
 	n.h.ResetCalls()
 	if c := n.h.Calls(); len(c) != 0 || c.Mutating() != 0 {
 		t.Errorf("after ResetCalls: %v", c)

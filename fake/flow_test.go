@@ -16,6 +16,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -222,7 +223,7 @@ func (f *flowNode) sync(t *testing.T, services []*corev1.Service, eps []*discove
 }
 
 func (f *flowNode) hasEndpoint(ip string) bool {
-	return slices.ContainsFunc(f.h.Endpoints(), func(ep hnsadapter.HostComputeEndpoint) bool {
+	return slices.ContainsFunc(f.h.Endpoints(), func(ep hns.HostComputeEndpoint) bool {
 		return len(ep.IpConfigurations) > 0 && ep.IpConfigurations[0].IpAddress == ip
 	})
 }
@@ -538,7 +539,7 @@ func TestFlowAfterChanges(t *testing.T) {
 					Shop: backends(traceFlow(t, f.h, fake.FromOutside, "192.0.2.10", 80)),
 				}
 				for _, ep := range f.h.Endpoints() {
-					if ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint != 0 && strings.HasPrefix(ep.IpConfigurations[0].IpAddress, "10.244.") {
+					if ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 && strings.HasPrefix(ep.IpConfigurations[0].IpAddress, "10.244.") {
 						got.Remote = append(got.Remote, ep.IpConfigurations[0].IpAddress)
 					}
 				}

@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
-func profile(t testing.TB, name string) hnsadapter.Profile {
+func profile(t testing.TB, name string) hns.Profile {
 	t.Helper()
-	p, err := hnsadapter.ProfileNamed(name)
+	p, err := hns.ProfileNamed(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func newNode(t testing.TB, profileName, networkType string) node {
 	return newNodeWith(profile(t, profileName), networkType)
 }
 
-func newNodeWith(p hnsadapter.Profile, networkType string) node {
+func newNodeWith(p hns.Profile, networkType string) node {
 	h := fake.New(p)
 	n := node{h: h, net: h.AddNetwork("cbr0", networkType)}
 	for i := 1; i <= 3; i++ {
@@ -41,30 +41,30 @@ func newNodeWith(p hnsadapter.Profile, networkType string) node {
 }
 
 // lb returns a valid IPv4 TCP ClusterIP-style load balancer.
-func lb(vip string, port uint16, eps ...string) *hnsadapter.HostComputeLoadBalancer {
+func lb(vip string, port uint16, eps ...string) *hns.HostComputeLoadBalancer {
 	var vips []string
 	if vip != "" {
 		vips = []string{vip}
 	}
-	return &hnsadapter.HostComputeLoadBalancer{
+	return &hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: eps,
 		FrontendVIPs:         vips,
-		PortMappings:         []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: port}},
-		SchemaVersion:        hnsadapter.V2SchemaVersion(),
+		PortMappings:         []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: port}},
+		SchemaVersion:        hns.V2SchemaVersion(),
 	}
 }
 
 // remoteEP returns a valid remote endpoint with a ProviderAddress policy.
-func remoteEP(ip, pa string) *hnsadapter.HostComputeEndpoint {
-	ep := &hnsadapter.HostComputeEndpoint{
-		IpConfigurations: []hnsadapter.IpConfig{{IpAddress: ip}},
+func remoteEP(ip, pa string) *hns.HostComputeEndpoint {
+	ep := &hns.HostComputeEndpoint{
+		IpConfigurations: []hns.IpConfig{{IpAddress: ip}},
 		MacAddress:       "02-11-0a-f4-01-05",
-		Flags:            hnsadapter.EndpointFlagsRemoteEndpoint,
-		SchemaVersion:    hnsadapter.V2SchemaVersion(),
+		Flags:            hns.EndpointFlagsRemoteEndpoint,
+		SchemaVersion:    hns.V2SchemaVersion(),
 	}
 	if pa != "" {
-		ep.Policies = []hnsadapter.EndpointPolicy{{
-			Type:     hnsadapter.EndpointPolicyProviderAddress,
+		ep.Policies = []hns.EndpointPolicy{{
+			Type:     hns.EndpointPolicyProviderAddress,
 			Settings: []byte(fmt.Sprintf(`{"ProviderAddress":%q}`, pa)),
 		}}
 	}
@@ -72,20 +72,20 @@ func remoteEP(ip, pa string) *hnsadapter.HostComputeEndpoint {
 }
 
 // hresult mirrors the record's ErrorCode: Win32 codes in FACILITY_WIN32.
-func hresult(c hnsadapter.Code) uint32 {
+func hresult(c hns.Code) uint32 {
 	if c <= 0xFFFF {
 		return 0x80070000 | uint32(c)
 	}
 	return uint32(c)
 }
 
-// checkHCNError asserts err is an *hnsadapter.Error of op and code whose
+// checkHCNError asserts err is an *hns.Error of op and code whose
 // Message is in hcn's format for HNS function fn, with a matching record.
-func checkHCNError(t *testing.T, err error, op hnsadapter.Op, fn string, code hnsadapter.Code) {
+func checkHCNError(t *testing.T, err error, op hns.Op, fn string, code hns.Code) {
 	t.Helper()
-	var e *hnsadapter.Error
+	var e *hns.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not an *hnsadapter.Error", err, err)
+		t.Fatalf("error %v (%T) is not an *hns.Error", err, err)
 	}
 	if e.Op != op || e.Code != code {
 		t.Errorf("error Op, Code = %s, 0x%X; want %s, 0x%X (%v)", e.Op, uint32(e.Code), op, uint32(code), err)

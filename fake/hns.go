@@ -11,20 +11,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // HNS is an in-memory Host Networking Service. It implements
-// hnsadapter.Backend with HNS's rules (see the package documentation) and
+// hns.Client with HNS's rules (see the package documentation) and
 // is safe for concurrent use. Create one with New.
 type HNS struct {
 	mu      sync.Mutex
-	profile hnsadapter.Profile
+	profile hns.Profile
 	rng     *rand.ChaCha8 // GUIDs; never the global source
 
-	networks []network                                     // creation order
-	lbs      map[string]hnsadapter.HostComputeLoadBalancer // by idKey
-	eps      map[string]hnsadapter.HostComputeEndpoint     // by idKey
+	networks []network                              // creation order
+	lbs      map[string]hns.HostComputeLoadBalancer // by idKey
+	eps      map[string]hns.HostComputeEndpoint     // by idKey
 	reserved []reservation
 
 	// Indexes of lbs and eps (index.go): change those only through putLB,
@@ -33,11 +33,11 @@ type HNS struct {
 	epsByIP       map[string][]string   // ID keys, by normAddr of the IP
 
 	faults  []*activeFault
-	latency map[hnsadapter.Op]time.Duration // "" = every op
+	latency map[hns.Op]time.Duration // "" = every op
 	calls   Calls
 }
 
-var _ hnsadapter.Backend = (*HNS)(nil)
+var _ hns.Client = (*HNS)(nil)
 
 type network struct {
 	id, name, typ string
@@ -52,20 +52,20 @@ type reservation struct {
 
 // New returns an empty HNS behaving like profile p: p.Version is what
 // Version reports and selects the capabilities Create and Update enforce;
-// p.SilentUpdate() selects the 15.4 update bug. Use hnsadapter.ProfileNamed
-// ("ws2019", "ws2022", "ws2025", "latest") or hnsadapter.ProfileFor.
+// p.SilentUpdate() selects the 15.4 update bug. Use hns.ProfileNamed
+// ("ws2019", "ws2022", "ws2025", "latest") or hns.ProfileFor.
 //
 // Object IDs are random GUIDs (upper case, as HNS prints them); SeedIDs
 // makes them reproducible.
-func New(p hnsadapter.Profile) *HNS {
+func New(p hns.Profile) *HNS {
 	var seed [32]byte
 	_, _ = crand.Read(seed[:]) // never fails (Go 1.24)
 	return &HNS{
 		profile: p,
 		rng:     rand.NewChaCha8(seed),
-		lbs:     map[string]hnsadapter.HostComputeLoadBalancer{},
-		eps:     map[string]hnsadapter.HostComputeEndpoint{},
-		latency: map[hnsadapter.Op]time.Duration{},
+		lbs:     map[string]hns.HostComputeLoadBalancer{},
+		eps:     map[string]hns.HostComputeEndpoint{},
+		latency: map[hns.Op]time.Duration{},
 		calls:   Calls{},
 
 		lbsByFrontend: map[frontend][]string{},
@@ -74,7 +74,7 @@ func New(p hnsadapter.Profile) *HNS {
 }
 
 // Profile returns the profile the fake was created with.
-func (h *HNS) Profile() hnsadapter.Profile {
+func (h *HNS) Profile() hns.Profile {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.profile
@@ -137,7 +137,7 @@ func (h *HNS) networkByID(id string) *network {
 }
 
 // Seeding. These methods set up the state a test starts from. They are not
-// Backend calls: they are not counted, and faults and latency do not apply.
+// Client calls: they are not counted, and faults and latency do not apply.
 // They panic on input that could not exist in HNS (a bug in the test).
 
 // AddNetwork adds an HNS network of type networkType ("Overlay",
@@ -164,18 +164,18 @@ func (h *HNS) AddLocalEndpoint(networkID, name, ip string) (id string) {
 	if n == nil {
 		panic(fmt.Sprintf("fake: AddLocalEndpoint %q: no network %s", name, networkID))
 	}
-	ep := hnsadapter.HostComputeEndpoint{
+	ep := hns.HostComputeEndpoint{
 		Name:               name,
 		HostComputeNetwork: n.id,
 		MacAddress:         localMAC(ip, name),
-		SchemaVersion:      hnsadapter.V2SchemaVersion(),
+		SchemaVersion:      hns.V2SchemaVersion(),
 	}
 	if ip != "" {
 		a, err := netip.ParseAddr(ip)
 		if err != nil {
 			panic(fmt.Sprintf("fake: AddLocalEndpoint %q: %v", name, err))
 		}
-		ep.IpConfigurations = []hnsadapter.IpConfig{{IpAddress: a.String()}}
+		ep.IpConfigurations = []hns.IpConfig{{IpAddress: a.String()}}
 	}
 	ep.Id = h.freshID("")
 	h.putEP(ep)
@@ -200,7 +200,7 @@ func localMAC(ip, name string) string {
 // AddLoadBalancer stores lb as it is, without validation — an object
 // another agent created, or one left from an earlier run — and returns its
 // ID: lb.Id if set (it panics if that ID exists), else a new GUID.
-func (h *HNS) AddLoadBalancer(lb hnsadapter.HostComputeLoadBalancer) (id string) {
+func (h *HNS) AddLoadBalancer(lb hns.HostComputeLoadBalancer) (id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	lb = cloneLB(lb)
@@ -212,7 +212,7 @@ func (h *HNS) AddLoadBalancer(lb hnsadapter.HostComputeLoadBalancer) (id string)
 // AddEndpoint stores ep as it is, without validation — e.g. another agent's
 // remote endpoint — and returns its ID: ep.Id if set (it panics if that ID
 // exists), else a new GUID.
-func (h *HNS) AddEndpoint(ep hnsadapter.HostComputeEndpoint) (id string) {
+func (h *HNS) AddEndpoint(ep hns.HostComputeEndpoint) (id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ep = cloneEP(ep)
@@ -257,21 +257,21 @@ func (h *HNS) ReservePort(vip string, protocol uint32, port uint16) {
 	h.reserved = append(h.reserved, reservation{vip: vip, protocol: protocol, port: port})
 }
 
-// Observation. These methods read the state directly; they are not Backend
+// Observation. These methods read the state directly; they are not Client
 // calls and are not counted.
 
-// Calls counts the Backend calls made, by operation.
-type Calls map[hnsadapter.Op]int
+// Calls counts the Client calls made, by operation.
+type Calls map[hns.Op]int
 
 // Mutating returns the number of calls that change HNS: create, update and
 // delete of load balancers, create and delete of endpoints (failed calls
 // included).
 func (c Calls) Mutating() int {
-	return c[hnsadapter.OpCreateLoadBalancer] + c[hnsadapter.OpUpdateLoadBalancer] +
-		c[hnsadapter.OpDeleteLoadBalancer] + c[hnsadapter.OpCreateEndpoint] + c[hnsadapter.OpDeleteEndpoint]
+	return c[hns.OpCreateLoadBalancer] + c[hns.OpUpdateLoadBalancer] +
+		c[hns.OpDeleteLoadBalancer] + c[hns.OpCreateEndpoint] + c[hns.OpDeleteEndpoint]
 }
 
-// Calls returns a copy of the call counters: every Backend call made since
+// Calls returns a copy of the call counters: every Client call made since
 // New or ResetCalls, including those that failed.
 func (h *HNS) Calls() Calls {
 	h.mu.Lock()
@@ -291,60 +291,60 @@ func (h *HNS) ResetCalls() {
 }
 
 // LoadBalancers returns copies of every load balancer, sorted by ID.
-func (h *HNS) LoadBalancers() []hnsadapter.HostComputeLoadBalancer {
+func (h *HNS) LoadBalancers() []hns.HostComputeLoadBalancer {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.sortedLBs()
 }
 
 // Endpoints returns copies of every endpoint, sorted by ID.
-func (h *HNS) Endpoints() []hnsadapter.HostComputeEndpoint {
+func (h *HNS) Endpoints() []hns.HostComputeEndpoint {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.sortedEPs("")
 }
 
 // Networks returns every network, in the order they were added.
-func (h *HNS) Networks() []hnsadapter.HostComputeNetwork {
+func (h *HNS) Networks() []hns.HostComputeNetwork {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]hnsadapter.HostComputeNetwork, 0, len(h.networks))
+	out := make([]hns.HostComputeNetwork, 0, len(h.networks))
 	for _, n := range h.networks {
 		out = append(out, n.hcn())
 	}
 	return out
 }
 
-func (n network) hcn() hnsadapter.HostComputeNetwork {
-	return hnsadapter.HostComputeNetwork{Id: n.id, Name: n.name, Type: n.typ, SchemaVersion: hnsadapter.V2SchemaVersion()}
+func (n network) hcn() hns.HostComputeNetwork {
+	return hns.HostComputeNetwork{Id: n.id, Name: n.name, Type: n.typ, SchemaVersion: hns.V2SchemaVersion()}
 }
 
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
 // h.mu held.
-func (h *HNS) sortedLBs() []hnsadapter.HostComputeLoadBalancer {
-	out := make([]hnsadapter.HostComputeLoadBalancer, 0, len(h.lbs))
+func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
+	out := make([]hns.HostComputeLoadBalancer, 0, len(h.lbs))
 	for _, lb := range h.lbs {
 		out = append(out, cloneLB(lb))
 	}
-	slices.SortFunc(out, func(a, b hnsadapter.HostComputeLoadBalancer) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
+	slices.SortFunc(out, func(a, b hns.HostComputeLoadBalancer) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
 	return out
 }
 
 // sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
 // by ID. Call with h.mu held.
-func (h *HNS) sortedEPs(networkID string) []hnsadapter.HostComputeEndpoint {
-	out := make([]hnsadapter.HostComputeEndpoint, 0, len(h.eps))
+func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
+	out := make([]hns.HostComputeEndpoint, 0, len(h.eps))
 	for _, ep := range h.eps {
 		if networkID == "" || strings.EqualFold(ep.HostComputeNetwork, networkID) {
 			out = append(out, cloneEP(ep))
 		}
 	}
-	slices.SortFunc(out, func(a, b hnsadapter.HostComputeEndpoint) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
+	slices.SortFunc(out, func(a, b hns.HostComputeEndpoint) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
 	return out
 }
 
 // cloneLB returns a deep copy of lb.
-func cloneLB(lb hnsadapter.HostComputeLoadBalancer) hnsadapter.HostComputeLoadBalancer {
+func cloneLB(lb hns.HostComputeLoadBalancer) hns.HostComputeLoadBalancer {
 	lb.HostComputeEndpoints = slices.Clone(lb.HostComputeEndpoints)
 	lb.FrontendVIPs = slices.Clone(lb.FrontendVIPs)
 	lb.PortMappings = slices.Clone(lb.PortMappings)
@@ -352,11 +352,11 @@ func cloneLB(lb hnsadapter.HostComputeLoadBalancer) hnsadapter.HostComputeLoadBa
 }
 
 // cloneEP returns a deep copy of ep.
-func cloneEP(ep hnsadapter.HostComputeEndpoint) hnsadapter.HostComputeEndpoint {
+func cloneEP(ep hns.HostComputeEndpoint) hns.HostComputeEndpoint {
 	if ep.Policies != nil {
-		ps := make([]hnsadapter.EndpointPolicy, len(ep.Policies))
+		ps := make([]hns.EndpointPolicy, len(ep.Policies))
 		for i, p := range ep.Policies {
-			ps[i] = hnsadapter.EndpointPolicy{Type: p.Type, Settings: slices.Clone(p.Settings)}
+			ps[i] = hns.EndpointPolicy{Type: p.Type, Settings: slices.Clone(p.Settings)}
 		}
 		ep.Policies = ps
 	}

@@ -3,7 +3,7 @@ package fake
 import (
 	"slices"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // The store. Every change to h.lbs and h.eps goes through putLB, deleteLB,
@@ -23,7 +23,7 @@ import (
 
 // putLB stores lb under its ID, replacing the load balancer with that ID if
 // there is one, and indexes it. Call with h.mu held.
-func (h *HNS) putLB(lb hnsadapter.HostComputeLoadBalancer) {
+func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 	k := idKey(lb.Id)
 	if old, ok := h.lbs[k]; ok {
 		for _, f := range frontends(&old) {
@@ -53,7 +53,7 @@ func (h *HNS) deleteLB(id string) bool {
 
 // putEP stores a new endpoint (its ID must be unused) and indexes it. Call
 // with h.mu held.
-func (h *HNS) putEP(ep hnsadapter.HostComputeEndpoint) {
+func (h *HNS) putEP(ep hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
 	h.eps[k] = ep
 	for _, c := range ep.IpConfigurations {

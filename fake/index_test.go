@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
 )
 
 // indexEnv is the state of one TestIndexFollowsChanges scenario: a node
@@ -24,24 +25,24 @@ type indexEnv struct {
 type indexStep struct {
 	what   string
 	do     func(t *testing.T, e indexEnv) error
-	code   hnsadapter.Code
+	code   hns.Code
 	heldBy string
 }
 
-func (s indexStep) fails(code hnsadapter.Code) indexStep { s.code = code; return s }
+func (s indexStep) fails(code hns.Code) indexStep { s.code = code; return s }
 
 // taken is s failing with 0xB7 because of the object labelled by.
 func (s indexStep) taken(by string) indexStep {
-	s.code, s.heldBy = hnsadapter.CodeAlreadyExists, by
+	s.code, s.heldBy = hns.CodeAlreadyExists, by
 	return s
 }
 
-func lbVIPs(port uint16, ep string, vips ...string) *hnsadapter.HostComputeLoadBalancer {
+func lbVIPs(port uint16, ep string, vips ...string) *hns.HostComputeLoadBalancer {
 	l := lb("", port, ep)
 	l.FrontendVIPs = vips
 	for _, v := range vips {
 		if strings.Contains(v, ":") {
-			l.Flags |= hnsadapter.LoadBalancerFlagsIPv6
+			l.Flags |= lbpolicy.FlagIPv6
 		}
 	}
 	return l
@@ -186,7 +187,7 @@ func TestIndexFollowsChanges(t *testing.T) {
 	}, {
 		name:    "an update on a profile without Modify keeps the frontend",
 		profile: "ws2022",
-		steps: []indexStep{createLB("a", 80, v1), updateLB("a", 80, v2).fails(hnsadapter.CodeNotImplemented),
+		steps: []indexStep{createLB("a", 80, v1), updateLB("a", 80, v2).fails(hns.CodeNotImplemented),
 			createLB("b", 80, v1).taken("a"), createLB("c", 80, v2)},
 	}, {
 		name:    "a silent update (15.4) still moves the frontend",
@@ -213,7 +214,7 @@ func TestIndexFollowsChanges(t *testing.T) {
 	}, {
 		name: "a reserved port still counts once its load balancer is gone",
 		steps: []indexStep{createLB("a", 10256, v1), reservePort("", 10256), updateLB("a", 10256, v1),
-			deleteLB("a"), createLB("b", 10256, v1).fails(hnsadapter.CodePortAlreadyExists)},
+			deleteLB("a"), createLB("b", 10256, v1).fails(hns.CodePortAlreadyExists)},
 	}, {
 		name: "endpoint: delete frees the IP",
 		steps: []indexStep{createEP("a", "10.244.1.5", nil), createEP("b", "10.244.1.5", nil).taken("a"),
@@ -258,7 +259,7 @@ func TestIndexFollowsChanges(t *testing.T) {
 					}
 					continue
 				}
-				var he *hnsadapter.Error
+				var he *hns.Error
 				if !errors.As(err, &he) || he.Code != s.code {
 					t.Fatalf("step %d (%s): error %v, want code 0x%X", i, s.what, err, uint32(s.code))
 				}
@@ -296,14 +297,14 @@ func TestIndexRandomOps(t *testing.T) {
 		{"10.96.0.12", "10.96.0.10"}, {"fd00::a"}, {"fd00::b", "fd00::a"}}
 	ips := []string{"10.244.1.5", "10.244.1.6", "10.244.1.7", "10.244.1.8", "10.244.0.11"} // .0.11 is pod-1's
 	pick := func(ids []string) string { return ids[rng.IntN(len(ids))] }
-	randomLB := func() *hnsadapter.HostComputeLoadBalancer {
+	randomLB := func() *hns.HostComputeLoadBalancer {
 		return lbVIPs(uint16(80+rng.IntN(3)), n.pods[rng.IntN(len(n.pods))], vipSets[rng.IntN(len(vipSets))]...)
 	}
 	// taken scans the load balancers for one other than self holding a
 	// frontend of l.
-	taken := func(l *hnsadapter.HostComputeLoadBalancer, self string) bool {
+	taken := func(l *hns.HostComputeLoadBalancer, self string) bool {
 		for _, o := range n.h.LoadBalancers() {
-			if strings.EqualFold(o.Id, self) || o.Flags&hnsadapter.LoadBalancerFlagsIPv6 != l.Flags&hnsadapter.LoadBalancerFlagsIPv6 ||
+			if strings.EqualFold(o.Id, self) || o.Flags&lbpolicy.FlagIPv6 != l.Flags&lbpolicy.FlagIPv6 ||
 				o.PortMappings[0].ExternalPort != l.PortMappings[0].ExternalPort {
 				continue
 			}
@@ -328,7 +329,7 @@ func TestIndexRandomOps(t *testing.T) {
 	}
 	check := func(i int, what string, err error, wantTaken bool) {
 		t.Helper()
-		if got := hnsadapter.IsAlreadyExists(err); got != wantTaken || (err != nil && !got) {
+		if got := hns.IsAlreadyExists(err); got != wantTaken || (err != nil && !got) {
 			t.Fatalf("op %d (%s): error %v, want taken=%v", i, what, err, wantTaken)
 		}
 	}
@@ -339,7 +340,7 @@ func TestIndexRandomOps(t *testing.T) {
 		case op == 0 || op == 1:
 			l := randomLB()
 			want := taken(l, "")
-			var got *hnsadapter.HostComputeLoadBalancer
+			var got *hns.HostComputeLoadBalancer
 			got, err = n.h.CreateLoadBalancer(ctx, l)
 			check(i, "create", err, want)
 			if err == nil {
@@ -363,7 +364,7 @@ func TestIndexRandomOps(t *testing.T) {
 		case op == 6:
 			ip := ips[rng.IntN(len(ips))]
 			want := ipTaken(ip)
-			var got *hnsadapter.HostComputeEndpoint
+			var got *hns.HostComputeEndpoint
 			got, err = n.h.CreateEndpoint(ctx, n.net, remoteEP(ip, "192.168.1.3"))
 			check(i, "create endpoint "+ip, err, want)
 			if err == nil {
@@ -382,7 +383,7 @@ func TestIndexRandomOps(t *testing.T) {
 			ep.HostComputeNetwork = n.net
 			epIDs = append(epIDs, n.h.AddEndpoint(*ep))
 		}
-		if err != nil && !hnsadapter.IsAlreadyExists(err) {
+		if err != nil && !hns.IsAlreadyExists(err) {
 			t.Fatalf("op %d: %v", i, err)
 		}
 		if err := n.h.IndexError(); err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -25,13 +25,13 @@ func TestErrorMessages(t *testing.T) {
 	_, errPort := n.h.CreateLoadBalancer(ctx, lb("10.96.0.11", 10256, n.pods[1]))
 	_, errRef := n.h.CreateLoadBalancer(ctx, lb("10.96.0.12", 80))
 	bad := lb("10.96.0.13", 80, n.pods[0])
-	bad.SchemaVersion = hnsadapter.SchemaVersion{}
+	bad.SchemaVersion = hns.SchemaVersion{}
 	_, errParam := n.h.CreateLoadBalancer(ctx, bad)
 	_, errNotImpl := n.h.UpdateLoadBalancer(ctx, first.Id, lb("10.96.0.10", 80, n.pods[1]))
 	errNotFound := n.h.DeleteLoadBalancer(ctx, "5E1A1F2B-0000-4000-8000-000000000000")
 	_, errGet := n.h.GetLoadBalancer(ctx, "5E1A1F2B-0000-4000-8000-000000000000")
 	_, errNet := n.h.GetNetworkByName(ctx, "nat")
-	n.h.InjectFault(faultOf(hnsadapter.OpVersion, hnsadapter.CodeModuleNotFound))
+	n.h.InjectFault(faultOf(hns.OpVersion, hns.CodeModuleNotFound))
 	_, errModule := n.h.Version(ctx)
 
 	tests := []struct {
@@ -49,26 +49,26 @@ func TestErrorMessages(t *testing.T) {
 		{errModule, `hnsCall failed in Win32: The specified module could not be found. (0x7e)`},
 	}
 	for _, tt := range tests {
-		var e *hnsadapter.Error
+		var e *hns.Error
 		if !errors.As(tt.err, &e) {
-			t.Errorf("error %v (%T) is not an *hnsadapter.Error", tt.err, tt.err)
+			t.Errorf("error %v (%T) is not an *hns.Error", tt.err, tt.err)
 			continue
 		}
 		if e.Message != tt.want {
 			t.Errorf("Message =\n  %s\nwant\n  %s", e.Message, tt.want)
 		}
 	}
-	if !hnsadapter.IsNotFound(errGet) || !hnsadapter.IsNotFound(errNet) || !hnsadapter.IsHNSUnavailable(errModule) {
+	if !hns.IsNotFound(errGet) || !hns.IsNotFound(errNet) || !hns.IsHNSUnavailable(errModule) {
 		t.Errorf("predicates: IsNotFound(get) %v, IsNotFound(network) %v, IsHNSUnavailable %v",
-			hnsadapter.IsNotFound(errGet), hnsadapter.IsNotFound(errNet), hnsadapter.IsHNSUnavailable(errModule))
+			hns.IsNotFound(errGet), hns.IsNotFound(errNet), hns.IsHNSUnavailable(errModule))
 	}
-	// *hnsadapter.Error's own Error() carries the op and code in front.
+	// *hns.Error's own Error() carries the op and code in front.
 	if got := errExists.Error(); !strings.HasPrefix(got, "hns CreateLoadBalancer: hcnCreateLoadBalancer failed in Win32: ") {
 		t.Errorf("Error() = %q", got)
 	}
 }
 
-func faultOf(op hnsadapter.Op, code hnsadapter.Code) fake.Fault {
+func faultOf(op hns.Op, code hns.Code) fake.Fault {
 	return fake.Fault{Op: op, Code: code}
 }
 
@@ -115,7 +115,7 @@ func TestObjectsAreCopied(t *testing.T) {
 	want := snapshot(t, n.h.LoadBalancers())
 
 	// Mutate what was passed and what came back, in every slice.
-	for _, l := range []*hnsadapter.HostComputeLoadBalancer{req, created} {
+	for _, l := range []*hns.HostComputeLoadBalancer{req, created} {
 		l.HostComputeEndpoints[0] = "x"
 		l.FrontendVIPs[0] = "x"
 		l.PortMappings[0].ExternalPort = 1
@@ -141,7 +141,7 @@ func TestObjectsAreCopied(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEPs := snapshot(t, n.h.Endpoints())
-	for _, e := range []*hnsadapter.HostComputeEndpoint{ep, createdEP} {
+	for _, e := range []*hns.HostComputeEndpoint{ep, createdEP} {
 		e.Policies[0].Settings[2] = 'X'
 		e.IpConfigurations[0].IpAddress = "x"
 	}
@@ -182,7 +182,7 @@ func TestUpdateLoadBalancer(t *testing.T) {
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("returned (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]hnsadapter.HostComputeLoadBalancer{want}, n.h.LoadBalancers()); diff != "" {
+		if diff := cmp.Diff([]hns.HostComputeLoadBalancer{want}, n.h.LoadBalancers()); diff != "" {
 			t.Errorf("stored (-want +got):\n%s", diff)
 		}
 	})
@@ -214,8 +214,8 @@ func TestUpdateLoadBalancer(t *testing.T) {
 		created := mustCreate(t, n.h, lb("10.96.0.10", 80, n.pods[0]))
 		before := n.h.DumpStable()
 		_, err := n.h.UpdateLoadBalancer(t.Context(), created.Id, lb("10.96.0.10", 80, n.pods[1]))
-		checkHCNError(t, err, hnsadapter.OpUpdateLoadBalancer, "hcnModifyLoadBalancer", hnsadapter.CodeNotImplemented)
-		if !hnsadapter.IsNotImplemented(err) {
+		checkHCNError(t, err, hns.OpUpdateLoadBalancer, "hcnModifyLoadBalancer", hns.CodeNotImplemented)
+		if !hns.IsNotImplemented(err) {
 			t.Errorf("IsNotImplemented(%v) = false", err)
 		}
 		if diff := cmp.Diff(before, n.h.DumpStable()); diff != "" {
@@ -225,33 +225,33 @@ func TestUpdateLoadBalancer(t *testing.T) {
 	tests := []struct {
 		name string
 		id   func(n node, mine, other string) string
-		lb   func(n node) *hnsadapter.HostComputeLoadBalancer
+		lb   func(n node) *hns.HostComputeLoadBalancer
 		fn   string
-		code hnsadapter.Code
+		code hns.Code
 	}{{
 		name: "unknown ID",
 		id:   func(node, string, string) string { return "0F0F0F0F-0000-4000-8000-000000000000" },
-		lb:   func(n node) *hnsadapter.HostComputeLoadBalancer { return lb("10.96.0.10", 80, n.pods[0]) },
-		fn:   "hcnOpenLoadBalancer", code: hnsadapter.CodeNotFound,
+		lb:   func(n node) *hns.HostComputeLoadBalancer { return lb("10.96.0.10", 80, n.pods[0]) },
+		fn:   "hcnOpenLoadBalancer", code: hns.CodeNotFound,
 	}, {
 		name: "frontend of another load balancer",
 		id:   func(_ node, mine, _ string) string { return mine },
-		lb:   func(n node) *hnsadapter.HostComputeLoadBalancer { return lb("10.96.0.11", 80, n.pods[0]) },
-		fn:   "hcnModifyLoadBalancer", code: hnsadapter.CodeAlreadyExists,
+		lb:   func(n node) *hns.HostComputeLoadBalancer { return lb("10.96.0.11", 80, n.pods[0]) },
+		fn:   "hcnModifyLoadBalancer", code: hns.CodeAlreadyExists,
 	}, {
 		name: "no endpoints",
 		id:   func(_ node, mine, _ string) string { return mine },
-		lb:   func(n node) *hnsadapter.HostComputeLoadBalancer { return lb("10.96.0.10", 80) },
-		fn:   "hcnModifyLoadBalancer", code: hnsadapter.CodeInvalidReference,
+		lb:   func(n node) *hns.HostComputeLoadBalancer { return lb("10.96.0.10", 80) },
+		fn:   "hcnModifyLoadBalancer", code: hns.CodeInvalidReference,
 	}, {
 		name: "bad protocol",
 		id:   func(_ node, mine, _ string) string { return mine },
-		lb: func(n node) *hnsadapter.HostComputeLoadBalancer {
+		lb: func(n node) *hns.HostComputeLoadBalancer {
 			l := lb("10.96.0.10", 80, n.pods[0])
 			l.PortMappings[0].Protocol = 1
 			return l
 		},
-		fn: "hcnModifyLoadBalancer", code: hnsadapter.CodeInvalidParameter,
+		fn: "hcnModifyLoadBalancer", code: hns.CodeInvalidParameter,
 	}}
 	for _, tt := range tests {
 		for _, p := range []string{"latest", "ws2025"} {
@@ -261,7 +261,7 @@ func TestUpdateLoadBalancer(t *testing.T) {
 				other := mustCreate(t, n.h, lb("10.96.0.11", 80, n.pods[1])).Id
 				before := n.h.DumpStable()
 				_, err := n.h.UpdateLoadBalancer(t.Context(), tt.id(n, mine, other), tt.lb(n))
-				checkHCNError(t, err, hnsadapter.OpUpdateLoadBalancer, tt.fn, tt.code)
+				checkHCNError(t, err, hns.OpUpdateLoadBalancer, tt.fn, tt.code)
 				if diff := cmp.Diff(before, n.h.DumpStable()); diff != "" {
 					t.Errorf("state changed (-before +after):\n%s", diff)
 				}
@@ -284,10 +284,10 @@ func TestDelete(t *testing.T) {
 	created := mustCreate(t, n.h, lb("10.96.0.10", 80, n.pods[0], n.pods[1]))
 
 	err := n.h.DeleteLoadBalancer(ctx, "0F0F0F0F-0000-4000-8000-000000000000")
-	checkHCNError(t, err, hnsadapter.OpDeleteLoadBalancer, "hcnDeleteLoadBalancer", hnsadapter.CodeNotFound)
+	checkHCNError(t, err, hns.OpDeleteLoadBalancer, "hcnDeleteLoadBalancer", hns.CodeNotFound)
 	err = n.h.DeleteEndpoint(ctx, "0F0F0F0F-0000-4000-8000-000000000000")
-	checkHCNError(t, err, hnsadapter.OpDeleteEndpoint, "hcnDeleteEndpoint", hnsadapter.CodeNotFound)
-	if !hnsadapter.IsNotFound(err) {
+	checkHCNError(t, err, hns.OpDeleteEndpoint, "hcnDeleteEndpoint", hns.CodeNotFound)
+	if !hns.IsNotFound(err) {
 		t.Errorf("IsNotFound(%v) = false", err)
 	}
 
@@ -314,7 +314,7 @@ func TestDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = n.h.DeleteLoadBalancer(ctx, created.Id)
-	checkHCNError(t, err, hnsadapter.OpDeleteLoadBalancer, "hcnDeleteLoadBalancer", hnsadapter.CodeNotFound)
+	checkHCNError(t, err, hns.OpDeleteLoadBalancer, "hcnDeleteLoadBalancer", hns.CodeNotFound)
 	if len(n.h.LoadBalancers()) != 0 {
 		t.Errorf("load balancers left: %v", n.h.LoadBalancers())
 	}
@@ -325,7 +325,7 @@ func TestCreateEndpoint(t *testing.T) {
 	withoutMAC.MacAddress = ""
 	badPA := remoteEP("10.244.1.5", "node-3")
 	noSchema := remoteEP("10.244.1.5", "192.168.1.3")
-	noSchema.SchemaVersion = hnsadapter.SchemaVersion{}
+	noSchema.SchemaVersion = hns.SchemaVersion{}
 	noIP := remoteEP("10.244.1.5", "192.168.1.3")
 	noIP.IpConfigurations = nil
 	badMAC := remoteEP("10.244.1.5", "192.168.1.3")
@@ -334,18 +334,18 @@ func TestCreateEndpoint(t *testing.T) {
 		name    string
 		netType string
 		network func(n node) string
-		ep      *hnsadapter.HostComputeEndpoint
+		ep      *hns.HostComputeEndpoint
 		fn      string
-		code    hnsadapter.Code
+		code    hns.Code
 	}{
-		{"unknown network", "Overlay", func(node) string { return "0F0F0F0F-0000-4000-8000-000000000000" }, remoteEP("10.244.1.5", "192.168.1.3"), "hcnOpenNetwork", hnsadapter.CodeNotFound},
-		{"IP of a pod", "Overlay", nil, remoteEP("10.244.0.11", "192.168.1.3"), "hcnCreateEndpoint", hnsadapter.CodeAlreadyExists},
-		{"remote on Overlay without PA", "Overlay", nil, remoteEP("10.244.1.5", ""), "hcnCreateEndpoint", hnsadapter.CodeInvalidParameter},
-		{"PA not an IP", "Overlay", nil, badPA, "hcnCreateEndpoint", hnsadapter.CodeInvalidParameter},
-		{"remote without MAC", "L2Bridge", nil, withoutMAC, "hcnCreateEndpoint", hnsadapter.CodeInvalidParameter},
-		{"bad MAC", "L2Bridge", nil, badMAC, "hcnCreateEndpoint", hnsadapter.CodeInvalidParameter},
-		{"no SchemaVersion", "L2Bridge", nil, noSchema, "hcnCreateEndpoint", hnsadapter.CodeInvalidParameter},
-		{"no IP", "L2Bridge", nil, noIP, "hcnCreateEndpoint", hnsadapter.CodeInvalidParameter},
+		{"unknown network", "Overlay", func(node) string { return "0F0F0F0F-0000-4000-8000-000000000000" }, remoteEP("10.244.1.5", "192.168.1.3"), "hcnOpenNetwork", hns.CodeNotFound},
+		{"IP of a pod", "Overlay", nil, remoteEP("10.244.0.11", "192.168.1.3"), "hcnCreateEndpoint", hns.CodeAlreadyExists},
+		{"remote on Overlay without PA", "Overlay", nil, remoteEP("10.244.1.5", ""), "hcnCreateEndpoint", hns.CodeInvalidParameter},
+		{"PA not an IP", "Overlay", nil, badPA, "hcnCreateEndpoint", hns.CodeInvalidParameter},
+		{"remote without MAC", "L2Bridge", nil, withoutMAC, "hcnCreateEndpoint", hns.CodeInvalidParameter},
+		{"bad MAC", "L2Bridge", nil, badMAC, "hcnCreateEndpoint", hns.CodeInvalidParameter},
+		{"no SchemaVersion", "L2Bridge", nil, noSchema, "hcnCreateEndpoint", hns.CodeInvalidParameter},
+		{"no IP", "L2Bridge", nil, noIP, "hcnCreateEndpoint", hns.CodeInvalidParameter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,7 +359,7 @@ func TestCreateEndpoint(t *testing.T) {
 			if err == nil {
 				t.Fatalf("CreateEndpoint succeeded: %+v", got)
 			}
-			checkHCNError(t, err, hnsadapter.OpCreateEndpoint, tt.fn, tt.code)
+			checkHCNError(t, err, hns.OpCreateEndpoint, tt.fn, tt.code)
 			if diff := cmp.Diff(before, n.h.DumpStable()); diff != "" {
 				t.Errorf("state changed (-before +after):\n%s", diff)
 			}
@@ -385,10 +385,10 @@ func TestCreateEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A local endpoint gets a MAC.
-		local, err := n.h.CreateEndpoint(ctx, n.net, &hnsadapter.HostComputeEndpoint{
+		local, err := n.h.CreateEndpoint(ctx, n.net, &hns.HostComputeEndpoint{
 			Name:             "source-vip",
-			IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.0.2"}},
-			SchemaVersion:    hnsadapter.V2SchemaVersion(),
+			IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.0.2"}},
+			SchemaVersion:    hns.V2SchemaVersion(),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -416,11 +416,11 @@ func TestNetworkAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &hnsadapter.HostComputeNetwork{Id: n.net, Name: "cbr0", Type: "Overlay", SchemaVersion: hnsadapter.V2SchemaVersion()}
+	want := &hns.HostComputeNetwork{Id: n.net, Name: "cbr0", Type: "Overlay", SchemaVersion: hns.V2SchemaVersion()}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GetNetworkByName (-want +got):\n%s", diff)
 	}
-	if _, err := n.h.GetNetworkByName(t.Context(), "CBR0"); !hnsadapter.IsNotFound(err) {
+	if _, err := n.h.GetNetworkByName(t.Context(), "CBR0"); !hns.IsNotFound(err) {
 		t.Errorf("GetNetworkByName(other case) = %v, want NotFound (names are exact)", err)
 	}
 	v, err := n.h.Version(t.Context())

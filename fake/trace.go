@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -124,7 +124,7 @@ var (
 // SourceVIP (L2Bridge), the first of f.NodeIPs in Destination's family.
 // Real HNS decides SNAT in VFP rules, per flow, with more cases than these.
 //
-// Trace is not a Backend call: it is not counted, and faults and latency
+// Trace is not a Client call: it is not counted, and faults and latency
 // do not apply.
 func (h *HNS) Trace(f Flow) (TraceResult, error) {
 	if f.Origin < FromPod || f.Origin > FromOutside {
@@ -153,10 +153,10 @@ func (h *HNS) Trace(f Flow) (TraceResult, error) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var byVIP, byNode []hnsadapter.HostComputeLoadBalancer
-	var pmOf = map[string]hnsadapter.LoadBalancerPortMapping{}
+	var byVIP, byNode []hns.HostComputeLoadBalancer
+	var pmOf = map[string]hns.LoadBalancerPortMapping{}
 	for _, lb := range h.sortedLBs() {
-		if (lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0) != dst.Is6() {
+		if (lb.Flags&lbpolicy.FlagIPv6 != 0) != dst.Is6() {
 			continue
 		}
 		for _, pm := range lb.PortMappings {
@@ -171,7 +171,7 @@ func (h *HNS) Trace(f Flow) (TraceResult, error) {
 				}
 				continue
 			}
-			if toNode && (f.Origin != FromNode || pm.Flags&hnsadapter.LoadBalancerPortMappingFlagsLocalRoutedVIP != 0) {
+			if toNode && (f.Origin != FromNode || pm.Flags&lbpolicy.PortMappingLocalRoutedVIP != 0) {
 				byNode = append(byNode, lb)
 				pmOf[lb.Id] = pm
 				break
@@ -198,7 +198,7 @@ func (h *HNS) Trace(f Flow) (TraceResult, error) {
 	r := TraceResult{
 		LoadBalancerID: lb.Id,
 		InternalPort:   pmOf[lb.Id].InternalPort,
-		DSR:            lb.Flags&hnsadapter.LoadBalancerFlagsDSR != 0,
+		DSR:            lb.Flags&lbpolicy.FlagDSR != 0,
 	}
 	for _, id := range lb.HostComputeEndpoints {
 		ep, ok := h.eps[idKey(id)]
@@ -208,7 +208,7 @@ func (h *HNS) Trace(f Flow) (TraceResult, error) {
 		}
 		tok := endpointToken(ep, true)
 		r.Backends = append(r.Backends, tok)
-		if ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint == 0 {
+		if ep.Flags&hns.EndpointFlagsRemoteEndpoint == 0 {
 			r.Local = append(r.Local, tok)
 		}
 	}

@@ -8,7 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
 )
 
 // cluster is a populated Overlay node: node IPs 192.168.1.2 and fd00::2,
@@ -45,7 +46,7 @@ func newCluster(t testing.TB, seed uint64) cluster {
 	}
 	c.remote = ep.Id
 
-	withFlags := func(l *hnsadapter.HostComputeLoadBalancer, f hnsadapter.LoadBalancerFlags, pm hnsadapter.LoadBalancerPortMappingFlags, svip string) *hnsadapter.HostComputeLoadBalancer {
+	withFlags := func(l *hns.HostComputeLoadBalancer, f lbpolicy.LoadBalancerFlags, pm lbpolicy.PortMappingFlags, svip string) *hns.HostComputeLoadBalancer {
 		l.Flags |= f
 		l.PortMappings[0].Flags = pm
 		l.SourceVIP = svip
@@ -54,7 +55,7 @@ func newCluster(t testing.TB, seed uint64) cluster {
 	c.clusterIP = mustCreate(t, h, withFlags(lb("10.96.0.10", 80, c.pods[0], c.pods[1], c.remote), 0, 0, "10.244.0.2")).Id
 	c.nodePort = mustCreate(t, h, withFlags(lb("", 30080, c.pods[0], c.remote), 0, 18, "10.244.0.2")).Id
 	c.nodePortNoLocal = mustCreate(t, h, withFlags(lb("", 30081, c.pods[1]), 0, 16, "10.244.0.2")).Id
-	c.extIP = mustCreate(t, h, withFlags(lb("192.0.2.10", 80, c.pods[2]), hnsadapter.LoadBalancerFlagsDSR, 16, "10.244.0.2")).Id
+	c.extIP = mustCreate(t, h, withFlags(lb("192.0.2.10", 80, c.pods[2]), lbpolicy.FlagDSR, 16, "10.244.0.2")).Id
 	hc := withFlags(lb("192.0.2.10", 10256, c.root), 0, 0, "10.244.0.2")
 	hc.PortMappings[0].InternalPort = 10256
 	c.healthLB = mustCreate(t, h, hc).Id

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -81,9 +81,9 @@ func normAddr(s string) string {
 
 // frontends returns every frontend lb holds: one per port mapping and VIP
 // (or one per port mapping without VIPs).
-func frontends(lb *hnsadapter.HostComputeLoadBalancer) []frontend {
+func frontends(lb *hns.HostComputeLoadBalancer) []frontend {
 	var out []frontend
-	v6 := lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0
+	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
 	vips := lb.FrontendVIPs
 	if len(vips) == 0 {
 		vips = []string{""}
@@ -111,24 +111,24 @@ func (r reservation) blocks(f frontend) bool {
 }
 
 const (
-	allLBFlags = hnsadapter.LoadBalancerFlagsDSR | hnsadapter.LoadBalancerFlagsIPv6
-	allPMFlags = hnsadapter.LoadBalancerPortMappingFlagsILB | hnsadapter.LoadBalancerPortMappingFlagsLocalRoutedVIP |
-		hnsadapter.LoadBalancerPortMappingFlagsUseMux | hnsadapter.LoadBalancerPortMappingFlagsPreserveDIP |
-		hnsadapter.LoadBalancerPortMappingFlagsVipExternalIP
+	allLBFlags = lbpolicy.FlagDSR | lbpolicy.FlagIPv6
+	allPMFlags = lbpolicy.PortMappingILB | lbpolicy.PortMappingLocalRoutedVIP |
+		lbpolicy.PortMappingUseMux | lbpolicy.PortMappingPreserveDIP |
+		lbpolicy.PortMappingVipExternalIP
 )
 
 // checkLoadBalancer applies HNS's rules to lb, which will be stored as load
 // balancer self ("" for a create), and returns it as HNS would store it:
 // endpoint references spelled as the endpoints' IDs. Call with h.mu held.
-func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadBalancer, self string) (hnsadapter.HostComputeLoadBalancer, error) {
+func (h *HNS) checkLoadBalancer(op hns.Op, lb hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, error) {
 	fn := hcnFunc[op]
-	invalid := func(format string, args ...any) (hnsadapter.HostComputeLoadBalancer, error) {
-		return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	invalid := func(format string, args ...any) (hns.HostComputeLoadBalancer, error) {
+		return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
 	}
 	caps := h.profile.Capabilities()
 
 	// The request as a document.
-	if lb.SchemaVersion != hnsadapter.V2SchemaVersion() {
+	if lb.SchemaVersion != hns.V2SchemaVersion() {
 		return invalid("SchemaVersion %d.%d: want 2.0", lb.SchemaVersion.Major, lb.SchemaVersion.Minor)
 	}
 	if len(lb.PortMappings) != 1 {
@@ -144,20 +144,20 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 	if pm.Flags&^allPMFlags != 0 {
 		return invalid("unknown port mapping flags 0x%x", uint32(pm.Flags&^allPMFlags))
 	}
-	if pm.DistributionType > hnsadapter.LoadBalancerDistributionSourceIP {
+	if pm.DistributionType > lbpolicy.DistributionSourceIP {
 		return invalid("unknown distribution type %d", pm.DistributionType)
 	}
 
 	// What this HNS version can do.
-	dsr := lb.Flags&hnsadapter.LoadBalancerFlagsDSR != 0
-	v6 := lb.Flags&hnsadapter.LoadBalancerFlagsIPv6 != 0
+	dsr := lb.Flags&lbpolicy.FlagDSR != 0
+	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
 	if dsr && !caps.DSR {
 		return invalid("DSR needs HNS with DSR support; this is %s", h.profile.Version)
 	}
 	if v6 && !caps.IPv6 {
 		return invalid("IPv6 needs HNS 11.10 or later; this is %s", h.profile.Version)
 	}
-	if pm.DistributionType != hnsadapter.LoadBalancerDistributionNone && !caps.SessionAffinity {
+	if pm.DistributionType != lbpolicy.DistributionNone && !caps.SessionAffinity {
 		return invalid("distribution %s needs HNS 12.0 or later; this is %s",
 			lbpolicy.DistributionType(pm.DistributionType), h.profile.Version)
 	}
@@ -187,18 +187,18 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 	}
 
 	if pm.InternalPort == 0 {
-		return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, codeInvalidInternalPort, "InternalPort is 0")
+		return hns.HostComputeLoadBalancer{}, hcnError(op, fn, codeInvalidInternalPort, "InternalPort is 0")
 	}
 
 	// References.
 	if len(lb.HostComputeEndpoints) == 0 {
-		return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeInvalidReference, "no HostComputeEndpoints")
+		return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeInvalidReference, "no HostComputeEndpoints")
 	}
 	out := cloneLB(lb)
 	for i, id := range out.HostComputeEndpoints {
 		ep, ok := h.eps[idKey(id)]
 		if !ok {
-			return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeInvalidReference, "no endpoint "+id)
+			return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeInvalidReference, "no endpoint "+id)
 		}
 		out.HostComputeEndpoints[i] = ep.Id
 	}
@@ -217,7 +217,7 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 		// Name the first of the holder's frontends that lb asks for.
 		for _, f := range frontends(&other) {
 			if slices.Contains(mine, f) {
-				return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
+				return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeAlreadyExists,
 					fmt.Sprintf("frontend %s is held by load balancer %s", f, other.Id))
 			}
 		}
@@ -228,7 +228,7 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 		}
 		for _, r := range h.reserved {
 			if r.blocks(m) {
-				return hnsadapter.HostComputeLoadBalancer{}, hcnError(op, fn, hnsadapter.CodePortAlreadyExists,
+				return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodePortAlreadyExists,
 					fmt.Sprintf("frontend %s: the host holds the port", m))
 			}
 		}
@@ -238,13 +238,13 @@ func (h *HNS) checkLoadBalancer(op hnsadapter.Op, lb hnsadapter.HostComputeLoadB
 
 // checkEndpoint applies HNS's rules to ep, to be created on network n, and
 // returns it as HNS would store it. Call with h.mu held.
-func (h *HNS) checkEndpoint(ep hnsadapter.HostComputeEndpoint, n *network) (hnsadapter.HostComputeEndpoint, error) {
-	const op = hnsadapter.OpCreateEndpoint
+func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostComputeEndpoint, error) {
+	const op = hns.OpCreateEndpoint
 	fn := hcnFunc[op]
-	invalid := func(format string, args ...any) (hnsadapter.HostComputeEndpoint, error) {
-		return hnsadapter.HostComputeEndpoint{}, hcnError(op, fn, hnsadapter.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	invalid := func(format string, args ...any) (hns.HostComputeEndpoint, error) {
+		return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
 	}
-	if ep.SchemaVersion != hnsadapter.V2SchemaVersion() {
+	if ep.SchemaVersion != hns.V2SchemaVersion() {
 		return invalid("SchemaVersion %d.%d: want 2.0", ep.SchemaVersion.Major, ep.SchemaVersion.Minor)
 	}
 	if len(ep.IpConfigurations) == 0 {
@@ -261,7 +261,7 @@ func (h *HNS) checkEndpoint(ep hnsadapter.HostComputeEndpoint, n *network) (hnsa
 		out.IpConfigurations[i].IpAddress = a.Unmap().String()
 		ips = append(ips, a.Unmap().String())
 	}
-	remote := ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint != 0
+	remote := ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0
 	switch {
 	case ep.MacAddress != "":
 		if _, err := net.ParseMAC(ep.MacAddress); err != nil {
@@ -287,7 +287,7 @@ func (h *HNS) checkEndpoint(ep hnsadapter.HostComputeEndpoint, n *network) (hnsa
 	for _, ip := range ips {
 		for _, k := range h.epsByIP[ip] {
 			if other := h.eps[k]; strings.EqualFold(other.HostComputeNetwork, n.id) {
-				return hnsadapter.HostComputeEndpoint{}, hcnError(op, fn, hnsadapter.CodeAlreadyExists,
+				return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeAlreadyExists,
 					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
 			}
 		}
@@ -298,7 +298,7 @@ func (h *HNS) checkEndpoint(ep hnsadapter.HostComputeEndpoint, n *network) (hnsa
 // frontendHolder returns a load balancer other than self (an ID, or ""
 // for none) that holds one of the frontends fs, and whether there is one.
 // Call with h.mu held.
-func (h *HNS) frontendHolder(fs []frontend, self string) (hnsadapter.HostComputeLoadBalancer, bool) {
+func (h *HNS) frontendHolder(fs []frontend, self string) (hns.HostComputeLoadBalancer, bool) {
 	for _, f := range fs {
 		for _, k := range h.lbsByFrontend[f] {
 			if k != idKey(self) { // no ID is ""
@@ -306,17 +306,17 @@ func (h *HNS) frontendHolder(fs []frontend, self string) (hnsadapter.HostCompute
 			}
 		}
 	}
-	return hnsadapter.HostComputeLoadBalancer{}, false
+	return hns.HostComputeLoadBalancer{}, false
 }
 
 // providerAddress returns the ProviderAddress policy's address, whether
 // ep has such a policy, and an error if its settings do not parse.
-func providerAddress(ep hnsadapter.HostComputeEndpoint) (string, bool, error) {
+func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
 	for _, p := range ep.Policies {
-		if p.Type != hnsadapter.EndpointPolicyProviderAddress {
+		if p.Type != hns.EndpointPolicyProviderAddress {
 			continue
 		}
-		var s hnsadapter.ProviderAddressEndpointPolicySetting
+		var s hns.ProviderAddressEndpointPolicySetting
 		if err := json.Unmarshal(p.Settings, &s); err != nil {
 			return "", true, fmt.Errorf("ProviderAddress policy settings: %v", err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -25,7 +26,7 @@ var restartScale = flag.Float64("restart-scale", 0.1,
 // endpoints 10.245.x.y (this node's pods in the benchmarks).
 func benchNode(b *testing.B, profile string, nLocal int) (*fake.HNS, []string) {
 	b.Helper()
-	p, err := hnsadapter.ProfileNamed(profile)
+	p, err := hns.ProfileNamed(profile)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func plan10k() *lbpolicy.Plan {
 	return benchPlan(lbs, isBenchRemote)
 }
 
-func benchReconciler(b *testing.B, be hnsadapter.Backend, concurrency int) *hnsadapter.Reconciler {
+func benchReconciler(b *testing.B, be hns.Client, concurrency int) *hnsadapter.Reconciler {
 	b.Helper()
 	r, err := hnsadapter.NewReconciler(be, hnsadapter.Options{NetworkName: netName, Concurrency: concurrency, Logger: logr.Discard()})
 	if err != nil {
@@ -129,7 +130,7 @@ func BenchmarkSync10kFromEmpty(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				h, _ := benchNode(b, "latest", 100)
-				var be hnsadapter.Backend = h
+				var be hns.Client = h
 				if backend == "bare" {
 					be = newBareHNS(h)
 				}
@@ -143,18 +144,18 @@ func BenchmarkSync10kFromEmpty(b *testing.B) {
 	}
 }
 
-// bareHNS is a Backend that stores what it is given and checks nothing,
+// bareHNS is a Client that stores what it is given and checks nothing,
 // seeded with the network and endpoints of a fake.
 type bareHNS struct {
 	mu      sync.Mutex
-	network hnsadapter.HostComputeNetwork
+	network hns.HostComputeNetwork
 	next    int
-	lbs     map[string]hnsadapter.HostComputeLoadBalancer
-	eps     map[string]hnsadapter.HostComputeEndpoint
+	lbs     map[string]hns.HostComputeLoadBalancer
+	eps     map[string]hns.HostComputeEndpoint
 }
 
 func newBareHNS(h *fake.HNS) *bareHNS {
-	bh := &bareHNS{network: h.Networks()[0], lbs: map[string]hnsadapter.HostComputeLoadBalancer{}, eps: map[string]hnsadapter.HostComputeEndpoint{}}
+	bh := &bareHNS{network: h.Networks()[0], lbs: map[string]hns.HostComputeLoadBalancer{}, eps: map[string]hns.HostComputeEndpoint{}}
 	for _, ep := range h.Endpoints() {
 		bh.eps[ep.Id] = ep
 	}
@@ -166,24 +167,24 @@ func (bh *bareHNS) id() string {
 	return fmt.Sprintf("%08X-0000-4000-8000-000000000000", bh.next)
 }
 
-func (bh *bareHNS) ListLoadBalancers(context.Context) ([]hnsadapter.HostComputeLoadBalancer, error) {
+func (bh *bareHNS) ListLoadBalancers(context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	out := make([]hnsadapter.HostComputeLoadBalancer, 0, len(bh.lbs))
+	out := make([]hns.HostComputeLoadBalancer, 0, len(bh.lbs))
 	for _, lb := range bh.lbs {
 		out = append(out, lb)
 	}
 	return out, nil
 }
 
-func (bh *bareHNS) GetLoadBalancer(_ context.Context, id string) (*hnsadapter.HostComputeLoadBalancer, error) {
+func (bh *bareHNS) GetLoadBalancer(_ context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
 	lb := bh.lbs[id]
 	return &lb, nil
 }
 
-func (bh *bareHNS) CreateLoadBalancer(_ context.Context, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
+func (bh *bareHNS) CreateLoadBalancer(_ context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
 	c := *lb
@@ -192,7 +193,7 @@ func (bh *bareHNS) CreateLoadBalancer(_ context.Context, lb *hnsadapter.HostComp
 	return &c, nil
 }
 
-func (bh *bareHNS) UpdateLoadBalancer(_ context.Context, id string, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
+func (bh *bareHNS) UpdateLoadBalancer(_ context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
 	c := *lb
@@ -208,17 +209,17 @@ func (bh *bareHNS) DeleteLoadBalancer(_ context.Context, id string) error {
 	return nil
 }
 
-func (bh *bareHNS) ListEndpoints(context.Context, string) ([]hnsadapter.HostComputeEndpoint, error) {
+func (bh *bareHNS) ListEndpoints(context.Context, string) ([]hns.HostComputeEndpoint, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	out := make([]hnsadapter.HostComputeEndpoint, 0, len(bh.eps))
+	out := make([]hns.HostComputeEndpoint, 0, len(bh.eps))
 	for _, ep := range bh.eps {
 		out = append(out, ep)
 	}
 	return out, nil
 }
 
-func (bh *bareHNS) CreateEndpoint(_ context.Context, _ string, ep *hnsadapter.HostComputeEndpoint) (*hnsadapter.HostComputeEndpoint, error) {
+func (bh *bareHNS) CreateEndpoint(_ context.Context, _ string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
 	c := *ep
@@ -234,7 +235,7 @@ func (bh *bareHNS) DeleteEndpoint(_ context.Context, id string) error {
 	return nil
 }
 
-func (bh *bareHNS) GetNetworkByName(context.Context, string) (*hnsadapter.HostComputeNetwork, error) {
+func (bh *bareHNS) GetNetworkByName(context.Context, string) (*hns.HostComputeNetwork, error) {
 	n := bh.network
 	return &n, nil
 }
@@ -460,7 +461,7 @@ func (bl *baseline) apply(p *lbpolicy.Plan) {
 	ctx := context.Background()
 	bl.locals = map[netip.Addr]string{}
 	for _, ep := range bl.h.Endpoints() {
-		if ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint == 0 && len(ep.IpConfigurations) > 0 {
+		if ep.Flags&hns.EndpointFlagsRemoteEndpoint == 0 && len(ep.IpConfigurations) > 0 {
 			bl.locals[netip.MustParseAddr(ep.IpConfigurations[0].IpAddress)] = ep.Id
 		}
 	}
@@ -510,11 +511,11 @@ func (bl *baseline) apply(p *lbpolicy.Plan) {
 			ep := bl.remote[a]
 			if ep == nil {
 				hep := benchRemote(a)
-				got, err := bl.h.CreateEndpoint(ctx, bl.netID, &hnsadapter.HostComputeEndpoint{
-					IpConfigurations: []hnsadapter.IpConfig{{IpAddress: a.String()}}, MacAddress: hep.MACAddress,
-					Flags:         hnsadapter.EndpointFlagsRemoteEndpoint,
-					Policies:      []hnsadapter.EndpointPolicy{{Type: hnsadapter.EndpointPolicyProviderAddress, Settings: []byte(`{"ProviderAddress":"` + hep.ProviderAddress.String() + `"}`)}},
-					SchemaVersion: hnsadapter.V2SchemaVersion(),
+				got, err := bl.h.CreateEndpoint(ctx, bl.netID, &hns.HostComputeEndpoint{
+					IpConfigurations: []hns.IpConfig{{IpAddress: a.String()}}, MacAddress: hep.MACAddress,
+					Flags:         hns.EndpointFlagsRemoteEndpoint,
+					Policies:      []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress, Settings: []byte(`{"ProviderAddress":"` + hep.ProviderAddress.String() + `"}`)}},
+					SchemaVersion: hns.V2SchemaVersion(),
 				})
 				if err != nil {
 					bl.b.Fatal(err)
@@ -530,13 +531,13 @@ func (bl *baseline) apply(p *lbpolicy.Plan) {
 			for _, v := range lb.FrontendVIPs {
 				vips = append(vips, v.String())
 			}
-			got, err := bl.h.CreateLoadBalancer(ctx, &hnsadapter.HostComputeLoadBalancer{
+			got, err := bl.h.CreateLoadBalancer(ctx, &hns.HostComputeLoadBalancer{
 				HostComputeEndpoints: ids, FrontendVIPs: vips, SourceVIP: lb.SourceVIP.String(),
-				PortMappings: []hnsadapter.LoadBalancerPortMapping{{
+				PortMappings: []hns.LoadBalancerPortMapping{{
 					Protocol: uint32(lb.Protocol), InternalPort: lb.InternalPort, ExternalPort: lb.ExternalPort,
-					Flags: hnsadapter.LoadBalancerPortMappingFlags(lb.PortMappingFlags),
+					Flags: lbpolicy.PortMappingFlags(lb.PortMappingFlags),
 				}},
-				SchemaVersion: hnsadapter.V2SchemaVersion(),
+				SchemaVersion: hns.V2SchemaVersion(),
 			})
 			if err != nil {
 				bl.b.Fatal(err)
@@ -615,7 +616,7 @@ func restartPlan(services, remotes int) *lbpolicy.Plan {
 	return benchPlan(lbs, isBenchRemote)
 }
 
-func sum(m map[hnsadapter.Op]int) int {
+func sum(m map[hns.Op]int) int {
 	n := 0
 	for _, v := range m {
 		n += v

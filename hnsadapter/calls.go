@@ -6,24 +6,25 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// calls wraps the Backend for one sync: it counts every call by operation
+// calls wraps the Client for one sync: it counts every call by operation
 // and logs it at V(2). Safe for concurrent use.
 type calls struct {
-	b   Backend
+	b   hns.Client
 	log logr.Logger
 
 	mu     sync.Mutex
-	counts map[Op]int
+	counts map[hns.Op]int
 }
 
-func newCalls(b Backend, log logr.Logger) *calls {
-	return &calls{b: b, log: log, counts: map[Op]int{}}
+func newCalls(b hns.Client, log logr.Logger) *calls {
+	return &calls{b: b, log: log, counts: map[hns.Op]int{}}
 }
 
-func (c *calls) done(op Op, start time.Time, err error, keysAndValues ...any) {
+func (c *calls) done(op hns.Op, start time.Time, err error, keysAndValues ...any) {
 	c.mu.Lock()
 	c.counts[op]++
 	c.mu.Unlock()
@@ -37,90 +38,90 @@ func (c *calls) done(op Op, start time.Time, err error, keysAndValues ...any) {
 }
 
 // snapshot returns a copy of the counts.
-func (c *calls) snapshot() map[Op]int {
+func (c *calls) snapshot() map[hns.Op]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[Op]int, len(c.counts))
+	out := make(map[hns.Op]int, len(c.counts))
 	for op, n := range c.counts {
 		out[op] = n
 	}
 	return out
 }
 
-func (c *calls) listLoadBalancers(ctx context.Context) ([]HostComputeLoadBalancer, error) {
+func (c *calls) listLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	lbs, err := c.b.ListLoadBalancers(ctx)
-	c.done(OpListLoadBalancers, start, err, "count", len(lbs))
+	c.done(hns.OpListLoadBalancers, start, err, "count", len(lbs))
 	return lbs, err
 }
 
-func (c *calls) getLoadBalancer(ctx context.Context, id string) (*HostComputeLoadBalancer, error) {
+func (c *calls) getLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	lb, err := c.b.GetLoadBalancer(ctx, id)
-	c.done(OpGetLoadBalancer, start, err, "id", id)
+	c.done(hns.OpGetLoadBalancer, start, err, "id", id)
 	return lb, err
 }
 
-func (c *calls) createLoadBalancer(ctx context.Context, lb *HostComputeLoadBalancer) (*HostComputeLoadBalancer, error) {
+func (c *calls) createLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	got, err := c.b.CreateLoadBalancer(ctx, lb)
 	var id string
 	if got != nil {
 		id = got.Id
 	}
-	c.done(OpCreateLoadBalancer, start, err, "id", id)
+	c.done(hns.OpCreateLoadBalancer, start, err, "id", id)
 	return got, err
 }
 
-func (c *calls) updateLoadBalancer(ctx context.Context, id string, lb *HostComputeLoadBalancer) (*HostComputeLoadBalancer, error) {
+func (c *calls) updateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	got, err := c.b.UpdateLoadBalancer(ctx, id, lb)
-	c.done(OpUpdateLoadBalancer, start, err, "id", id)
+	c.done(hns.OpUpdateLoadBalancer, start, err, "id", id)
 	return got, err
 }
 
 func (c *calls) deleteLoadBalancer(ctx context.Context, id string) error {
 	start := time.Now()
 	err := c.b.DeleteLoadBalancer(ctx, id)
-	c.done(OpDeleteLoadBalancer, start, err, "id", id)
+	c.done(hns.OpDeleteLoadBalancer, start, err, "id", id)
 	return err
 }
 
-func (c *calls) listEndpoints(ctx context.Context, networkID string) ([]HostComputeEndpoint, error) {
+func (c *calls) listEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
 	start := time.Now()
 	eps, err := c.b.ListEndpoints(ctx, networkID)
-	c.done(OpListEndpoints, start, err, "network", networkID, "count", len(eps))
+	c.done(hns.OpListEndpoints, start, err, "network", networkID, "count", len(eps))
 	return eps, err
 }
 
-func (c *calls) createEndpoint(ctx context.Context, networkID string, ep *HostComputeEndpoint) (*HostComputeEndpoint, error) {
+func (c *calls) createEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	start := time.Now()
 	got, err := c.b.CreateEndpoint(ctx, networkID, ep)
 	var id string
 	if got != nil {
 		id = got.Id
 	}
-	c.done(OpCreateEndpoint, start, err, "network", networkID, "id", id)
+	c.done(hns.OpCreateEndpoint, start, err, "network", networkID, "id", id)
 	return got, err
 }
 
 func (c *calls) deleteEndpoint(ctx context.Context, id string) error {
 	start := time.Now()
 	err := c.b.DeleteEndpoint(ctx, id)
-	c.done(OpDeleteEndpoint, start, err, "id", id)
+	c.done(hns.OpDeleteEndpoint, start, err, "id", id)
 	return err
 }
 
-func (c *calls) getNetworkByName(ctx context.Context, name string) (*HostComputeNetwork, error) {
+func (c *calls) getNetworkByName(ctx context.Context, name string) (*hns.HostComputeNetwork, error) {
 	start := time.Now()
 	n, err := c.b.GetNetworkByName(ctx, name)
-	c.done(OpGetNetwork, start, err, "name", name)
+	c.done(hns.OpGetNetwork, start, err, "name", name)
 	return n, err
 }
 
 func (c *calls) version(ctx context.Context) (lbpolicy.Version, error) {
 	start := time.Now()
 	v, err := c.b.Version(ctx)
-	c.done(OpVersion, start, err)
+	c.done(hns.OpVersion, start, err)
 	return v, err
 }

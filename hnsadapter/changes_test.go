@@ -13,6 +13,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -44,12 +45,12 @@ func (e *env) assertHolds(p *lbpolicy.Plan, drop ...string) {
 func TestSyncChangesCallsOnlyForChanges(t *testing.T) {
 	tests := []struct {
 		profile string
-		want    map[hnsadapter.Op]int
+		want    map[hns.Op]int
 	}{
-		{"latest", map[hnsadapter.Op]int{hnsadapter.OpCreateEndpoint: 1, hnsadapter.OpDeleteEndpoint: 1,
-			hnsadapter.OpUpdateLoadBalancer: 1, hnsadapter.OpGetLoadBalancer: 1}},
-		{"ws2022", map[hnsadapter.Op]int{hnsadapter.OpCreateEndpoint: 1, hnsadapter.OpDeleteEndpoint: 1,
-			hnsadapter.OpDeleteLoadBalancer: 1, hnsadapter.OpCreateLoadBalancer: 1}},
+		{"latest", map[hns.Op]int{hns.OpCreateEndpoint: 1, hns.OpDeleteEndpoint: 1,
+			hns.OpUpdateLoadBalancer: 1, hns.OpGetLoadBalancer: 1}},
+		{"ws2022", map[hns.Op]int{hns.OpCreateEndpoint: 1, hns.OpDeleteEndpoint: 1,
+			hns.OpDeleteLoadBalancer: 1, hns.OpCreateLoadBalancer: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.profile, func(t *testing.T) {
@@ -84,15 +85,15 @@ func TestSyncChangesServiceDeletion(t *testing.T) {
 
 	p1 := plan(basePlan()[:3:3]) // dns's NodePort goes
 	res := e.syncChanges(p0, p1)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpDeleteLoadBalancer: 1}, calls(res.Calls),
+	assert.Equal(t, map[hns.Op]int{hns.OpDeleteLoadBalancer: 1}, calls(res.Calls),
 		"10.244.4.4 is still used by dns's ClusterIP")
 	p2 := plan(basePlan()[:2:2]) // and dns
 	res = e.syncChanges(p1, p2)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpDeleteLoadBalancer: 1, hnsadapter.OpDeleteEndpoint: 1}, calls(res.Calls))
+	assert.Equal(t, map[hns.Op]int{hns.OpDeleteLoadBalancer: 1, hns.OpDeleteEndpoint: 1}, calls(res.Calls))
 	e.assertHolds(p2)
 	p3 := plan(basePlan()[1:2:2]) // and web: 10.244.3.8 goes, 10.244.2.7 stays for api
 	res = e.syncChanges(p2, p3)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpDeleteLoadBalancer: 1, hnsadapter.OpDeleteEndpoint: 1}, calls(res.Calls))
+	assert.Equal(t, map[hns.Op]int{hns.OpDeleteLoadBalancer: 1, hns.OpDeleteEndpoint: 1}, calls(res.Calls))
 	e.assertHolds(p3)
 }
 
@@ -141,11 +142,11 @@ func TestSyncChangesFullAfterAbort(t *testing.T) {
 	// lists the network's endpoints, which fails.
 	lbs := append(basePlan(), svc("new", "10.96.0.20", "10.244.1.9", "10.244.2.7"))
 	p1 := plan(lbs)
-	e.h.InjectFault(fake.Fault{Op: hnsadapter.OpListEndpoints, Count: 1})
+	e.h.InjectFault(fake.Fault{Op: hns.OpListEndpoints, Count: 1})
 	ch := lbpolicy.Diff(p0, p1)
 	_, err = e.r.SyncChanges(context.Background(), p1, &ch)
 	require.Error(t, err)
-	var hnsErr *hnsadapter.Error
+	var hnsErr *hns.Error
 	assert.ErrorAs(t, err, &hnsErr)
 
 	e.h.ResetCalls()
@@ -173,7 +174,7 @@ func TestSyncChangesFindsLateLocalEndpoint(t *testing.T) {
 	ch := lbpolicy.Diff(p0, p1)
 	res, err := e.r.SyncChanges(context.Background(), p1, &ch)
 	require.NoError(t, err)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpListEndpoints: 1}, calls(res.Calls),
+	assert.Equal(t, map[hns.Op]int{hns.OpListEndpoints: 1}, calls(res.Calls),
 		"one list to look for the new pod's endpoint; the load balancer is already right without it")
 	require.Len(t, res.Diagnostics, 1)
 	assert.Equal(t, hnsadapter.ReasonLocalEndpointMissing, res.Diagnostics[0].Reason)
@@ -185,8 +186,8 @@ func TestSyncChangesFindsLateLocalEndpoint(t *testing.T) {
 	e.clock.Advance(time.Second)
 	res = e.syncChanges(p1, p1)
 	assert.False(t, res.Full)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpListEndpoints: 1, hnsadapter.OpUpdateLoadBalancer: 1,
-		hnsadapter.OpGetLoadBalancer: 1}, calls(res.Calls))
+	assert.Equal(t, map[hns.Op]int{hns.OpListEndpoints: 1, hns.OpUpdateLoadBalancer: 1,
+		hns.OpGetLoadBalancer: 1}, calls(res.Calls))
 	e.assertHolds(p1)
 
 	res = e.syncChanges(p1, p1)
@@ -210,8 +211,8 @@ func TestSyncChangesReplacedEndpoint(t *testing.T) {
 		}
 	}
 	res := e.syncChanges(p0, p1)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpDeleteEndpoint: 1, hnsadapter.OpCreateEndpoint: 1,
-		hnsadapter.OpUpdateLoadBalancer: 2, hnsadapter.OpGetLoadBalancer: 1}, calls(res.Calls), "web and api use 10.244.2.7")
+	assert.Equal(t, map[hns.Op]int{hns.OpDeleteEndpoint: 1, hns.OpCreateEndpoint: 1,
+		hns.OpUpdateLoadBalancer: 2, hns.OpGetLoadBalancer: 1}, calls(res.Calls), "web and api use 10.244.2.7")
 	e.assertHolds(p1)
 	full := e.sync(p1)
 	assert.Equal(t, listOnly, calls(full.Calls), "a full sync finds nothing to do")
@@ -234,7 +235,7 @@ func TestSyncChangesMatchesSync(t *testing.T) {
 				b := inc.syncChanges(prev, p)
 				if round > 0 {
 					assert.False(t, b.Full, "round %d", round)
-					assert.Zero(t, b.Calls[hnsadapter.OpListLoadBalancers], "round %d", round)
+					assert.Zero(t, b.Calls[hns.OpListLoadBalancers], "round %d", round)
 				}
 				fullCalls += a.MutatingCalls()
 				incCalls += b.MutatingCalls()
@@ -257,13 +258,13 @@ func TestSyncChangesMatchesSync(t *testing.T) {
 func TestSyncChangesRelistsAfterContradiction(t *testing.T) {
 	e := newEnv(t, "latest")
 	p := plan(basePlan())
-	e.h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateLoadBalancer, Code: hnsadapter.CodeAlreadyExists, Count: 1})
+	e.h.InjectFault(fake.Fault{Op: hns.OpCreateLoadBalancer, Code: hns.CodeAlreadyExists, Count: 1})
 	ch := lbpolicy.Diff(&lbpolicy.Plan{}, p)
 	res, err := e.r.SyncChanges(context.Background(), p, &ch)
 	require.NoError(t, err)
 	require.True(t, res.Full)
 	require.Len(t, res.Errors, 1)
-	assert.True(t, hnsadapter.IsAlreadyExists(res.Errors[0]))
+	assert.True(t, hns.IsAlreadyExists(res.Errors[0]))
 
 	e.clock.Advance(time.Second) // the failed load balancer's backoff
 	res = e.syncChanges(p, p)
@@ -276,20 +277,20 @@ func TestSyncChangesRelistsAfterContradiction(t *testing.T) {
 // idDropper answers creates without the new object's ID, as a backend
 // breaking its contract would.
 type idDropper struct {
-	hnsadapter.Backend
+	hns.Client
 	drop bool
 }
 
-func (d *idDropper) CreateLoadBalancer(ctx context.Context, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
-	got, err := d.Backend.CreateLoadBalancer(ctx, lb)
+func (d *idDropper) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
+	got, err := d.Client.CreateLoadBalancer(ctx, lb)
 	if err == nil && d.drop {
 		return nil, nil
 	}
 	return got, err
 }
 
-func (d *idDropper) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapter.HostComputeEndpoint) (*hnsadapter.HostComputeEndpoint, error) {
-	got, err := d.Backend.CreateEndpoint(ctx, networkID, ep)
+func (d *idDropper) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
+	got, err := d.Client.CreateEndpoint(ctx, networkID, ep)
 	if err == nil && d.drop {
 		cp := *got
 		cp.Id = ""
@@ -315,7 +316,7 @@ func TestSyncChangesCreateWithoutID(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dropper := &idDropper{drop: true}
-			e := newEnv(t, "latest", withBackend(func(b hnsadapter.Backend) hnsadapter.Backend { dropper.Backend = b; return dropper }))
+			e := newEnv(t, "latest", withBackend(func(b hns.Client) hns.Client { dropper.Client = b; return dropper }))
 			p := plan([]lbpolicy.LoadBalancer{tt.lb})
 			ch := lbpolicy.Diff(&lbpolicy.Plan{}, p)
 			res, err := e.r.SyncChanges(context.Background(), p, &ch)
@@ -326,7 +327,7 @@ func TestSyncChangesCreateWithoutID(t *testing.T) {
 			e.clock.Advance(time.Second)
 			res = e.syncChanges(p, p)
 			assert.True(t, res.Full)
-			assert.Equal(t, tt.secondCreates, res.Calls[hnsadapter.OpCreateLoadBalancer]+res.Calls[hnsadapter.OpCreateEndpoint])
+			assert.Equal(t, tt.secondCreates, res.Calls[hns.OpCreateLoadBalancer]+res.Calls[hns.OpCreateEndpoint])
 			e.assertHolds(p)
 			lbs, eps := e.r.Owned()
 			assert.Equal(t, [2]int{tt.ownedLBs, tt.eps}, [2]int{lbs, eps}, "owned load balancers, endpoints")
@@ -349,7 +350,7 @@ func TestSyncChangesUnsortedPlan(t *testing.T) {
 	slices.Reverse(reversed.Endpoints)
 	res := e.syncChanges(p0, reversed)
 	assert.False(t, res.Full)
-	assert.Equal(t, map[hnsadapter.Op]int{hnsadapter.OpCreateEndpoint: 1, hnsadapter.OpDeleteEndpoint: 1,
-		hnsadapter.OpUpdateLoadBalancer: 1, hnsadapter.OpGetLoadBalancer: 1}, calls(res.Calls))
+	assert.Equal(t, map[hns.Op]int{hns.OpCreateEndpoint: 1, hns.OpDeleteEndpoint: 1,
+		hns.OpUpdateLoadBalancer: 1, hns.OpGetLoadBalancer: 1}, calls(res.Calls))
 	e.assertHolds(p1)
 }

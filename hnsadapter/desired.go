@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -18,12 +19,12 @@ import (
 // and external port. It equals lbpolicy.LoadBalancer.Key of the plan entry
 // the load balancer was made from. ok is false when lb has no port mapping
 // or an unparsable frontend VIP: such a load balancer matches no plan entry.
-func LoadBalancerKey(lb *HostComputeLoadBalancer) (key lbpolicy.Key, ok bool) {
+func LoadBalancerKey(lb *hns.HostComputeLoadBalancer) (key lbpolicy.Key, ok bool) {
 	if len(lb.PortMappings) == 0 {
 		return key, false
 	}
 	key.Family = lbpolicy.IPv4
-	if lb.Flags&LoadBalancerFlagsIPv6 != 0 {
+	if lb.Flags&lbpolicy.FlagIPv6 != 0 {
 		key.Family = lbpolicy.IPv6
 	}
 	if len(lb.FrontendVIPs) > 0 {
@@ -40,7 +41,7 @@ func LoadBalancerKey(lb *HostComputeLoadBalancer) (key lbpolicy.Key, ok bool) {
 
 // desiredLoadBalancer is the HNS load balancer for lb with the given
 // endpoint IDs (sorted by the caller).
-func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *HostComputeLoadBalancer {
+func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *hns.HostComputeLoadBalancer {
 	var vips []string
 	for _, v := range lb.FrontendVIPs {
 		vips = append(vips, v.String())
@@ -49,19 +50,19 @@ func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *HostC
 	if lb.SourceVIP.IsValid() {
 		sourceVIP = lb.SourceVIP.String()
 	}
-	return &HostComputeLoadBalancer{
+	return &hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: endpointIDs,
 		SourceVIP:            sourceVIP,
 		FrontendVIPs:         vips,
-		PortMappings: []LoadBalancerPortMapping{{
+		PortMappings: []hns.LoadBalancerPortMapping{{
 			Protocol:         uint32(lb.Protocol),
 			InternalPort:     lb.InternalPort,
 			ExternalPort:     lb.ExternalPort,
-			DistributionType: LoadBalancerDistribution(lb.DistributionType),
-			Flags:            LoadBalancerPortMappingFlags(lb.PortMappingFlags),
+			DistributionType: lbpolicy.DistributionType(lb.DistributionType),
+			Flags:            lbpolicy.PortMappingFlags(lb.PortMappingFlags),
 		}},
-		SchemaVersion: V2SchemaVersion(),
-		Flags:         LoadBalancerFlags(lb.Flags),
+		SchemaVersion: hns.V2SchemaVersion(),
+		Flags:         lbpolicy.LoadBalancerFlags(lb.Flags),
 	}
 }
 
@@ -69,7 +70,7 @@ func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *HostC
 // the ID, with endpoint IDs compared as sets, case-insensitively, and
 // addresses compared as addresses. SchemaVersion is not compared: it says
 // how an object was sent, not what it is.
-func sameLoadBalancer(a, b *HostComputeLoadBalancer) bool {
+func sameLoadBalancer(a, b *hns.HostComputeLoadBalancer) bool {
 	return a.Flags == b.Flags &&
 		slices.Equal(a.PortMappings, b.PortMappings) &&
 		sameAddr(a.SourceVIP, b.SourceVIP) &&
@@ -110,27 +111,27 @@ func idSet(ids []string) []string {
 }
 
 // desiredEndpoint is the HNS endpoint for a plan endpoint.
-func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *HostComputeEndpoint {
-	hep := &HostComputeEndpoint{
+func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *hns.HostComputeEndpoint {
+	hep := &hns.HostComputeEndpoint{
 		HostComputeNetwork: networkID,
-		IpConfigurations:   []IpConfig{{IpAddress: ep.IP.String()}},
+		IpConfigurations:   []hns.IpConfig{{IpAddress: ep.IP.String()}},
 		MacAddress:         ep.MACAddress,
-		SchemaVersion:      V2SchemaVersion(),
+		SchemaVersion:      hns.V2SchemaVersion(),
 	}
 	if ep.Remote {
-		hep.Flags = EndpointFlagsRemoteEndpoint
+		hep.Flags = hns.EndpointFlagsRemoteEndpoint
 	}
 	if ep.ProviderAddress.IsValid() {
-		settings, _ := json.Marshal(ProviderAddressEndpointPolicySetting{ProviderAddress: ep.ProviderAddress.String()})
-		hep.Policies = []EndpointPolicy{{Type: EndpointPolicyProviderAddress, Settings: settings}}
+		settings, _ := json.Marshal(hns.ProviderAddressEndpointPolicySetting{ProviderAddress: ep.ProviderAddress.String()})
+		hep.Policies = []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress, Settings: settings}}
 	}
 	return hep
 }
 
-func isRemote(ep *HostComputeEndpoint) bool { return ep.Flags&EndpointFlagsRemoteEndpoint != 0 }
+func isRemote(ep *hns.HostComputeEndpoint) bool { return ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 }
 
 // endpointIP returns the endpoint's address: its first IP configuration.
-func endpointIP(ep *HostComputeEndpoint) (netip.Addr, bool) {
+func endpointIP(ep *hns.HostComputeEndpoint) (netip.Addr, bool) {
 	if len(ep.IpConfigurations) == 0 {
 		return netip.Addr{}, false
 	}
@@ -142,12 +143,12 @@ func endpointIP(ep *HostComputeEndpoint) (netip.Addr, bool) {
 }
 
 // providerAddress returns the endpoint's ProviderAddress policy, if any.
-func providerAddress(ep *HostComputeEndpoint) netip.Addr {
+func providerAddress(ep *hns.HostComputeEndpoint) netip.Addr {
 	for _, p := range ep.Policies {
-		if p.Type != EndpointPolicyProviderAddress {
+		if p.Type != hns.EndpointPolicyProviderAddress {
 			continue
 		}
-		var s ProviderAddressEndpointPolicySetting
+		var s hns.ProviderAddressEndpointPolicySetting
 		if json.Unmarshal(p.Settings, &s) != nil {
 			continue
 		}
@@ -161,7 +162,7 @@ func providerAddress(ep *HostComputeEndpoint) netip.Addr {
 // matchesEndpoint reports whether HNS endpoint ep is the plan's endpoint
 // want: same IP, remote flag, MAC (ignoring case and separators) and
 // provider address.
-func matchesEndpoint(ep *HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
+func matchesEndpoint(ep *hns.HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
 	ip, ok := endpointIP(ep)
 	return ok && ip == want.IP.Unmap() &&
 		isRemote(ep) == want.Remote &&
@@ -172,8 +173,8 @@ func matchesEndpoint(ep *HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
 // hasProviderAddress reports whether pa (zero: none) is ep's provider
 // address. The settings are compared as sent before being parsed: a
 // resync of thousands of endpoints then parses no JSON.
-func hasProviderAddress(ep *HostComputeEndpoint, pa netip.Addr) bool {
-	if len(ep.Policies) == 1 && ep.Policies[0].Type == EndpointPolicyProviderAddress && pa.IsValid() {
+func hasProviderAddress(ep *hns.HostComputeEndpoint, pa netip.Addr) bool {
+	if len(ep.Policies) == 1 && ep.Policies[0].Type == hns.EndpointPolicyProviderAddress && pa.IsValid() {
 		var buf [64]byte
 		b := append(buf[:0], `{"ProviderAddress":"`...)
 		b = append(pa.AppendTo(b), `"}`...)

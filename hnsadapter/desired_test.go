@@ -8,45 +8,46 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
 func TestSameLoadBalancer(t *testing.T) {
-	base := func() *HostComputeLoadBalancer {
-		return &HostComputeLoadBalancer{
+	base := func() *hns.HostComputeLoadBalancer {
+		return &hns.HostComputeLoadBalancer{
 			Id:                   "A",
 			HostComputeEndpoints: []string{"EP-1", "EP-2"},
 			SourceVIP:            "10.244.1.254",
 			FrontendVIPs:         []string{"fd00::10"},
-			PortMappings:         []LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
-			SchemaVersion:        V2SchemaVersion(),
-			Flags:                LoadBalancerFlagsIPv6,
+			PortMappings:         []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+			SchemaVersion:        hns.V2SchemaVersion(),
+			Flags:                lbpolicy.FlagIPv6,
 		}
 	}
-	same := []func(*HostComputeLoadBalancer){
-		func(lb *HostComputeLoadBalancer) { lb.Id = "B" },
-		func(lb *HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"ep-2", "ep-1"} },
-		func(lb *HostComputeLoadBalancer) { lb.FrontendVIPs = []string{"fd00:0::10"} },
-		func(lb *HostComputeLoadBalancer) { lb.SchemaVersion = SchemaVersion{} },
+	same := []func(*hns.HostComputeLoadBalancer){
+		func(lb *hns.HostComputeLoadBalancer) { lb.Id = "B" },
+		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"ep-2", "ep-1"} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = []string{"fd00:0::10"} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.SchemaVersion = hns.SchemaVersion{} },
 	}
 	for i, f := range same {
 		lb := base()
 		f(lb)
 		assert.True(t, sameLoadBalancer(base(), lb), "same %d", i)
 	}
-	differ := []func(*HostComputeLoadBalancer){
-		func(lb *HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1"} },
-		func(lb *HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-3"} },
-		func(lb *HostComputeLoadBalancer) { lb.SourceVIP = "" },
-		func(lb *HostComputeLoadBalancer) { lb.FrontendVIPs = nil },
-		func(lb *HostComputeLoadBalancer) { lb.PortMappings[0].InternalPort = 8081 },
-		func(lb *HostComputeLoadBalancer) {
-			lb.PortMappings[0].Flags = LoadBalancerPortMappingFlagsVipExternalIP
+	differ := []func(*hns.HostComputeLoadBalancer){
+		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1"} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-3"} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.SourceVIP = "" },
+		func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = nil },
+		func(lb *hns.HostComputeLoadBalancer) { lb.PortMappings[0].InternalPort = 8081 },
+		func(lb *hns.HostComputeLoadBalancer) {
+			lb.PortMappings[0].Flags = lbpolicy.PortMappingVipExternalIP
 		},
-		func(lb *HostComputeLoadBalancer) {
-			lb.PortMappings[0].DistributionType = LoadBalancerDistributionSourceIP
+		func(lb *hns.HostComputeLoadBalancer) {
+			lb.PortMappings[0].DistributionType = lbpolicy.DistributionSourceIP
 		},
-		func(lb *HostComputeLoadBalancer) { lb.Flags |= LoadBalancerFlagsDSR },
+		func(lb *hns.HostComputeLoadBalancer) { lb.Flags |= lbpolicy.FlagDSR },
 	}
 	for i, f := range differ {
 		lb := base()
@@ -56,17 +57,17 @@ func TestSameLoadBalancer(t *testing.T) {
 }
 
 func TestLoadBalancerKeyOfHNSObjects(t *testing.T) {
-	lb := &HostComputeLoadBalancer{
-		FrontendVIPs: []string{"fd00::10"}, Flags: LoadBalancerFlagsIPv6,
-		PortMappings: []LoadBalancerPortMapping{{Protocol: 17, ExternalPort: 53}},
+	lb := &hns.HostComputeLoadBalancer{
+		FrontendVIPs: []string{"fd00::10"}, Flags: lbpolicy.FlagIPv6,
+		PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 17, ExternalPort: 53}},
 	}
 	k, ok := LoadBalancerKey(lb)
 	assert.True(t, ok)
 	assert.Equal(t, "IPv6/fd00::10/UDP/53", k.String())
 
-	_, ok = LoadBalancerKey(&HostComputeLoadBalancer{FrontendVIPs: []string{"10.0.0.1"}})
+	_, ok = LoadBalancerKey(&hns.HostComputeLoadBalancer{FrontendVIPs: []string{"10.0.0.1"}})
 	assert.False(t, ok, "no port mapping")
-	_, ok = LoadBalancerKey(&HostComputeLoadBalancer{FrontendVIPs: []string{"nope"}, PortMappings: lb.PortMappings})
+	_, ok = LoadBalancerKey(&hns.HostComputeLoadBalancer{FrontendVIPs: []string{"nope"}, PortMappings: lb.PortMappings})
 	assert.False(t, ok, "bad VIP")
 }
 
@@ -82,18 +83,18 @@ func TestMatchesEndpoint(t *testing.T) {
 	settings, _ := json.MarshalIndent(map[string]any{"ProviderAddress": "10.0.0.2", "Other": 1}, "", " ")
 	ep2 := *ep
 	ep2.MacAddress = "02:11:0A:F4:02:07"
-	ep2.Policies = []EndpointPolicy{{Type: EndpointPolicyProviderAddress, Settings: settings}}
+	ep2.Policies = []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress, Settings: settings}}
 	assert.True(t, matchesEndpoint(&ep2, &want))
 
-	for name, f := range map[string]func(*HostComputeEndpoint){
-		"IP":    func(e *HostComputeEndpoint) { e.IpConfigurations = []IpConfig{{IpAddress: "10.244.2.8"}} },
-		"local": func(e *HostComputeEndpoint) { e.Flags = 0 },
-		"MAC":   func(e *HostComputeEndpoint) { e.MacAddress = "02-11-0a-f4-02-08" },
-		"PA": func(e *HostComputeEndpoint) {
+	for name, f := range map[string]func(*hns.HostComputeEndpoint){
+		"IP":    func(e *hns.HostComputeEndpoint) { e.IpConfigurations = []hns.IpConfig{{IpAddress: "10.244.2.8"}} },
+		"local": func(e *hns.HostComputeEndpoint) { e.Flags = 0 },
+		"MAC":   func(e *hns.HostComputeEndpoint) { e.MacAddress = "02-11-0a-f4-02-08" },
+		"PA": func(e *hns.HostComputeEndpoint) {
 			e.Policies = desiredEndpoint(&lbpolicy.Endpoint{ProviderAddress: netip.MustParseAddr("10.0.0.3")}, "").Policies
 		},
-		"no PA":  func(e *HostComputeEndpoint) { e.Policies = nil },
-		"no IPs": func(e *HostComputeEndpoint) { e.IpConfigurations = nil },
+		"no PA":  func(e *hns.HostComputeEndpoint) { e.Policies = nil },
+		"no IPs": func(e *hns.HostComputeEndpoint) { e.IpConfigurations = nil },
 	} {
 		e := *ep
 		f(&e)

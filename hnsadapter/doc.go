@@ -1,16 +1,11 @@
 // Package hnsadapter applies an lbpolicy.Plan to HNS with the fewest calls
 // that converge: a Reconciler diffs the plan against what HNS holds and
-// creates, updates in place, or deletes only what differs, through a small
-// Backend interface. Sync lists HNS and compares the whole plan;
-// SyncChanges applies a change set (lbpolicy.Tracker.Changes, or
-// lbpolicy.Diff) from what the Reconciler knows HNS holds, without
-// listing, and falls back to a full sync periodically (FullSyncPeriod) to
-// repair what changed behind its back.
-//
-// The types mirror the HCN v2 schema of github.com/Microsoft/hcsshim/hcn so
-// that conversion is field by field. Only the Windows backend (NewHCN) calls
-// hcn; package fake provides an in-memory HNS with HNS's rules for tests on
-// any OS.
+// creates, updates in place, or deletes only what differs, through an
+// hns.Client (hns.NewHCN on Windows, fake.HNS in tests). Sync lists HNS and
+// compares the whole plan; SyncChanges applies a change set
+// (lbpolicy.Tracker.Changes, or lbpolicy.Diff) from what the Reconciler
+// knows HNS holds, without listing, and falls back to a full sync
+// periodically (FullSyncPeriod) to repair what changed behind its back.
 //
 // The adapter never modifies or deletes an HNS object it does not own: one
 // it created, or one it adopted at start-up because its identity key

@@ -10,16 +10,17 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
 // An informer-driven proxy: events go into a Tracker, and each sync hands
 // the Tracker's change set and plan to SyncChanges. The first sync lists
 // HNS and compares everything; the next ones touch only what changed. On
-// Windows the backend is hnsadapter.NewHCN("cbr0", logger); here, the fake.
+// Windows the backend is hns.NewHCN("cbr0", logger); here, the fake.
 func ExampleReconciler_SyncChanges() {
 	ctx := context.Background()
-	profile, _ := hnsadapter.ProfileNamed("latest")
+	profile, _ := hns.ProfileNamed("latest")
 	h := fake.New(profile)
 	network := h.AddNetwork("cbr0", "L2Bridge")
 	h.AddLocalEndpoint(network, "web-a", "10.244.1.5") // the CNI made the pods' endpoints
@@ -37,7 +38,7 @@ func ExampleReconciler_SyncChanges() {
 			return
 		}
 		fmt.Printf("%s: full=%v created=%d updated=%d lists=%d mutating calls=%d\n", step, res.Full,
-			res.Created, res.Updated, res.Calls[hnsadapter.OpListLoadBalancers], res.MutatingCalls())
+			res.Created, res.Updated, res.Calls[hns.OpListLoadBalancers], res.MutatingCalls())
 	}
 
 	ready, port, here := true, int32(8080), "win-1"

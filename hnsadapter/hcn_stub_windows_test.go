@@ -32,6 +32,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 	"github.com/hnslb/hnslb/testing/wine/hnsstub"
 )
@@ -56,9 +57,9 @@ func serveStub(t *testing.T, h *fake.HNS) *hnsstub.Server {
 }
 
 // newStubHCN returns the hcn backend, talking to the fake srv serves.
-func newStubHCN(t *testing.T) *hnsadapter.HCN {
+func newStubHCN(t *testing.T) *hns.HCN {
 	t.Helper()
-	b, err := hnsadapter.NewHCN(netName, logr.Discard())
+	b, err := hns.NewHCN(netName, logr.Discard())
 	require.NoError(t, err, "NewHCN through the stand-in DLLs")
 	return b
 }
@@ -75,12 +76,12 @@ type stubTwins struct {
 
 // newStubTwins makes the twins; wrap, if set, wraps both backends (the fake
 // on one side, the hcn backend on the other).
-func newStubTwins(t *testing.T, profile string, wrap func(hnsadapter.Backend) hnsadapter.Backend) *stubTwins {
+func newStubTwins(t *testing.T, profile string, wrap func(hns.Client) hns.Client) *stubTwins {
 	t.Helper()
 	requireStub(t)
 	tw := &stubTwins{t: t}
 	var direct, viaHCN []envOption
-	viaHCN = append(viaHCN, withBackend(func(b hnsadapter.Backend) hnsadapter.Backend {
+	viaHCN = append(viaHCN, withBackend(func(b hns.Client) hns.Client {
 		tw.srv = serveStub(t, b.(*fake.HNS))
 		return newStubHCN(t)
 	}))
@@ -95,7 +96,7 @@ func newStubTwins(t *testing.T, profile string, wrap func(hnsadapter.Backend) hn
 
 // outcome is what two syncs of the same plan must agree on.
 type outcome struct {
-	Calls                              map[hnsadapter.Op]int
+	Calls                              map[hns.Op]int
 	Created, Updated, Deleted, Adopted int
 	EndpointsCreated, EndpointsDeleted int
 	Pending, Errors                    int
@@ -180,10 +181,10 @@ func TestHCNStubCreatesFromEmpty(t *testing.T) {
 
 			assert.Empty(t, cmp.Diff(planLines(p), hnsLines(tw.hcn.h)), "load balancers (-plan +HNS)")
 			assert.Empty(t, cmp.Diff(planRemoteLines(p, tw.hcn.locals), remoteLines(tw.hcn.h, tw.hcn.netID)), "remote endpoints (-plan +HNS)")
-			assert.Equal(t, map[hnsadapter.Op]int{
-				hnsadapter.OpGetNetwork: 1, hnsadapter.OpVersion: 1,
-				hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1,
-				hnsadapter.OpCreateEndpoint: 4, hnsadapter.OpCreateLoadBalancer: 4,
+			assert.Equal(t, map[hns.Op]int{
+				hns.OpGetNetwork: 1, hns.OpVersion: 1,
+				hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1,
+				hns.OpCreateEndpoint: 4, hns.OpCreateLoadBalancer: 4,
 			}, calls(res.Calls))
 			assert.Equal(t, 4, res.Created)
 			assert.Equal(t, 4, res.EndpointsCreated)
@@ -214,13 +215,13 @@ func TestHCNStubNoOpResync(t *testing.T) {
 // back to delete and create.
 func TestHCNStubOneEndpointChange(t *testing.T) {
 	const webKey = "IPv4/10.96.0.10/TCP/80"
-	claim155 := func(b hnsadapter.Backend) hnsadapter.Backend {
-		return reportingVersion{Backend: b, v: lbpolicy.Version{Major: 15, Minor: 5}}
+	claim155 := func(b hns.Client) hns.Client {
+		return reportingVersion{Client: b, v: lbpolicy.Version{Major: 15, Minor: 5}}
 	}
 	for _, tt := range []struct {
 		name       string
 		profile    string
-		wrap       func(hnsadapter.Backend) hnsadapter.Backend
+		wrap       func(hns.Client) hns.Client
 		firstFns   map[string]int // mutating HCN calls of the first change
 		sameIDLast bool
 	}{
@@ -252,10 +253,10 @@ func TestHCNStubOneEndpointChange(t *testing.T) {
 			res = tw.sync(p)
 			assert.Equal(t, 1, res.Updated)
 			if tt.sameIDLast {
-				assert.Equal(t, 1, res.Calls[hnsadapter.OpUpdateLoadBalancer])
-				assert.Zero(t, res.Calls[hnsadapter.OpGetLoadBalancer], "verified once, trusted since")
+				assert.Equal(t, 1, res.Calls[hns.OpUpdateLoadBalancer])
+				assert.Zero(t, res.Calls[hns.OpGetLoadBalancer], "verified once, trusted since")
 			} else {
-				assert.Zero(t, res.Calls[hnsadapter.OpUpdateLoadBalancer], "no update where it does not work")
+				assert.Zero(t, res.Calls[hns.OpUpdateLoadBalancer], "no update where it does not work")
 			}
 			assert.Empty(t, cmp.Diff(planLines(p), hnsLines(tw.hcn.h)), "load balancers (-plan +HNS)")
 			assert.Equal(t, tt.sameIDLast, strings.EqualFold(before.Id, tw.hcn.lbByKey(webKey).Id), "same ID after updates")
@@ -338,8 +339,8 @@ func TestHCNStubRepairsOutOfBandDeletion(t *testing.T) {
 	}
 	res := tw.sync(p)
 	assert.Equal(t, 1, res.Created)
-	assert.Equal(t, map[hnsadapter.Op]int{
-		hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1, hnsadapter.OpCreateLoadBalancer: 1,
+	assert.Equal(t, map[hns.Op]int{
+		hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1, hns.OpCreateLoadBalancer: 1,
 	}, calls(res.Calls))
 	assert.Empty(t, cmp.Diff(planLines(p), hnsLines(tw.hcn.h)))
 }
@@ -459,11 +460,11 @@ func TestHCNStubManyConcurrentCalls(t *testing.T) {
 // and read as hcn's messages do.
 func TestHCNStubErrors(t *testing.T) {
 	const missingID = "5D2E5F5A-1B9A-4C55-8E07-0C1B6A0C3C11"
-	lb := func(vip string, eps ...string) *hnsadapter.HostComputeLoadBalancer {
-		return &hnsadapter.HostComputeLoadBalancer{
+	lb := func(vip string, eps ...string) *hns.HostComputeLoadBalancer {
+		return &hns.HostComputeLoadBalancer{
 			HostComputeEndpoints: eps, FrontendVIPs: []string{vip},
-			PortMappings:  []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
-			SchemaVersion: hnsadapter.V2SchemaVersion(),
+			PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+			SchemaVersion: hns.V2SchemaVersion(),
 		}
 	}
 	type node struct {
@@ -475,74 +476,74 @@ func TestHCNStubErrors(t *testing.T) {
 		profile string
 		setup   func(n *node)
 		fault   *fake.Fault // injected before each of the two calls
-		do      func(ctx context.Context, b hnsadapter.Backend, n *node) error
-		code    hnsadapter.Code
+		do      func(ctx context.Context, b hns.Client, n *node) error
+		code    hns.Code
 		pred    func(error) bool
 		hcnPred func(error) bool // hcn's own predicate, where it has one
 		fn      string           // the hcn function the message names
 	}{
 		{name: "frontend taken", profile: "latest",
 			setup: func(n *node) { n.h.AddLoadBalancer(*lb("10.96.0.10", n.pods[1])) },
-			do: func(ctx context.Context, b hnsadapter.Backend, n *node) error {
+			do: func(ctx context.Context, b hns.Client, n *node) error {
 				_, err := b.CreateLoadBalancer(ctx, lb("10.96.0.10", n.pods[0]))
 				return err
 			},
-			code: hnsadapter.CodeAlreadyExists, pred: hnsadapter.IsAlreadyExists, fn: "hcnCreateLoadBalancer"},
+			code: hns.CodeAlreadyExists, pred: hns.IsAlreadyExists, fn: "hcnCreateLoadBalancer"},
 		{name: "port reserved", profile: "latest",
 			setup: func(n *node) { n.h.ReservePort("", 6, 80) },
-			do: func(ctx context.Context, b hnsadapter.Backend, n *node) error {
+			do: func(ctx context.Context, b hns.Client, n *node) error {
 				_, err := b.CreateLoadBalancer(ctx, lb("10.96.0.10", n.pods[0]))
 				return err
 			},
-			code: hnsadapter.CodePortAlreadyExists, pred: hnsadapter.IsPortAlreadyExists, hcnPred: hcn.IsPortAlreadyExistsError, fn: "hcnCreateLoadBalancer"},
+			code: hns.CodePortAlreadyExists, pred: hns.IsPortAlreadyExists, hcnPred: hcn.IsPortAlreadyExistsError, fn: "hcnCreateLoadBalancer"},
 		{name: "no endpoints", profile: "latest",
-			do: func(ctx context.Context, b hnsadapter.Backend, _ *node) error {
+			do: func(ctx context.Context, b hns.Client, _ *node) error {
 				_, err := b.CreateLoadBalancer(ctx, lb("10.96.0.10"))
 				return err
 			},
-			code: hnsadapter.CodeInvalidReference, pred: hnsadapter.IsInvalidReference, fn: "hcnCreateLoadBalancer"},
+			code: hns.CodeInvalidReference, pred: hns.IsInvalidReference, fn: "hcnCreateLoadBalancer"},
 		{name: "delete missing", profile: "latest",
-			do: func(ctx context.Context, b hnsadapter.Backend, _ *node) error {
+			do: func(ctx context.Context, b hns.Client, _ *node) error {
 				return b.DeleteLoadBalancer(ctx, missingID)
 			},
-			code: hnsadapter.CodeNotFound, pred: hnsadapter.IsNotFound, hcnPred: hcn.IsElementNotFoundError, fn: "hcnDeleteLoadBalancer"},
+			code: hns.CodeNotFound, pred: hns.IsNotFound, hcnPred: hcn.IsElementNotFoundError, fn: "hcnDeleteLoadBalancer"},
 		{name: "delete missing endpoint", profile: "latest",
-			do: func(ctx context.Context, b hnsadapter.Backend, _ *node) error {
+			do: func(ctx context.Context, b hns.Client, _ *node) error {
 				return b.DeleteEndpoint(ctx, missingID)
 			},
-			code: hnsadapter.CodeNotFound, pred: hnsadapter.IsNotFound, hcnPred: hcn.IsElementNotFoundError, fn: "hcnDeleteEndpoint"},
+			code: hns.CodeNotFound, pred: hns.IsNotFound, hcnPred: hcn.IsElementNotFoundError, fn: "hcnDeleteEndpoint"},
 		{name: "update missing", profile: "latest",
-			do: func(ctx context.Context, b hnsadapter.Backend, n *node) error {
+			do: func(ctx context.Context, b hns.Client, n *node) error {
 				_, err := b.UpdateLoadBalancer(ctx, missingID, lb("10.96.0.10", n.pods[0]))
 				return err
 			},
-			code: hnsadapter.CodeNotFound, pred: hnsadapter.IsNotFound, hcnPred: hcn.IsElementNotFoundError, fn: "hcnOpenLoadBalancer"},
+			code: hns.CodeNotFound, pred: hns.IsNotFound, hcnPred: hcn.IsElementNotFoundError, fn: "hcnOpenLoadBalancer"},
 		{name: "update on ws2022", profile: "ws2022",
 			setup: func(n *node) { n.h.AddLoadBalancer(*lb("10.96.0.10", n.pods[0])) },
-			do: func(ctx context.Context, b hnsadapter.Backend, n *node) error {
+			do: func(ctx context.Context, b hns.Client, n *node) error {
 				_, err := b.UpdateLoadBalancer(ctx, n.h.LoadBalancers()[0].Id, lb("10.96.0.10", n.pods[1]))
 				return err
 			},
-			code: hnsadapter.CodeNotImplemented, pred: hnsadapter.IsNotImplemented, hcnPred: hcn.IsNotImplemented, fn: "hcnModifyLoadBalancer"},
+			code: hns.CodeNotImplemented, pred: hns.IsNotImplemented, hcnPred: hcn.IsNotImplemented, fn: "hcnModifyLoadBalancer"},
 		{name: "IPv6 on ws2019", profile: "ws2019",
-			do: func(ctx context.Context, b hnsadapter.Backend, n *node) error {
+			do: func(ctx context.Context, b hns.Client, n *node) error {
 				l := lb("10.96.0.10", n.pods[0])
-				l.Flags = hnsadapter.LoadBalancerFlagsIPv6
+				l.Flags = lbpolicy.FlagIPv6
 				_, err := b.CreateLoadBalancer(ctx, l)
 				return err
 			},
-			code: hnsadapter.CodeInvalidParameter, pred: hnsadapter.IsInvalidParameter, fn: "hcnCreateLoadBalancer"},
+			code: hns.CodeInvalidParameter, pred: hns.IsInvalidParameter, fn: "hcnCreateLoadBalancer"},
 		{name: "create endpoint with a taken IP", profile: "latest",
-			do: func(ctx context.Context, b hnsadapter.Backend, n *node) error {
-				_, err := b.CreateEndpoint(ctx, n.h.Networks()[0].Id, &hnsadapter.HostComputeEndpoint{
-					IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.1.2"}}, SchemaVersion: hnsadapter.V2SchemaVersion(),
+			do: func(ctx context.Context, b hns.Client, n *node) error {
+				_, err := b.CreateEndpoint(ctx, n.h.Networks()[0].Id, &hns.HostComputeEndpoint{
+					IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.1.2"}}, SchemaVersion: hns.V2SchemaVersion(),
 				})
 				return err
 			},
-			code: hnsadapter.CodeAlreadyExists, pred: hnsadapter.IsAlreadyExists, fn: "hcnCreateEndpoint"},
+			code: hns.CodeAlreadyExists, pred: hns.IsAlreadyExists, fn: "hcnCreateEndpoint"},
 		{name: "injected E_FAIL on a list", profile: "latest",
-			fault: &fake.Fault{Op: hnsadapter.OpListLoadBalancers, Count: 1},
-			do: func(ctx context.Context, b hnsadapter.Backend, _ *node) error {
+			fault: &fake.Fault{Op: hns.OpListLoadBalancers, Count: 1},
+			do: func(ctx context.Context, b hns.Client, _ *node) error {
 				lbs, err := b.ListLoadBalancers(ctx)
 				if lbs != nil {
 					return fmt.Errorf("a failed list returned %d load balancers", len(lbs))
@@ -553,7 +554,7 @@ func TestHCNStubErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			requireStub(t)
-			p, err := hnsadapter.ProfileNamed(c.profile)
+			p, err := hns.ProfileNamed(c.profile)
 			require.NoError(t, err)
 			n := &node{h: fake.New(p)}
 			netID := n.h.AddNetwork(netName, "Overlay")
@@ -572,7 +573,7 @@ func TestHCNStubErrors(t *testing.T) {
 			err = c.do(ctx, b, n)
 			require.Error(t, err)
 			t.Logf("through hcn: %v", err)
-			var got *hnsadapter.Error
+			var got *hns.Error
 			require.ErrorAs(t, err, &got)
 			assert.Equal(t, c.code, got.Code, "code 0x%X", uint32(got.Code))
 			assert.True(t, c.pred(err), "hnsadapter's predicate")
@@ -588,7 +589,7 @@ func TestHCNStubErrors(t *testing.T) {
 			if c.fault != nil {
 				n.h.InjectFault(*c.fault)
 			}
-			var want *hnsadapter.Error
+			var want *hns.Error
 			require.ErrorAs(t, c.do(ctx, n.h, n), &want)
 			assert.Equal(t, want.Code, got.Code)
 			assert.Equal(t, want.Record, got.Record)
@@ -602,7 +603,7 @@ func TestHCNStubErrors(t *testing.T) {
 // not-found errors, which the backend reports as IsNotFound.
 func TestHCNStubLookups(t *testing.T) {
 	requireStub(t)
-	for _, p := range hnsadapter.Profiles() {
+	for _, p := range hns.Profiles() {
 		h := fake.New(p)
 		h.AddNetwork(netName, "Overlay")
 		serveStub(t, h)
@@ -614,38 +615,38 @@ func TestHCNStubLookups(t *testing.T) {
 		assert.True(t, strings.EqualFold(h.Networks()[0].Id, b.Network().Id))
 	}
 
-	h := fake.New(hnsadapter.Profiles()[3])
+	h := fake.New(hns.Profiles()[3])
 	serveStub(t, h)
-	_, err := hnsadapter.NewHCN("no-such-network", logr.Discard())
-	assert.True(t, hnsadapter.IsNotFound(err), "%v", err)
+	_, err := hns.NewHCN("no-such-network", logr.Discard())
+	assert.True(t, hns.IsNotFound(err), "%v", err)
 	assert.True(t, hcn.IsNotFoundError(errors.Unwrap(err)), "hcn's NetworkNotFoundError: %v", err)
 
-	b, err := hnsadapter.NewHCN("", logr.Discard())
+	b, err := hns.NewHCN("", logr.Discard())
 	require.NoError(t, err)
 	_, err = b.GetLoadBalancer(context.Background(), "5D2E5F5A-1B9A-4C55-8E07-0C1B6A0C3C11")
-	assert.True(t, hnsadapter.IsNotFound(err), "%v", err)
+	assert.True(t, hns.IsNotFound(err), "%v", err)
 	var nf hcn.LoadBalancerNotFoundError
 	assert.ErrorAs(t, err, &nf)
 
 	// A list that fails is an error, never empty (kubernetes#139519).
-	h.InjectFault(fake.Fault{Op: hnsadapter.OpListEndpoints, VanishDuringList: true, Count: 1})
+	h.InjectFault(fake.Fault{Op: hns.OpListEndpoints, VanishDuringList: true, Count: 1})
 	eps, err := b.ListEndpoints(context.Background(), "")
 	assert.Nil(t, eps)
-	assert.True(t, hnsadapter.IsNotFound(err), "%v", err)
+	assert.True(t, hns.IsNotFound(err), "%v", err)
 }
 
 // TestHCNStubStrings: strings cross the DLL boundary as UTF-16, with
 // characters outside the BMP intact.
 func TestHCNStubStrings(t *testing.T) {
 	requireStub(t)
-	h := fake.New(hnsadapter.Profiles()[3])
+	h := fake.New(hns.Profiles()[3])
 	netID := h.AddNetwork(netName, "Overlay")
 	serveStub(t, h)
 	b := newStubHCN(t)
 	ctx := context.Background()
 	const name = "pod-ü-λ-😀"
-	got, err := b.CreateEndpoint(ctx, netID, &hnsadapter.HostComputeEndpoint{
-		Name: name, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.1.77"}}, SchemaVersion: hnsadapter.V2SchemaVersion(),
+	got, err := b.CreateEndpoint(ctx, netID, &hns.HostComputeEndpoint{
+		Name: name, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.1.77"}}, SchemaVersion: hns.V2SchemaVersion(),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, name, got.Name)
@@ -668,12 +669,12 @@ func TestHCNStubWithoutServer(t *testing.T) {
 	require.NoError(t, ln.Close())
 	for _, addr := range []string{"", closed} {
 		t.Setenv(hnsstub.AddrEnv, addr)
-		_, err := hnsadapter.NewHCN(netName, logr.Discard())
-		assert.Equal(t, hnsadapter.Code(0x6BA), hnsadapter.CodeOf(err), "NewHCN with %q: %v", addr, err)
-		_, err = (&hnsadapter.HCN{}).ListLoadBalancers(context.Background())
-		var e *hnsadapter.Error
+		_, err := hns.NewHCN(netName, logr.Discard())
+		assert.Equal(t, hns.Code(0x6BA), hns.CodeOf(err), "NewHCN with %q: %v", addr, err)
+		_, err = (&hns.HCN{}).ListLoadBalancers(context.Background())
+		var e *hns.Error
 		require.ErrorAs(t, err, &e)
-		assert.Equal(t, hnsadapter.Code(0x6BA), e.Code)
+		assert.Equal(t, hns.Code(0x6BA), e.Code)
 		assert.Contains(t, e.Record, hnsstub.AddrEnv, "the record says what is wrong")
 		t.Logf("%q: %v", addr, err)
 	}
@@ -751,7 +752,7 @@ func callExport(name string, shape exportShape, handle uintptr) exportResult {
 // the stand-in does not model fail with E_NOTIMPL and an error record, and
 // hcn turns that into an *hcn.HcnError.
 func TestHCNStubExports(t *testing.T) {
-	h := fake.New(hnsadapter.Profiles()[3])
+	h := fake.New(hns.Profiles()[3])
 	h.AddNetwork(netName, "Overlay")
 	serveStub(t, h)
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -33,7 +34,7 @@ var localIPs = []string{"10.244.1.2", "10.244.1.3", "10.244.1.4", "10.244.1.5", 
 type env struct {
 	t      testing.TB
 	h      *fake.HNS
-	be     hnsadapter.Backend // what the Reconciler talks to (h unless wrapped)
+	be     hns.Client // what the Reconciler talks to (h unless wrapped)
 	netID  string
 	locals map[string]string // local endpoint IP (or "<name>") -> ID
 	clock  *clock
@@ -48,13 +49,13 @@ func withOptions(f func(*hnsadapter.Options)) envOption {
 }
 
 // withBackend wraps the fake in what wrap returns.
-func withBackend(wrap func(hnsadapter.Backend) hnsadapter.Backend) envOption {
+func withBackend(wrap func(hns.Client) hns.Client) envOption {
 	return func(e *env) { e.be = wrap(e.be) }
 }
 
 func newEnv(t testing.TB, profile string, opts ...envOption) *env {
 	t.Helper()
-	p, err := hnsadapter.ProfileNamed(profile)
+	p, err := hns.ProfileNamed(profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func (e *env) syncClean(p *lbpolicy.Plan) hnsadapter.Result {
 }
 
 // lbByKey returns the HNS load balancer with key k.
-func (e *env) lbByKey(k string) hnsadapter.HostComputeLoadBalancer {
+func (e *env) lbByKey(k string) hns.HostComputeLoadBalancer {
 	e.t.Helper()
 	for _, lb := range e.h.LoadBalancers() {
 		if key, ok := hnsadapter.LoadBalancerKey(&lb); ok && key.String() == k {
@@ -125,7 +126,7 @@ func (e *env) lbByKey(k string) hnsadapter.HostComputeLoadBalancer {
 		}
 	}
 	e.t.Fatalf("no load balancer %s in HNS:\n%s", k, e.h.DumpStable())
-	return hnsadapter.HostComputeLoadBalancer{}
+	return hns.HostComputeLoadBalancer{}
 }
 
 // Plans.
@@ -218,7 +219,7 @@ func lbLine(key lbpolicy.Key, internal uint16, flags, pmFlags, dist uint32, sour
 // hnsLines renders the load balancers HNS holds, except those in skip (by
 // ID), sorted.
 func hnsLines(h *fake.HNS, skip ...string) []string {
-	eps := map[string]hnsadapter.HostComputeEndpoint{}
+	eps := map[string]hns.HostComputeEndpoint{}
 	for _, ep := range h.Endpoints() {
 		eps[strings.ToUpper(ep.Id)] = ep
 	}
@@ -273,7 +274,7 @@ func planLines(p *lbpolicy.Plan, drop ...string) []string {
 func remoteLines(h *fake.HNS, netID string, skip ...string) []string {
 	var out []string
 	for _, ep := range h.Endpoints() {
-		if !strings.EqualFold(ep.HostComputeNetwork, netID) || ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint == 0 ||
+		if !strings.EqualFold(ep.HostComputeNetwork, netID) || ep.Flags&hns.EndpointFlagsRemoteEndpoint == 0 ||
 			slices.ContainsFunc(skip, func(id string) bool { return strings.EqualFold(id, ep.Id) }) {
 			continue
 		}
@@ -321,10 +322,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// reportingVersion makes a Backend report version v, whatever it does: an
+// reportingVersion makes a Client report version v, whatever it does: an
 // HNS build that claims a capability it does not have.
 type reportingVersion struct {
-	hnsadapter.Backend
+	hns.Client
 	v lbpolicy.Version
 }
 
@@ -332,7 +333,7 @@ func (r reportingVersion) Version(context.Context) (lbpolicy.Version, error) { r
 
 // deleteRecorder records the keys of the load balancers deleted through it.
 type deleteRecorder struct {
-	hnsadapter.Backend
+	hns.Client
 	h *fake.HNS
 
 	mu      sync.Mutex
@@ -347,7 +348,7 @@ func (d *deleteRecorder) DeleteLoadBalancer(ctx context.Context, id string) erro
 			key, found = hnsadapter.LoadBalancerKey(&lb)
 		}
 	}
-	err := d.Backend.DeleteLoadBalancer(ctx, id)
+	err := d.Client.DeleteLoadBalancer(ctx, id)
 	if err == nil && found {
 		d.mu.Lock()
 		d.deleted[key]++
@@ -358,7 +359,7 @@ func (d *deleteRecorder) DeleteLoadBalancer(ctx context.Context, id string) erro
 
 // inFlight counts the calls in flight through it and remembers the most.
 type inFlight struct {
-	hnsadapter.Backend
+	hns.Client
 	mu       sync.Mutex
 	now, max int
 }
@@ -382,50 +383,50 @@ func (f *inFlight) Max() int {
 	return f.max
 }
 
-func (f *inFlight) ListLoadBalancers(ctx context.Context) ([]hnsadapter.HostComputeLoadBalancer, error) {
+func (f *inFlight) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	f.enter()
 	defer f.leave()
-	return f.Backend.ListLoadBalancers(ctx)
+	return f.Client.ListLoadBalancers(ctx)
 }
 
-func (f *inFlight) GetLoadBalancer(ctx context.Context, id string) (*hnsadapter.HostComputeLoadBalancer, error) {
+func (f *inFlight) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	f.enter()
 	defer f.leave()
-	return f.Backend.GetLoadBalancer(ctx, id)
+	return f.Client.GetLoadBalancer(ctx, id)
 }
 
-func (f *inFlight) CreateLoadBalancer(ctx context.Context, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
+func (f *inFlight) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	f.enter()
 	defer f.leave()
-	return f.Backend.CreateLoadBalancer(ctx, lb)
+	return f.Client.CreateLoadBalancer(ctx, lb)
 }
 
-func (f *inFlight) UpdateLoadBalancer(ctx context.Context, id string, lb *hnsadapter.HostComputeLoadBalancer) (*hnsadapter.HostComputeLoadBalancer, error) {
+func (f *inFlight) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	f.enter()
 	defer f.leave()
-	return f.Backend.UpdateLoadBalancer(ctx, id, lb)
+	return f.Client.UpdateLoadBalancer(ctx, id, lb)
 }
 
 func (f *inFlight) DeleteLoadBalancer(ctx context.Context, id string) error {
 	f.enter()
 	defer f.leave()
-	return f.Backend.DeleteLoadBalancer(ctx, id)
+	return f.Client.DeleteLoadBalancer(ctx, id)
 }
 
-func (f *inFlight) ListEndpoints(ctx context.Context, networkID string) ([]hnsadapter.HostComputeEndpoint, error) {
+func (f *inFlight) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
 	f.enter()
 	defer f.leave()
-	return f.Backend.ListEndpoints(ctx, networkID)
+	return f.Client.ListEndpoints(ctx, networkID)
 }
 
-func (f *inFlight) CreateEndpoint(ctx context.Context, networkID string, ep *hnsadapter.HostComputeEndpoint) (*hnsadapter.HostComputeEndpoint, error) {
+func (f *inFlight) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	f.enter()
 	defer f.leave()
-	return f.Backend.CreateEndpoint(ctx, networkID, ep)
+	return f.Client.CreateEndpoint(ctx, networkID, ep)
 }
 
 func (f *inFlight) DeleteEndpoint(ctx context.Context, id string) error {
 	f.enter()
 	defer f.leave()
-	return f.Backend.DeleteEndpoint(ctx, id)
+	return f.Client.DeleteEndpoint(ctx, id)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -25,8 +26,8 @@ type lbTask struct {
 	backoffKey string
 	key        lbpolicy.Key
 	keyOK      bool
-	old        *HostComputeLoadBalancer // as HNS holds it; update and delete
-	want       *HostComputeLoadBalancer // create and update
+	old        *hns.HostComputeLoadBalancer // as HNS holds it; update and delete
+	want       *hns.HostComputeLoadBalancer // create and update
 }
 
 // lbOutcome is what a task did, for the sync to record.
@@ -37,7 +38,7 @@ type lbOutcome struct {
 	// the one HNS holds for the key afterwards, when the task made or
 	// changed it.
 	gone, missing string
-	now           *HostComputeLoadBalancer
+	now           *hns.HostComputeLoadBalancer
 	// relist: HNS answered as if it held other objects than the view.
 	relist bool
 	// adopt: a load balancer of ours holds the key under an unknown ID.
@@ -158,7 +159,7 @@ func (s *syncRun) applyLoadBalancers() {
 }
 
 // references reports whether lb references one of ids (idKey form).
-func (s *syncRun) references(lb *HostComputeLoadBalancer, ids []string) bool {
+func (s *syncRun) references(lb *hns.HostComputeLoadBalancer, ids []string) bool {
 	for _, id := range lb.HostComputeEndpoints {
 		if slices.Contains(ids, idKey(id)) {
 			return true
@@ -182,7 +183,7 @@ func (s *syncRun) markDirty(t *lbTask) {
 // the key goes into keep.
 func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, keep map[string]bool) []lbTask {
 	r, v := s.r, s.v
-	var owned, foreign *HostComputeLoadBalancer
+	var owned, foreign *hns.HostComputeLoadBalancer
 	for _, id := range v.byKey[key] {
 		switch {
 		case r.owned.ownsLB(id):
@@ -223,9 +224,9 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 		return tasks
 	case owned == nil && foreign != nil:
 		s.dirty.keys[key] = struct{}{}
-		s.failed("", &ObjectError{Object: lbObject(key, lb), Op: OpCreateLoadBalancer, Err: &Error{
-			Op:   OpCreateLoadBalancer,
-			Code: CodeAlreadyExists,
+		s.failed("", &ObjectError{Object: lbObject(key, lb), Op: hns.OpCreateLoadBalancer, Err: &hns.Error{
+			Op:   hns.OpCreateLoadBalancer,
+			Code: hns.CodeAlreadyExists,
 			Message: fmt.Sprintf("the frontend is held by load balancer %s, which this reconciler does not own "+
 				"(another agent's, or one left from before it started: a restart adopts it)", foreign.Id),
 		}})
@@ -319,10 +320,10 @@ func (s *syncRun) runLBTask(ctx context.Context, t *lbTask) lbOutcome {
 		switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
 		case err == nil:
 			return lbOutcome{deleted: true, gone: t.old.Id}
-		case IsNotFound(err):
+		case hns.IsNotFound(err):
 			return lbOutcome{deleted: true, missing: t.old.Id}
 		default:
-			return lbOutcome{err: &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}}
+			return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpDeleteLoadBalancer, Err: err}}
 		}
 	}
 	if !s.r.canUpdate() {
@@ -336,21 +337,21 @@ func (s *syncRun) createLB(ctx context.Context, t *lbTask) lbOutcome {
 	if err != nil {
 		// HNS holds an endpoint the view lacks, or lacks one it holds:
 		// only a full sync's lists say which.
-		relist := IsInvalidReference(err) || IsAlreadyExists(err)
-		return lbOutcome{relist: relist, err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer, Err: err}}
+		relist := hns.IsInvalidReference(err) || hns.IsAlreadyExists(err)
+		return lbOutcome{relist: relist, err: &ObjectError{Object: t.object, Op: hns.OpCreateLoadBalancer, Err: err}}
 	}
 	if got == nil || got.Id == "" {
 		// Created under an ID HNS did not say: the next full sync lists it
 		// and adopts it by key.
-		return lbOutcome{relist: true, adopt: true, err: &ObjectError{Object: t.object, Op: OpCreateLoadBalancer,
-			Err: &Error{Op: OpCreateLoadBalancer, Message: "HNS answered the create without the load balancer's ID"}}}
+		return lbOutcome{relist: true, adopt: true, err: &ObjectError{Object: t.object, Op: hns.OpCreateLoadBalancer,
+			Err: &hns.Error{Op: hns.OpCreateLoadBalancer, Message: "HNS answered the create without the load balancer's ID"}}}
 	}
 	return lbOutcome{created: true, now: held(got, t.want)}
 }
 
 // held returns what HNS holds after answering a create or update of want
 // with got: got, or want with got's ID when got lacks content.
-func held(got, want *HostComputeLoadBalancer) *HostComputeLoadBalancer {
+func held(got, want *hns.HostComputeLoadBalancer) *hns.HostComputeLoadBalancer {
 	if len(got.PortMappings) > 0 {
 		return got
 	}
@@ -365,10 +366,10 @@ func (s *syncRun) replaceLB(ctx context.Context, t *lbTask) lbOutcome {
 	switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
 	case err == nil:
 		gone = t.old.Id
-	case IsNotFound(err):
+	case hns.IsNotFound(err):
 		missing = t.old.Id
 	default:
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: OpDeleteLoadBalancer, Err: err}}
+		return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpDeleteLoadBalancer, Err: err}}
 	}
 	o := s.createLB(ctx, t)
 	o.gone, o.missing = gone, missing
@@ -388,10 +389,10 @@ func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 	r := s.r
 	got, err := s.calls.updateLoadBalancer(ctx, t.old.Id, t.want)
 	switch {
-	case IsNotImplemented(err):
+	case hns.IsNotImplemented(err):
 		s.updatesBroken("HNS does not implement load-balancer updates")
 		return s.replaceLB(ctx, t)
-	case IsNotFound(err):
+	case hns.IsNotFound(err):
 		// Deleted out of band: create it.
 		o := s.createLB(ctx, t)
 		o.missing = t.old.Id
@@ -399,7 +400,7 @@ func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 	case err != nil:
 		// HNS may hold the old content or the new: the view keeps the
 		// old, so the next sync compares and updates again.
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: OpUpdateLoadBalancer, Err: err}}
+		return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpUpdateLoadBalancer, Err: err}}
 	}
 	if got == nil || !sameIDSet(got.HostComputeEndpoints, t.want.HostComputeEndpoints) {
 		s.updatesBroken("HNS answered an update with other backends than sent")
@@ -408,7 +409,7 @@ func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
 	if !r.updateVerified.Load() {
 		cur, err := s.calls.getLoadBalancer(ctx, t.old.Id)
 		if err != nil {
-			return lbOutcome{err: &ObjectError{Object: t.object, Op: OpGetLoadBalancer, Err: err}}
+			return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpGetLoadBalancer, Err: err}}
 		}
 		if cur == nil || !sameLoadBalancer(cur, t.want) {
 			s.updatesBroken("HNS reported an update as done but kept the old content (kubernetes#131466)")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -23,16 +24,16 @@ var (
 )
 
 // Every code the fake knows, 0 being its E_FAIL.
-var faultCodes = []hnsadapter.Code{
-	0, hnsadapter.CodeInvalidParameter, hnsadapter.CodeModuleNotFound, hnsadapter.CodeAlreadyExists,
-	hnsadapter.CodeNotFound, hnsadapter.CodeNotImplemented, hnsadapter.CodePortAlreadyExists,
-	hnsadapter.CodeInvalidReference,
+var faultCodes = []hns.Code{
+	0, hns.CodeInvalidParameter, hns.CodeModuleNotFound, hns.CodeAlreadyExists,
+	hns.CodeNotFound, hns.CodeNotImplemented, hns.CodePortAlreadyExists,
+	hns.CodeInvalidReference,
 }
 
-var allOps = []hnsadapter.Op{
-	hnsadapter.OpListLoadBalancers, hnsadapter.OpGetLoadBalancer, hnsadapter.OpCreateLoadBalancer,
-	hnsadapter.OpUpdateLoadBalancer, hnsadapter.OpDeleteLoadBalancer, hnsadapter.OpListEndpoints,
-	hnsadapter.OpCreateEndpoint, hnsadapter.OpDeleteEndpoint, hnsadapter.OpGetNetwork, hnsadapter.OpVersion,
+var allOps = []hns.Op{
+	hns.OpListLoadBalancers, hns.OpGetLoadBalancer, hns.OpCreateLoadBalancer,
+	hns.OpUpdateLoadBalancer, hns.OpDeleteLoadBalancer, hns.OpListEndpoints,
+	hns.OpCreateEndpoint, hns.OpDeleteEndpoint, hns.OpGetNetwork, hns.OpVersion,
 }
 
 // TestSyncRandomFaults drives the reconciler through random plans while
@@ -221,11 +222,11 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 			}
 			o.Logger = testLogger(t).V(1) // per-call lines would drown the log
 		}),
-		withBackend(func(b hnsadapter.Backend) hnsadapter.Backend {
+		withBackend(func(b hns.Client) hns.Client {
 			if claims != nil {
-				b = reportingVersion{Backend: b, v: *claims}
+				b = reportingVersion{Client: b, v: *claims}
 			}
-			recorder.Backend = b
+			recorder.Client = b
 			return recorder
 		}))
 	recorder.h = e.h
@@ -238,13 +239,13 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 	e.h.AddLoadBalancer(foreignLB("192.168.5.100", otherEP))
 	e.h.AddLoadBalancer(foreignLB("10.97.0.2", otherEP, e.locals["10.244.1.2"]))
 	if !restarts {
-		remote := e.h.AddEndpoint(hnsadapter.HostComputeEndpoint{
-			HostComputeNetwork: e.netID, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.9.9"}},
-			MacAddress: "02-11-0a-f4-09-09", Flags: hnsadapter.EndpointFlagsRemoteEndpoint, SchemaVersion: hnsadapter.V2SchemaVersion(),
+		remote := e.h.AddEndpoint(hns.HostComputeEndpoint{
+			HostComputeNetwork: e.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.9.9"}},
+			MacAddress: "02-11-0a-f4-09-09", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 		})
-		e.h.AddEndpoint(hnsadapter.HostComputeEndpoint{ // unused
-			HostComputeNetwork: e.netID, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.9.10"}},
-			MacAddress: "02-11-0a-f4-09-0a", Flags: hnsadapter.EndpointFlagsRemoteEndpoint, SchemaVersion: hnsadapter.V2SchemaVersion(),
+		e.h.AddEndpoint(hns.HostComputeEndpoint{ // unused
+			HostComputeNetwork: e.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.9.10"}},
+			MacAddress: "02-11-0a-f4-09-0a", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 		})
 		e.h.AddLoadBalancer(foreignLB("10.97.0.1", remote, e.locals["10.244.1.3"]))
 	}
@@ -299,7 +300,7 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 		if !mode.noDrift && rng.IntN(20) == 0 {
 			eps := e.h.Endpoints()
 			ep := eps[rng.IntN(len(eps))]
-			if ep.Flags&hnsadapter.EndpointFlagsRemoteEndpoint != 0 && !isForeign(ep.Id) && !stableIPs[ep.IpConfigurations[0].IpAddress] {
+			if ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 && !isForeign(ep.Id) && !stableIPs[ep.IpConfigurations[0].IpAddress] {
 				e.h.RemoveEndpoint(ep.Id)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -38,13 +39,13 @@ import (
 //
 // Syncs are serialised: a sync called while another runs waits for it.
 type Reconciler struct {
-	backend Backend
+	backend hns.Client
 	opts    Options
 	log     logr.Logger
 
 	mu sync.Mutex // held for the whole of Sync; guards all below
 
-	network *HostComputeNetwork // looked up by the first successful Sync
+	network *hns.HostComputeNetwork // looked up by the first successful Sync
 	version lbpolicy.Version
 	caps    lbpolicy.Capabilities
 	started bool // a Sync has listed HNS: adoption is over
@@ -78,9 +79,9 @@ type Reconciler struct {
 // (an *OptionError names the bad field) and makes no HNS call: the first
 // Sync looks up the network and HNS's version, and adopts what the plan
 // wants.
-func NewReconciler(b Backend, opts Options) (*Reconciler, error) {
+func NewReconciler(b hns.Client, opts Options) (*Reconciler, error) {
 	if b == nil {
-		return nil, errors.New("hnsadapter: NewReconciler: nil Backend")
+		return nil, errors.New("hnsadapter: NewReconciler: nil hns.Client")
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -123,7 +124,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *lbpolicy.Plan) (Result, err
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if plan == nil {
-		return Result{Calls: map[Op]int{}}, errors.New("hnsadapter: Sync: nil plan")
+		return Result{Calls: map[hns.Op]int{}}, errors.New("hnsadapter: Sync: nil plan")
 	}
 	return r.sync(ctx, plan, nil)
 }
@@ -203,7 +204,7 @@ func (r *Reconciler) SyncChanges(ctx context.Context, plan *lbpolicy.Plan, chang
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if plan == nil {
-		return Result{Calls: map[Op]int{}}, errors.New("hnsadapter: SyncChanges: nil plan")
+		return Result{Calls: map[hns.Op]int{}}, errors.New("hnsadapter: SyncChanges: nil plan")
 	}
 	return r.sync(ctx, plan, changes)
 }

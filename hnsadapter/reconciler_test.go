@@ -15,6 +15,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -30,8 +31,8 @@ func basePlan() []lbpolicy.LoadBalancer {
 	}
 }
 
-func calls(c map[hnsadapter.Op]int) map[hnsadapter.Op]int {
-	out := map[hnsadapter.Op]int{}
+func calls(c map[hns.Op]int) map[hns.Op]int {
+	out := map[hns.Op]int{}
 	for op, n := range c {
 		if n != 0 {
 			out[op] = n
@@ -41,7 +42,7 @@ func calls(c map[hnsadapter.Op]int) map[hnsadapter.Op]int {
 }
 
 // listOnly is what a sync that changes nothing calls.
-var listOnly = map[hnsadapter.Op]int{hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1}
+var listOnly = map[hns.Op]int{hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1}
 
 func TestSyncCreatesFromEmpty(t *testing.T) {
 	for _, profile := range []string{"ws2019", "ws2022", "ws2025", "latest"} {
@@ -53,12 +54,12 @@ func TestSyncCreatesFromEmpty(t *testing.T) {
 
 			assert.Empty(t, cmp.Diff(planLines(p), hnsLines(e.h)), "load balancers (-plan +HNS)")
 			assert.Empty(t, cmp.Diff(planRemoteLines(p, e.locals), remoteLines(e.h, e.netID)), "remote endpoints (-plan +HNS)")
-			assert.Equal(t, map[hnsadapter.Op]int{
-				hnsadapter.OpGetNetwork: 1, hnsadapter.OpVersion: 1,
-				hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1,
-				hnsadapter.OpCreateEndpoint: 4, hnsadapter.OpCreateLoadBalancer: 4,
+			assert.Equal(t, map[hns.Op]int{
+				hns.OpGetNetwork: 1, hns.OpVersion: 1,
+				hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1,
+				hns.OpCreateEndpoint: 4, hns.OpCreateLoadBalancer: 4,
 			}, calls(res.Calls))
-			assert.Equal(t, map[hnsadapter.Op]int(e.h.Calls()), calls(res.Calls), "Result.Calls agrees with the fake")
+			assert.Equal(t, map[hns.Op]int(e.h.Calls()), calls(res.Calls), "Result.Calls agrees with the fake")
 			assert.Equal(t, 4, res.Created)
 			assert.Equal(t, 4, res.EndpointsCreated)
 			lbs, eps := e.r.Owned()
@@ -85,35 +86,35 @@ func TestSyncNoOpResyncMakesNoMutatingCall(t *testing.T) {
 // straight to it for the next change.
 func TestSyncOneEndpointChange(t *testing.T) {
 	const webKey = "IPv4/10.96.0.10/TCP/80"
-	endpointCalls := map[hnsadapter.Op]int{hnsadapter.OpCreateEndpoint: 1, hnsadapter.OpDeleteEndpoint: 1}
-	with := func(m map[hnsadapter.Op]int) map[hnsadapter.Op]int {
-		out := map[hnsadapter.Op]int{}
-		for _, mm := range []map[hnsadapter.Op]int{listOnly, endpointCalls, m} {
+	endpointCalls := map[hns.Op]int{hns.OpCreateEndpoint: 1, hns.OpDeleteEndpoint: 1}
+	with := func(m map[hns.Op]int) map[hns.Op]int {
+		out := map[hns.Op]int{}
+		for _, mm := range []map[hns.Op]int{listOnly, endpointCalls, m} {
 			for op, n := range mm {
 				out[op] += n
 			}
 		}
 		return out
 	}
-	replace := with(map[hnsadapter.Op]int{hnsadapter.OpDeleteLoadBalancer: 1, hnsadapter.OpCreateLoadBalancer: 1})
+	replace := with(map[hns.Op]int{hns.OpDeleteLoadBalancer: 1, hns.OpCreateLoadBalancer: 1})
 	tests := []struct {
 		name       string
 		profile    string
 		claims     *lbpolicy.Version // Version the backend reports, if not the profile's
-		first      map[hnsadapter.Op]int
-		second     map[hnsadapter.Op]int
+		first      map[hns.Op]int
+		second     map[hns.Op]int
 		sameIDLast bool // the load balancer keeps its ID through both changes
 	}{
 		{name: "latest", profile: "latest",
-			first:      with(map[hnsadapter.Op]int{hnsadapter.OpUpdateLoadBalancer: 1, hnsadapter.OpGetLoadBalancer: 1}),
-			second:     with(map[hnsadapter.Op]int{hnsadapter.OpUpdateLoadBalancer: 1}),
+			first:      with(map[hns.Op]int{hns.OpUpdateLoadBalancer: 1, hns.OpGetLoadBalancer: 1}),
+			second:     with(map[hns.Op]int{hns.OpUpdateLoadBalancer: 1}),
 			sameIDLast: true},
 		{name: "ws2022", profile: "ws2022", first: replace, second: replace},
 		{name: "ws2025", profile: "ws2025", first: replace, second: replace},
 		{name: "ws2025 claiming 15.5", profile: "ws2025", claims: &lbpolicy.Version{Major: 15, Minor: 5},
-			first: with(map[hnsadapter.Op]int{
-				hnsadapter.OpUpdateLoadBalancer: 1, hnsadapter.OpGetLoadBalancer: 1, // silently ignored, caught
-				hnsadapter.OpDeleteLoadBalancer: 1, hnsadapter.OpCreateLoadBalancer: 1, // fallback
+			first: with(map[hns.Op]int{
+				hns.OpUpdateLoadBalancer: 1, hns.OpGetLoadBalancer: 1, // silently ignored, caught
+				hns.OpDeleteLoadBalancer: 1, hns.OpCreateLoadBalancer: 1, // fallback
 			}),
 			second: replace},
 	}
@@ -121,8 +122,8 @@ func TestSyncOneEndpointChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var opts []envOption
 			if tt.claims != nil {
-				opts = append(opts, withBackend(func(b hnsadapter.Backend) hnsadapter.Backend {
-					return reportingVersion{Backend: b, v: *tt.claims}
+				opts = append(opts, withBackend(func(b hns.Client) hns.Client {
+					return reportingVersion{Client: b, v: *tt.claims}
 				}))
 			}
 			e := newEnv(t, tt.profile, opts...)
@@ -193,9 +194,9 @@ func TestSyncSharedRemoteEndpointGoesWithLastUser(t *testing.T) {
 		assert.Equal(t, shared, remoteLines(e.h, e.netID))
 	}
 	res := e.syncClean(plan(nil))
-	assert.Equal(t, map[hnsadapter.Op]int{
-		hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1,
-		hnsadapter.OpDeleteLoadBalancer: 1, hnsadapter.OpDeleteEndpoint: 1,
+	assert.Equal(t, map[hns.Op]int{
+		hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1,
+		hns.OpDeleteLoadBalancer: 1, hns.OpDeleteEndpoint: 1,
 	}, calls(res.Calls))
 	assert.Empty(t, remoteLines(e.h, e.netID))
 
@@ -217,8 +218,8 @@ func TestSyncRepairsOutOfBandDeletion(t *testing.T) {
 	require.True(t, e.h.RemoveLoadBalancer(e.lbByKey("IPv4/10.96.0.11/TCP/80").Id))
 	res := e.syncClean(p)
 	assert.Equal(t, 1, res.Created)
-	assert.Equal(t, map[hnsadapter.Op]int{
-		hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1, hnsadapter.OpCreateLoadBalancer: 1,
+	assert.Equal(t, map[hns.Op]int{
+		hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1, hns.OpCreateLoadBalancer: 1,
 	}, calls(res.Calls))
 	assert.Empty(t, cmp.Diff(planLines(p), hnsLines(e.h)))
 
@@ -243,9 +244,9 @@ func TestSyncLeavesForeignObjectsAlone(t *testing.T) {
 	e := newEnv(t, "latest")
 	otherNet := e.h.AddNetwork("other", "L2Bridge")
 	otherEP := e.h.AddLocalEndpoint(otherNet, "vm", "192.168.5.5")
-	foreignRemote := e.h.AddEndpoint(hnsadapter.HostComputeEndpoint{
-		HostComputeNetwork: e.netID, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.7.7"}},
-		MacAddress: "02-11-0a-f4-07-07", Flags: hnsadapter.EndpointFlagsRemoteEndpoint, SchemaVersion: hnsadapter.V2SchemaVersion(),
+	foreignRemote := e.h.AddEndpoint(hns.HostComputeEndpoint{
+		HostComputeNetwork: e.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.7.7"}},
+		MacAddress: "02-11-0a-f4-07-07", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 	})
 	e.h.AddLoadBalancer(foreignLB("10.97.0.1", foreignRemote, e.locals["10.244.1.2"])) // on our network
 	e.h.AddLoadBalancer(foreignLB("192.168.5.100", otherEP))                           // on another
@@ -261,25 +262,25 @@ func TestSyncLeavesForeignObjectsAlone(t *testing.T) {
 	res := e.sync(plan(lbs[:2]))
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "LoadBalancer IPv4/10.96.0.11/TCP/80 (Service default/api:http)", res.Errors[0].Object)
-	assert.True(t, hnsadapter.IsAlreadyExists(res.Errors[0]), "%v", res.Errors[0])
-	assert.Zero(t, res.Calls[hnsadapter.OpCreateLoadBalancer], "no call HNS would refuse")
+	assert.True(t, hns.IsAlreadyExists(res.Errors[0]), "%v", res.Errors[0])
+	assert.Zero(t, res.Calls[hns.OpCreateLoadBalancer], "no call HNS would refuse")
 
 	e.syncClean(plan(nil))
 	assert.Empty(t, cmp.Diff(foreign, snapshot(e.h)), "HNS holds exactly the foreign objects, unchanged")
 }
 
-func foreignLB(vip string, eps ...string) hnsadapter.HostComputeLoadBalancer {
-	return hnsadapter.HostComputeLoadBalancer{
+func foreignLB(vip string, eps ...string) hns.HostComputeLoadBalancer {
+	return hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: eps, FrontendVIPs: []string{vip},
-		PortMappings:  []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 80, ExternalPort: 80}},
-		SchemaVersion: hnsadapter.V2SchemaVersion(),
+		PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 80, ExternalPort: 80}},
+		SchemaVersion: hns.V2SchemaVersion(),
 	}
 }
 
 // objects is a snapshot of HNS's load balancers and endpoints.
 type objects struct {
-	LBs []hnsadapter.HostComputeLoadBalancer
-	EPs []hnsadapter.HostComputeEndpoint
+	LBs []hns.HostComputeLoadBalancer
+	EPs []hns.HostComputeEndpoint
 }
 
 // snapshot returns every object of h, or, given IDs, only those.
@@ -336,9 +337,9 @@ func TestSyncRestartAdoptsWithoutCalls(t *testing.T) {
 			e.restart()
 			res := e.syncClean(p)
 			assert.Zero(t, e.h.Calls().Mutating())
-			assert.Equal(t, map[hnsadapter.Op]int{
-				hnsadapter.OpGetNetwork: 1, hnsadapter.OpVersion: 1,
-				hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1,
+			assert.Equal(t, map[hns.Op]int{
+				hns.OpGetNetwork: 1, hns.OpVersion: 1,
+				hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1,
 			}, calls(res.Calls))
 			assert.Equal(t, 4, res.Adopted)
 			l, ep := e.r.Owned()
@@ -390,9 +391,9 @@ func TestSyncRestartAdoptsAndUpdates(t *testing.T) {
 // and ownership stays as it was (a failed list never means "empty").
 func TestSyncFailedListAborts(t *testing.T) {
 	for _, fault := range []fake.Fault{
-		{Op: hnsadapter.OpListLoadBalancers, VanishDuringList: true, Count: 1},
-		{Op: hnsadapter.OpListEndpoints, VanishDuringList: true, Count: 1},
-		{Op: hnsadapter.OpListLoadBalancers, Code: hnsadapter.CodeModuleNotFound, Count: 1},
+		{Op: hns.OpListLoadBalancers, VanishDuringList: true, Count: 1},
+		{Op: hns.OpListEndpoints, VanishDuringList: true, Count: 1},
+		{Op: hns.OpListLoadBalancers, Code: hns.CodeModuleNotFound, Count: 1},
 	} {
 		t.Run(string(fault.Op), func(t *testing.T) {
 			e := newEnv(t, "latest")
@@ -405,13 +406,13 @@ func TestSyncFailedListAborts(t *testing.T) {
 			e.h.ResetCalls()
 			res, err := e.r.Sync(context.Background(), plan(nil))
 			require.Error(t, err)
-			var herr *hnsadapter.Error
+			var herr *hns.Error
 			assert.True(t, errors.As(err, &herr), "wraps the *Error: %v", err)
 			assert.Zero(t, e.h.Calls().Mutating())
 			assert.Equal(t, dump, e.h.Dump())
 			l, ep := e.r.Owned()
 			assert.Equal(t, [2]int{ownedLBs, ownedEPs}, [2]int{l, ep})
-			assert.Equal(t, map[hnsadapter.Op]int(e.h.Calls()), calls(res.Calls))
+			assert.Equal(t, map[hns.Op]int(e.h.Calls()), calls(res.Calls))
 
 			// The next sync proceeds, with everything still owned.
 			res = e.syncClean(plan(nil))
@@ -422,7 +423,7 @@ func TestSyncFailedListAborts(t *testing.T) {
 
 	t.Run("network lookup", func(t *testing.T) {
 		e := newEnv(t, "latest")
-		e.h.InjectFault(fake.Fault{Op: hnsadapter.OpGetNetwork, Count: 1})
+		e.h.InjectFault(fake.Fault{Op: hns.OpGetNetwork, Count: 1})
 		_, err := e.r.Sync(context.Background(), plan(basePlan()))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), netName)
@@ -434,7 +435,7 @@ func TestSyncFailedListAborts(t *testing.T) {
 	t.Run("no such network", func(t *testing.T) {
 		e := newEnv(t, "latest", withOptions(func(o *hnsadapter.Options) { o.NetworkName = "nope" }))
 		_, err := e.r.Sync(context.Background(), plan(basePlan()))
-		assert.True(t, hnsadapter.IsNotFound(err), "%v", err)
+		assert.True(t, hns.IsNotFound(err), "%v", err)
 	})
 }
 
@@ -446,15 +447,15 @@ func TestSyncBackoff(t *testing.T) {
 	p := plan(basePlan())
 	const apiKey = "IPv4/10.96.0.11/TCP/80"
 	e.h.InjectFault(fake.Fault{
-		Op: hnsadapter.OpCreateLoadBalancer, Code: hnsadapter.CodePortAlreadyExists, Count: 3,
+		Op: hns.OpCreateLoadBalancer, Code: hns.CodePortAlreadyExists, Count: 3,
 		Match: func(key string) bool { return key == apiKey },
 	})
 
 	res := e.sync(p)
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "LoadBalancer "+apiKey+" (Service default/api:http)", res.Errors[0].Object)
-	assert.Equal(t, hnsadapter.OpCreateLoadBalancer, res.Errors[0].Op)
-	assert.True(t, hnsadapter.IsPortAlreadyExists(res.Errors[0]))
+	assert.Equal(t, hns.OpCreateLoadBalancer, res.Errors[0].Op)
+	assert.True(t, hns.IsPortAlreadyExists(res.Errors[0]))
 	assert.Equal(t, 3, res.Created, "the others")
 
 	steps := []struct {
@@ -474,7 +475,7 @@ func TestSyncBackoff(t *testing.T) {
 		e.clock.Advance(st.advance)
 		res := e.sync(p)
 		assert.Equal(t, st.pending, res.Pending, "step %d: pending", i)
-		assert.Equal(t, st.creates, res.Calls[hnsadapter.OpCreateLoadBalancer], "step %d: creates", i)
+		assert.Equal(t, st.creates, res.Calls[hns.OpCreateLoadBalancer], "step %d: creates", i)
 	}
 	assert.Empty(t, cmp.Diff(planLines(p), hnsLines(e.h)))
 }
@@ -489,7 +490,7 @@ func TestSyncEndpointFailureHoldsBackItsLoadBalancers(t *testing.T) {
 
 	lbs[0] = svc("web", "10.96.0.10", "10.244.1.2", "10.244.2.7", "10.244.3.8", "10.244.5.5")
 	lbs[2] = svc("dns", "10.96.0.12", "10.244.1.4", "10.244.4.4")
-	e.h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateEndpoint, Code: hnsadapter.CodeInvalidParameter, Count: 1})
+	e.h.InjectFault(fake.Fault{Op: hns.OpCreateEndpoint, Code: hns.CodeInvalidParameter, Count: 1})
 	res := e.sync(plan(lbs))
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "Endpoint 10.244.5.5", res.Errors[0].Object)
@@ -510,8 +511,8 @@ func TestSyncBoundsConcurrency(t *testing.T) {
 			var counter *inFlight
 			e := newEnv(t, "latest",
 				withOptions(func(o *hnsadapter.Options) { o.Concurrency = n }),
-				withBackend(func(b hnsadapter.Backend) hnsadapter.Backend {
-					counter = &inFlight{Backend: b}
+				withBackend(func(b hns.Client) hns.Client {
+					counter = &inFlight{Client: b}
 					return counter
 				}))
 			e.h.SetLatency("", time.Millisecond)
@@ -537,15 +538,15 @@ func TestSyncClaimNetwork(t *testing.T) {
 			e := newEnv(t, "latest", withOptions(func(o *hnsadapter.Options) { o.ClaimNetwork = claim }))
 			otherNet := e.h.AddNetwork("other", "L2Bridge")
 			otherEP := e.h.AddLocalEndpoint(otherNet, "vm", "192.168.5.5")
-			staleRemote := e.h.AddEndpoint(hnsadapter.HostComputeEndpoint{
-				HostComputeNetwork: e.netID, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.7.7"}},
-				MacAddress: "02-11-0a-f4-07-07", Flags: hnsadapter.EndpointFlagsRemoteEndpoint, SchemaVersion: hnsadapter.V2SchemaVersion(),
+			staleRemote := e.h.AddEndpoint(hns.HostComputeEndpoint{
+				HostComputeNetwork: e.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.7.7"}},
+				MacAddress: "02-11-0a-f4-07-07", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 			})
-			lb := func(vip string, eps ...string) hnsadapter.HostComputeLoadBalancer {
-				return hnsadapter.HostComputeLoadBalancer{
+			lb := func(vip string, eps ...string) hns.HostComputeLoadBalancer {
+				return hns.HostComputeLoadBalancer{
 					HostComputeEndpoints: eps, FrontendVIPs: []string{vip},
-					PortMappings:  []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 80, ExternalPort: 80}},
-					SchemaVersion: hnsadapter.V2SchemaVersion(),
+					PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 80, ExternalPort: 80}},
+					SchemaVersion: hns.V2SchemaVersion(),
 				}
 			}
 			stale := e.h.AddLoadBalancer(lb("10.96.9.9", staleRemote, e.locals["10.244.1.2"]))
@@ -573,7 +574,7 @@ func TestSyncClaimNetwork(t *testing.T) {
 				assert.Empty(t, cmp.Diff(want, remoteLines(e.h, e.netID)), "stale remote endpoint deleted")
 				assert.Equal(t, 2, res.Deleted)
 				assert.Equal(t, 1, res.EndpointsDeleted)
-				assert.Equal(t, 2, res.Calls[hnsadapter.OpListEndpoints], "the network's, and all for the claim")
+				assert.Equal(t, 2, res.Calls[hns.OpListEndpoints], "the network's, and all for the claim")
 			}
 		})
 	}
@@ -662,19 +663,19 @@ func TestSyncReplacesChangedRemoteEndpoint(t *testing.T) {
 
 	// Another agent's endpoint with the IP is a conflict, without a call.
 	foreign := remoteEndpoint(ip("10.244.3.3"))
-	e.h.AddEndpoint(hnsadapter.HostComputeEndpoint{
-		HostComputeNetwork: e.netID, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.3.3"}},
-		MacAddress: "02-11-00-00-00-01", Flags: hnsadapter.EndpointFlagsRemoteEndpoint, SchemaVersion: hnsadapter.V2SchemaVersion(),
+	e.h.AddEndpoint(hns.HostComputeEndpoint{
+		HostComputeNetwork: e.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.3.3"}},
+		MacAddress: "02-11-00-00-00-01", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 	})
 	res = e.sync(plan([]lbpolicy.LoadBalancer{svc("web", "10.96.0.10", "10.244.3.3")}, foreign))
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "Endpoint 10.244.3.3", res.Errors[0].Object)
-	assert.True(t, hnsadapter.IsAlreadyExists(res.Errors[0]))
-	assert.Zero(t, res.Calls[hnsadapter.OpCreateEndpoint])
+	assert.True(t, hns.IsAlreadyExists(res.Errors[0]))
+	assert.Zero(t, res.Calls[hns.OpCreateEndpoint])
 }
 
 func TestNewReconcilerValidatesOptions(t *testing.T) {
-	h := fake.New(hnsadapter.Profiles()[0])
+	h := fake.New(hns.Profiles()[0])
 	tests := []struct {
 		opts  hnsadapter.Options
 		field string
@@ -734,7 +735,7 @@ func TestSyncStopsWhenContextEnds(t *testing.T) {
 	for i := range 20 {
 		lbs = append(lbs, svc("s", "10.96.1."+strconv.Itoa(i+1), "10.244.1.2"))
 	}
-	e.h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateLoadBalancer, Count: 1, Match: func(string) bool { cancel(); return false }})
+	e.h.InjectFault(fake.Fault{Op: hns.OpCreateLoadBalancer, Count: 1, Match: func(string) bool { cancel(); return false }})
 	res, err := e.r.Sync(ctx, plan(lbs))
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, res.Created, 20)
@@ -753,7 +754,7 @@ func TestSyncPlanLocalEndpoint(t *testing.T) {
 
 	res := e.syncClean(p)
 	assert.Equal(t, 5, res.EndpointsCreated, "4 remote and the source VIP's")
-	var found []hnsadapter.HostComputeEndpoint
+	var found []hns.HostComputeEndpoint
 	for _, ep := range e.h.Endpoints() {
 		if len(ep.IpConfigurations) > 0 && ep.IpConfigurations[0].IpAddress == "10.244.1.254" {
 			found = append(found, ep)
@@ -764,7 +765,7 @@ func TestSyncPlanLocalEndpoint(t *testing.T) {
 	assert.Equal(t, listOnly, calls(e.syncClean(p).Calls))
 
 	res = e.syncClean(plan(lbs))
-	assert.Equal(t, map[hnsadapter.Op]int{
-		hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpListEndpoints: 1, hnsadapter.OpDeleteEndpoint: 1,
+	assert.Equal(t, map[hns.Op]int{
+		hns.OpListLoadBalancers: 1, hns.OpListEndpoints: 1, hns.OpDeleteEndpoint: 1,
 	}, calls(res.Calls))
 }

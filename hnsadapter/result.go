@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -30,9 +31,9 @@ type Result struct {
 	// Full is true when the sync listed HNS and compared the whole plan;
 	// false for a sync of changes (SyncChanges) that looked only at them.
 	Full bool
-	// Calls counts the Backend calls this sync made, by operation, failed
+	// Calls counts the Client calls this sync made, by operation, failed
 	// ones included.
-	Calls map[Op]int
+	Calls map[hns.Op]int
 	// Created counts load balancers created for a key HNS did not hold
 	// (new, or deleted out of band). Updated counts load balancers brought
 	// to the plan's content, in place or by delete and create (Calls tells
@@ -57,8 +58,8 @@ type Result struct {
 
 // MutatingCalls returns the number of create, update and delete calls.
 func (r *Result) MutatingCalls() int {
-	return r.Calls[OpCreateLoadBalancer] + r.Calls[OpUpdateLoadBalancer] + r.Calls[OpDeleteLoadBalancer] +
-		r.Calls[OpCreateEndpoint] + r.Calls[OpDeleteEndpoint]
+	return r.Calls[hns.OpCreateLoadBalancer] + r.Calls[hns.OpUpdateLoadBalancer] + r.Calls[hns.OpDeleteLoadBalancer] +
+		r.Calls[hns.OpCreateEndpoint] + r.Calls[hns.OpDeleteEndpoint]
 }
 
 // ObjectError is a failure to bring one HNS object to the plan's state.
@@ -66,8 +67,8 @@ type ObjectError struct {
 	// Object names the object: "LoadBalancer IPv4/10.96.0.10/TCP/80
 	// (Service ns/name:port)", or "Endpoint 10.244.2.7".
 	Object string
-	// Op is the Backend operation that failed.
-	Op Op
+	// Op is the Client operation that failed.
+	Op hns.Op
 	// Err is the failure, usually an *Error.
 	Err error
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -16,14 +17,14 @@ import (
 // are kept sorted so that every choice among several candidates is
 // deterministic, whatever order HNS lists them in.
 type view struct {
-	lbs   map[string]*HostComputeLoadBalancer
+	lbs   map[string]*hns.HostComputeLoadBalancer
 	keys  map[string]lbpolicy.Key // the key of each load balancer that has one
 	byKey map[lbpolicy.Key][]string
 
 	// eps are the endpoints on the managed network. localByIP and
 	// localByName index the local (non-remote) ones, remoteByIP the
 	// remote ones; the first ID of each list wins where one is needed.
-	eps         map[string]*HostComputeEndpoint
+	eps         map[string]*hns.HostComputeEndpoint
 	localByIP   map[netip.Addr][]string
 	localByName map[string][]string
 	remoteByIP  map[netip.Addr][]string
@@ -38,9 +39,9 @@ type view struct {
 	released map[string]struct{}
 }
 
-func newView(lbs []HostComputeLoadBalancer, eps []HostComputeEndpoint) *view {
+func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
 	v := &view{
-		lbs:   make(map[string]*HostComputeLoadBalancer, len(lbs)),
+		lbs:   make(map[string]*hns.HostComputeLoadBalancer, len(lbs)),
 		keys:  make(map[string]lbpolicy.Key, len(lbs)),
 		byKey: make(map[lbpolicy.Key][]string, len(lbs)),
 		refs:  make(map[string]int, len(eps)),
@@ -53,8 +54,8 @@ func newView(lbs []HostComputeLoadBalancer, eps []HostComputeEndpoint) *view {
 }
 
 // setEndpoints replaces the endpoints with a fresh list of them.
-func (v *view) setEndpoints(eps []HostComputeEndpoint) {
-	v.eps = make(map[string]*HostComputeEndpoint, len(eps))
+func (v *view) setEndpoints(eps []hns.HostComputeEndpoint) {
+	v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
 	v.localByIP = map[netip.Addr][]string{}
 	v.localByName = map[string][]string{}
 	v.remoteByIP = make(map[netip.Addr][]string, len(eps))
@@ -82,7 +83,7 @@ func deleteID(ids []string, id string) []string {
 
 // putLB records lb (which has its ID) as held by HNS, replacing what was
 // recorded under its ID.
-func (v *view) putLB(lb *HostComputeLoadBalancer) {
+func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	id := idKey(lb.Id)
 	v.removeLB(id)
 	v.lbs[id] = lb
@@ -136,7 +137,7 @@ func (v *view) removeLB(id string) {
 }
 
 // putEndpoint records ep (on the managed network, with its ID) as held.
-func (v *view) putEndpoint(ep *HostComputeEndpoint) {
+func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	id := idKey(ep.Id)
 	v.removeEndpoint(id)
 	v.eps[id] = ep
@@ -192,7 +193,7 @@ func (v *view) removeEndpoint(id string) {
 }
 
 // local returns the local endpoint with the IP: the first by ID.
-func (v *view) local(ip netip.Addr) (*HostComputeEndpoint, bool) {
+func (v *view) local(ip netip.Addr) (*hns.HostComputeEndpoint, bool) {
 	if ids := v.localByIP[ip]; len(ids) > 0 {
 		return v.eps[ids[0]], true
 	}
@@ -200,7 +201,7 @@ func (v *view) local(ip netip.Addr) (*HostComputeEndpoint, bool) {
 }
 
 // localNamed returns the local endpoint called name: the first by ID.
-func (v *view) localNamed(name string) (*HostComputeEndpoint, bool) {
+func (v *view) localNamed(name string) (*hns.HostComputeEndpoint, bool) {
 	if ids := v.localByName[name]; len(ids) > 0 {
 		return v.eps[ids[0]], true
 	}
@@ -224,7 +225,7 @@ func (v *view) sortedLBIDs() []string {
 // lies on another network (elsewhere holds their IDs, in idKey form). A
 // reference to an endpoint that no longer exists counts for no network: a
 // load balancer of ours whose endpoint vanished out of band is still ours.
-func claimable(lb *HostComputeLoadBalancer, elsewhere map[string]struct{}) bool {
+func claimable(lb *hns.HostComputeLoadBalancer, elsewhere map[string]struct{}) bool {
 	for _, id := range lb.HostComputeEndpoints {
 		if _, ok := elsewhere[idKey(id)]; ok {
 			return false

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -318,7 +319,7 @@ func (s *syncRun) createEndpoints() {
 	r, v := s.r, s.v
 	type task struct {
 		want    *lbpolicy.Endpoint
-		replace []*HostComputeEndpoint // owned endpoints holding the IP
+		replace []*hns.HostComputeEndpoint // owned endpoints holding the IP
 	}
 	var todo []task
 	for _, want := range s.endpointsInScope() {
@@ -336,7 +337,7 @@ func (s *syncRun) createEndpoints() {
 			}
 		}
 		t := task{want: want}
-		var foreign *HostComputeEndpoint
+		var foreign *hns.HostComputeEndpoint
 		for _, id := range v.remoteByIP[ip] {
 			if ep := v.eps[id]; r.owned.ownsEndpoint(id) {
 				t.replace = append(t.replace, ep)
@@ -347,9 +348,9 @@ func (s *syncRun) createEndpoints() {
 		if foreign != nil {
 			s.waiting[ip] = true
 			s.dirty.ips[ip] = struct{}{}
-			s.failed("", &ObjectError{Object: endpointObject(ip), Op: OpCreateEndpoint, Err: &Error{
-				Op:   OpCreateEndpoint,
-				Code: CodeAlreadyExists,
+			s.failed("", &ObjectError{Object: endpointObject(ip), Op: hns.OpCreateEndpoint, Err: &hns.Error{
+				Op:   hns.OpCreateEndpoint,
+				Code: hns.CodeAlreadyExists,
 				Message: fmt.Sprintf("IP %s is held on network %q by endpoint %s, which this reconciler does not own and which differs from the plan's",
 					ip, r.opts.NetworkName, foreign.Id),
 			}})
@@ -364,9 +365,9 @@ func (s *syncRun) createEndpoints() {
 	}
 
 	type outcome struct {
-		ep               *HostComputeEndpoint
+		ep               *hns.HostComputeEndpoint
 		deleted, missing []string
-		op               Op
+		op               hns.Op
 		err              error
 	}
 	networkID := r.network.Id
@@ -375,14 +376,14 @@ func (s *syncRun) createEndpoints() {
 			switch err := s.calls.deleteEndpoint(ctx, old.Id); {
 			case err == nil:
 				o.deleted = append(o.deleted, old.Id)
-			case IsNotFound(err): // gone already; a list must confirm it
+			case hns.IsNotFound(err): // gone already; a list must confirm it
 				o.missing = append(o.missing, old.Id)
 			default:
-				o.op, o.err = OpDeleteEndpoint, err
+				o.op, o.err = hns.OpDeleteEndpoint, err
 				return o
 			}
 		}
-		o.op = OpCreateEndpoint
+		o.op = hns.OpCreateEndpoint
 		o.ep, o.err = s.calls.createEndpoint(ctx, networkID, desiredEndpoint(todo[i].want, networkID))
 		return o
 	})
@@ -417,8 +418,8 @@ func (s *syncRun) createEndpoints() {
 			r.needFull = true
 			s.waiting[ip] = true
 			s.dirty.ips[ip] = struct{}{}
-			s.failed("", &ObjectError{Object: endpointObject(ip), Op: OpCreateEndpoint, Err: &Error{
-				Op: OpCreateEndpoint, Message: "HNS answered the create without the endpoint's ID",
+			s.failed("", &ObjectError{Object: endpointObject(ip), Op: hns.OpCreateEndpoint, Err: &hns.Error{
+				Op: hns.OpCreateEndpoint, Message: "HNS answered the create without the endpoint's ID",
 			}})
 			continue
 		}
@@ -501,7 +502,7 @@ func (s *syncRun) deleteEndpoints() {
 	slices.Sort(candidates)
 	candidates = slices.Compact(candidates)
 
-	var todo []*HostComputeEndpoint
+	var todo []*hns.HostComputeEndpoint
 	for _, id := range candidates {
 		ep := v.eps[id]
 		if ep == nil || !r.owned.ownsEndpoint(id) || v.referenced(id) {
@@ -539,7 +540,7 @@ func (s *syncRun) deleteEndpoints() {
 			v.removeEndpoint(id)
 			r.backoff.succeeded(key)
 			s.res.EndpointsDeleted++
-		case IsNotFound(err):
+		case hns.IsNotFound(err):
 			// Gone already. Ownership stays until a list confirms it.
 			v.removeEndpoint(id)
 			r.needFull = true
@@ -551,7 +552,7 @@ func (s *syncRun) deleteEndpoints() {
 			if ip, ok := endpointIP(ep); ok {
 				object = endpointObject(ip)
 			}
-			s.failed(key, &ObjectError{Object: object, Op: OpDeleteEndpoint, Err: err})
+			s.failed(key, &ObjectError{Object: object, Op: hns.OpDeleteEndpoint, Err: err})
 		}
 	}
 }

@@ -85,7 +85,7 @@
 //		The node, as hnslb-plan reads it (fields of lbpolicy.Node, see
 //		testdata/nodes). Default: the sample node.
 //	-profile ws2019|ws2022|ws2025|latest
-//		The fake's HNS version and behaviour (hnsadapter.ProfileNamed); it
+//		The fake's HNS version and behaviour (hns.ProfileNamed); it
 //		also replaces the node's hnsVersion, since lbpolicy plans for the
 //		HNS the node runs (a note says so when they differed). Default: a
 //		profile of the node's hnsVersion, or latest if it has none.
@@ -113,7 +113,7 @@
 //		  "full": true, "getLoadBalancer": 0}]}
 //
 //		with every key always present and lists never null. calls are
-//		the Backend calls HNS received during the step's sync, by kind:
+//		the Client calls HNS received during the step's sync, by kind:
 //		list counts ListLoadBalancers and ListEndpoints; getLoadBalancer
 //		counts GetLoadBalancer (the read-back that verifies an in-place
 //		update), beside calls so that calls has exactly its six keys; the network and version lookups of a new Reconciler are not

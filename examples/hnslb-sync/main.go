@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/hnslb/hnslb/examples/internal/cluster"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -175,11 +175,11 @@ func parseFlags(args []string, stderr io.Writer) (config, int, error) {
 
 // loadNode reads the node and chooses the HNS profile: -profile, which
 // then replaces the node's hnsVersion, or the node's hnsVersion.
-func loadNode(cfg config, note func(string, ...any)) (lbpolicy.Node, hnsadapter.Profile, error) {
-	var profile hnsadapter.Profile
+func loadNode(cfg config, note func(string, ...any)) (lbpolicy.Node, hns.Profile, error) {
+	var profile hns.Profile
 	if cfg.profile != "" {
 		var err error
-		if profile, err = hnsadapter.ProfileNamed(cfg.profile); err != nil {
+		if profile, err = hns.ProfileNamed(cfg.profile); err != nil {
 			return lbpolicy.Node{}, profile, fmt.Errorf("-profile: %w", err)
 		}
 	}
@@ -238,8 +238,8 @@ func loadSteps(cfg config, stdin io.Reader, note func(string, ...any)) (source, 
 
 // profileOf returns the profile of the node's (valid) hnsVersion, or the
 // latest one.
-func profileOf(node lbpolicy.Node) hnsadapter.Profile {
-	all := hnsadapter.Profiles()
+func profileOf(node lbpolicy.Node) hns.Profile {
+	all := hns.Profiles()
 	if node.HNSVersion == "" {
 		return all[len(all)-1]
 	}
@@ -247,7 +247,7 @@ func profileOf(node lbpolicy.Node) hnsadapter.Profile {
 	if err != nil { // Validate has accepted it
 		return all[len(all)-1]
 	}
-	return hnsadapter.ProfileFor(v)
+	return hns.ProfileFor(v)
 }
 
 // readStates reads one step per path.

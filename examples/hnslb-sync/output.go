@@ -8,7 +8,7 @@ import (
 
 	"github.com/hnslb/hnslb/examples/internal/textout"
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -30,13 +30,13 @@ type callCounts struct {
 
 func countCalls(c fake.Calls) callCounts {
 	return callCounts{
-		CreateLoadBalancer: c[hnsadapter.OpCreateLoadBalancer],
-		UpdateLoadBalancer: c[hnsadapter.OpUpdateLoadBalancer],
-		DeleteLoadBalancer: c[hnsadapter.OpDeleteLoadBalancer],
-		CreateEndpoint:     c[hnsadapter.OpCreateEndpoint],
-		DeleteEndpoint:     c[hnsadapter.OpDeleteEndpoint],
-		List:               c[hnsadapter.OpListLoadBalancers] + c[hnsadapter.OpListEndpoints],
-		Get:                c[hnsadapter.OpGetLoadBalancer],
+		CreateLoadBalancer: c[hns.OpCreateLoadBalancer],
+		UpdateLoadBalancer: c[hns.OpUpdateLoadBalancer],
+		DeleteLoadBalancer: c[hns.OpDeleteLoadBalancer],
+		CreateEndpoint:     c[hns.OpCreateEndpoint],
+		DeleteEndpoint:     c[hns.OpDeleteEndpoint],
+		List:               c[hns.OpListLoadBalancers] + c[hns.OpListEndpoints],
+		Get:                c[hns.OpGetLoadBalancer],
 	}
 }
 
@@ -72,7 +72,7 @@ func writeJSON(w io.Writer, steps []stepResult) error {
 			Diagnostics:     s.diagnostics(),
 			Adopted:         s.result.Adopted,
 			Full:            s.result.Full,
-			GetLoadBalancer: s.calls[hnsadapter.OpGetLoadBalancer],
+			GetLoadBalancer: s.calls[hns.OpGetLoadBalancer],
 		}
 	}
 	enc := json.NewEncoder(w)
@@ -83,7 +83,7 @@ func writeJSON(w io.Writer, steps []stepResult) error {
 
 // header is what the table says before the steps.
 type header struct {
-	profile hnsadapter.Profile
+	profile hns.Profile
 	node    lbpolicy.Node
 	steps   int
 }
@@ -149,8 +149,8 @@ func writeTable(w io.Writer, h header, steps []stepResult) error {
 	return out.Err
 }
 
-func isNamedProfile(p hnsadapter.Profile) bool {
-	named, err := hnsadapter.ProfileNamed(p.Name)
+func isNamedProfile(p hns.Profile) bool {
+	named, err := hns.ProfileNamed(p.Name)
 	return err == nil && named == p
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -159,7 +160,7 @@ type replay struct {
 // newReplay sets up a fake HNS of profile for node (which must be valid
 // and name its network): the network, and the host's root endpoint.
 // claimNetwork is the Reconciler's Options.ClaimNetwork.
-func newReplay(node lbpolicy.Node, profile hnsadapter.Profile, claimNetwork bool) (*replay, error) {
+func newReplay(node lbpolicy.Node, profile hns.Profile, claimNetwork bool) (*replay, error) {
 	rp := &replay{
 		node:     node,
 		h:        fake.New(profile),

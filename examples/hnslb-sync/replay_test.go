@@ -15,13 +15,13 @@ import (
 
 	"github.com/hnslb/hnslb/examples/internal/cluster"
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-func profile(t *testing.T, name string) hnsadapter.Profile {
+func profile(t *testing.T, name string) hns.Profile {
 	t.Helper()
-	p, err := hnsadapter.ProfileNamed(name)
+	p, err := hns.ProfileNamed(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +47,8 @@ func replayOf(t *testing.T, src source, profileName string, restartAt int) (*rep
 	return rp, results
 }
 
-func nonZero(c map[hnsadapter.Op]int) map[hnsadapter.Op]int {
-	out := map[hnsadapter.Op]int{}
+func nonZero(c map[hns.Op]int) map[hns.Op]int {
+	out := map[hns.Op]int{}
 	for op, n := range c {
 		if n != 0 {
 			out[op] = n
@@ -92,7 +92,7 @@ func TestStepErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	const webKey = "IPv4/10.96.45.12/TCP/80"
-	rp.h.InjectFault(fake.Fault{Op: hnsadapter.OpCreateLoadBalancer, Count: 1, Match: func(id string) bool { return id == webKey }})
+	rp.h.InjectFault(fake.Fault{Op: hns.OpCreateLoadBalancer, Count: 1, Match: func(id string) bool { return id == webKey }})
 	_, objs := cluster.Sample()
 	src := &stateSource{steps: []state{{name: "fails", objs: objs}, {name: "retries", objs: objs}}}
 	results, err := rp.run(context.Background(), src, 0)
@@ -107,8 +107,8 @@ func TestStepErrors(t *testing.T) {
 	if got := first.problems(); got != "1 object error(s)" {
 		t.Errorf("step 1: problems %q", got)
 	}
-	if second.failed() || second.calls[hnsadapter.OpCreateLoadBalancer] != 1 {
-		t.Errorf("step 2: errors %q, %d creates; want the load balancer created", second.errors(), second.calls[hnsadapter.OpCreateLoadBalancer])
+	if second.failed() || second.calls[hns.OpCreateLoadBalancer] != 1 {
+		t.Errorf("step 2: errors %q, %d creates; want the load balancer created", second.errors(), second.calls[hns.OpCreateLoadBalancer])
 	}
 
 	var out bytes.Buffer
@@ -141,7 +141,7 @@ func TestSyncFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp.h.InjectFault(fake.Fault{Op: hnsadapter.OpListLoadBalancers, Count: 1})
+	rp.h.InjectFault(fake.Fault{Op: hns.OpListLoadBalancers, Count: 1})
 	_, objs := cluster.Sample()
 	results, err := rp.run(context.Background(), &stateSource{steps: []state{{name: "s", objs: objs}}}, 0)
 	if err != nil {
@@ -228,7 +228,7 @@ func TestAddPods(t *testing.T) {
 				t.Errorf("HNS endpoint names (-want +got):\n%s", diff)
 			}
 			if rp.h.Calls().Mutating() != 0 {
-				t.Error("adding pods made Backend calls")
+				t.Error("adding pods made Client calls")
 			}
 		})
 	}

@@ -14,25 +14,25 @@
 //	...
 //	defer srv.Close()
 //	os.Setenv(hnsstub.AddrEnv, srv.Addr()) // the DLLs read it at each call
-//	backend, err := hnsadapter.NewHCN("cbr0", logger)
+//	backend, err := hns.NewHCN("cbr0", logger)
 //
 // # What the server models
 //
 // Each HCN call maps to at most one call of the fake, so that the fake's
-// call counters equal the hnsadapter.Backend calls made through hcn:
+// call counters equal the hns.Client calls made through hcn:
 //
 //   - HcnEnumerateLoadBalancers: ListLoadBalancers, or GetLoadBalancer with
 //     an {"ID":…} filter (hcn's GetLoadBalancerByID);
 //   - HcnEnumerateEndpoints: ListEndpoints (of the network in a
 //     {"VirtualNetwork":…} filter), then the "ID" and "Name" filters;
 //   - HcnEnumerateNetworks: GetNetworkByName with a {"Name":…} filter, else
-//     the fake's networks (no Backend call lists networks);
+//     the fake's networks (no Client call lists networks);
 //   - HcnCreate/Modify/DeleteLoadBalancer, HcnCreate/DeleteEndpoint:
 //     CreateLoadBalancer, UpdateLoadBalancer, DeleteLoadBalancer,
 //     CreateEndpoint (on the network of the open network handle),
 //     DeleteEndpoint;
 //   - HcnOpen*, HcnQuery*Properties, HcnClose*: the fake's current state,
-//     read without a Backend call. A handle names an object by ID; a query
+//     read without a Client call. A handle names an object by ID; a query
 //     on it returns the object's JSON as it is then, except after an
 //     HcnModifyLoadBalancer on that handle, when it returns what the
 //     fake's UpdateLoadBalancer returned (HNS 15.4 reports the update as
@@ -40,7 +40,7 @@
 //   - HNSCall GET /globals/version: Version, answered as HNS does:
 //     {"Success":true,"Output":{"Major":…,"Minor":…}}.
 //
-// Failures are HNS's: the fake's *hnsadapter.Error becomes its HRESULT
+// Failures are HNS's: the fake's *hns.Error becomes its HRESULT
 // (Win32 codes as 0x8007xxxx, which hcn reduces to the Win32 code; HNS
 // codes such as 0x803B0013 as they are) with the fake's error record as
 // the result. An hcn lookup that finds nothing (the fake's not-found with

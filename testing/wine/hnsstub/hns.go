@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // HRESULTs the server returns besides the fake's.
@@ -38,7 +38,7 @@ type object struct {
 	// modified is the load balancer HcnModifyLoadBalancer returned on this
 	// handle, which a query on the handle then returns; nil: the current
 	// state.
-	modified *hnsadapter.HostComputeLoadBalancer
+	modified *hns.HostComputeLoadBalancer
 }
 
 // handlers are the functions the server models; every other function of
@@ -109,7 +109,7 @@ func successJSON(v any) answer {
 // code as an HRESULT and its error record. The fake gives no record for a
 // missing HNS (0x7E), where HNS never answered; nor does the server.
 func fromFake(err error) answer {
-	var e *hnsadapter.Error
+	var e *hns.Error
 	if !errors.As(err, &e) || e.Code == 0 {
 		return failure(eFail, "Unspecified error: "+err.Error())
 	}
@@ -123,7 +123,7 @@ func fromFake(err error) answer {
 
 // hresult is the HRESULT of a code as hnsadapter reports it: Win32 codes in
 // FACILITY_WIN32, others as they are (hcn reverses this).
-func hresult(code hnsadapter.Code) uint32 {
+func hresult(code hns.Code) uint32 {
 	if code <= 0xFFFF {
 		return 0x80070000 | uint32(code)
 	}
@@ -134,8 +134,8 @@ func hresult(code hnsadapter.Code) uint32 {
 // ID: hcn's own not-found error, which carries no record because hcn makes
 // it from an empty enumeration.
 func lookupMissed(err error) bool {
-	var e *hnsadapter.Error
-	return errors.As(err, &e) && e.Code == hnsadapter.CodeNotFound && e.Record == ""
+	var e *hns.Error
+	return errors.As(err, &e) && e.Code == hns.CodeNotFound && e.Record == ""
 }
 
 // missing is HNS's failure for an object that does not exist: the record
@@ -146,7 +146,7 @@ func missing() answer { return failure(eNotFound, "Element not found.") }
 
 // hcnQuery is the query hcn sends to HcnEnumerate* and HcnQuery*.
 type hcnQuery struct {
-	SchemaVersion hnsadapter.SchemaVersion
+	SchemaVersion hns.SchemaVersion
 	Flags         uint32
 	Filter        string
 }
@@ -287,33 +287,33 @@ func closeHandler(k kind) func(*Server, *request) answer {
 	}
 }
 
-// The fake's current state, read without a Backend call.
+// The fake's current state, read without a Client call.
 
-func (s *Server) network(id string) (hnsadapter.HostComputeNetwork, bool) {
+func (s *Server) network(id string) (hns.HostComputeNetwork, bool) {
 	for _, n := range s.h.Networks() {
 		if strings.EqualFold(n.Id, id) {
 			return n, true
 		}
 	}
-	return hnsadapter.HostComputeNetwork{}, false
+	return hns.HostComputeNetwork{}, false
 }
 
-func (s *Server) endpoint(id string) (hnsadapter.HostComputeEndpoint, bool) {
+func (s *Server) endpoint(id string) (hns.HostComputeEndpoint, bool) {
 	for _, ep := range s.h.Endpoints() {
 		if strings.EqualFold(ep.Id, id) {
 			return ep, true
 		}
 	}
-	return hnsadapter.HostComputeEndpoint{}, false
+	return hns.HostComputeEndpoint{}, false
 }
 
-func (s *Server) loadBalancer(id string) (hnsadapter.HostComputeLoadBalancer, bool) {
+func (s *Server) loadBalancer(id string) (hns.HostComputeLoadBalancer, bool) {
 	for _, lb := range s.h.LoadBalancers() {
 		if strings.EqualFold(lb.Id, id) {
 			return lb, true
 		}
 	}
-	return hnsadapter.HostComputeLoadBalancer{}, false
+	return hns.HostComputeLoadBalancer{}, false
 }
 
 // Networks.
@@ -323,7 +323,7 @@ func (s *Server) enumerateNetworks(r *request) answer {
 	if bad != nil {
 		return *bad
 	}
-	var nws []hnsadapter.HostComputeNetwork
+	var nws []hns.HostComputeNetwork
 	if name, ok := f["Name"]; ok {
 		nw, err := s.h.GetNetworkByName(s.ctx, name)
 		switch {
@@ -336,9 +336,9 @@ func (s *Server) enumerateNetworks(r *request) answer {
 		nws = s.h.Networks()
 	}
 	if id, ok := f["ID"]; ok {
-		nws = keep(nws, func(n *hnsadapter.HostComputeNetwork) bool { return strings.EqualFold(n.Id, id) })
+		nws = keep(nws, func(n *hns.HostComputeNetwork) bool { return strings.EqualFold(n.Id, id) })
 	}
-	return idList(nws, func(n *hnsadapter.HostComputeNetwork) string { return n.Id })
+	return idList(nws, func(n *hns.HostComputeNetwork) string { return n.Id })
 }
 
 func (s *Server) queryNetwork(r *request) answer {
@@ -365,12 +365,12 @@ func (s *Server) enumerateEndpoints(r *request) answer {
 		return fromFake(err)
 	}
 	if id, ok := f["ID"]; ok {
-		eps = keep(eps, func(ep *hnsadapter.HostComputeEndpoint) bool { return strings.EqualFold(ep.Id, id) })
+		eps = keep(eps, func(ep *hns.HostComputeEndpoint) bool { return strings.EqualFold(ep.Id, id) })
 	}
 	if name, ok := f["Name"]; ok {
-		eps = keep(eps, func(ep *hnsadapter.HostComputeEndpoint) bool { return ep.Name == name })
+		eps = keep(eps, func(ep *hns.HostComputeEndpoint) bool { return ep.Name == name })
 	}
-	return idList(eps, func(ep *hnsadapter.HostComputeEndpoint) string { return ep.Id })
+	return idList(eps, func(ep *hns.HostComputeEndpoint) string { return ep.Id })
 }
 
 func (s *Server) createEndpoint(r *request) answer {
@@ -381,7 +381,7 @@ func (s *Server) createEndpoint(r *request) answer {
 	if bad := newObjectID(r); bad != nil {
 		return *bad
 	}
-	var ep hnsadapter.HostComputeEndpoint
+	var ep hns.HostComputeEndpoint
 	if bad := settings(r.str[0], &ep); bad != nil {
 		return *bad
 	}
@@ -418,7 +418,7 @@ func (s *Server) enumerateLoadBalancers(r *request) answer {
 	if bad != nil {
 		return *bad
 	}
-	var lbs []hnsadapter.HostComputeLoadBalancer
+	var lbs []hns.HostComputeLoadBalancer
 	if id, ok := f["ID"]; ok {
 		lb, err := s.h.GetLoadBalancer(s.ctx, id)
 		switch {
@@ -433,14 +433,14 @@ func (s *Server) enumerateLoadBalancers(r *request) answer {
 			return fromFake(err)
 		}
 	}
-	return idList(lbs, func(lb *hnsadapter.HostComputeLoadBalancer) string { return lb.Id })
+	return idList(lbs, func(lb *hns.HostComputeLoadBalancer) string { return lb.Id })
 }
 
 func (s *Server) createLoadBalancer(r *request) answer {
 	if bad := newObjectID(r); bad != nil {
 		return *bad
 	}
-	var lb hnsadapter.HostComputeLoadBalancer
+	var lb hns.HostComputeLoadBalancer
 	if bad := settings(r.str[0], &lb); bad != nil {
 		return *bad
 	}
@@ -456,7 +456,7 @@ func (s *Server) modifyLoadBalancer(r *request) answer {
 	if bad != nil {
 		return *bad
 	}
-	var lb hnsadapter.HostComputeLoadBalancer
+	var lb hns.HostComputeLoadBalancer
 	if bad := settings(r.str[0], &lb); bad != nil {
 		return *bad
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hnslb/hnslb/fake"
-	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // These tests speak the DLLs' protocol from Go, on any OS. The DLLs
@@ -174,7 +174,7 @@ type node struct {
 
 func newNode(t *testing.T, profile string) *node {
 	t.Helper()
-	p, err := hnsadapter.ProfileNamed(profile)
+	p, err := hns.ProfileNamed(profile)
 	require.NoError(t, err)
 	h := fake.New(p)
 	n := &node{h: h, netID: h.AddNetwork("cbr0", "L2Bridge")}
@@ -185,11 +185,11 @@ func newNode(t *testing.T, profile string) *node {
 	return n
 }
 
-func (n *node) lb(vip string, eps ...string) hnsadapter.HostComputeLoadBalancer {
-	return hnsadapter.HostComputeLoadBalancer{
+func (n *node) lb(vip string, eps ...string) hns.HostComputeLoadBalancer {
+	return hns.HostComputeLoadBalancer{
 		HostComputeEndpoints: eps, FrontendVIPs: []string{vip},
-		PortMappings:  []hnsadapter.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
-		SchemaVersion: hnsadapter.V2SchemaVersion(),
+		PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+		SchemaVersion: hns.V2SchemaVersion(),
 	}
 }
 
@@ -204,14 +204,14 @@ func get(t *testing.T, s *Server, typ, id string, v any) {
 }
 
 func TestVersion(t *testing.T) {
-	for _, p := range hnsadapter.Profiles() {
+	for _, p := range hns.Profiles() {
 		t.Run(p.Name, func(t *testing.T) {
 			n := newNode(t, p.Name)
 			a := call(t, n.s, "HNSCall", "", 0, str("GET"), str("/globals/version"), str(""))
 			ok(t, a)
 			want := fmt.Sprintf(`{"Success":true,"Output":{"Major":%d,"Minor":%d}}`, p.Version.Major, p.Version.Minor)
 			assert.Equal(t, want, *a.out)
-			assert.Equal(t, 1, n.h.Calls()[hnsadapter.OpVersion])
+			assert.Equal(t, 1, n.h.Calls()[hns.OpVersion])
 		})
 	}
 	n := newNode(t, "latest")
@@ -223,11 +223,11 @@ func TestNetworkLookup(t *testing.T) {
 	n := newNode(t, "latest")
 	got := ids(t, call(t, n.s, "HcnEnumerateNetworks", "", 0, queryFilter(t, "Name", "cbr0")))
 	require.Equal(t, []string{n.netID}, got)
-	assert.Equal(t, 1, n.h.Calls()[hnsadapter.OpGetNetwork], "one Backend call")
+	assert.Equal(t, 1, n.h.Calls()[hns.OpGetNetwork], "one Client call")
 
-	var nw hnsadapter.HostComputeNetwork
+	var nw hns.HostComputeNetwork
 	get(t, n.s, "Network", strings.ToLower(n.netID), &nw) // GUIDs in any case
-	assert.Equal(t, hnsadapter.HostComputeNetwork{Id: n.netID, Name: "cbr0", Type: "L2Bridge", SchemaVersion: hnsadapter.V2SchemaVersion()}, nw)
+	assert.Equal(t, hns.HostComputeNetwork{Id: n.netID, Name: "cbr0", Type: "L2Bridge", SchemaVersion: hns.V2SchemaVersion()}, nw)
 
 	assert.Equal(t, []string{n.netID}, ids(t, call(t, n.s, "HcnEnumerateNetworks", "", 0, queryFilter(t, "name", "cbr0"))), "filter keys in any case")
 	assert.Empty(t, ids(t, call(t, n.s, "HcnEnumerateNetworks", "", 0, queryFilter(t, "Name", "nope"))),
@@ -245,25 +245,25 @@ func TestEndpoints(t *testing.T) {
 	assert.Len(t, ids(t, call(t, n.s, "HcnEnumerateEndpoints", "", 0, str(queryAll))), 3)
 	assert.ElementsMatch(t, n.pods, ids(t, call(t, n.s, "HcnEnumerateEndpoints", "", 0, queryFilter(t, "VirtualNetwork", n.netID))))
 	assert.Equal(t, n.pods[1:], ids(t, call(t, n.s, "HcnEnumerateEndpoints", "", 0, queryFilter(t, "Name", "pod-b"))))
-	assert.Equal(t, 3, n.h.Calls()[hnsadapter.OpListEndpoints])
+	assert.Equal(t, 3, n.h.Calls()[hns.OpListEndpoints])
 
 	// hcn's HostComputeEndpoint.Create: open the network, create on it,
 	// query, close both.
 	nw := ok(t, call(t, n.s, "HcnOpenNetwork", n.netID, 0)).handle
-	remote := hnsadapter.HostComputeEndpoint{
-		HostComputeNetwork: n.netID, IpConfigurations: []hnsadapter.IpConfig{{IpAddress: "10.244.2.7"}},
-		MacAddress: "02-11-0a-f4-02-07", Flags: hnsadapter.EndpointFlagsRemoteEndpoint, SchemaVersion: hnsadapter.V2SchemaVersion(),
+	remote := hns.HostComputeEndpoint{
+		HostComputeNetwork: n.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.2.7"}},
+		MacAddress: "02-11-0a-f4-02-07", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 	}
 	settings := `{"HostComputeNetwork":"` + n.netID + `","IpConfigurations":[{"IpAddress":"10.244.2.7"}],"MacAddress":"02-11-0a-f4-02-07","Flags":1,"SchemaVersion":{"Major":2,"Minor":0},"Dns":{},"Health":{"Extra":{}}}`
 	h := ok(t, call(t, n.s, "HcnCreateEndpoint", zeroGUID, nw, str(settings))).handle
 	a := ok(t, call(t, n.s, "HcnQueryEndpointProperties", "", h, str(queryAll)))
-	var got hnsadapter.HostComputeEndpoint
+	var got hns.HostComputeEndpoint
 	require.NoError(t, json.Unmarshal([]byte(*a.out), &got))
 	remote.Id = got.Id
 	assert.Empty(t, cmp.Diff(remote, got))
 	ok(t, call(t, n.s, "HcnCloseEndpoint", "", h))
 	ok(t, call(t, n.s, "HcnCloseNetwork", "", nw))
-	assert.Equal(t, 1, n.h.Calls()[hnsadapter.OpCreateEndpoint])
+	assert.Equal(t, 1, n.h.Calls()[hns.OpCreateEndpoint])
 
 	// The fake's rules: the same IP again is 0xB7.
 	nw = ok(t, call(t, n.s, "HcnOpenNetwork", n.netID, 0)).handle
@@ -283,13 +283,13 @@ func TestEndpoints(t *testing.T) {
 }
 
 // TestLoadBalancerLifecycle follows hcn's sequences for a load balancer,
-// and checks that the fake counts exactly one Backend call for each.
+// and checks that the fake counts exactly one Client call for each.
 func TestLoadBalancerLifecycle(t *testing.T) {
 	n := newNode(t, "latest")
 	want := n.lb("10.96.0.10", n.pods[0])
 
 	a := ok(t, call(t, n.s, "HcnCreateLoadBalancer", zeroGUID, 0, jsonString(t, want)))
-	var created hnsadapter.HostComputeLoadBalancer
+	var created hns.HostComputeLoadBalancer
 	q := ok(t, call(t, n.s, "HcnQueryLoadBalancerProperties", "", a.handle, str(queryAll)))
 	require.NoError(t, json.Unmarshal([]byte(*q.out), &created))
 	ok(t, call(t, n.s, "HcnCloseLoadBalancer", "", a.handle))
@@ -302,7 +302,7 @@ func TestLoadBalancerLifecycle(t *testing.T) {
 	assert.Equal(t, []string{created.Id}, ids(t, call(t, n.s, "HcnEnumerateLoadBalancers", "", 0, queryFilter(t, "ID", created.Id))))
 	assert.Empty(t, ids(t, call(t, n.s, "HcnEnumerateLoadBalancers", "", 0, queryFilter(t, "ID", lbGUID))),
 		"a missing ID is an empty list, from which hcn makes LoadBalancerNotFoundError")
-	var got hnsadapter.HostComputeLoadBalancer
+	var got hns.HostComputeLoadBalancer
 	get(t, n.s, "LoadBalancer", created.Id, &got)
 	assert.Empty(t, cmp.Diff(created, got))
 
@@ -314,13 +314,13 @@ func TestLoadBalancerLifecycle(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(*q.out), &got))
 	ok(t, call(t, n.s, "HcnCloseLoadBalancer", "", h))
 	assert.Empty(t, cmp.Diff(want, got))
-	assert.Empty(t, cmp.Diff([]hnsadapter.HostComputeLoadBalancer{want}, n.h.LoadBalancers()))
+	assert.Empty(t, cmp.Diff([]hns.HostComputeLoadBalancer{want}, n.h.LoadBalancers()))
 
 	ok(t, call(t, n.s, "HcnDeleteLoadBalancer", created.Id, 0))
 	assert.Empty(t, n.h.LoadBalancers())
 	assert.Equal(t, fake.Calls{
-		hnsadapter.OpCreateLoadBalancer: 1, hnsadapter.OpListLoadBalancers: 1, hnsadapter.OpGetLoadBalancer: 2,
-		hnsadapter.OpUpdateLoadBalancer: 1, hnsadapter.OpDeleteLoadBalancer: 1,
+		hns.OpCreateLoadBalancer: 1, hns.OpListLoadBalancers: 1, hns.OpGetLoadBalancer: 2,
+		hns.OpUpdateLoadBalancer: 1, hns.OpDeleteLoadBalancer: 1,
 	}, n.h.Calls())
 	assert.Zero(t, n.s.OpenHandles())
 }
@@ -389,7 +389,7 @@ func TestErrorsAreTheFakes(t *testing.T) {
 			assert.Nil(t, a.out)
 			assert.Equal(t, c.hr, record(t, a).ErrorCode)
 
-			var e *hnsadapter.Error
+			var e *hns.Error
 			require.ErrorAs(t, c.direct(n), &e)
 			assert.Equal(t, e.Record, *a.result, "the fake's record")
 		})
@@ -407,12 +407,12 @@ func TestSilentUpdate(t *testing.T) {
 	ok(t, call(t, n.s, "HcnModifyLoadBalancer", "", h, jsonString(t, sent)))
 	q := ok(t, call(t, n.s, "HcnQueryLoadBalancerProperties", "", h, str(queryAll)))
 	ok(t, call(t, n.s, "HcnCloseLoadBalancer", "", h))
-	var reported hnsadapter.HostComputeLoadBalancer
+	var reported hns.HostComputeLoadBalancer
 	require.NoError(t, json.Unmarshal([]byte(*q.out), &reported))
 	sent.Id = id
 	assert.Empty(t, cmp.Diff(sent, reported), "the update reports what was sent")
 
-	var now hnsadapter.HostComputeLoadBalancer
+	var now hns.HostComputeLoadBalancer
 	get(t, n.s, "LoadBalancer", id, &now)
 	assert.Empty(t, cmp.Diff(old, now), "but HNS kept the old endpoints")
 }
@@ -421,17 +421,17 @@ func TestFaults(t *testing.T) {
 	n := newNode(t, "latest")
 	n.h.AddLoadBalancer(n.lb("10.96.0.10", n.pods[0]))
 
-	n.h.InjectFault(fake.Fault{Op: hnsadapter.OpListLoadBalancers, VanishDuringList: true, Count: 1})
+	n.h.InjectFault(fake.Fault{Op: hns.OpListLoadBalancers, VanishDuringList: true, Count: 1})
 	a := call(t, n.s, "HcnEnumerateLoadBalancers", "", 0, str(queryAll))
 	assert.Equal(t, eNotFound, a.hr, "a failed list is an error, never empty: %v", a)
 	assert.Nil(t, a.out)
 
-	n.h.InjectFault(fake.Fault{Op: hnsadapter.OpVersion, Code: hnsadapter.CodeModuleNotFound, Count: 1})
+	n.h.InjectFault(fake.Fault{Op: hns.OpVersion, Code: hns.CodeModuleNotFound, Count: 1})
 	a = call(t, n.s, "HNSCall", "", 0, str("GET"), str("/globals/version"), str(""))
 	assert.Equal(t, uint32(0x8007007E), a.hr)
 	assert.Nil(t, a.result, "no record: HNS never answered")
 
-	n.h.InjectFault(fake.Fault{Op: hnsadapter.OpGetNetwork, Count: 1})
+	n.h.InjectFault(fake.Fault{Op: hns.OpGetNetwork, Count: 1})
 	a = call(t, n.s, "HcnEnumerateNetworks", "", 0, queryFilter(t, "Name", "cbr0"))
 	assert.Equal(t, eFail, a.hr, "a fault without a code is E_FAIL")
 	assert.Equal(t, eFail, record(t, a).ErrorCode)
@@ -479,7 +479,7 @@ func TestNotModelled(t *testing.T) {
 	assert.Contains(t, record(t, a).Error, "FrontendVIPs")
 	assert.Equal(t, eNotImpl, call(t, n.s, "HcnCreateLoadBalancer", lbGUID, 0, jsonString(t, n.lb("10.96.0.10", n.pods[0]))).hr,
 		"a chosen ID")
-	assert.Empty(t, n.h.Calls(), "no Backend call")
+	assert.Empty(t, n.h.Calls(), "no Client call")
 }
 
 func TestBadRequests(t *testing.T) {

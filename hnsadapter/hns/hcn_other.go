@@ -1,6 +1,6 @@
 //go:build !windows
 
-package hnsadapter
+package hns
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// HCN is the Backend that calls the Host Networking Service through
+// HCN is the Client that calls the Host Networking Service through
 // github.com/Microsoft/hcsshim/hcn. It works only on Windows. Elsewhere
 // NewHCN always fails and every method returns the same error, so that
 // callers compile everywhere without build tags.
 type HCN struct{}
 
-var _ Backend = (*HCN)(nil)
+var _ Client = (*HCN)(nil)
 
 const hcnOnlyOnWindows = "the HNS backend works only on Windows; use package fake elsewhere"
 
@@ -24,7 +24,7 @@ func unavailable(op Op) error {
 	return &Error{Op: op, Code: CodeModuleNotFound, Message: hcnOnlyOnWindows}
 }
 
-// NewHCN returns the Backend that calls HNS on this Windows machine, for
+// NewHCN returns the Client that calls HNS on this Windows machine, for
 // the HNS network called networkName ("" = none in particular).
 //
 // On every other OS it returns an *Error with CodeModuleNotFound

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package hnsadapter
+package hns
 
 import (
 	"context"
@@ -17,7 +17,7 @@ func TestHCNUnavailableOffWindows(t *testing.T) {
 		t.Fatalf("NewHCN = %v, %v; want nil and an *Error{Op: NewHCN} with IsHNSUnavailable", h, err)
 	}
 
-	var b Backend = &HCN{}
+	var b Client = &HCN{}
 	ctx := context.Background()
 	checks := map[Op]error{}
 	_, checks[OpListLoadBalancers] = b.ListLoadBalancers(ctx)

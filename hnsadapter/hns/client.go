@@ -1,4 +1,4 @@
-package hnsadapter
+package hns
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// Backend is what the Reconciler needs from HNS. The Windows implementation
+// Client is what the Reconciler needs from HNS. The Windows implementation
 // (NewHCN) calls hcn; package fake is an in-memory HNS for tests. Every
 // method takes a context first; errors are *Error values (use the Is*
 // predicates), the same from every implementation.
 //
 // Implementations copy objects in and out: callers may keep and modify
 // what they pass and what they get.
-type Backend interface {
+type Client interface {
 	// ListLoadBalancers returns every load balancer HNS holds. A failure is
 	// an error, never an empty list.
 	ListLoadBalancers(ctx context.Context) ([]HostComputeLoadBalancer, error)
@@ -41,10 +41,10 @@ type Backend interface {
 	Version(ctx context.Context) (lbpolicy.Version, error)
 }
 
-// Op names a Backend method, in errors and call counts.
+// Op names a Client method, in errors and call counts.
 type Op string
 
-// The Backend operations.
+// The Client operations.
 const (
 	OpListLoadBalancers  Op = "ListLoadBalancers"
 	OpGetLoadBalancer    Op = "GetLoadBalancer"

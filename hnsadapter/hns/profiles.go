@@ -1,4 +1,4 @@
-package hnsadapter
+package hns
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ func (p Profile) Capabilities() lbpolicy.Capabilities { return p.Version.Capabil
 
 // Profiles returns the named profiles, oldest first. The versions are those
 // the releases report when fully patched; pass the version a node really
-// reports (Backend.Version) wherever it is known.
+// reports (Client.Version) wherever it is known.
 func Profiles() []Profile {
 	return []Profile{
 		{Name: "ws2019", Version: lbpolicy.Version{Major: 10, Minor: 3}}, // DSR; no IPv6, no affinity, no update, 64-backend limit

@@ -1,6 +1,6 @@
 //go:build windows
 
-package hnsadapter
+package hns
 
 // This is the only file that imports hcn. kube-proxy now takes the same
 // package from github.com/Microsoft/hnslib/hcn (same API): switching is a
@@ -27,7 +27,7 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// HCN is the Backend that calls the Host Networking Service through hcn
+// HCN is the Client that calls the Host Networking Service through hcn
 // (github.com/Microsoft/hcsshim/hcn, HCN v2 API, computenetwork.dll).
 //
 // Every method checks ctx before it calls HNS and not after: hcn's calls
@@ -52,9 +52,9 @@ type HCN struct {
 	log     logr.Logger
 }
 
-var _ Backend = (*HCN)(nil)
+var _ Client = (*HCN)(nil)
 
-// NewHCN returns the Backend that calls HNS on this Windows machine.
+// NewHCN returns the Client that calls HNS on this Windows machine.
 //
 // It asks HNS for its version, so that a machine without HNS fails here:
 // with an *Error for which IsHNSUnavailable is true (no computenetwork.dll
@@ -524,7 +524,7 @@ func fromHCNLoadBalancer(lb *hcn.HostComputeLoadBalancer) HostComputeLoadBalance
 		SourceVIP:            lb.SourceVIP,
 		FrontendVIPs:         slices.Clone(lb.FrontendVIPs),
 		SchemaVersion:        SchemaVersion{Major: lb.SchemaVersion.Major, Minor: lb.SchemaVersion.Minor},
-		Flags:                LoadBalancerFlags(uint32(lb.Flags)),
+		Flags:                lbpolicy.LoadBalancerFlags(uint32(lb.Flags)),
 	}
 	if lb.PortMappings != nil {
 		out.PortMappings = make([]LoadBalancerPortMapping, len(lb.PortMappings))
@@ -533,8 +533,8 @@ func fromHCNLoadBalancer(lb *hcn.HostComputeLoadBalancer) HostComputeLoadBalance
 				Protocol:         pm.Protocol,
 				InternalPort:     pm.InternalPort,
 				ExternalPort:     pm.ExternalPort,
-				DistributionType: LoadBalancerDistribution(uint32(pm.DistributionType)),
-				Flags:            LoadBalancerPortMappingFlags(uint32(pm.Flags)),
+				DistributionType: lbpolicy.DistributionType(uint32(pm.DistributionType)),
+				Flags:            lbpolicy.PortMappingFlags(uint32(pm.Flags)),
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package hnsadapter
+package hns
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ const (
 
 // Error is an HNS call that failed.
 type Error struct {
-	// Op is the Backend method that failed.
+	// Op is the Client method that failed.
 	Op Op
 	// Code is HNS's code; 0 when the failure did not come from HNS.
 	Code Code

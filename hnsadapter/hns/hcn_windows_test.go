@@ -1,6 +1,6 @@
 //go:build windows
 
-package hnsadapter
+package hns
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	hcn "github.com/Microsoft/hcsshim/hcn"
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/hnslb/hnslb/lbpolicy"
 	"golang.org/x/sys/windows"
 )
 
@@ -41,17 +42,17 @@ func TestHCNFlagValues(t *testing.T) {
 		name      string
 		hcn, ours uint32
 	}{
-		{"LoadBalancerFlagsNone", uint32(hcn.LoadBalancerFlagsNone), uint32(LoadBalancerFlagsNone)},
-		{"LoadBalancerFlagsDSR", uint32(hcn.LoadBalancerFlagsDSR), uint32(LoadBalancerFlagsDSR)},
-		{"LoadBalancerFlagsIPv6", uint32(hcn.LoadBalancerFlagsIPv6), uint32(LoadBalancerFlagsIPv6)},
-		{"LoadBalancerPortMappingFlagsNone", uint32(hcn.LoadBalancerPortMappingFlagsNone), uint32(LoadBalancerPortMappingFlagsNone)},
-		{"LoadBalancerPortMappingFlagsILB", uint32(hcn.LoadBalancerPortMappingFlagsILB), uint32(LoadBalancerPortMappingFlagsILB)},
-		{"LoadBalancerPortMappingFlagsLocalRoutedVIP", uint32(hcn.LoadBalancerPortMappingFlagsLocalRoutedVIP), uint32(LoadBalancerPortMappingFlagsLocalRoutedVIP)},
-		{"LoadBalancerPortMappingFlagsUseMux", uint32(hcn.LoadBalancerPortMappingFlagsUseMux), uint32(LoadBalancerPortMappingFlagsUseMux)},
-		{"LoadBalancerPortMappingFlagsPreserveDIP", uint32(hcn.LoadBalancerPortMappingFlagsPreserveDIP), uint32(LoadBalancerPortMappingFlagsPreserveDIP)},
-		{"LoadBalancerDistributionNone", uint32(hcn.LoadBalancerDistributionNone), uint32(LoadBalancerDistributionNone)},
-		{"LoadBalancerDistributionSourceIPProtocol", uint32(hcn.LoadBalancerDistributionSourceIPProtocol), uint32(LoadBalancerDistributionSourceIPProtocol)},
-		{"LoadBalancerDistributionSourceIP", uint32(hcn.LoadBalancerDistributionSourceIP), uint32(LoadBalancerDistributionSourceIP)},
+		{"0", uint32(hcn.LoadBalancerFlagsNone), uint32(0)},
+		{"lbpolicy.FlagDSR", uint32(hcn.LoadBalancerFlagsDSR), uint32(lbpolicy.FlagDSR)},
+		{"lbpolicy.FlagIPv6", uint32(hcn.LoadBalancerFlagsIPv6), uint32(lbpolicy.FlagIPv6)},
+		{"0", uint32(hcn.LoadBalancerPortMappingFlagsNone), uint32(0)},
+		{"lbpolicy.PortMappingILB", uint32(hcn.LoadBalancerPortMappingFlagsILB), uint32(lbpolicy.PortMappingILB)},
+		{"lbpolicy.PortMappingLocalRoutedVIP", uint32(hcn.LoadBalancerPortMappingFlagsLocalRoutedVIP), uint32(lbpolicy.PortMappingLocalRoutedVIP)},
+		{"lbpolicy.PortMappingUseMux", uint32(hcn.LoadBalancerPortMappingFlagsUseMux), uint32(lbpolicy.PortMappingUseMux)},
+		{"lbpolicy.PortMappingPreserveDIP", uint32(hcn.LoadBalancerPortMappingFlagsPreserveDIP), uint32(lbpolicy.PortMappingPreserveDIP)},
+		{"lbpolicy.DistributionNone", uint32(hcn.LoadBalancerDistributionNone), uint32(lbpolicy.DistributionNone)},
+		{"lbpolicy.DistributionSourceIPProtocol", uint32(hcn.LoadBalancerDistributionSourceIPProtocol), uint32(lbpolicy.DistributionSourceIPProtocol)},
+		{"lbpolicy.DistributionSourceIP", uint32(hcn.LoadBalancerDistributionSourceIP), uint32(lbpolicy.DistributionSourceIP)},
 		{"EndpointFlagsNone", uint32(hcn.EndpointFlagsNone), uint32(EndpointFlagsNone)},
 		{"EndpointFlagsRemoteEndpoint", uint32(hcn.EndpointFlagsRemoteEndpoint), uint32(EndpointFlagsRemoteEndpoint)},
 	} {
@@ -66,7 +67,7 @@ func TestHCNFlagValues(t *testing.T) {
 
 func hcnTestLoadBalancers() map[string]HostComputeLoadBalancer {
 	v2 := V2SchemaVersion()
-	tcp := func(in, ext uint16, dist LoadBalancerDistribution, flags LoadBalancerPortMappingFlags) []LoadBalancerPortMapping {
+	tcp := func(in, ext uint16, dist lbpolicy.DistributionType, flags lbpolicy.PortMappingFlags) []LoadBalancerPortMapping {
 		return []LoadBalancerPortMapping{{Protocol: 6, InternalPort: in, ExternalPort: ext, DistributionType: dist, Flags: flags}}
 	}
 	eps := []string{"1F7C3B59-7E4B-4B4B-9A4C-0D8E6A6D1A01", "1f7c3b59-7e4b-4b4b-9a4c-0d8e6a6d1a02"}
@@ -74,56 +75,56 @@ func hcnTestLoadBalancers() map[string]HostComputeLoadBalancer {
 		"empty": {},
 		"ClusterIP DSR": {
 			HostComputeEndpoints: eps, SourceVIP: "10.244.0.2", FrontendVIPs: []string{"10.96.0.10"},
-			PortMappings:  tcp(8080, 80, LoadBalancerDistributionNone, LoadBalancerPortMappingFlagsNone),
-			SchemaVersion: v2, Flags: LoadBalancerFlagsDSR,
+			PortMappings:  tcp(8080, 80, lbpolicy.DistributionNone, 0),
+			SchemaVersion: v2, Flags: lbpolicy.FlagDSR,
 		},
 		"NodePort, no frontend VIP": {
 			Id:                   "8B2A1E0C-5D7F-4C3B-A1E2-F3D4C5B6A798",
 			HostComputeEndpoints: eps, SourceVIP: "10.244.0.2",
-			PortMappings: tcp(8080, 30080, LoadBalancerDistributionNone,
-				LoadBalancerPortMappingFlagsLocalRoutedVIP|LoadBalancerPortMappingFlagsVipExternalIP),
+			PortMappings: tcp(8080, 30080, lbpolicy.DistributionNone,
+				lbpolicy.PortMappingLocalRoutedVIP|lbpolicy.PortMappingVipExternalIP),
 			SchemaVersion: v2,
 		},
 		"ExternalIP, session affinity": {
 			HostComputeEndpoints: eps[:1], FrontendVIPs: []string{"192.0.2.10"},
-			PortMappings:  tcp(8080, 80, LoadBalancerDistributionSourceIP, LoadBalancerPortMappingFlagsVipExternalIP),
-			SchemaVersion: v2, Flags: LoadBalancerFlagsDSR,
+			PortMappings:  tcp(8080, 80, lbpolicy.DistributionSourceIP, lbpolicy.PortMappingVipExternalIP),
+			SchemaVersion: v2, Flags: lbpolicy.FlagDSR,
 		},
 		"Ingress, preserve-destination": {
 			HostComputeEndpoints: eps, FrontendVIPs: []string{"203.0.113.7"},
-			PortMappings: tcp(443, 443, LoadBalancerDistributionNone,
-				LoadBalancerPortMappingFlagsVipExternalIP|LoadBalancerPortMappingFlagsUseMux|LoadBalancerPortMappingFlagsPreserveDIP),
-			SchemaVersion: v2, Flags: LoadBalancerFlagsDSR,
+			PortMappings: tcp(443, 443, lbpolicy.DistributionNone,
+				lbpolicy.PortMappingVipExternalIP|lbpolicy.PortMappingUseMux|lbpolicy.PortMappingPreserveDIP),
+			SchemaVersion: v2, Flags: lbpolicy.FlagDSR,
 		},
 		"HealthCheck": {
 			HostComputeEndpoints: eps[:1], FrontendVIPs: []string{"203.0.113.7"},
-			PortMappings: tcp(10256, 10256, LoadBalancerDistributionNone,
-				LoadBalancerPortMappingFlagsUseMux|LoadBalancerPortMappingFlagsPreserveDIP),
+			PortMappings: tcp(10256, 10256, lbpolicy.DistributionNone,
+				lbpolicy.PortMappingUseMux|lbpolicy.PortMappingPreserveDIP),
 			SchemaVersion: v2,
 		},
 		"IPv6 DSR UDP": {
 			HostComputeEndpoints: eps, SourceVIP: "fd00:10:244::2", FrontendVIPs: []string{"fd00:10:96::a"},
 			PortMappings: []LoadBalancerPortMapping{{
 				Protocol: 17, InternalPort: 5353, ExternalPort: 53,
-				DistributionType: LoadBalancerDistributionSourceIPProtocol,
+				DistributionType: lbpolicy.DistributionSourceIPProtocol,
 			}},
-			SchemaVersion: v2, Flags: LoadBalancerFlagsDSR | LoadBalancerFlagsIPv6,
+			SchemaVersion: v2, Flags: lbpolicy.FlagDSR | lbpolicy.FlagIPv6,
 		},
 		"IPv6 only": {
 			HostComputeEndpoints: eps, FrontendVIPs: []string{"2001:db8::1", "2001:db8::2"},
-			PortMappings:  tcp(80, 80, LoadBalancerDistributionNone, LoadBalancerPortMappingFlagsILB),
-			SchemaVersion: v2, Flags: LoadBalancerFlagsIPv6,
+			PortMappings:  tcp(80, 80, lbpolicy.DistributionNone, lbpolicy.PortMappingILB),
+			SchemaVersion: v2, Flags: lbpolicy.FlagIPv6,
 		},
 		"every flag, several mappings": {
 			HostComputeEndpoints: eps, FrontendVIPs: []string{"10.96.0.11"},
 			PortMappings: []LoadBalancerPortMapping{
-				{Protocol: 6, InternalPort: 1, ExternalPort: 65535, DistributionType: LoadBalancerDistributionSourceIP,
-					Flags: LoadBalancerPortMappingFlagsILB | LoadBalancerPortMappingFlagsLocalRoutedVIP | LoadBalancerPortMappingFlagsUseMux |
-						LoadBalancerPortMappingFlagsPreserveDIP | LoadBalancerPortMappingFlagsVipExternalIP},
+				{Protocol: 6, InternalPort: 1, ExternalPort: 65535, DistributionType: lbpolicy.DistributionSourceIP,
+					Flags: lbpolicy.PortMappingILB | lbpolicy.PortMappingLocalRoutedVIP | lbpolicy.PortMappingUseMux |
+						lbpolicy.PortMappingPreserveDIP | lbpolicy.PortMappingVipExternalIP},
 				{Protocol: 17, InternalPort: 65535, ExternalPort: 1, Flags: 1 << 31},
 				{},
 			},
-			SchemaVersion: SchemaVersion{Major: 2, Minor: 1}, Flags: LoadBalancerFlags(0xFFFFFFFF),
+			SchemaVersion: SchemaVersion{Major: 2, Minor: 1}, Flags: lbpolicy.LoadBalancerFlags(0xFFFFFFFF),
 		},
 	}
 }
@@ -471,8 +472,8 @@ func TestHCNPanicRecovered(t *testing.T) {
 	}
 }
 
-// hcnEachBackendCall calls every Backend method once.
-func hcnEachBackendCall(b Backend, ctx context.Context) map[Op]error {
+// hcnEachBackendCall calls every Client method once.
+func hcnEachBackendCall(b Client, ctx context.Context) map[Op]error {
 	const id = "5D2E5F5A-1B9A-4C55-8E07-0C1B6A0C3C11"
 	lb := &HostComputeLoadBalancer{HostComputeEndpoints: []string{id}, FrontendVIPs: []string{"10.96.0.10"},
 		PortMappings: []LoadBalancerPortMapping{{Protocol: 6, InternalPort: 80, ExternalPort: 80}}}

@@ -1,6 +1,10 @@
-package hnsadapter
+package hns
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
 
 // The types below mirror the HCN v2 schema of github.com/Microsoft/hcsshim/hcn
 // field for field, with the same JSON tags, so that a neutral object and its
@@ -16,58 +20,28 @@ type SchemaVersion struct {
 // V2SchemaVersion is the schema version every object hnslb sends carries.
 func V2SchemaVersion() SchemaVersion { return SchemaVersion{Major: 2, Minor: 0} }
 
-// LoadBalancerFlags mirror hcn.LoadBalancerFlags.
-type LoadBalancerFlags uint32
-
-// Load-balancer flags, with HNS's values.
-const (
-	LoadBalancerFlagsNone LoadBalancerFlags = 0
-	LoadBalancerFlagsDSR  LoadBalancerFlags = 1
-	LoadBalancerFlagsIPv6 LoadBalancerFlags = 2
-)
-
-// LoadBalancerPortMappingFlags mirror hcn.LoadBalancerPortMappingFlags.
-type LoadBalancerPortMappingFlags uint32
-
-// Port-mapping flags, with HNS's values. VipExternalIP (16) is not in hcn;
-// kube-proxy's winkernel defines it the same way.
-const (
-	LoadBalancerPortMappingFlagsNone           LoadBalancerPortMappingFlags = 0
-	LoadBalancerPortMappingFlagsILB            LoadBalancerPortMappingFlags = 1
-	LoadBalancerPortMappingFlagsLocalRoutedVIP LoadBalancerPortMappingFlags = 2
-	LoadBalancerPortMappingFlagsUseMux         LoadBalancerPortMappingFlags = 4
-	LoadBalancerPortMappingFlagsPreserveDIP    LoadBalancerPortMappingFlags = 8
-	LoadBalancerPortMappingFlagsVipExternalIP  LoadBalancerPortMappingFlags = 16
-)
-
-// LoadBalancerDistribution mirrors hcn.LoadBalancerDistribution.
-type LoadBalancerDistribution uint32
-
-// Distribution types, with HNS's values.
-const (
-	LoadBalancerDistributionNone             LoadBalancerDistribution = 0
-	LoadBalancerDistributionSourceIPProtocol LoadBalancerDistribution = 1
-	LoadBalancerDistributionSourceIP         LoadBalancerDistribution = 2
-)
+// The flag and distribution fields use lbpolicy's types (LoadBalancerFlags,
+// PortMappingFlags, DistributionType): they carry HNS's values, so a plan's
+// flags go to HNS unchanged.
 
 // LoadBalancerPortMapping mirrors hcn.LoadBalancerPortMapping.
 type LoadBalancerPortMapping struct {
-	Protocol         uint32                       `json:",omitempty"` // TCP = 6, UDP = 17
-	InternalPort     uint16                       `json:",omitempty"`
-	ExternalPort     uint16                       `json:",omitempty"`
-	DistributionType LoadBalancerDistribution     `json:",omitempty"`
-	Flags            LoadBalancerPortMappingFlags `json:",omitempty"`
+	Protocol         uint32                    `json:",omitempty"` // TCP = 6, UDP = 17
+	InternalPort     uint16                    `json:",omitempty"`
+	ExternalPort     uint16                    `json:",omitempty"`
+	DistributionType lbpolicy.DistributionType `json:",omitempty"`
+	Flags            lbpolicy.PortMappingFlags `json:",omitempty"`
 }
 
 // HostComputeLoadBalancer mirrors hcn.HostComputeLoadBalancer.
 type HostComputeLoadBalancer struct {
-	Id                   string                    `json:"ID,omitempty"`
-	HostComputeEndpoints []string                  `json:",omitempty"`
-	SourceVIP            string                    `json:",omitempty"`
-	FrontendVIPs         []string                  `json:",omitempty"`
-	PortMappings         []LoadBalancerPortMapping `json:",omitempty"`
-	SchemaVersion        SchemaVersion             `json:",omitempty"`
-	Flags                LoadBalancerFlags         `json:",omitempty"`
+	Id                   string                     `json:"ID,omitempty"`
+	HostComputeEndpoints []string                   `json:",omitempty"`
+	SourceVIP            string                     `json:",omitempty"`
+	FrontendVIPs         []string                   `json:",omitempty"`
+	PortMappings         []LoadBalancerPortMapping  `json:",omitempty"`
+	SchemaVersion        SchemaVersion              `json:",omitempty"`
+	Flags                lbpolicy.LoadBalancerFlags `json:",omitempty"`
 }
 
 // EndpointFlags mirror hcn.EndpointFlags.
