@@ -17,9 +17,14 @@ import (
 // for an empty YAML document), or with the error that makes it unreadable,
 // and stops at the first error fn returns. Indexes are 1-based. Data whose
 // first non-blank character is '{' is a stream of JSON values; anything else
-// is YAML, split into documents at "---" lines as kubectl does.
+// is YAML, split into documents at "---" lines as kubectl does. Text that
+// is not UTF-8 (after a byte-order mark, UTF-16 is converted; see toUTF8)
+// is an error about the whole input, index 0.
 func documents(data []byte, fn func(index int, doc []byte, err error) error) error {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte-order mark
+	data, err := toUTF8(data)
+	if err != nil {
+		return fn(0, nil, err)
+	}
 	if firstByte(data) == '{' {
 		return jsonDocuments(data, fn)
 	}
@@ -47,6 +52,9 @@ func jsonDocuments(data []byte, fn func(int, []byte, error) error) error {
 		}
 		if len(raw) > MaxDocumentBytes {
 			return fn(index, nil, fmt.Errorf("%w: document larger than %d MiB", ErrTooLarge, MaxDocumentBytes>>20))
+		}
+		if key := duplicateKey(raw); key != "" {
+			return fn(index, nil, fmt.Errorf("json: key %q appears twice in one object", key))
 		}
 		if err := fn(index, raw, nil); err != nil {
 			return err

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -37,6 +38,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(listOf(webService, listOf(webSlice))))
 	f.Add([]byte(webServiceJSON))
 	f.Add(sampleCluster)
+	f.Add(utf16Text(webService+"---\r\n"+webSlice, binary.LittleEndian))
+	f.Add([]byte(`{"kind":"Service","kind":"List"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := Decode(bytes.NewReader(data), "fuzz")
 		if err != nil {

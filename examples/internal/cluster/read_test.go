@@ -118,6 +118,9 @@ func TestReadNode(t *testing.T) {
 	}, {
 		file:    "dupkey.yaml",
 		wantErr: `dupkey.yaml: yaml: unmarshal errors: line 2: key "nodeName" already set in map`,
+	}, {
+		file:    "dupkey.json",
+		wantErr: `dupkey.json: json: key "nodeName" appears twice in one object`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
