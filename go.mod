@@ -8,8 +8,8 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/stretchr/testify v1.11.1
 	golang.org/x/sys v0.31.0
-	k8s.io/api v0.33.13
-	k8s.io/apimachinery v0.33.13
+	k8s.io/api v0.33.0
+	k8s.io/apimachinery v0.33.0
 	sigs.k8s.io/yaml v1.4.0
 )
 
