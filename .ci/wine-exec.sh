@@ -9,10 +9,20 @@
 # (default -all), HNSLB_WINE64 (the loader, if not found by itself),
 # HNSLB_HNSSTUB=1 (enable the stand-in HNS DLLs; see .ci/wine-env.sh).
 #
-#   .ci/wine-exec.sh --shutdown   stops the prefix's wineserver and waits for
-#                                 it; call it at the end of a run. (Left
-#                                 alone, wineserver exits a few seconds after
-#                                 its last program.)
+# Before the program, it starts the prefix's wineserver and Wine's services
+# if they are not running, persistent and with their standard streams on
+# /dev/null (hnslb_start_server in .ci/wine-env.sh): started by the program
+# itself, they would inherit its stdout and stderr and hold go test's pipe
+# open after the test exits. Then it execs wine64, so that it leaves no
+# process of its own behind.
+#
+#   .ci/wine-exec.sh --start      starts the prefix's wineserver and services
+#                                 (as every run does first); nothing if they
+#                                 run already.
+#   .ci/wine-exec.sh --shutdown   stops the prefix's wineserver, and every
+#                                 Wine program in the prefix with it, and
+#                                 waits for it; call it at the end of a run:
+#                                 the server started here is persistent.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=wine-env.sh
@@ -27,7 +37,7 @@ if [[ ${1:-} == --shutdown ]]; then
 fi
 
 if [[ $# -eq 0 ]]; then
-	echo "usage: $0 PROGRAM.exe [ARG...] | --shutdown" >&2
+	echo "usage: $0 PROGRAM.exe [ARG...] | --start | --shutdown" >&2
 	exit 2
 fi
 
@@ -39,4 +49,8 @@ if [[ ! -f $HNSLB_WINE_STAMP || ! -f $HNSLB_DLL_STAMP || ${HNSLB_HNSSTUB:-} == 1
 	hnslb_find_wine
 fi
 
+hnslb_start_server
+if [[ $1 == --start ]]; then
+	exit 0
+fi
 exec "$WINE64" "$@"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Prepares Wine for running the Windows test binaries on Linux (DESIGN §8):
+# Prepares Wine for running the Windows test binaries on Linux (internal/wine/README.md):
 #
 #   1. installs Debian's wine64 and gcc-mingw-w64-x86-64-win32 if missing;
 #   2. builds the DLLs with mingw: bcryptprimitives.dll
-#      (testing/wine/processprng: Go >= 1.22 needs ProcessPrng, which Wine
+#      (internal/wine/processprng: Go >= 1.22 needs ProcessPrng, which Wine
 #      8.0 lacks) and the stand-in HNS, computenetwork.dll and vmcompute.dll
-#      (testing/wine/hnsstub/dll);
+#      (internal/wine/hnsstub/dll);
 #   3. creates the Wine prefix ($WINEPREFIX, default ~/.cache/hnslb-wine)
 #      and puts the DLLs in its drive_c/windows/system32/, where Go and hcn
 #      load them from. The stand-in HNS is disabled unless HNSLB_HNSSTUB=1
@@ -31,8 +31,8 @@ die() {
 MINGW_CC=x86_64-w64-mingw32-gcc
 # shellcheck disable=SC2054 # the commas belong to -Wl
 MINGW_FLAGS=(-shared -O2 -s -Wall -Werror -Wl,--no-insert-timestamp,--disable-auto-image-base)
-SHIM_DIR="$HNSLB_ROOT/testing/wine/processprng"
-STUB_DIR="$HNSLB_ROOT/testing/wine/hnsstub/dll"
+SHIM_DIR="$HNSLB_ROOT/internal/wine/processprng"
+STUB_DIR="$HNSLB_ROOT/internal/wine/hnsstub/dll"
 SYSTEM32="$WINEPREFIX/drive_c/windows/system32"
 DLLS=(bcryptprimitives.dll computenetwork.dll vmcompute.dll)
 

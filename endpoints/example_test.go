@@ -48,7 +48,7 @@ func ExampleCategorize() {
 		fmt.Printf("local:   %v:%d (terminating: %v)\n", e.Addr, e.Port, e.Terminating)
 	}
 	// Output:
-	// EndpointSlice default/web-x7k2p: address "10.244.2.300" skipped: not an IP address
+	// EndpointSlice default/web-x7k2p: endpoints[2].addresses[0] "10.244.2.300" skipped: not an IP address
 	// cluster: 10.244.2.7:8080
 	// local:   10.244.1.5:8080 (terminating: true)
 }

@@ -185,6 +185,9 @@ func FuzzMergeCategorize(f *testing.F) {
 					if e.Addr.Is4() != (family == v4) || e.Addr.Is4In6() || e.Addr.Zone() != "" {
 						t.Errorf("%v: %v is not a plain %s address", key, e.Addr, family)
 					}
+					if kind := endpoints.SpecialPurpose(e.Addr); kind != "" {
+						t.Errorf("%v: %v is a special-purpose (%s) address", key, e.Addr, kind)
+					}
 					if !inputAddrs[e.Addr] {
 						t.Errorf("%v: %v was not a first address in the input", key, e.Addr)
 					}

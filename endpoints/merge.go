@@ -15,20 +15,37 @@ import (
 )
 
 // SliceError reports an EndpointSlice, or one address in it, that Merge
-// skipped.
+// skipped or, when Kept is set, used but finds suspicious.
 type SliceError struct {
 	Slice   types.NamespacedName // the EndpointSlice
 	Address string               // the offending address, "" for the whole slice
-	Reason  string               // what is wrong, for people
+	// Field is the address's field, "endpoints[i].addresses[0]", or the
+	// slice's ("addressType", which Reason then names too); "" when not
+	// known.
+	Field  string
+	Reason string // what is wrong, for people
+	// Kept says the address was used anyway: it was normalised the way
+	// kube-proxy does (leading zeros, IPv4-mapped IPv6).
+	Kept bool
 }
 
 // Error names the slice, the address if any, and the reason, e.g.
 //
 //	EndpointSlice default/web-abc: address "10.0.0.300" skipped: not an IP address
+//	EndpointSlice default/web-abc: endpoints[2].addresses[0] "127.0.0.1" skipped: special-purpose address (loopback)
 func (e *SliceError) Error() string {
 	s := "EndpointSlice " + e.Slice.Namespace + "/" + e.Slice.Name + ": "
 	if e.Address != "" {
-		s += "address " + strconv.Quote(e.Address) + " skipped: "
+		what := "address"
+		if e.Field != "" {
+			what = e.Field
+		}
+		s += what + " " + strconv.Quote(e.Address)
+		if e.Kept {
+			s += ": "
+		} else {
+			s += " skipped: "
+		}
 	}
 	return s + e.Reason
 }
@@ -72,7 +89,12 @@ func ByService(slices []*discovery.EndpointSlice) map[types.NamespacedName][]*di
 // modified.
 //
 //   - Slices are taken in name order. Nil slices and slices of another
-//     address type are ignored; FQDN slices always are.
+//     address type are ignored; FQDN slices always are. A slice whose
+//     addressType is not IPv4, IPv6 or FQDN is skipped with a SliceError
+//     (Field "addressType").
+//   - An address that is special-purpose (see SpecialPurpose) is skipped
+//     with a SliceError; one read leniently (see ParseAddrNormalized) is
+//     used, with a SliceError whose Kept is set.
 //   - Ports are keyed by name and protocol; a nil name is "" and a nil
 //     protocol is TCP (the API server's defaults). A port without a number,
 //     or with one outside 1-65535, is skipped with a SliceError.
@@ -103,11 +125,40 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 	if !slicesByName(slices) {
 		slices = sortByName(append([]*discovery.EndpointSlice(nil), slices...))
 	}
-
-	// Pass 1: the service's port keys and how many endpoints each may get,
-	// so that pass 2 fills one pre-sized array.
+	// Merge works on small pointer-free records in one pre-sized array,
+	// each port key's in a span of its own: sorting those is much cheaper
+	// than sorting Endpoints, whose pointers make every move pay GC write
+	// barriers. The buffers keep small Services off the heap.
 	var keyBuf [4]keySpan
-	keys := keyBuf[:0]
+	var find keyFinder
+	keys, total := portSpans(&find, keyBuf[:0], slices, family)
+	var stBuf [64]staged
+	var st []staged
+	if total <= len(stBuf) {
+		st = stBuf[:total]
+	} else {
+		st = make([]staged, total)
+	}
+	keys, errs := stage(&find, st, keys, slices, family)
+	n, nonEmpty := 0, 0
+	for i := range keys {
+		kept := sortDedup(st[keys[i].start:keys[i].end])
+		keys[i].end = keys[i].start + len(kept)
+		n += len(kept)
+		if len(kept) > 0 {
+			nonEmpty++
+		}
+	}
+	if n == 0 {
+		return nil, errs
+	}
+	return buildPorts(st, keys, slices, n, nonEmpty, family == discovery.AddressTypeIPv4, nodeName), errs
+}
+
+// portSpans returns the Service's port keys, appended to keys, each with
+// an empty span [start, start) of an array with room for every (endpoint,
+// port) pair the slices of family may give it, and the array's size.
+func portSpans(find *keyFinder, keys []keySpan, slices []*discovery.EndpointSlice, family discovery.AddressType) ([]keySpan, int) {
 	total := 0
 	for _, s := range slices {
 		if s == nil || s.AddressType != family || len(s.Endpoints) == 0 {
@@ -119,36 +170,33 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 				continue
 			}
 			var ki int
-			keys, ki = findKey(keys, k)
-			keys[ki].end += len(s.Endpoints)
+			keys, ki = find.key(keys, k)
+			keys[ki].end += len(s.Endpoints) // a count, for now
 			total += len(s.Endpoints)
 		}
 	}
-	// keys[i].end holds a count; turn counts into empty spans
-	// [start, start) of the array, which pass 2 extends.
 	off := 0
 	for i := range keys {
 		n := keys[i].end
 		keys[i].start, keys[i].end = off, off
 		off += n
 	}
+	return keys, total
+}
 
-	// Pass 2: stage every (endpoint, port) as a small pointer-free record,
-	// parsing each endpoint's address once. Sorting these is much cheaper
-	// than sorting Endpoints, whose pointers make every move pay GC write
-	// barriers.
-	var stBuf [64]staged
-	var st []staged
-	if total <= len(stBuf) {
-		st = stBuf[:total]
-	} else {
-		st = make([]staged, total)
-	}
+// stage records every usable (endpoint, port) pair of the slices of
+// family in st, extending each port key's span, parses each endpoint's
+// address once, and reports what it skips.
+func stage(find *keyFinder, st []staged, keys []keySpan, slices []*discovery.EndpointSlice, family discovery.AddressType) ([]keySpan, []*SliceError) {
 	var errs []*SliceError
 	want4 := family == discovery.AddressTypeIPv4
 	var portBuf [4]portSlot
 	for si, s := range slices {
 		if s == nil || s.AddressType != family {
+			if s != nil && !knownAddressType(s.AddressType) {
+				errs = append(errs, &SliceError{Slice: sliceName(s), Field: "addressType",
+					Reason: "addressType " + strconv.Quote(string(s.AddressType)) + " is not IPv4, IPv6 or FQDN: the slice is skipped"})
+			}
 			continue
 		}
 		ports := portBuf[:0]
@@ -160,7 +208,7 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 			}
 			if len(s.Endpoints) > 0 {
 				var ki int
-				keys, ki = findKey(keys, k)
+				keys, ki = find.key(keys, k)
 				ports = append(ports, portSlot{key: ki, num: num})
 			}
 		}
@@ -172,17 +220,25 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 			if len(ep.Addresses) == 0 {
 				continue
 			}
-			addr, reason := parseAddr(ep.Addresses[0])
+			addr, normalized, reason := parseAddr(ep.Addresses[0])
 			if reason == "" && addr.Is4() != want4 {
+				reason = "IPv4 address in an IPv6 EndpointSlice"
 				if want4 {
 					reason = "IPv6 address in an IPv4 EndpointSlice"
-				} else {
-					reason = "IPv4 address in an IPv6 EndpointSlice"
+				}
+			}
+			if reason == "" {
+				if kind := SpecialPurpose(addr); kind != "" {
+					reason = "special-purpose address (" + kind + "), never a backend"
 				}
 			}
 			if reason != "" {
-				errs = append(errs, &SliceError{Slice: sliceName(s), Address: ep.Addresses[0], Reason: reason})
+				errs = append(errs, &SliceError{Slice: sliceName(s), Address: ep.Addresses[0], Field: addressField(i), Reason: reason})
 				continue
+			}
+			if normalized {
+				errs = append(errs, &SliceError{Slice: sliceName(s), Address: ep.Addresses[0], Field: addressField(i),
+					Reason: "read as " + addr.String() + " (kube-proxy's lenient parsing): write it canonically", Kept: true})
 			}
 			a := addr.As16()
 			r := staged{
@@ -199,22 +255,12 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 			}
 		}
 	}
+	return keys, errs
+}
 
-	// Sort and deduplicate each port's records in place.
-	n, nonEmpty := 0, 0
-	for i := range keys {
-		kept := sortDedup(st[keys[i].start:keys[i].end])
-		keys[i].end = keys[i].start + len(kept)
-		n += len(kept)
-		if len(kept) > 0 {
-			nonEmpty++
-		}
-	}
-	if n == 0 {
-		return nil, errs
-	}
-
-	// Build the Endpoints, all in one array.
+// buildPorts makes the Endpoints of the n records kept in st, in one
+// array, a list per non-empty port key.
+func buildPorts(st []staged, keys []keySpan, slices []*discovery.EndpointSlice, n, nonEmpty int, want4 bool, nodeName string) Ports {
 	all := make([]Endpoint, n)
 	out := make(Ports, nonEmpty)
 	w := 0
@@ -240,7 +286,7 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 		out[k.key] = list
 		w += len(list)
 	}
-	return out, errs
+	return out
 }
 
 // staged is one (endpoint, port) pair while Merge sorts and deduplicates.
@@ -314,14 +360,35 @@ type portSlot struct {
 	num int32
 }
 
-// findKey returns keys, with k added if it was missing, and the index of k.
-// Services have few ports, so a linear search beats a map.
-func findKey(keys []keySpan, k PortKey) ([]keySpan, int) {
-	for i := range keys {
-		if keys[i].key == k {
-			return keys, i
+// keyFinder finds port keys in a Service's key list. Services have few
+// ports, so a linear search beats a map; past manyKeys keys it indexes
+// them, so that a Service with thousands of ports stays linear.
+type keyFinder struct {
+	index map[PortKey]int
+}
+
+const manyKeys = 16
+
+// key returns keys, with k added if it was missing, and the index of k.
+func (f *keyFinder) key(keys []keySpan, k PortKey) ([]keySpan, int) {
+	if f.index == nil && len(keys) < manyKeys {
+		for i := range keys {
+			if keys[i].key == k {
+				return keys, i
+			}
+		}
+		return append(keys, keySpan{key: k}), len(keys)
+	}
+	if f.index == nil {
+		f.index = make(map[PortKey]int, 2*len(keys))
+		for i := range keys {
+			f.index[keys[i].key] = i
 		}
 	}
+	if i, ok := f.index[k]; ok {
+		return keys, i
+	}
+	f.index[k] = len(keys)
 	return append(keys, keySpan{key: k}), len(keys)
 }
 
@@ -342,6 +409,14 @@ func portOf(p *discovery.EndpointPort) (PortKey, int32, string) {
 			strconv.Itoa(int(n)) + " is outside 1-65535"
 	}
 	return k, *p.Port, ""
+}
+
+func knownAddressType(t discovery.AddressType) bool {
+	return t == discovery.AddressTypeIPv4 || t == discovery.AddressTypeIPv6 || t == discovery.AddressTypeFQDN
+}
+
+func addressField(i int) string {
+	return "endpoints[" + strconv.Itoa(i) + "].addresses[0]"
 }
 
 func sliceName(s *discovery.EndpointSlice) types.NamespacedName {

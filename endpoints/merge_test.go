@@ -85,7 +85,7 @@ func TestMerge(t *testing.T) {
 			family: v4,
 			want:   endpoints.Ports{httpKey: {want("10.0.0.1", 80)}},
 			wantErrs: []*endpoints.SliceError{
-				{Slice: sliceA, Address: "fd00::1", Reason: "IPv6 address in an IPv4 EndpointSlice"},
+				{Slice: sliceA, Address: "fd00::1", Field: "endpoints[0].addresses[0]", Reason: "IPv6 address in an IPv4 EndpointSlice"},
 			},
 		},
 		{
@@ -95,8 +95,8 @@ func TestMerge(t *testing.T) {
 			family: v6,
 			want:   endpoints.Ports{httpKey: {want("fd00::1", 80)}},
 			wantErrs: []*endpoints.SliceError{
-				{Slice: sliceA, Address: "10.0.0.1", Reason: "IPv4 address in an IPv6 EndpointSlice"},
-				{Slice: sliceA, Address: "::ffff:10.0.0.2", Reason: "IPv4 address in an IPv6 EndpointSlice"},
+				{Slice: sliceA, Address: "10.0.0.1", Field: "endpoints[0].addresses[0]", Reason: "IPv4 address in an IPv6 EndpointSlice"},
+				{Slice: sliceA, Address: "::ffff:10.0.0.2", Field: "endpoints[1].addresses[0]", Reason: "IPv4 address in an IPv6 EndpointSlice"},
 			},
 		},
 		{
@@ -110,9 +110,9 @@ func TestMerge(t *testing.T) {
 				{Name: "https", Protocol: tcp}: {want("10.0.0.1", 443)},
 			},
 			wantErrs: []*endpoints.SliceError{
-				{Slice: sliceA, Address: "10.0.0.300", Reason: "not an IP address"},
-				{Slice: sliceA, Address: "fe80::1%eth0", Reason: "not an IP address: zones (%...) are not allowed"},
-				{Slice: sliceA, Address: "10.0.0.0/24", Reason: "not an IP address: a CIDR, give the address without /prefix"},
+				{Slice: sliceA, Address: "10.0.0.300", Field: "endpoints[0].addresses[0]", Reason: "not an IP address"},
+				{Slice: sliceA, Address: "fe80::1%eth0", Field: "endpoints[2].addresses[0]", Reason: "not an IP address: zones (%...) are not allowed"},
+				{Slice: sliceA, Address: "10.0.0.0/24", Field: "endpoints[3].addresses[0]", Reason: "not an IP address: a CIDR, give the address without /prefix"},
 			},
 		},
 		{
@@ -124,7 +124,7 @@ func TestMerge(t *testing.T) {
 			family: v4,
 			want:   endpoints.Ports{httpKey: {want("10.0.0.2", 80)}},
 			wantErrs: []*endpoints.SliceError{
-				{Slice: sliceA, Address: "bad", Reason: "not an IP address"},
+				{Slice: sliceA, Address: "bad", Field: "endpoints[1].addresses[0]", Reason: "not an IP address"},
 			},
 		},
 		{
@@ -140,6 +140,60 @@ func TestMerge(t *testing.T) {
 				ep("010.000.000.001", onNode("n1")), ep(" 10.0.0.1", onNode("n2")))},
 			family: v4,
 			want:   endpoints.Ports{httpKey: {want("10.0.0.1", 80, wantNode("n1", false))}},
+			wantErrs: []*endpoints.SliceError{
+				{Slice: sliceA, Address: "010.000.000.001", Field: "endpoints[0].addresses[0]", Kept: true,
+					Reason: "read as 10.0.0.1 (kube-proxy's lenient parsing): write it canonically"},
+				{Slice: sliceA, Address: " 10.0.0.1", Field: "endpoints[1].addresses[0]", Kept: true,
+					Reason: "read as 10.0.0.1 (kube-proxy's lenient parsing): write it canonically"},
+			},
+		},
+		{
+			name:   "IPv4-mapped IPv6 in an IPv4 slice is read as IPv4, with a warning",
+			slices: []*discovery.EndpointSlice{slice("web-a", v4, http80, ep("::ffff:10.0.0.1"))},
+			family: v4,
+			want:   endpoints.Ports{httpKey: {want("10.0.0.1", 80)}},
+			wantErrs: []*endpoints.SliceError{
+				{Slice: sliceA, Address: "::ffff:10.0.0.1", Field: "endpoints[0].addresses[0]", Kept: true,
+					Reason: "read as 10.0.0.1 (kube-proxy's lenient parsing): write it canonically"},
+			},
+		},
+		{
+			name: "unknown addressType: slice skipped with an error",
+			slices: []*discovery.EndpointSlice{
+				slice("web-a", "IPv7", http80, ep("10.0.0.2")),
+				slice("web-b", v4, http80, ep("10.0.0.1")),
+			},
+			family: v4,
+			want:   endpoints.Ports{httpKey: {want("10.0.0.1", 80)}},
+			wantErrs: []*endpoints.SliceError{
+				{Slice: sliceA, Field: "addressType", Reason: `addressType "IPv7" is not IPv4, IPv6 or FQDN: the slice is skipped`},
+			},
+		},
+		{
+			name: "special-purpose IPv4 addresses are never backends",
+			slices: []*discovery.EndpointSlice{slice("web-a", v4, http80,
+				ep("0.0.0.0"), ep("127.0.0.1"), ep("169.254.169.254"), ep("224.0.0.1"), ep("10.0.0.1"))},
+			family: v4,
+			want:   endpoints.Ports{httpKey: {want("10.0.0.1", 80)}},
+			wantErrs: []*endpoints.SliceError{
+				{Slice: sliceA, Address: "0.0.0.0", Field: "endpoints[0].addresses[0]", Reason: "special-purpose address (unspecified), never a backend"},
+				{Slice: sliceA, Address: "127.0.0.1", Field: "endpoints[1].addresses[0]", Reason: "special-purpose address (loopback), never a backend"},
+				{Slice: sliceA, Address: "169.254.169.254", Field: "endpoints[2].addresses[0]", Reason: "special-purpose address (link-local), never a backend"},
+				{Slice: sliceA, Address: "224.0.0.1", Field: "endpoints[3].addresses[0]", Reason: "special-purpose address (multicast), never a backend"},
+			},
+		},
+		{
+			name: "special-purpose IPv6 addresses are never backends",
+			slices: []*discovery.EndpointSlice{slice("web-a", v6, http80,
+				ep("::"), ep("::1"), ep("fe80::1"), ep("ff02::1"), ep("fd00::1"))},
+			family: v6,
+			want:   endpoints.Ports{httpKey: {want("fd00::1", 80)}},
+			wantErrs: []*endpoints.SliceError{
+				{Slice: sliceA, Address: "::", Field: "endpoints[0].addresses[0]", Reason: "special-purpose address (unspecified), never a backend"},
+				{Slice: sliceA, Address: "::1", Field: "endpoints[1].addresses[0]", Reason: "special-purpose address (loopback), never a backend"},
+				{Slice: sliceA, Address: "fe80::1", Field: "endpoints[2].addresses[0]", Reason: "special-purpose address (link-local), never a backend"},
+				{Slice: sliceA, Address: "ff02::1", Field: "endpoints[3].addresses[0]", Reason: "special-purpose address (multicast), never a backend"},
+			},
 		},
 		{
 			name: "ports keyed by name and protocol; nil name is \"\", nil protocol is TCP",
@@ -190,7 +244,7 @@ func TestMerge(t *testing.T) {
 			},
 			family: v4,
 			wantErrs: []*endpoints.SliceError{
-				{Slice: sliceB, Address: "bad", Reason: "not an IP address"},
+				{Slice: sliceB, Address: "bad", Field: "endpoints[0].addresses[0]", Reason: "not an IP address"},
 			},
 		},
 		{
@@ -303,9 +357,9 @@ func TestMerge(t *testing.T) {
 		},
 		{
 			name:   "IPv6",
-			slices: []*discovery.EndpointSlice{slice("web-a", v6, http80, ep("FD00::0002"), ep("fd00::1"), ep("::1"))},
+			slices: []*discovery.EndpointSlice{slice("web-a", v6, http80, ep("FD00::0002"), ep("fd00::1"), ep("2001:db8::1"))},
 			family: v6,
-			want:   endpoints.Ports{httpKey: {want("::1", 80), want("fd00::1", 80), want("fd00::2", 80)}},
+			want:   endpoints.Ports{httpKey: {want("2001:db8::1", 80), want("fd00::1", 80), want("fd00::2", 80)}},
 		},
 	}
 	for _, tt := range tests {

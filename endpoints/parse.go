@@ -20,11 +20,42 @@ import (
 // Errors quote the input. ParseAddr never panics, and for every address it
 // returns, ParseAddr(addr.String()) returns the same address.
 func ParseAddr(s string) (netip.Addr, error) {
-	a, reason := parseAddr(s)
+	a, _, reason := parseAddr(s)
 	if reason != "" {
 		return netip.Addr{}, &parseError{in: s, reason: reason}
 	}
 	return a, nil
+}
+
+// ParseAddrNormalized is ParseAddr that also reports whether s was
+// normalised: read with leading zeros, as an IPv4-mapped IPv6 address or
+// with surrounding white space. kube-proxy accepts those silently; hnslb
+// accepts them too, and its callers warn (docs/semantics.md §4.1).
+func ParseAddrNormalized(s string) (a netip.Addr, normalized bool, err error) {
+	a, normalized, reason := parseAddr(s)
+	if reason != "" {
+		return netip.Addr{}, false, &parseError{in: s, reason: reason}
+	}
+	return a, normalized, nil
+}
+
+// SpecialPurpose returns what kind of special-purpose address a is —
+// "unspecified", "loopback", "link-local" or "multicast", in either
+// family — or "" for an address that can be a load balancer's frontend or
+// backend. The API server rejects these as endpoint addresses and
+// ClusterIPs; hnslb does not plan them (docs/semantics.md §4.1).
+func SpecialPurpose(a netip.Addr) string {
+	switch {
+	case a.IsUnspecified():
+		return "unspecified"
+	case a.IsLoopback():
+		return "loopback"
+	case a.IsLinkLocalUnicast():
+		return "link-local"
+	case a.IsMulticast():
+		return "multicast"
+	}
+	return ""
 }
 
 // parseError is ParseAddr's error: built only on failure, so that the
@@ -46,29 +77,31 @@ const (
 	reasonCIDR  = "not an IP address: a CIDR, give the address without /prefix"
 )
 
-// parseAddr is ParseAddr without the error allocation: it returns a reason
-// ("" on success) for people.
-func parseAddr(s string) (netip.Addr, string) {
-	s = strings.TrimSpace(s)
+// parseAddr is ParseAddr without the error allocation: it returns whether
+// the input was normalised (see ParseAddrNormalized) and a reason ("" on
+// success) for people.
+func parseAddr(in string) (netip.Addr, bool, string) {
+	s := strings.TrimSpace(in)
 	if s == "" {
-		return netip.Addr{}, reasonEmpty
+		return netip.Addr{}, false, reasonEmpty
 	}
+	trimmed := len(s) != len(in)
 	if a, err := netip.ParseAddr(s); err == nil {
 		if a.Zone() != "" {
-			return netip.Addr{}, reasonZone
+			return netip.Addr{}, false, reasonZone
 		}
-		return a.Unmap(), ""
+		return a.Unmap(), trimmed || a.Is4In6(), ""
 	}
 	if a, ok := parseSloppy(s); ok {
-		return a, ""
+		return a, true, ""
 	}
 	switch {
 	case strings.IndexByte(s, '%') >= 0:
-		return netip.Addr{}, reasonZone
+		return netip.Addr{}, false, reasonZone
 	case strings.IndexByte(s, '/') >= 0:
-		return netip.Addr{}, reasonCIDR
+		return netip.Addr{}, false, reasonCIDR
 	}
-	return netip.Addr{}, reasonNotIP
+	return netip.Addr{}, false, reasonNotIP
 }
 
 // parseSloppy is Go 1.16's net.ParseIP, which netip.ParseAddr is stricter
@@ -145,19 +178,8 @@ func parseSloppyIPv6(s string) ([16]byte, bool) {
 
 	i := 0
 	for i < 16 {
-		n, c := 0, 0
-		for c < len(s) {
-			d, ok := hexDigit(s[c])
-			if !ok {
-				break
-			}
-			n = n*16 + d
-			c++
-			if n >= sloppyBig {
-				return ip, false
-			}
-		}
-		if c == 0 || n > 0xFFFF {
+		n, c, ok := parseHexGroup(s)
+		if !ok {
 			return ip, false
 		}
 
@@ -202,22 +224,43 @@ func parseSloppyIPv6(s string) ([16]byte, bool) {
 	if s != "" {
 		return ip, false
 	}
+	return expandEllipsis(ip, i, ellipsis)
+}
 
-	if i < 16 {
-		if ellipsis < 0 {
-			return ip, false
+// parseHexGroup reads the hexadecimal group at the start of s: its value
+// and length. A group must have a digit and fit in 16 bits.
+func parseHexGroup(s string) (n, c int, ok bool) {
+	for c < len(s) {
+		d, ok := hexDigit(s[c])
+		if !ok {
+			break
 		}
-		// Move the groups after "::" to the end and zero the gap.
-		n := 16 - i
-		for j := i - 1; j >= ellipsis; j-- {
-			ip[j+n] = ip[j]
+		n = n*16 + d
+		c++
+		if n >= sloppyBig {
+			return 0, 0, false
 		}
-		for j := ellipsis + n - 1; j >= ellipsis; j-- {
-			ip[j] = 0
-		}
-	} else if ellipsis >= 0 {
-		// "::" must stand for at least one group.
+	}
+	return n, c, c > 0 && n <= 0xFFFF
+}
+
+// expandEllipsis moves the n bytes parsed after "::" (which stands at
+// ellipsis, or -1 when there was none) to the end of ip and zeroes the
+// gap. Without "::" all 16 bytes must have been given; with it, it must
+// stand for at least one group.
+func expandEllipsis(ip [16]byte, n, ellipsis int) ([16]byte, bool) {
+	if n == 16 {
+		return ip, ellipsis < 0
+	}
+	if ellipsis < 0 {
 		return ip, false
+	}
+	gap := 16 - n
+	for j := n - 1; j >= ellipsis; j-- {
+		ip[j+gap] = ip[j]
+	}
+	for j := ellipsis + gap - 1; j >= ellipsis; j-- {
+		ip[j] = 0
 	}
 	return ip, true
 }

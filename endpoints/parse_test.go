@@ -124,3 +124,57 @@ func FuzzParseAddr(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAddrNormalized(t *testing.T) {
+	tests := []struct {
+		in             string
+		want           string // "" for an error
+		wantNormalized bool
+	}{
+		{in: "10.1.2.3", want: "10.1.2.3"},
+		{in: "fd00::1", want: "fd00::1"},
+		{in: "FD00::0001", want: "fd00::1"}, // netip's syntax: not lenient
+		{in: "010.001.002.003", want: "10.1.2.3", wantNormalized: true},
+		{in: "::ffff:10.1.2.3", want: "10.1.2.3", wantNormalized: true},
+		{in: " 10.1.2.3", want: "10.1.2.3", wantNormalized: true},
+		{in: "0000001::1", want: "1::1", wantNormalized: true},
+		{in: "10.1.2.300"},
+		{in: ""},
+	}
+	for _, tt := range tests {
+		a, normalized, err := endpoints.ParseAddrNormalized(tt.in)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("ParseAddrNormalized(%q) = %v, want an error", tt.in, a)
+			}
+			continue
+		}
+		if err != nil || a.String() != tt.want || normalized != tt.wantNormalized {
+			t.Errorf("ParseAddrNormalized(%q) = %v, %v, %v; want %s, %v", tt.in, a, normalized, err, tt.want, tt.wantNormalized)
+		}
+	}
+}
+
+func TestSpecialPurpose(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"10.0.0.1", ""},
+		{"192.0.2.1", ""},
+		{"fd00::1", ""},
+		{"2001:db8::1", ""},
+		{"0.0.0.0", "unspecified"},
+		{"::", "unspecified"},
+		{"127.0.0.1", "loopback"},
+		{"127.1.2.3", "loopback"},
+		{"::1", "loopback"},
+		{"169.254.169.254", "link-local"},
+		{"fe80::1", "link-local"},
+		{"224.0.0.1", "multicast"},
+		{"239.1.1.1", "multicast"},
+		{"ff02::1", "multicast"},
+	}
+	for _, tt := range tests {
+		if got := endpoints.SpecialPurpose(netip.MustParseAddr(tt.in)); got != tt.want {
+			t.Errorf("SpecialPurpose(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -9,47 +9,49 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// The hns.Client methods. Each counts the call, waits out its
-// latency, fails if an injected fault matches, and otherwise applies HNS's
-// rules; a failed call changes nothing.
+// The hns.Client methods. Each runs through do: it counts the call, waits
+// out its latency, fails if an injected fault matches, otherwise applies
+// HNS's rules, and logs the call; a failed call changes nothing (unless a
+// FailAfter fault failed it after it took effect).
 
 // ListLoadBalancers returns copies of every load balancer, sorted by ID.
 func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpListLoadBalancers
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	lbs := h.sortedLBs()
-	ids := make([]string, len(lbs))
-	for i, lb := range lbs {
-		ids[i] = lb.Id
-	}
-	if err := h.injected(op, ids...); err != nil {
-		return nil, err
-	}
-	return lbs, nil
+	var out []hns.HostComputeLoadBalancer
+	err := h.do(ctx, op, nil, func(*Call) error {
+		lbs := h.sortedLBs()
+		ids := make([]string, len(lbs))
+		for i, lb := range lbs {
+			ids[i] = lb.Id
+		}
+		if err := h.injected(op, ids...).err; err != nil {
+			return err
+		}
+		out = lbs
+		return nil
+	})
+	return out, err
 }
 
 // GetLoadBalancer returns a copy of load balancer id (any case). A missing
 // one is hcn's LoadBalancerNotFoundError text with code 0x490.
 func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpGetLoadBalancer
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	lb, ok := h.lbs[idKey(id)]
-	if err := h.injected(op, subjectID(lb.Id, ok, id)); err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFoundError(op, fmt.Sprintf("LoadBalancer %q not found", id))
-	}
-	out := cloneLB(lb)
-	return &out, nil
+	var out *hns.HostComputeLoadBalancer
+	err := h.do(ctx, op, []string{id}, func(c *Call) error {
+		lb, ok := h.lbs[idKey(id)]
+		c.IDs = []string{subjectID(lb.Id, ok, id)}
+		if err := h.injected(op, c.IDs...).err; err != nil {
+			return err
+		}
+		if !ok {
+			return notFoundError(op, fmt.Sprintf("LoadBalancer %q not found", id))
+		}
+		got := cloneLB(lb)
+		out = &got
+		return nil
+	})
+	return out, err
 }
 
 // CreateLoadBalancer validates lb (see the package documentation), stores
@@ -57,29 +59,37 @@ func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeL
 // ignored.
 func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpCreateLoadBalancer
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if lb == nil {
-		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
-	}
-	var keys []string
-	for _, f := range frontends(lb) {
-		keys = append(keys, f.String())
-	}
-	if err := h.injected(op, keys...); err != nil {
-		return nil, err
-	}
-	stored, err := h.checkLoadBalancer(op, *lb, "")
-	if err != nil {
-		return nil, err
-	}
-	stored.Id = h.freshID("")
-	h.putLB(stored)
-	out := cloneLB(stored)
-	return &out, nil
+	var out *hns.HostComputeLoadBalancer
+	err := h.do(ctx, op, nil, func(c *Call) error {
+		if lb == nil {
+			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
+		}
+		var keys []string
+		for _, f := range frontends(lb) {
+			keys = append(keys, f.String())
+		}
+		f := h.injected(op, keys...)
+		if err := f.before(); err != nil {
+			return err
+		}
+		stored, err := h.checkLoadBalancer(op, *lb, "")
+		if err != nil {
+			return f.answer(err)
+		}
+		stored.Id = h.freshID("")
+		h.putLB(stored)
+		c.IDs = []string{stored.Id}
+		if err := f.answer(nil); err != nil {
+			return err
+		}
+		got := cloneLB(stored)
+		if !f.answersWithID() {
+			got.Id = ""
+		}
+		out = &got
+		return nil
+	})
+	return out, err
 }
 
 // UpdateLoadBalancer replaces the content of load balancer id with lb's,
@@ -95,18 +105,34 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBal
 // ListLoadBalancers show the truth (kubernetes#131466).
 func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpUpdateLoadBalancer
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cur, ok := h.lbs[idKey(id)]
-	if err := h.injected(op, subjectID(cur.Id, ok, id)); err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, hcnError(op, "hcnOpenLoadBalancer", hns.CodeNotFound, "no load balancer "+id)
-	}
+	var out *hns.HostComputeLoadBalancer
+	err := h.do(ctx, op, []string{id}, func(c *Call) error {
+		cur, ok := h.lbs[idKey(id)]
+		c.IDs = []string{subjectID(cur.Id, ok, id)}
+		f := h.injected(op, c.IDs...)
+		if err := f.before(); err != nil {
+			return err
+		}
+		if !ok {
+			return f.answer(hcnError(op, "hcnOpenLoadBalancer", hns.CodeNotFound, "no load balancer "+id))
+		}
+		got, err := h.updateLoadBalancer(cur, lb)
+		if err = f.answer(err); err != nil {
+			return err
+		}
+		if !f.answersWithID() {
+			got.Id = ""
+		}
+		out = got
+		return nil
+	})
+	return out, err
+}
+
+// updateLoadBalancer applies an update of cur to lb once cur is found, and
+// returns the answer. Call with h.mu held.
+func (h *HNS) updateLoadBalancer(cur hns.HostComputeLoadBalancer, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
+	const op = hns.OpUpdateLoadBalancer
 	if lb == nil {
 		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
 	}
@@ -136,40 +162,39 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostCom
 // 0x490.
 func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 	const op = hns.OpDeleteLoadBalancer
-	if err := h.begin(ctx, op); err != nil {
-		return err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cur, ok := h.lbs[idKey(id)]
-	if err := h.injected(op, subjectID(cur.Id, ok, id)); err != nil {
-		return err
-	}
-	if !ok {
-		return hcnError(op, hcnFunc[op], hns.CodeNotFound, "no load balancer "+id)
-	}
-	h.deleteLB(id)
-	return nil
+	return h.do(ctx, op, []string{id}, func(c *Call) error {
+		cur, ok := h.lbs[idKey(id)]
+		c.IDs = []string{subjectID(cur.Id, ok, id)}
+		f := h.injected(op, c.IDs...)
+		if err := f.before(); err != nil {
+			return err
+		}
+		if !ok {
+			return f.answer(hcnError(op, hcnFunc[op], hns.CodeNotFound, "no load balancer "+id))
+		}
+		h.deleteLB(id)
+		return f.answer(nil)
+	})
 }
 
 // ListEndpoints returns copies of the endpoints on network networkID ("" =
 // every network; an unknown network has none), sorted by ID.
 func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
 	const op = hns.OpListEndpoints
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	eps := h.sortedEPs(networkID)
-	ids := make([]string, len(eps))
-	for i, ep := range eps {
-		ids[i] = ep.Id
-	}
-	if err := h.injected(op, ids...); err != nil {
-		return nil, err
-	}
-	return eps, nil
+	var out []hns.HostComputeEndpoint
+	err := h.do(ctx, op, nonEmpty(networkID), func(*Call) error {
+		eps := h.sortedEPs(networkID)
+		ids := make([]string, len(eps))
+		for i, ep := range eps {
+			ids[i] = ep.Id
+		}
+		if err := h.injected(op, ids...).err; err != nil {
+			return err
+		}
+		out = eps
+		return nil
+	})
+	return out, err
 }
 
 // CreateEndpoint validates ep (see the package documentation), stores a
@@ -178,36 +203,45 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostCo
 // opens the network first.
 func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ep == nil {
-		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil endpoint")
-	}
-	var subjects []string
-	for _, c := range ep.IpConfigurations {
-		subjects = append(subjects, c.IpAddress)
-	}
-	if ep.Name != "" {
-		subjects = append(subjects, ep.Name)
-	}
-	if err := h.injected(op, subjects...); err != nil {
-		return nil, err
-	}
-	n := h.networkByID(networkID)
-	if n == nil {
-		return nil, hcnError(op, "hcnOpenNetwork", hns.CodeNotFound, "no network "+networkID)
-	}
-	stored, err := h.checkEndpoint(*ep, n)
-	if err != nil {
-		return nil, err
-	}
-	stored.Id = h.freshID("")
-	h.putEP(stored)
-	out := cloneEP(stored)
-	return &out, nil
+	var out *hns.HostComputeEndpoint
+	err := h.do(ctx, op, []string{networkID}, func(c *Call) error {
+		if ep == nil {
+			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil endpoint")
+		}
+		var subjects []string
+		for _, cfg := range ep.IpConfigurations {
+			subjects = append(subjects, cfg.IpAddress)
+		}
+		if ep.Name != "" {
+			subjects = append(subjects, ep.Name)
+		}
+		f := h.injected(op, subjects...)
+		if err := f.before(); err != nil {
+			return err
+		}
+		n := h.networkByID(networkID)
+		if n == nil {
+			return f.answer(hcnError(op, "hcnOpenNetwork", hns.CodeNotFound, "no network "+networkID))
+		}
+		c.IDs = []string{n.id}
+		stored, err := h.checkEndpoint(*ep, n)
+		if err != nil {
+			return f.answer(err)
+		}
+		stored.Id = h.freshID("")
+		h.putEP(stored)
+		c.IDs = append(c.IDs, stored.Id)
+		if err := f.answer(nil); err != nil {
+			return err
+		}
+		got := cloneEP(stored)
+		if !f.answersWithID() {
+			got.Id = ""
+		}
+		out = &got
+		return nil
+	})
+	return out, err
 }
 
 // DeleteEndpoint deletes endpoint id; a missing one fails with 0x490.
@@ -218,55 +252,63 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 // balancers must delete them before their endpoints.
 func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 	const op = hns.OpDeleteEndpoint
-	if err := h.begin(ctx, op); err != nil {
-		return err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cur, ok := h.eps[idKey(id)]
-	if err := h.injected(op, subjectID(cur.Id, ok, id)); err != nil {
-		return err
-	}
-	if !ok {
-		return hcnError(op, hcnFunc[op], hns.CodeNotFound, "no endpoint "+id)
-	}
-	h.deleteEP(id)
-	return nil
+	return h.do(ctx, op, []string{id}, func(c *Call) error {
+		cur, ok := h.eps[idKey(id)]
+		c.IDs = []string{subjectID(cur.Id, ok, id)}
+		f := h.injected(op, c.IDs...)
+		if err := f.before(); err != nil {
+			return err
+		}
+		if !ok {
+			return f.answer(hcnError(op, hcnFunc[op], hns.CodeNotFound, "no endpoint "+id))
+		}
+		h.deleteEP(id)
+		return f.answer(nil)
+	})
 }
 
 // GetNetworkByName returns the first network added with exactly that name.
 // A missing one is hcn's NetworkNotFoundError text with code 0x490.
 func (h *HNS) GetNetworkByName(ctx context.Context, name string) (*hns.HostComputeNetwork, error) {
 	const op = hns.OpGetNetwork
-	if err := h.begin(ctx, op); err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := h.injected(op, name); err != nil {
-		return nil, err
-	}
-	for _, n := range h.networks {
-		if n.name == name {
-			out := n.hcn()
-			return &out, nil
+	var out *hns.HostComputeNetwork
+	err := h.do(ctx, op, nil, func(c *Call) error {
+		if err := h.injected(op, name).err; err != nil {
+			return err
 		}
-	}
-	return nil, notFoundError(op, fmt.Sprintf("Network name %q not found", name))
+		for _, n := range h.networks {
+			if n.name == name {
+				got := n.hcn()
+				c.IDs = []string{n.id}
+				out = &got
+				return nil
+			}
+		}
+		return notFoundError(op, fmt.Sprintf("Network name %q not found", name))
+	})
+	return out, err
 }
 
 // Version returns the profile's version.
 func (h *HNS) Version(ctx context.Context) (lbpolicy.Version, error) {
 	const op = hns.OpVersion
-	if err := h.begin(ctx, op); err != nil {
-		return lbpolicy.Version{}, err
+	var out lbpolicy.Version
+	err := h.do(ctx, op, nil, func(*Call) error {
+		if err := h.injected(op).err; err != nil {
+			return err
+		}
+		out = h.profile.Version
+		return nil
+	})
+	return out, err
+}
+
+// nonEmpty returns []string{id}, or nil for "".
+func nonEmpty(id string) []string {
+	if id == "" {
+		return nil
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := h.injected(op); err != nil {
-		return lbpolicy.Version{}, err
-	}
-	return h.profile.Version, nil
+	return []string{id}
 }
 
 // subjectID is the ID a fault's Match sees: the stored spelling when the

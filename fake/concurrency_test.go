@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
@@ -38,6 +40,8 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				if r%5 == 0 {
 					_ = n.h.DumpStable()
+					_ = n.h.CallLog()
+					_ = n.h.Snapshot()
 				}
 				_, _ = n.h.Trace(flowTo(l.FrontendVIPs[0]))
 				if r%2 == 0 {
@@ -82,5 +86,12 @@ func TestConcurrentUse(t *testing.T) {
 	c := n.h.Calls()
 	if got, want := c[hns.OpCreateLoadBalancer], workers*rounds+workers; got != want {
 		t.Errorf("CreateLoadBalancer calls = %d, want %d", got, want)
+	}
+	logged := map[hns.Op]int{}
+	for _, call := range n.h.CallLog() {
+		logged[call.Op]++
+	}
+	if diff := cmp.Diff(map[hns.Op]int(c), logged); diff != "" {
+		t.Errorf("the call log differs from the counters (-counted +logged):\n%s", diff)
 	}
 }

@@ -1,9 +1,10 @@
 // Package fake is an in-memory Host Networking Service (HNS) for tests on
-// any OS. *HNS implements hns.Client with the rules real HNS
-// enforces on load balancers and endpoints, returns the errors hcn returns
-// (same codes, same message format), and adds what a test needs: seeding,
-// fault injection, latency, call counters, a deterministic dump and a flow
-// tracer.
+// any OS. *HNS implements hns.Client, keeping the contract written on that
+// interface, with the rules real HNS enforces on load balancers and
+// endpoints; it returns the errors hcn returns (same codes, same message
+// format), and adds what a test needs: seeding, a state that dumps to JSON
+// and loads back, fault injection, latency, call counters and an ordered
+// call log, a deterministic text dump and a flow tracer.
 //
 //	h := fake.New(hns.Profiles()[1]) // ws2022
 //	net := h.AddNetwork("cbr0", "L2Bridge")
@@ -11,11 +12,17 @@
 //	// ... run the code under test against h, then:
 //	got := h.DumpStable()
 //
+// A test can also start from data, with the IDs the data gives:
+//
+//	h, err := fake.Load(p, data) // data: what (*HNS).DumpJSON wrote (State)
+//
 // # HNS behaviour reproduced
 //
-// Objects: IDs are random GUIDs, compared case-insensitively; an update
-// keeps the ID; objects are deep-copied in and out, so neither the caller
-// nor the fake can change the other's copy.
+// This section says what the fake does where hns.Client leaves room: the
+// exact codes, and which rule wins when several are broken.
+//
+// Objects: IDs are random GUIDs (upper case, as HNS prints them; SeedIDs
+// makes them reproducible), compared case-insensitively.
 //
 // CreateLoadBalancer fails with the first of these that applies:
 //   - 0x57 (ERROR_INVALID_PARAMETER): SchemaVersion other than 2.0; not
@@ -58,12 +65,30 @@
 // on the network holds. A local endpoint without a MAC gets one derived
 // from its IP.
 //
-// A list either returns every object or fails: never a partial list.
-//
 // The checks for a frontend or an endpoint IP already held are index
 // lookups, not scans: a create costs the same whether the fake holds ten
 // objects or ten thousand, so a benchmark on the fake measures the code
 // under test.
+//
+// # State, calls
+//
+// Snapshot returns everything the fake holds as a State (networks, load
+// balancers, endpoints, reserved ports); DumpJSON writes it as JSON in the
+// field names of hcn's JSON, and Load (ParseState, Restore) seeds a fake
+// from it, rejecting what no HNS could hold (see Restore). Dump and
+// DumpStable render the same state as text, for people and golden files.
+//
+// Calls counts the Client calls by operation; CallLog lists them in order,
+// each with the IDs it was about and its error code. ResetCalls clears
+// both.
+//
+// # Faults
+//
+// InjectFault makes calls fail as HNS fails them: instead of running
+// (FailInstead, the default: nothing changes), after taking effect
+// (FailAfter: the change stays, the answer is an error), or answering a
+// create or update without the object's ID (AnswerWithoutID). A fault can
+// be limited to a number of calls and to calls about matching objects.
 //
 // # Errors
 //
@@ -75,8 +100,9 @@
 // and Record the JSON record at its end. The fake's own explanation (which
 // frontend clashed, which endpoint is unknown) is not part of what HNS
 // says; it is in the error's Err, reachable with errors.Unwrap. A call
-// abandoned because its context ended returns an *hns.Error with
-// Code 0 wrapping ctx.Err().
+// abandoned because its context ended, before it ran or while it slept out
+// its latency (SetLatency), returns an *hns.Error with Code 0 wrapping
+// ctx.Err().
 //
 // # What the fake must never do
 //

@@ -32,17 +32,29 @@ func (h *HNS) dump(ids bool) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var b strings.Builder
+	h.dumpNetworks(&b, ids)
+	h.dumpLoadBalancers(&b, ids)
+	h.dumpEndpoints(&b, ids)
+	return b.String()
+}
 
-	fmt.Fprintf(&b, "== Networks (%d) ==\n", len(h.networks))
+// dumpNetworks writes the networks, in the order added. Call with h.mu
+// held.
+func (h *HNS) dumpNetworks(b *strings.Builder, ids bool) {
+	fmt.Fprintf(b, "== Networks (%d) ==\n", len(h.networks))
 	for _, n := range h.networks {
 		b.WriteString("\n")
 		if ids {
-			field(&b, "ID", n.id)
+			field(b, "ID", n.id)
 		}
-		field(&b, "Name", n.name)
-		field(&b, "Type", n.typ)
+		field(b, "Name", n.name)
+		field(b, "Type", n.typ)
 	}
+}
 
+// dumpLoadBalancers writes the load balancers by frontend, then text,
+// then ID. Call with h.mu held.
+func (h *HNS) dumpLoadBalancers(b *strings.Builder, ids bool) {
 	type block struct {
 		key  []frontend
 		text string
@@ -63,12 +75,16 @@ func (h *HNS) dump(ids bool) string {
 		}
 		return strings.Compare(a.id, b.id)
 	})
-	fmt.Fprintf(&b, "\n== Load balancers (%d) ==\n", len(lbs))
+	fmt.Fprintf(b, "\n== Load balancers (%d) ==\n", len(lbs))
 	for _, lb := range lbs {
 		b.WriteString("\n")
 		b.WriteString(lb.text)
 	}
+}
 
+// dumpEndpoints writes the endpoints by network name, IP, name, text,
+// then ID. Call with h.mu held.
+func (h *HNS) dumpEndpoints(b *strings.Builder, ids bool) {
 	type epBlock struct {
 		net, ip, name, text, id string
 	}
@@ -99,12 +115,11 @@ func (h *HNS) dump(ids bool) string {
 		}
 		return strings.Compare(a.id, b.id)
 	})
-	fmt.Fprintf(&b, "\n== Endpoints (%d) ==\n", len(eps))
+	fmt.Fprintf(b, "\n== Endpoints (%d) ==\n", len(eps))
 	for _, ep := range eps {
 		b.WriteString("\n")
 		b.WriteString(ep.text)
 	}
-	return b.String()
 }
 
 func field(b *strings.Builder, name, value string) {

@@ -32,7 +32,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 // dumpCluster is newCluster plus another agent's objects, seeded as found.
-func dumpCluster(t *testing.T, seed uint64) cluster {
+func dumpCluster(t testing.TB, seed uint64) cluster {
 	c := newCluster(t, seed)
 	other := c.h.AddNetwork("nat", "NAT")
 	foreignEP := c.h.AddEndpoint(hns.HostComputeEndpoint{

@@ -25,6 +25,9 @@ type Fault struct {
 	// NotFound error (Code is ignored) and never returns a partial list. It
 	// has no effect on other operations, which fail with Code as usual.
 	VanishDuringList bool
+	// Mode says when the fault strikes: instead of the call (the default),
+	// after it took effect, or as an answer without the object's ID.
+	Mode FaultMode
 	// Match, if set, restricts the fault to calls about matching objects.
 	// It is called, with the fake's lock held (it must not call the fake),
 	// with each subject of the call; the call fails if any matches:
@@ -40,6 +43,27 @@ type Fault struct {
 	Match func(id string) bool
 }
 
+// FaultMode says when an injected fault strikes.
+type FaultMode uint8
+
+const (
+	// FailInstead (the default): the call fails with the fault's error
+	// and changes nothing.
+	FailInstead FaultMode = iota
+	// FailAfter: the call runs as if there were no fault, and what it
+	// changed stays; then it answers with the fault's error instead of its
+	// own answer, as HNS does when it fails after the change took effect,
+	// or a call is cut short after HNS acted. A read changes nothing: there
+	// it is FailInstead.
+	FailAfter
+	// AnswerWithoutID: the call runs as if there were no fault and, if it
+	// succeeds, answers with its object without the ID (Id ""), breaking
+	// the hns.Client contract. Only CreateLoadBalancer, UpdateLoadBalancer
+	// and CreateEndpoint answer with an object: a fault in this mode never
+	// matches another operation. Code is ignored.
+	AnswerWithoutID
+)
+
 type activeFault struct {
 	Fault
 	left int // calls left to fail; <= 0 = unlimited
@@ -48,7 +72,7 @@ type activeFault struct {
 // InjectFault makes the next Client calls matching f fail. Faults are
 // tried in the order injected; the first that matches a call decides its
 // error and, if counted, is used up by it. A call that a fault fails has
-// no effect on the state.
+// no effect on the state, unless f.Mode says otherwise.
 func (h *HNS) InjectFault(f Fault) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -127,11 +151,42 @@ var openFunc = map[hns.Op]string{
 	hns.OpListEndpoints:     "hcnOpenEndpoint",
 }
 
-// injected returns the error of the first fault matching a call of op
-// about subjects, using it up, or nil. Call with h.mu held.
-func (h *HNS) injected(op hns.Op, subjects ...string) error {
+// faultHit is what the injected fault a call met does to it; the zero
+// value is no fault.
+type faultHit struct {
+	err   error // the fault's error (FailInstead, FailAfter)
+	after bool  // FailAfter: err replaces the answer of a call that ran
+	noID  bool  // AnswerWithoutID
+}
+
+// before returns the error the call fails with instead of running, or nil.
+func (f faultHit) before() error {
+	if f.after {
+		return nil
+	}
+	return f.err
+}
+
+// answer returns what a call that ran answers, given its own error err.
+func (f faultHit) answer(err error) error {
+	if f.after {
+		return f.err
+	}
+	return err
+}
+
+// answersWithID reports whether the call's object keeps its ID in the
+// answer.
+func (f faultHit) answersWithID() bool { return !f.noID }
+
+// injected returns the first fault matching a call of op about subjects,
+// using it up; the zero faultHit if none matches. Call with h.mu held.
+func (h *HNS) injected(op hns.Op, subjects ...string) faultHit {
 	for i, f := range h.faults {
 		if f.Op != "" && f.Op != op {
+			continue
+		}
+		if f.Mode == AnswerWithoutID && !answersObject(op) {
 			continue
 		}
 		if f.Match != nil && !anyMatch(f.Match, subjects) {
@@ -143,19 +198,33 @@ func (h *HNS) injected(op hns.Op, subjects ...string) error {
 				h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
 			}
 		}
-		if open, ok := openFunc[op]; ok && f.VanishDuringList {
-			return hcnError(op, open, hns.CodeNotFound, "injected fault: an object vanished during the list")
+		if f.Mode == AnswerWithoutID {
+			return faultHit{noID: true}
 		}
-		code := f.Code
-		if code == 0 {
-			code = codeFail
-		}
-		if code == hns.CodeModuleNotFound {
-			return moduleNotFound(op, hcnFunc[op])
-		}
-		return hcnError(op, hcnFunc[op], code, "injected fault")
+		return faultHit{err: faultError(op, f.Fault), after: f.Mode == FailAfter && op.Mutating()}
 	}
-	return nil
+	return faultHit{}
+}
+
+// answersObject reports whether a call of op answers with the object it
+// made or changed.
+func answersObject(op hns.Op) bool {
+	return op == hns.OpCreateLoadBalancer || op == hns.OpUpdateLoadBalancer || op == hns.OpCreateEndpoint
+}
+
+// faultError is the error fault f gives a call of op.
+func faultError(op hns.Op, f Fault) error {
+	if open, ok := openFunc[op]; ok && f.VanishDuringList {
+		return hcnError(op, open, hns.CodeNotFound, "injected fault: an object vanished during the list")
+	}
+	code := f.Code
+	if code == 0 {
+		code = codeFail
+	}
+	if code == hns.CodeModuleNotFound {
+		return moduleNotFound(op, hcnFunc[op])
+	}
+	return hcnError(op, hcnFunc[op], code, "injected fault")
 }
 
 func anyMatch(match func(string) bool, subjects []string) bool {

@@ -234,3 +234,97 @@ func TestCalls(t *testing.T) {
 		t.Errorf("after ResetCalls: %v", c)
 	}
 }
+
+// A FailAfter fault fails a mutating call after it took effect: the state
+// changes, the answer is the fault's error, and the call log shows both.
+// On a read it is an ordinary fault.
+func TestFaultFailAfter(t *testing.T) {
+	n := newNode(t, "latest", "L2Bridge")
+	ctx := t.Context()
+	fail := func(op hns.Op) { n.h.InjectFault(fake.Fault{Op: op, Mode: fake.FailAfter, Count: 1}) }
+
+	fail(hns.OpCreateLoadBalancer)
+	got, err := n.h.CreateLoadBalancer(ctx, lb("10.96.0.10", 80, n.pods[0]))
+	checkHCNError(t, err, hns.OpCreateLoadBalancer, "hcnCreateLoadBalancer", 0x80004005)
+	if got != nil {
+		t.Errorf("a failed create answered %+v", got)
+	}
+	lbs := n.h.LoadBalancers()
+	if len(lbs) != 1 {
+		t.Fatalf("the create did not take effect: %d load balancers", len(lbs))
+	}
+	id := lbs[0].Id
+	if log := n.h.CallLog(); log[len(log)-1].String() != "CreateLoadBalancer "+id+" -> 0x80004005" {
+		t.Errorf("call log: %v", log[len(log)-1])
+	}
+
+	fail(hns.OpUpdateLoadBalancer)
+	if _, err := n.h.UpdateLoadBalancer(ctx, id, lb("10.96.0.10", 80, n.pods[1])); err == nil {
+		t.Error("update: no error")
+	}
+	if eps := n.h.LoadBalancers()[0].HostComputeEndpoints; len(eps) != 1 || eps[0] != n.pods[1] {
+		t.Errorf("the update did not take effect: %v", eps)
+	}
+
+	fail(hns.OpCreateEndpoint)
+	if _, err := n.h.CreateEndpoint(ctx, n.net, remoteEP("10.244.1.5", "")); err == nil {
+		t.Error("create endpoint: no error")
+	}
+	if len(n.h.Endpoints()) != 4 {
+		t.Errorf("the endpoint create did not take effect: %d endpoints", len(n.h.Endpoints()))
+	}
+
+	fail(hns.OpDeleteLoadBalancer)
+	if err := n.h.DeleteLoadBalancer(ctx, id); err == nil {
+		t.Error("delete: no error")
+	}
+	fail(hns.OpDeleteEndpoint)
+	if err := n.h.DeleteEndpoint(ctx, n.pods[2]); err == nil {
+		t.Error("delete endpoint: no error")
+	}
+	if len(n.h.LoadBalancers()) != 0 || len(n.h.Endpoints()) != 3 {
+		t.Errorf("the deletes did not take effect:\n%s", n.h.Dump())
+	}
+
+	// A call that fails on its own answers the fault's error, changing
+	// nothing; a read fails as with any fault.
+	fail(hns.OpDeleteEndpoint)
+	if err := n.h.DeleteEndpoint(ctx, n.pods[2]); hns.IsNotFound(err) || err == nil {
+		t.Errorf("delete of a missing endpoint = %v, want the fault's E_FAIL", err)
+	}
+	fail(hns.OpListLoadBalancers)
+	if _, err := n.h.ListLoadBalancers(ctx); err == nil {
+		t.Error("list: no error")
+	}
+}
+
+// An AnswerWithoutID fault answers a create or update with the object
+// without its ID; other operations never match it.
+func TestFaultAnswerWithoutID(t *testing.T) {
+	n := newNode(t, "latest", "L2Bridge")
+	ctx := t.Context()
+	n.h.InjectFault(fake.Fault{Mode: fake.AnswerWithoutID, Count: 3})
+	if _, err := n.h.ListLoadBalancers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.h.CreateLoadBalancer(ctx, lb("10.96.0.10", 80, n.pods[0]))
+	if err != nil || got == nil || got.Id != "" || len(got.PortMappings) != 1 {
+		t.Fatalf("create = %+v, %v; want the object without its ID", got, err)
+	}
+	id := n.h.LoadBalancers()[0].Id
+	got, err = n.h.UpdateLoadBalancer(ctx, id, lb("10.96.0.10", 80, n.pods[1]))
+	if err != nil || got == nil || got.Id != "" {
+		t.Fatalf("update = %+v, %v; want the object without its ID", got, err)
+	}
+	ep, err := n.h.CreateEndpoint(ctx, n.net, remoteEP("10.244.1.5", ""))
+	if err != nil || ep == nil || ep.Id != "" || ep.IpConfigurations[0].IpAddress != "10.244.1.5" {
+		t.Fatalf("create endpoint = %+v, %v; want the object without its ID", ep, err)
+	}
+	if len(n.h.LoadBalancers()) != 1 || len(n.h.Endpoints()) != 4 {
+		t.Errorf("the calls did not take effect:\n%s", n.h.Dump())
+	}
+	got, err = n.h.CreateLoadBalancer(ctx, lb("10.96.0.11", 80, n.pods[0]))
+	if err != nil || got.Id == "" {
+		t.Errorf("after the fault ran out: %+v, %v", got, err)
+	}
+}

@@ -373,7 +373,7 @@ func TestFlowTrafficPolicies(t *testing.T) {
 	}
 }
 
-// TestFlowSourceAddress: the source address pods see (DESIGN §5,
+// TestFlowSourceAddress: the source address pods see (docs/semantics.md §5,
 // KEP-5100). With DSR it is the client's own. Otherwise, on Overlay, the
 // source VIP — unless a backend of that load balancer is another node's IP
 // (a hostNetwork pod) or lies outside every remote subnet, where the

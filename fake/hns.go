@@ -35,6 +35,7 @@ type HNS struct {
 	faults  []*activeFault
 	latency map[hns.Op]time.Duration // "" = every op
 	calls   Calls
+	log     []Call
 }
 
 var _ hns.Client = (*HNS)(nil)
@@ -112,19 +113,23 @@ func (h *HNS) freshID(id string) string {
 	if id == "" {
 		for {
 			id = h.newID()
-			if _, lb := h.lbs[idKey(id)]; !lb {
-				if _, ep := h.eps[idKey(id)]; !ep {
-					return id
-				}
+			if !h.idTaken(id) {
+				return id
 			}
 		}
 	}
-	_, lb := h.lbs[idKey(id)]
-	_, ep := h.eps[idKey(id)]
-	if lb || ep || h.networkByID(id) != nil {
+	if h.idTaken(id) {
 		panic(fmt.Sprintf("fake: object ID %s already exists", id))
 	}
 	return id
+}
+
+// idTaken reports whether a network, load balancer or endpoint has ID id.
+// Call with h.mu held.
+func (h *HNS) idTaken(id string) bool {
+	_, lb := h.lbs[idKey(id)]
+	_, ep := h.eps[idKey(id)]
+	return lb || ep || h.networkByID(id) != nil
 }
 
 func (h *HNS) networkByID(id string) *network {
@@ -259,36 +264,6 @@ func (h *HNS) ReservePort(vip string, protocol uint32, port uint16) {
 
 // Observation. These methods read the state directly; they are not Client
 // calls and are not counted.
-
-// Calls counts the Client calls made, by operation.
-type Calls map[hns.Op]int
-
-// Mutating returns the number of calls that change HNS: create, update and
-// delete of load balancers, create and delete of endpoints (failed calls
-// included).
-func (c Calls) Mutating() int {
-	return c[hns.OpCreateLoadBalancer] + c[hns.OpUpdateLoadBalancer] +
-		c[hns.OpDeleteLoadBalancer] + c[hns.OpCreateEndpoint] + c[hns.OpDeleteEndpoint]
-}
-
-// Calls returns a copy of the call counters: every Client call made since
-// New or ResetCalls, including those that failed.
-func (h *HNS) Calls() Calls {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c := make(Calls, len(h.calls))
-	for op, n := range h.calls {
-		c[op] = n
-	}
-	return c
-}
-
-// ResetCalls sets every call counter to zero.
-func (h *HNS) ResetCalls() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.calls = Calls{}
-}
 
 // LoadBalancers returns copies of every load balancer, sorted by ID.
 func (h *HNS) LoadBalancers() []hns.HostComputeLoadBalancer {

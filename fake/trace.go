@@ -127,56 +127,95 @@ var (
 // Trace is not a Client call: it is not counted, and faults and latency
 // do not apply.
 func (h *HNS) Trace(f Flow) (TraceResult, error) {
+	dst, err := f.check()
+	if err != nil {
+		return TraceResult{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lb, pm, err := h.answering(f, dst)
+	if err != nil {
+		return TraceResult{}, err
+	}
+	r := TraceResult{
+		LoadBalancerID: lb.Id,
+		InternalPort:   pm.InternalPort,
+		DSR:            lb.Flags&lbpolicy.FlagDSR != 0,
+	}
+	h.addBackends(&r, lb)
+	switch {
+	case r.DSR:
+	case lb.SourceVIP != "":
+		r.SNATSource = lb.SourceVIP
+	default:
+		r.SNATSource = f.nodeIP(dst.Is6())
+	}
+	return r, nil
+}
+
+// check validates f and returns its destination, unmapped.
+func (f Flow) check() (netip.Addr, error) {
 	if f.Origin < FromPod || f.Origin > FromOutside {
-		return TraceResult{}, fmt.Errorf("fake: trace: flow origin %v is not FromPod, FromNode or FromOutside", f.Origin)
+		return netip.Addr{}, fmt.Errorf("fake: trace: flow origin %v is not FromPod, FromNode or FromOutside", f.Origin)
 	}
 	dst, err := netip.ParseAddr(f.Destination)
 	if err != nil {
-		return TraceResult{}, fmt.Errorf("fake: trace: destination: %w", err)
+		return netip.Addr{}, fmt.Errorf("fake: trace: destination: %w", err)
 	}
 	dst = dst.Unmap()
 	if f.Source != "" {
 		src, err := netip.ParseAddr(f.Source)
 		if err != nil {
-			return TraceResult{}, fmt.Errorf("fake: trace: source: %w", err)
+			return netip.Addr{}, fmt.Errorf("fake: trace: source: %w", err)
 		}
 		if src.Unmap().Is6() != dst.Is6() {
-			return TraceResult{}, fmt.Errorf("fake: trace: source %s and destination %s are of different families", f.Source, f.Destination)
+			return netip.Addr{}, fmt.Errorf("fake: trace: source %s and destination %s are of different families", f.Source, f.Destination)
 		}
 	}
-	toNode := false
+	return dst, nil
+}
+
+// toNode reports whether dst is one of f.NodeIPs.
+func (f Flow) toNode(dst netip.Addr) bool {
 	for _, n := range f.NodeIPs {
 		if a, err := netip.ParseAddr(n); err == nil && a.Unmap() == dst {
-			toNode = true
+			return true
 		}
 	}
+	return false
+}
 
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// nodeIP returns the first of f.NodeIPs of the family v6 says, or "".
+func (f Flow) nodeIP(v6 bool) string {
+	for _, n := range f.NodeIPs {
+		if a, err := netip.ParseAddr(n); err == nil && a.Unmap().Is6() == v6 {
+			return a.Unmap().String()
+		}
+	}
+	return ""
+}
+
+// answering returns the load balancer that answers f (sent to dst) and
+// the port mapping that matched, or an error wrapping ErrNoRoute or
+// ErrAmbiguousRoute. Call with h.mu held.
+func (h *HNS) answering(f Flow, dst netip.Addr) (hns.HostComputeLoadBalancer, hns.LoadBalancerPortMapping, error) {
+	toNode := f.toNode(dst)
 	var byVIP, byNode []hns.HostComputeLoadBalancer
 	var pmOf = map[string]hns.LoadBalancerPortMapping{}
 	for _, lb := range h.sortedLBs() {
 		if (lb.Flags&lbpolicy.FlagIPv6 != 0) != dst.Is6() {
 			continue
 		}
-		for _, pm := range lb.PortMappings {
-			if pm.Protocol != f.Protocol || pm.ExternalPort != f.Port {
-				continue
-			}
-			if len(lb.FrontendVIPs) > 0 {
-				if slices.ContainsFunc(lb.FrontendVIPs, func(v string) bool { return normAddr(v) == dst.String() }) {
-					byVIP = append(byVIP, lb)
-					pmOf[lb.Id] = pm
-					break
-				}
-				continue
-			}
-			if toNode && (f.Origin != FromNode || pm.Flags&lbpolicy.PortMappingLocalRoutedVIP != 0) {
-				byNode = append(byNode, lb)
-				pmOf[lb.Id] = pm
-				break
-			}
+		pm, viaVIP, ok := matchFlow(lb, f, dst, toNode)
+		switch {
+		case !ok:
+			continue
+		case viaVIP:
+			byVIP = append(byVIP, lb)
+		default:
+			byNode = append(byNode, lb)
 		}
+		pmOf[lb.Id] = pm
 	}
 	matches := byVIP
 	if len(matches) == 0 {
@@ -184,22 +223,42 @@ func (h *HNS) Trace(f Flow) (TraceResult, error) {
 	}
 	switch len(matches) {
 	case 0:
-		return TraceResult{}, fmt.Errorf("fake: trace %s: %w", f, ErrNoRoute)
+		return hns.HostComputeLoadBalancer{}, hns.LoadBalancerPortMapping{}, fmt.Errorf("fake: trace %s: %w", f, ErrNoRoute)
 	case 1:
-	default:
-		ids := make([]string, len(matches))
-		for i, lb := range matches {
-			ids[i] = lb.Id
-		}
-		return TraceResult{}, fmt.Errorf("fake: trace %s: %w: %s", f, ErrAmbiguousRoute, strings.Join(ids, ", "))
+		return matches[0], pmOf[matches[0].Id], nil
 	}
+	ids := make([]string, len(matches))
+	for i, lb := range matches {
+		ids[i] = lb.Id
+	}
+	return hns.HostComputeLoadBalancer{}, hns.LoadBalancerPortMapping{},
+		fmt.Errorf("fake: trace %s: %w: %s", f, ErrAmbiguousRoute, strings.Join(ids, ", "))
+}
 
-	lb := matches[0]
-	r := TraceResult{
-		LoadBalancerID: lb.Id,
-		InternalPort:   pmOf[lb.Id].InternalPort,
-		DSR:            lb.Flags&lbpolicy.FlagDSR != 0,
+// matchFlow returns the first port mapping of lb that answers f (sent to
+// dst; toNode: dst is a node IP), whether it answers by VIP (else as a
+// NodePort), and whether one does.
+func matchFlow(lb hns.HostComputeLoadBalancer, f Flow, dst netip.Addr, toNode bool) (hns.LoadBalancerPortMapping, bool, bool) {
+	for _, pm := range lb.PortMappings {
+		if pm.Protocol != f.Protocol || pm.ExternalPort != f.Port {
+			continue
+		}
+		if len(lb.FrontendVIPs) > 0 {
+			if slices.ContainsFunc(lb.FrontendVIPs, func(v string) bool { return normAddr(v) == dst.String() }) {
+				return pm, true, true
+			}
+			continue
+		}
+		if toNode && (f.Origin != FromNode || pm.Flags&lbpolicy.PortMappingLocalRoutedVIP != 0) {
+			return pm, false, true
+		}
 	}
+	return hns.LoadBalancerPortMapping{}, false, false
+}
+
+// addBackends fills r's Backends, Local and Missing from lb's endpoint
+// references. Call with h.mu held.
+func (h *HNS) addBackends(r *TraceResult, lb hns.HostComputeLoadBalancer) {
 	for _, id := range lb.HostComputeEndpoints {
 		ep, ok := h.eps[idKey(id)]
 		if !ok {
@@ -215,17 +274,4 @@ func (h *HNS) Trace(f Flow) (TraceResult, error) {
 	slices.SortFunc(r.Backends, compareAddrs)
 	slices.SortFunc(r.Local, compareAddrs)
 	slices.Sort(r.Missing)
-	switch {
-	case r.DSR:
-	case lb.SourceVIP != "":
-		r.SNATSource = lb.SourceVIP
-	default:
-		for _, n := range f.NodeIPs {
-			if a, err := netip.ParseAddr(n); err == nil && a.Unmap().Is6() == dst.Is6() {
-				r.SNATSource = a.Unmap().String()
-				break
-			}
-		}
-	}
-	return r, nil
 }

@@ -119,91 +119,136 @@ const (
 
 // checkLoadBalancer applies HNS's rules to lb, which will be stored as load
 // balancer self ("" for a create), and returns it as HNS would store it:
-// endpoint references spelled as the endpoints' IDs. Call with h.mu held.
+// endpoint references spelled as the endpoints' IDs. The first rule broken
+// decides the error, in this order: the request as a document, what this
+// HNS version can do, the addresses, the internal port, the endpoint
+// references, the frontends. Call with h.mu held.
 func (h *HNS) checkLoadBalancer(op hns.Op, lb hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, error) {
-	fn := hcnFunc[op]
-	invalid := func(format string, args ...any) (hns.HostComputeLoadBalancer, error) {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	if err := checkLBDocument(op, &lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, err
 	}
-	caps := h.profile.Capabilities()
+	if err := h.checkLBCapabilities(op, &lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, err
+	}
+	if err := checkLBAddresses(op, &lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, err
+	}
+	if lb.PortMappings[0].InternalPort == 0 {
+		return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
+	}
+	out, err := h.resolveEndpoints(op, lb)
+	if err != nil {
+		return hns.HostComputeLoadBalancer{}, err
+	}
+	if err := h.checkFrontends(op, &out, self); err != nil {
+		return hns.HostComputeLoadBalancer{}, err
+	}
+	return out, nil
+}
 
-	// The request as a document.
+// invalidParameter is HNS's 0x57 for op, with the fake's reason.
+func invalidParameter(op hns.Op, format string, args ...any) error {
+	return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
+}
+
+// checkLBDocument checks lb as a request: schema version, one port mapping
+// of TCP or UDP, known flags and distribution.
+func checkLBDocument(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 	if lb.SchemaVersion != hns.V2SchemaVersion() {
-		return invalid("SchemaVersion %d.%d: want 2.0", lb.SchemaVersion.Major, lb.SchemaVersion.Minor)
+		return invalidParameter(op, "SchemaVersion %d.%d: want 2.0", lb.SchemaVersion.Major, lb.SchemaVersion.Minor)
 	}
 	if len(lb.PortMappings) != 1 {
-		return invalid("%d port mappings: want exactly one", len(lb.PortMappings))
+		return invalidParameter(op, "%d port mappings: want exactly one", len(lb.PortMappings))
 	}
 	pm := lb.PortMappings[0]
 	if pm.Protocol != 6 && pm.Protocol != 17 {
-		return invalid("protocol %d: want TCP (6) or UDP (17)", pm.Protocol)
+		return invalidParameter(op, "protocol %d: want TCP (6) or UDP (17)", pm.Protocol)
 	}
 	if lb.Flags&^allLBFlags != 0 {
-		return invalid("unknown load balancer flags 0x%x", uint32(lb.Flags&^allLBFlags))
+		return invalidParameter(op, "unknown load balancer flags 0x%x", uint32(lb.Flags&^allLBFlags))
 	}
 	if pm.Flags&^allPMFlags != 0 {
-		return invalid("unknown port mapping flags 0x%x", uint32(pm.Flags&^allPMFlags))
+		return invalidParameter(op, "unknown port mapping flags 0x%x", uint32(pm.Flags&^allPMFlags))
 	}
 	if pm.DistributionType > lbpolicy.DistributionSourceIP {
-		return invalid("unknown distribution type %d", pm.DistributionType)
+		return invalidParameter(op, "unknown distribution type %d", pm.DistributionType)
 	}
+	return nil
+}
 
-	// What this HNS version can do.
+// checkLBCapabilities checks that this HNS version can do what lb asks:
+// DSR, IPv6, session affinity, and the backend limit without DSR. lb has
+// passed checkLBDocument.
+func (h *HNS) checkLBCapabilities(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
+	caps := h.profile.Capabilities()
+	pm := lb.PortMappings[0]
 	dsr := lb.Flags&lbpolicy.FlagDSR != 0
 	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
 	if dsr && !caps.DSR {
-		return invalid("DSR needs HNS with DSR support; this is %s", h.profile.Version)
+		return invalidParameter(op, "DSR needs HNS with DSR support; this is %s", h.profile.Version)
 	}
 	if v6 && !caps.IPv6 {
-		return invalid("IPv6 needs HNS 11.10 or later; this is %s", h.profile.Version)
+		return invalidParameter(op, "IPv6 needs HNS 11.10 or later; this is %s", h.profile.Version)
 	}
 	if pm.DistributionType != lbpolicy.DistributionNone && !caps.SessionAffinity {
-		return invalid("distribution %s needs HNS 12.0 or later; this is %s",
+		return invalidParameter(op, "distribution %s needs HNS 12.0 or later; this is %s",
 			lbpolicy.DistributionType(pm.DistributionType), h.profile.Version)
 	}
 	if limit := caps.MaxNonDSRBackends; limit > 0 && !dsr && len(lb.HostComputeEndpoints) > limit {
-		return invalid("%d endpoints on a load balancer without DSR: HNS %s allows %d",
+		return invalidParameter(op, "%d endpoints on a load balancer without DSR: HNS %s allows %d",
 			len(lb.HostComputeEndpoints), h.profile.Version, limit)
 	}
+	return nil
+}
 
-	// Addresses.
+// checkLBAddresses checks that the frontend VIPs and the SourceVIP are IP
+// addresses of the family the IPv6 flag says.
+func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
+	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
 	for _, vip := range lb.FrontendVIPs {
 		a, err := netip.ParseAddr(vip)
 		if err != nil {
-			return invalid("frontend VIP %q is not an IP address", vip)
+			return invalidParameter(op, "frontend VIP %q is not an IP address", vip)
 		}
 		if a.Unmap().Is6() != v6 {
-			return invalid("frontend VIP %s does not match the IPv6 flag (%v)", vip, v6)
+			return invalidParameter(op, "frontend VIP %s does not match the IPv6 flag (%v)", vip, v6)
 		}
 	}
 	if lb.SourceVIP != "" {
 		a, err := netip.ParseAddr(lb.SourceVIP)
 		if err != nil {
-			return invalid("SourceVIP %q is not an IP address", lb.SourceVIP)
+			return invalidParameter(op, "SourceVIP %q is not an IP address", lb.SourceVIP)
 		}
 		if a.Unmap().Is6() != v6 {
-			return invalid("SourceVIP %s does not match the IPv6 flag (%v)", lb.SourceVIP, v6)
+			return invalidParameter(op, "SourceVIP %s does not match the IPv6 flag (%v)", lb.SourceVIP, v6)
 		}
 	}
+	return nil
+}
 
-	if pm.InternalPort == 0 {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, fn, codeInvalidInternalPort, "InternalPort is 0")
-	}
-
-	// References.
+// resolveEndpoints returns a copy of lb naming its endpoints by their IDs
+// as HNS spells them, or 0x803B001C if it names none or a missing one.
+// Call with h.mu held.
+func (h *HNS) resolveEndpoints(op hns.Op, lb hns.HostComputeLoadBalancer) (hns.HostComputeLoadBalancer, error) {
 	if len(lb.HostComputeEndpoints) == 0 {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeInvalidReference, "no HostComputeEndpoints")
+		return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
 	}
 	out := cloneLB(lb)
 	for i, id := range out.HostComputeEndpoints {
 		ep, ok := h.eps[idKey(id)]
 		if !ok {
-			return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeInvalidReference, "no endpoint "+id)
+			return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
 		}
 		out.HostComputeEndpoints[i] = ep.Id
 	}
+	return out, nil
+}
 
-	// Frontends.
+// checkFrontends fails with 0xB7 if another load balancer than self holds
+// one of lb's frontends, else with 0x803B0013 if the host reserved one
+// that self does not already hold. Call with h.mu held.
+func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) error {
+	fn := hcnFunc[op]
 	var held map[frontend]bool
 	if self != "" {
 		held = map[frontend]bool{}
@@ -212,12 +257,12 @@ func (h *HNS) checkLoadBalancer(op hns.Op, lb hns.HostComputeLoadBalancer, self 
 			held[f] = true
 		}
 	}
-	mine := frontends(&out)
+	mine := frontends(lb)
 	if other, ok := h.frontendHolder(mine, self); ok {
 		// Name the first of the holder's frontends that lb asks for.
 		for _, f := range frontends(&other) {
 			if slices.Contains(mine, f) {
-				return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodeAlreadyExists,
+				return hcnError(op, fn, hns.CodeAlreadyExists,
 					fmt.Sprintf("frontend %s is held by load balancer %s", f, other.Id))
 			}
 		}
@@ -228,12 +273,12 @@ func (h *HNS) checkLoadBalancer(op hns.Op, lb hns.HostComputeLoadBalancer, self 
 		}
 		for _, r := range h.reserved {
 			if r.blocks(m) {
-				return hns.HostComputeLoadBalancer{}, hcnError(op, fn, hns.CodePortAlreadyExists,
+				return hcnError(op, fn, hns.CodePortAlreadyExists,
 					fmt.Sprintf("frontend %s: the host holds the port", m))
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // checkEndpoint applies HNS's rules to ep, to be created on network n, and

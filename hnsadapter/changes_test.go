@@ -197,7 +197,9 @@ func TestSyncChangesFindsLateLocalEndpoint(t *testing.T) {
 // A pod that moves to another node: the plan's remote endpoint for its IP
 // changes (new MAC and provider address). The old endpoint is replaced,
 // and every load balancer using it follows, though none of them changed in
-// the plan.
+// the plan: each is first moved off the old endpoint (one update), which
+// is then deleted, and then onto the new one (a second update), so that
+// none ever points at a deleted endpoint.
 func TestSyncChangesReplacedEndpoint(t *testing.T) {
 	e := newEnv(t, "latest")
 	p0 := plan(basePlan())
@@ -212,7 +214,8 @@ func TestSyncChangesReplacedEndpoint(t *testing.T) {
 	}
 	res := e.syncChanges(p0, p1)
 	assert.Equal(t, map[hns.Op]int{hns.OpDeleteEndpoint: 1, hns.OpCreateEndpoint: 1,
-		hns.OpUpdateLoadBalancer: 2, hns.OpGetLoadBalancer: 1}, calls(res.Calls), "web and api use 10.244.2.7")
+		hns.OpUpdateLoadBalancer: 4, hns.OpGetLoadBalancer: 1}, calls(res.Calls), "web and api use 10.244.2.7")
+	assert.Equal(t, 2, res.Updated)
 	e.assertHolds(p1)
 	full := e.sync(p1)
 	assert.Equal(t, listOnly, calls(full.Calls), "a full sync finds nothing to do")
@@ -300,9 +303,8 @@ func (d *idDropper) CreateEndpoint(ctx context.Context, networkID string, ep *hn
 }
 
 // Objects created under IDs HNS did not say are errors, never owned as
-// "": the next sync lists, and adopts the load balancer by key (no second
-// create); an endpoint made that way is used but, for all the Reconciler
-// can tell, another agent's.
+// "": the next sync lists, and takes each object that holds the key or IP
+// with what the create sent as its own (no second create of it).
 func TestSyncChangesCreateWithoutID(t *testing.T) {
 	for _, tt := range []struct {
 		name          string
@@ -312,7 +314,7 @@ func TestSyncChangesCreateWithoutID(t *testing.T) {
 		secondCreates int
 	}{
 		{name: "load balancer", lb: svc("web", "10.96.0.10", "10.244.1.2", "10.244.1.3"), errs: 1, ownedLBs: 1},
-		{name: "endpoints", lb: svc("web", "10.96.0.10", "10.244.1.2", "10.244.2.7", "10.244.3.8"), errs: 2, ownedLBs: 1, secondCreates: 1},
+		{name: "endpoints", lb: svc("web", "10.96.0.10", "10.244.1.2", "10.244.2.7", "10.244.3.8"), errs: 2, ownedLBs: 1, eps: 2, secondCreates: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dropper := &idDropper{drop: true}
@@ -322,6 +324,13 @@ func TestSyncChangesCreateWithoutID(t *testing.T) {
 			res, err := e.r.SyncChanges(context.Background(), p, &ch)
 			require.NoError(t, err)
 			assert.Len(t, res.Errors, tt.errs)
+			for _, err := range res.Errors {
+				var missing *hnsadapter.MissingIDError
+				if assert.ErrorAs(t, err, &missing, "the Reconciler's own finding") {
+					assert.Equal(t, err.Op, missing.Op)
+				}
+				assert.Zero(t, hns.CodeOf(err), "not dressed as an HNS error")
+			}
 			dropper.drop = false
 
 			e.clock.Advance(time.Second)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -100,25 +99,4 @@ func TestMatchesEndpoint(t *testing.T) {
 		f(&e)
 		assert.False(t, matchesEndpoint(&e, &want), name)
 	}
-}
-
-func TestBackoffDoublesToMax(t *testing.T) {
-	b := newBackoff(time.Second, 5*time.Second)
-	t0 := time.Unix(0, 0)
-	var delays []time.Duration
-	now := t0
-	for range 5 {
-		b.failed("x", now)
-		next := b.entries["x"].notBefore
-		delays = append(delays, next.Sub(now))
-		assert.False(t, b.ready("x", next.Add(-time.Nanosecond)))
-		assert.True(t, b.ready("x", next))
-		now = next
-	}
-	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}, delays)
-	b.succeeded("x")
-	assert.True(t, b.ready("x", t0))
-	b.failed("y", t0)
-	b.retain(map[string]struct{}{})
-	assert.True(t, b.ready("y", t0))
 }

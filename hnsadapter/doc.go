@@ -8,7 +8,10 @@
 // periodically (FullSyncPeriod) to repair what changed behind its back.
 //
 // The adapter never modifies or deletes an HNS object it does not own: one
-// it created, or one it adopted at start-up because its identity key
-// matched the plan's (or, with an explicit option, every load balancer on
-// the managed network).
+// it created, one it adopted at start-up because its identity key matched
+// the plan's, one its ownership record names (Options.OwnershipFile), or,
+// with an explicit option, every load balancer on the managed network. It
+// never deletes an endpoint a load balancer it knows of references, and
+// never takes an HNS answer as proof: a failed create may have taken
+// effect, and an update answered as done may have been ignored.
 package hnsadapter

@@ -30,9 +30,9 @@ func ExampleReconciler_SyncChanges() {
 		NetworkType: lbpolicy.L2Bridge, NetworkName: "cbr0"})
 	r, _ := hnsadapter.NewReconciler(h, hnsadapter.Options{NetworkName: "cbr0"})
 	sync := func(step string) {
-		changes := tr.Changes() // first the changes, then the plan they lead to
-		plan := tr.Plan()
-		res, err := r.SyncChanges(ctx, &plan, &changes)
+		s := tr.Snapshot()
+		plan := s.Plan()
+		res, err := r.SyncChanges(ctx, &plan, &s.Changes)
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -52,17 +52,17 @@ func ExampleReconciler_SyncChanges() {
 		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port}},
 		Endpoints:   []discovery.Endpoint{pod("10.244.1.5")},
 	}
-	_ = tr.OnServiceAdd(&corev1.Service{
+	tr.OnServiceAdd(&corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"},
 		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
 			Ports: []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}},
 	})
-	_ = tr.OnEndpointSliceAdd(slice)
+	tr.OnEndpointSliceAdd(slice)
 	sync("start")
 
 	scaled := slice.DeepCopy()
 	scaled.Endpoints = append(scaled.Endpoints, pod("10.244.1.6"))
-	_ = tr.OnEndpointSliceUpdate(slice, scaled)
+	tr.OnEndpointSliceUpdate(slice, scaled)
 	sync("scaled up")
 	sync("nothing new")
 	// Output:

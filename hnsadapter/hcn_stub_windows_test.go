@@ -4,9 +4,9 @@ package hnsadapter_test
 
 // These tests run the real hcn code path — hcsshim's hcn, computenetwork.dll,
 // vmcompute.dll — against a fake HNS, through the stand-in DLLs of
-// testing/wine/hnsstub. They need those DLLs installed and enabled: under
+// internal/wine/hnsstub. They need those DLLs installed and enabled: under
 // Wine, .ci/wine-test.sh runs them with HNSLB_HNSSTUB=1 (see
-// testing/wine/README.md); elsewhere they skip. They set the process
+// internal/wine/README.md); elsewhere they skip. They set the process
 // environment (hnsstub.AddrEnv), so none runs in parallel.
 
 import (
@@ -33,15 +33,15 @@ import (
 	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
 	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/internal/wine/hnsstub"
 	"github.com/hnslb/hnslb/lbpolicy"
-	"github.com/hnslb/hnslb/testing/wine/hnsstub"
 )
 
 func requireStub(t *testing.T) {
 	t.Helper()
 	if os.Getenv("HNSLB_HNSSTUB") != "1" {
 		t.Skip("set HNSLB_HNSSTUB=1 where the stand-in computenetwork.dll and vmcompute.dll are installed " +
-			"(under Wine: .ci/wine-test.sh; see testing/wine/README.md)")
+			"(under Wine: .ci/wine-test.sh; see internal/wine/README.md)")
 	}
 }
 
@@ -266,8 +266,8 @@ func TestHCNStubOneEndpointChange(t *testing.T) {
 
 // Syncs of change sets through hcn: the first lists, the next touch only
 // what changed (no enumeration of load balancers), including a pod that
-// moved to another node, whose remote endpoint is replaced under the load
-// balancers using it.
+// moved to another node, whose remote endpoint is replaced once the load
+// balancers using it were moved off it.
 func TestHCNStubSyncChanges(t *testing.T) {
 	tw := newStubTwins(t, "latest", nil)
 	p0 := plan(basePlan())
@@ -292,7 +292,9 @@ func TestHCNStubSyncChanges(t *testing.T) {
 	}
 	res = tw.syncChanges(p1, p2)
 	assert.Equal(t, 2, res.Updated, "web and api use 10.244.2.7")
-	assert.Equal(t, map[string]int{"HcnModifyLoadBalancer": 2, "HcnCreateEndpoint": 1, "HcnDeleteEndpoint": 1},
+	// Each is moved off the old endpoint before it is deleted, then onto
+	// the new one.
+	assert.Equal(t, map[string]int{"HcnModifyLoadBalancer": 4, "HcnCreateEndpoint": 1, "HcnDeleteEndpoint": 1},
 		countStrings(mutatingFns(tw.srv)))
 	assert.Empty(t, cmp.Diff(planRemoteLines(p2, tw.hcn.locals), remoteLines(tw.hcn.h, tw.hcn.netID)), "remote endpoints (-plan +HNS)")
 
@@ -686,7 +688,7 @@ var (
 	stubVMCompute      = windows.NewLazySystemDLL("vmcompute.dll")
 )
 
-// exportShape is an export's signature (testing/wine/README.md).
+// exportShape is an export's signature (internal/wine/README.md).
 type exportShape int
 
 const (

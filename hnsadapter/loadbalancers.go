@@ -2,7 +2,6 @@ package hnsadapter
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
@@ -21,29 +20,13 @@ const (
 
 // lbTask is one load balancer to change.
 type lbTask struct {
-	action     lbAction
-	object     string // for errors and logs
-	backoffKey string
-	key        lbpolicy.Key
-	keyOK      bool
-	old        *hns.HostComputeLoadBalancer // as HNS holds it; update and delete
-	want       *hns.HostComputeLoadBalancer // create and update
-}
-
-// lbOutcome is what a task did, for the sync to record.
-type lbOutcome struct {
-	created, updated, deleted bool
-	// gone is a load balancer the task deleted; missing one HNS said it
-	// did not have (a list must confirm it before it is disowned). now is
-	// the one HNS holds for the key afterwards, when the task made or
-	// changed it.
-	gone, missing string
-	now           *hns.HostComputeLoadBalancer
-	// relist: HNS answered as if it held other objects than the view.
-	relist bool
-	// adopt: a load balancer of ours holds the key under an unknown ID.
-	adopt bool
-	err   *ObjectError
+	action lbAction
+	object string    // for errors and logs
+	obj    objectKey // its record: the key's, or the owned ID's for a delete
+	key    lbpolicy.Key
+	keyOK  bool
+	old    *hns.HostComputeLoadBalancer // as HNS holds it; update and delete
+	want   *hns.HostComputeLoadBalancer // create and update
 }
 
 func lbObject(key lbpolicy.Key, lb *lbpolicy.LoadBalancer) string {
@@ -61,127 +44,89 @@ func serviceObject(lb *lbpolicy.LoadBalancer) string {
 	return "Service " + lb.Service
 }
 
-// applyLoadBalancers diffs the plan's load balancers in scope against HNS
-// and makes the calls.
-func (s *syncRun) applyLoadBalancers() {
-	r, v := s.r, s.v
-	var tasks []lbTask
-	keep := map[string]bool{} // owned IDs to keep
-	if s.full {
-		wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
-		for i := range s.plan.LoadBalancers {
-			lb := &s.plan.LoadBalancers[i]
-			key := lb.Key()
-			if wanted[key] {
-				s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonDuplicateKey,
-					"load balancer %s is already in the plan for another entry; this one is not applied", key)
-				continue
-			}
-			wanted[key] = true
-			tasks = s.planLB(tasks, lb, key, keep)
-		}
-		for _, id := range v.sortedLBIDs() {
-			if r.owned.ownsLB(id) && !keep[id] {
-				tasks = s.deleteLB(tasks, id)
-			}
-		}
-	} else {
-		if len(s.replaced) > 0 {
-			// Load balancers that referenced an endpoint phase 1
-			// replaced must now reference its successor.
-			for id, k := range v.keys {
-				if s.references(v.lbs[id], s.replaced) {
-					s.keys[k] = struct{}{}
-				}
-			}
-		}
-		keys := make([]lbpolicy.Key, 0, len(s.keys))
-		for k := range s.keys {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, lbpolicy.Key.Compare)
-		for _, key := range keys {
-			if lb := s.idx.loadBalancer(key); lb != nil {
-				tasks = s.planLB(tasks, lb, key, keep)
-			}
-			for _, id := range v.byKey[key] {
-				if r.owned.ownsLB(id) && !keep[id] {
-					tasks = s.deleteLB(tasks, id)
-				}
-			}
-		}
-	}
-
-	outs, started := parallel(s.ctx, r.opts.Concurrency, len(tasks), func(ctx context.Context, i int) lbOutcome {
-		return s.runLBTask(ctx, &tasks[i])
+// applyLoadBalancers makes the calls of tasks, on workers, and records
+// what they did.
+func (s *syncRun) applyLoadBalancers(ctx context.Context, tasks []lbTask) {
+	w := lbWorker{calls: s.calls, updates: s.r.updates}
+	outs, started := parallel(ctx, s.r.opts.Concurrency, len(tasks), func(ctx context.Context, i int) lbOutcome {
+		return w.run(ctx, &tasks[i])
 	})
-
 	for i := range tasks {
 		t := &tasks[i]
 		if !started[i] {
-			s.markDirty(t)
+			s.unfinished(t)
 			continue
 		}
-		o := &outs[i]
-		switch {
-		case o.created:
-			s.res.Created++
-		case o.updated:
-			s.res.Updated++
-		case o.deleted:
-			s.res.Deleted++
-		}
-		if o.gone != "" {
-			r.owned.removeLB(o.gone)
-			v.removeLB(o.gone)
-		}
-		if o.missing != "" {
-			v.removeLB(o.missing)
-			r.needFull = true
-		}
-		if o.now != nil {
-			r.owned.addLB(o.now.Id)
-			v.putLB(o.now)
-		}
-		if o.relist {
-			r.needFull = true
-		}
-		if o.adopt {
-			r.adoptKeys[t.key] = struct{}{}
-		}
-		if o.err != nil {
-			s.markDirty(t)
-			s.failed(t.backoffKey, o.err)
-		} else {
-			r.backoff.succeeded(t.backoffKey)
-		}
+		s.recordLB(ctx, t, &outs[i])
 	}
 }
 
-// references reports whether lb references one of ids (idKey form).
-func (s *syncRun) references(lb *hns.HostComputeLoadBalancer, ids []string) bool {
-	for _, id := range lb.HostComputeEndpoints {
-		if slices.Contains(ids, idKey(id)) {
-			return true
-		}
+// recordLB applies what task t did.
+func (s *syncRun) recordLB(ctx context.Context, t *lbTask, o *lbOutcome) {
+	switch {
+	case o.created && s.detached[t.key] && t.keyOK:
+		s.res.Updated++ // moved off a replaced endpoint by a delete: replaced
+	case o.created:
+		s.res.Created++
+	case o.updated:
+		s.res.Updated++
+	case o.deleted:
+		s.res.Deleted++
 	}
-	return false
-}
-
-// markDirty leaves t's load balancer for a later sync of changes to look
-// at again; one without key (only a full sync sees it) by a full sync.
-func (s *syncRun) markDirty(t *lbTask) {
-	if t.keyOK {
-		s.dirty.keys[t.key] = struct{}{}
+	s.applyLB(o)
+	if o.err != nil {
+		s.unfinished(t)
+		s.failed(ctx, t.obj, o.err)
 	} else {
-		s.r.needFull = true
+		s.r.objects.succeeded(t.obj)
+	}
+}
+
+// applyLB records in the view, ownership and object records what a
+// load-balancer task did to HNS.
+func (s *syncRun) applyLB(o *lbOutcome) {
+	r, v := s.r, s.v
+	if o.gone != "" {
+		r.owned.removeLB(o.gone)
+		v.removeLB(o.gone)
+	}
+	if o.missing != "" {
+		v.removeLB(o.missing)
+		r.requireFull(fullGone)
+	}
+	if o.now != nil {
+		key, _ := LoadBalancerKey(o.now)
+		r.owned.addLB(o.now.Id, key)
+		v.putLB(o.now)
+		if o.trusted {
+			v.trust(o.now.Id)
+		}
+	}
+	if o.relist != "" {
+		r.requireFull(o.relist)
+	}
+	if o.unsure != nil {
+		if k, ok := LoadBalancerKey(o.unsure); ok {
+			r.createUnsure(keyLB(k), o.unsure, nil)
+		}
+	}
+}
+
+// unfinished leaves t's load balancer for a later sync of changes to look
+// at again; one without key (only a full sync sees it) for a full sync.
+func (s *syncRun) unfinished(t *lbTask) {
+	if t.keyOK {
+		s.r.objects.markDirty(keyLB(t.key))
+	} else {
+		s.r.requireFull(fullNoKey)
 	}
 }
 
 // planLB decides what the plan's load balancer lb, with key, needs, and
-// appends the task if it needs a call. The owned load balancer holding
-// the key goes into keep.
-func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, keep map[string]bool) []lbTask {
+// appends the task if it needs a call. changed says whether the change
+// set names the key. The owned load balancer holding the key goes into
+// keep.
+func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, changed bool, keep map[string]bool) []lbTask {
 	r, v := s.r, s.v
 	var owned, foreign *hns.HostComputeLoadBalancer
 	for _, id := range v.byKey[key] {
@@ -196,20 +141,18 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 		}
 	}
 
+	obj := keyLB(key)
 	ids, waiting, missing := s.resolveBackends(lb, key)
 	if missing {
 		// Look again later: the CNI may not have made the pod's endpoint
 		// yet. The backoff spaces the endpoint lists this costs.
-		s.dirty.keys[key] = struct{}{}
-		s.seen[missingKey(key)] = struct{}{}
-		if _, changed := s.changed[key]; changed || s.r.backoff.ready(missingKey(key), s.now) {
-			s.r.backoff.failed(missingKey(key), s.now)
-		}
+		r.objects.markDirty(obj)
+		r.objects.lookupMissed(obj, s.now, changed)
 	} else {
-		s.r.backoff.succeeded(missingKey(key))
+		r.objects.lookupFound(obj)
 	}
 	if waiting {
-		s.dirty.keys[key] = struct{}{}
+		r.objects.markDirty(obj)
 		s.res.Pending++ // its endpoint's failure is reported already
 		return tasks
 	}
@@ -223,22 +166,17 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	case owned != nil && sameLoadBalancer(owned, want):
 		return tasks
 	case owned == nil && foreign != nil:
-		s.dirty.keys[key] = struct{}{}
-		s.failed("", &ObjectError{Object: lbObject(key, lb), Op: hns.OpCreateLoadBalancer, Err: &hns.Error{
-			Op:   hns.OpCreateLoadBalancer,
-			Code: hns.CodeAlreadyExists,
-			Message: fmt.Sprintf("the frontend is held by load balancer %s, which this reconciler does not own "+
-				"(another agent's, or one left from before it started: a restart adopts it)", foreign.Id),
-		}})
+		r.objects.markDirty(obj)
+		s.report(&ObjectError{Object: lbObject(key, lb), Op: hns.OpCreateLoadBalancer,
+			Err: &ConflictError{Key: key, HolderID: foreign.Id}})
 		return tasks
 	}
-	task := lbTask{action: actionCreate, object: lbObject(key, lb), backoffKey: "lb " + key.String(),
-		key: key, keyOK: true, want: want}
+	task := lbTask{action: actionCreate, object: lbObject(key, lb), obj: obj, key: key, keyOK: true, want: want}
 	if owned != nil {
 		task.action, task.old = actionUpdate, owned
 	}
-	if !s.due(task.backoffKey) {
-		s.dirty.keys[key] = struct{}{}
+	if !s.due(obj) {
+		r.objects.markDirty(obj)
 		return tasks
 	}
 	return append(tasks, task)
@@ -247,13 +185,13 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 // deleteLB appends the task deleting the owned load balancer id.
 func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	lb := s.v.lbs[id]
-	task := lbTask{action: actionDelete, object: "LoadBalancer " + lb.Id, backoffKey: "lb-del " + id, old: lb}
+	task := lbTask{action: actionDelete, object: "LoadBalancer " + lb.Id, obj: keyLBDelete(id), old: lb}
 	if k, ok := s.v.keys[id]; ok {
 		task.key, task.keyOK = k, true
 		task.object = "LoadBalancer " + k.String() + " (ID " + lb.Id + ")"
 	}
-	if !s.due(task.backoffKey) {
-		s.markDirty(&task)
+	if !s.due(task.obj) {
+		s.unfinished(&task)
 		return tasks
 	}
 	return append(tasks, task)
@@ -279,26 +217,27 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			continue
 		}
 		ip := b.IP.Unmap()
-		if id, ok := s.resolved[ip]; ok {
-			ids = append(ids, id)
+		if use, ok := s.endpoints[ip]; ok {
+			if use.waiting {
+				return nil, true, missing
+			}
+			ids = append(ids, use.id)
 			continue
-		}
-		if s.waiting[ip] {
-			return nil, true, missing
 		}
 		if ep, ok := v.local(ip); ok {
 			ids = append(ids, ep.Id)
 			continue
 		}
-		if want := s.idx.endpoint(ip); want != nil && want.Remote && !s.full {
+		if want := s.idx.endpoint(ip); want != nil && want.Remote {
 			// A sync of changes that came to this load balancer after
 			// phase 1 (its endpoint was replaced) resolves the rest here.
+			// (A full sync's phase 1 resolved every endpoint of the plan.)
 			if id, ok := s.existingRemote(want); ok {
 				s.use(ip, id)
 				ids = append(ids, id)
 				continue
 			}
-			s.dirty.ips[ip] = struct{}{} // the next sync makes it
+			s.r.objects.markDirty(keyEndpoint(ip)) // the next sync makes it
 			return nil, true, missing
 		}
 		missing = true
@@ -308,127 +247,4 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids), false, missing
-}
-
-// runLBTask makes one task's calls. It runs on a worker goroutine: it only
-// reads shared state and returns what it did.
-func (s *syncRun) runLBTask(ctx context.Context, t *lbTask) lbOutcome {
-	switch t.action {
-	case actionCreate:
-		return s.createLB(ctx, t)
-	case actionDelete:
-		switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
-		case err == nil:
-			return lbOutcome{deleted: true, gone: t.old.Id}
-		case hns.IsNotFound(err):
-			return lbOutcome{deleted: true, missing: t.old.Id}
-		default:
-			return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpDeleteLoadBalancer, Err: err}}
-		}
-	}
-	if !s.r.canUpdate() {
-		return s.replaceLB(ctx, t)
-	}
-	return s.updateLB(ctx, t)
-}
-
-func (s *syncRun) createLB(ctx context.Context, t *lbTask) lbOutcome {
-	got, err := s.calls.createLoadBalancer(ctx, t.want)
-	if err != nil {
-		// HNS holds an endpoint the view lacks, or lacks one it holds:
-		// only a full sync's lists say which.
-		relist := hns.IsInvalidReference(err) || hns.IsAlreadyExists(err)
-		return lbOutcome{relist: relist, err: &ObjectError{Object: t.object, Op: hns.OpCreateLoadBalancer, Err: err}}
-	}
-	if got == nil || got.Id == "" {
-		// Created under an ID HNS did not say: the next full sync lists it
-		// and adopts it by key.
-		return lbOutcome{relist: true, adopt: true, err: &ObjectError{Object: t.object, Op: hns.OpCreateLoadBalancer,
-			Err: &hns.Error{Op: hns.OpCreateLoadBalancer, Message: "HNS answered the create without the load balancer's ID"}}}
-	}
-	return lbOutcome{created: true, now: held(got, t.want)}
-}
-
-// held returns what HNS holds after answering a create or update of want
-// with got: got, or want with got's ID when got lacks content.
-func held(got, want *hns.HostComputeLoadBalancer) *hns.HostComputeLoadBalancer {
-	if len(got.PortMappings) > 0 {
-		return got
-	}
-	lb := *want
-	lb.Id = got.Id
-	return &lb
-}
-
-// replaceLB deletes the old load balancer, then creates the wanted one.
-func (s *syncRun) replaceLB(ctx context.Context, t *lbTask) lbOutcome {
-	var gone, missing string
-	switch err := s.calls.deleteLoadBalancer(ctx, t.old.Id); {
-	case err == nil:
-		gone = t.old.Id
-	case hns.IsNotFound(err):
-		missing = t.old.Id
-	default:
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpDeleteLoadBalancer, Err: err}}
-	}
-	o := s.createLB(ctx, t)
-	o.gone, o.missing = gone, missing
-	o.updated, o.created = o.created, false // a replacement counts as an update
-	return o
-}
-
-// updateLB updates in place and verifies the result. HNS 15.4 answers an
-// update with success but keeps the old backends (kubernetes#131466), so
-// the Reconciler checks the backends in HNS's answer and, until one update
-// on this HNS has been seen to take effect, also reads the load balancer
-// back (one GetLoadBalancer) and compares all of it; from then on it trusts
-// the answer. If HNS ignored the update, or does not implement it, the
-// Reconciler falls back to delete and create, now and for every later
-// change: a false alarm costs calls, never correctness.
-func (s *syncRun) updateLB(ctx context.Context, t *lbTask) lbOutcome {
-	r := s.r
-	got, err := s.calls.updateLoadBalancer(ctx, t.old.Id, t.want)
-	switch {
-	case hns.IsNotImplemented(err):
-		s.updatesBroken("HNS does not implement load-balancer updates")
-		return s.replaceLB(ctx, t)
-	case hns.IsNotFound(err):
-		// Deleted out of band: create it.
-		o := s.createLB(ctx, t)
-		o.missing = t.old.Id
-		return o
-	case err != nil:
-		// HNS may hold the old content or the new: the view keeps the
-		// old, so the next sync compares and updates again.
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpUpdateLoadBalancer, Err: err}}
-	}
-	if got == nil || !sameIDSet(got.HostComputeEndpoints, t.want.HostComputeEndpoints) {
-		s.updatesBroken("HNS answered an update with other backends than sent")
-		return s.replaceLB(ctx, t)
-	}
-	if !r.updateVerified.Load() {
-		cur, err := s.calls.getLoadBalancer(ctx, t.old.Id)
-		if err != nil {
-			return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpGetLoadBalancer, Err: err}}
-		}
-		if cur == nil || !sameLoadBalancer(cur, t.want) {
-			s.updatesBroken("HNS reported an update as done but kept the old content (kubernetes#131466)")
-			return s.replaceLB(ctx, t)
-		}
-		r.updateVerified.Store(true)
-	}
-	now := held(got, t.want)
-	if now.Id == "" {
-		copied := *now
-		copied.Id = t.old.Id
-		now = &copied
-	}
-	return lbOutcome{updated: true, now: now}
-}
-
-func (s *syncRun) updatesBroken(why string) {
-	if !s.r.updateBroken.Swap(true) {
-		s.r.log.Info("Not updating load balancers in place any more: replacing them with delete and create",
-			"reason", why, "hnsVersion", s.r.version.String())
-	}
 }

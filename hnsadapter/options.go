@@ -37,12 +37,36 @@ type Options struct {
 	// endpoints of every network. Use it when no other agent programs load
 	// balancers on the managed network.
 	//
-	// Default false: only objects the Reconciler creates, and those it
-	// adopts at start-up because the plan wants them, are owned. Objects
-	// a previous run left that the plan at restart no longer wants are then
+	// Default false: only objects the Reconciler creates, those it adopts
+	// at start-up because the plan wants them, and those its ownership
+	// record names (OwnershipFile) are owned. Without a record, objects a
+	// previous run left that the plan at restart no longer wants are then
 	// left alone (they may be another agent's), and a frontend one holds
 	// stays a conflict.
 	ClaimNetwork bool
+
+	// OwnershipFile, if set, is the file where the Reconciler keeps a
+	// record of what it owns: the IDs of its load balancers and endpoints,
+	// each with its identity key (a load balancer's key, an endpoint's
+	// IP), and the creates HNS answered without saying whether they took
+	// effect. HNS objects carry no tag, so without it ownership dies with
+	// the process. With it, a restarted Reconciler owns again what it
+	// owned, what the new plan no longer wants included (a Service deleted
+	// while the proxy was down loses its load balancers), besides what it
+	// adopts by key. An ID in the record is owned again only if HNS still
+	// holds an object with that ID and the key recorded with it.
+	//
+	// The file is written after each sync that changed what it holds, not
+	// after those that changed nothing: to a temporary file in the same
+	// directory, flushed to disk, then renamed over it, so that a crash
+	// leaves the old record or the new one. A missing record (the first
+	// start), an unreadable one, or one of another network or format
+	// version is logged and not used: the Reconciler adopts by key, as
+	// without the option, and writes a new record. The directory must
+	// exist; give each Reconciler its own file.
+	//
+	// Default "": no record.
+	OwnershipFile string
 
 	// InitialBackoff is the delay before an object whose HNS call failed
 	// is tried again; it doubles with each further failure up to

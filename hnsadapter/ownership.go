@@ -8,9 +8,18 @@ import (
 
 // ownership is the set of HNS objects the Reconciler may modify or delete,
 // by ID (in idKey form). HNS load balancers carry no name or tag, so ownership
-// lives here, in memory:
+// lives here, in memory, and, with Options.OwnershipFile, in a record that
+// outlives the process (record.go):
 //
 //   - an object the Reconciler created is owned;
+//   - so is an object a create made that HNS answered without saying
+//     whether it took effect, once a full sync's list shows it with what
+//     the create sent (unsure.go);
+//   - at the first successful sync after NewReconciler, an object named in
+//     the ownership record is owned if HNS still holds an object with its
+//     ID and the identity key recorded with it (a load balancer's key, an
+//     endpoint's IP): an ID is never owned if its object no longer has the
+//     key recorded;
 //   - at the first successful sync after NewReconciler (a restart), a load
 //     balancer whose key the plan wants, and a remote endpoint on the
 //     network identical to one the plan wants, are adopted: a restart with
@@ -24,14 +33,20 @@ import (
 // Everything else belongs to someone else and is never modified or deleted.
 // Local endpoints are never adopted, not even with ClaimNetwork: they belong
 // to the CNI, except the plan's own local endpoints (the overlay source-VIP
-// endpoint) when the Reconciler created them.
+// endpoint) when the Reconciler created them (or its record names them).
 type ownership struct {
-	lbs map[string]struct{}
-	eps map[string]struct{}
+	// lbs holds each owned load balancer's identity key (zero for one
+	// without), eps each owned endpoint's IP (invalid for one without),
+	// by ID: what the ownership record names them by.
+	lbs map[string]lbpolicy.Key
+	eps map[string]netip.Addr
+	// dirty: what the ownership record holds changed since it was last
+	// written.
+	dirty bool
 }
 
 func newOwnership() ownership {
-	return ownership{lbs: map[string]struct{}{}, eps: map[string]struct{}{}}
+	return ownership{lbs: map[string]lbpolicy.Key{}, eps: map[string]netip.Addr{}}
 }
 
 func (o *ownership) ownsLB(id string) bool {
@@ -44,10 +59,36 @@ func (o *ownership) ownsEndpoint(id string) bool {
 	return ok
 }
 
-func (o *ownership) addLB(id string)          { o.lbs[idKey(id)] = struct{}{} }
-func (o *ownership) addEndpoint(id string)    { o.eps[idKey(id)] = struct{}{} }
-func (o *ownership) removeLB(id string)       { delete(o.lbs, idKey(id)) }
-func (o *ownership) removeEndpoint(id string) { delete(o.eps, idKey(id)) }
+// addLB owns the load balancer id, whose identity key is key (zero: none).
+func (o *ownership) addLB(id string, key lbpolicy.Key) {
+	o.dirty = add(o.lbs, idKey(id), key) || o.dirty
+}
+
+// addEndpoint owns the endpoint id, whose IP is ip.
+func (o *ownership) addEndpoint(id string, ip netip.Addr) {
+	o.dirty = add(o.eps, idKey(id), ip) || o.dirty
+}
+
+func (o *ownership) removeLB(id string)       { o.dirty = remove(o.lbs, idKey(id)) || o.dirty }
+func (o *ownership) removeEndpoint(id string) { o.dirty = remove(o.eps, idKey(id)) || o.dirty }
+
+// add sets m[id] to v and reports whether that changed m.
+func add[V comparable](m map[string]V, id string, v V) bool {
+	if old, ok := m[id]; ok && old == v {
+		return false
+	}
+	m[id] = v
+	return true
+}
+
+// remove removes id from m and reports whether it was there.
+func remove[V any](m map[string]V, id string) bool {
+	if _, ok := m[id]; !ok {
+		return false
+	}
+	delete(m, id)
+	return true
+}
 
 // prune forgets the owned objects v does not hold, and returns how many
 // load balancers and endpoints it forgot.
@@ -64,6 +105,7 @@ func (o *ownership) prune(v *view) (lbs, eps int) {
 			eps++
 		}
 	}
+	o.dirty = o.dirty || lbs+eps > 0
 	return lbs, eps
 }
 
@@ -77,14 +119,14 @@ func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, endpoints map
 ) (adopted int) {
 	for k := range keys {
 		if ids := v.byKey[k]; len(ids) > 0 {
-			o.addLB(ids[0]) // several holders: the first by ID
+			o.addLB(ids[0], k) // several holders: the first by ID
 			adopted++
 		}
 	}
 	if claimNetwork {
 		for id, lb := range v.lbs {
 			if !o.ownsLB(id) && claimable(lb, elsewhere) {
-				o.addLB(id)
+				o.addLB(id, v.keys[id])
 				adopted++
 			}
 		}
@@ -93,7 +135,7 @@ func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, endpoints map
 		want := endpoints[ip]
 		for _, id := range ids {
 			if claimNetwork || (want != nil && want.Remote && matchesEndpoint(v.eps[id], want)) {
-				o.addEndpoint(id)
+				o.addEndpoint(id, ip)
 				if !claimNetwork {
 					break // one per IP
 				}

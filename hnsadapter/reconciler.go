@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -24,18 +23,47 @@ import (
 //   - Sync is idempotent: a second Sync with the same plan and an unchanged
 //     HNS makes no mutating call.
 //   - The Reconciler only modifies or deletes objects it owns: those it
-//     created, those it adopted at its first successful Sync, and, with
+//     created (found by a list where HNS answered the create with an
+//     error: see below), those it adopted at its first successful Sync,
+//     those its ownership record names (Options.OwnershipFile), and, with
 //     Options.ClaimNetwork, those that option claims (see Options).
 //     Another agent's load balancers and endpoints are never touched; one
-//     holding a key the plan wants is reported as a conflict.
+//     holding a key or endpoint IP the plan wants is reported as a
+//     *ConflictError, without a call.
+//   - No load balancer it knows of is left pointing at an endpoint it
+//     deleted: an owned endpoint is deleted only when no load balancer
+//     references it, and one the plan wants replaced (its pod moved) only
+//     after the owned load balancers that use it were moved off it; one a
+//     load balancer of another agent references is never deleted nor
+//     replaced (*InUseError).
+//   - HNS's answers are checked, not believed. A create answered with an
+//     error (other than "already exists") or without the object's ID may
+//     have taken effect: the next sync is a full one, and in its list the
+//     object holding the key (or IP) with exactly what the create sent is
+//     the Reconciler's, so it is neither a conflict nor left behind. An
+//     update answered as done is read back until one is seen to take
+//     effect, and again from any full sync whose list shows a load
+//     balancer other than an update answered (kubernetes#131466).
 //   - Failures are per object: a failed object is reported in
 //     Result.Errors and retried with exponential backoff by later syncs;
-//     other objects proceed. A failed list aborts the whole sync: it never
-//     means "empty".
+//     other objects proceed. Every sync reports every failure still
+//     outstanding, those of objects waiting in backoff included. A failed
+//     list aborts the whole sync: it never means "empty".
 //   - Drift is repaired: an owned load balancer deleted or changed out of
 //     band is recreated or updated by the next full sync (every Sync; a
 //     SyncChanges every Options.FullSyncPeriod, or sooner when an HNS
 //     answer shows it).
+//
+// A known limit: a sync of changes does not list load balancers, so it
+// cannot see one another agent made since the last full list. If such a
+// load balancer references an owned endpoint the plan no longer uses, the
+// sync of changes deletes the endpoint, leaving that load balancer a
+// dangling reference; the next full sync reports it
+// (ReasonDanglingReference). The window is from the last full list to the
+// delete, at most Options.FullSyncPeriod. Closing it would cost a list of
+// every load balancer in each sync of changes that deletes an endpoint,
+// as most pod churn does: with 10,000 load balancers, 27 times the time
+// of such a sync on the fake, and seconds against HNS.
 //
 // Syncs are serialised: a sync called while another runs waits for it.
 type Reconciler struct {
@@ -43,36 +71,29 @@ type Reconciler struct {
 	opts    Options
 	log     logr.Logger
 
-	mu sync.Mutex // held for the whole of Sync; guards all below
+	mu sync.Mutex // held for the whole of a sync; guards all below
 
-	network *hns.HostComputeNetwork // looked up by the first successful Sync
+	network *hns.HostComputeNetwork // looked up by the first successful sync
 	version lbpolicy.Version
 	caps    lbpolicy.Capabilities
-	started bool // a Sync has listed HNS: adoption is over
+	started bool // a sync has listed HNS: adoption is over
 
-	owned   ownership
-	backoff backoff
-
+	owned ownership
+	// objects is what the Reconciler remembers per object from one sync
+	// to the next: retries and last failures, what is left to do, what
+	// to adopt (objects.go).
+	objects objectTable
 	// view is what HNS holds, as the last full sync listed it and every
 	// call since changed it; syncs of changes work from it.
 	view *view
-	// dirty is what the last sync left to do.
-	dirty dirtySet
-	// needFull: the next sync must list HNS (the view may be wrong).
-	needFull bool
+	// fullNeeded says why the next sync must list HNS (the view may be
+	// wrong), or is "" when it need not. Set through requireFull.
+	fullNeeded fullReason
 	// lastFull is when the last full sync started.
 	lastFull time.Time
-	// adoptKeys are keys whose load balancer the Reconciler created but
-	// whose ID HNS did not say: the next full sync adopts their holder.
-	adoptKeys map[lbpolicy.Key]struct{}
-
-	// updateVerified: an in-place update on this HNS was seen to take
-	// effect; later updates are trusted without reading back.
-	updateVerified atomic.Bool
-	// updateBroken: this HNS ignored an in-place update (HNS 15.4,
-	// kubernetes#131466) or does not implement it; changed load balancers
-	// are deleted and created instead.
-	updateBroken atomic.Bool
+	// updates is what in-place updates were seen to do on this HNS. The
+	// workers of a sync share it.
+	updates *inPlaceUpdates
 }
 
 // NewReconciler returns a Reconciler applying plans to b. It validates opts
@@ -88,12 +109,12 @@ func NewReconciler(b hns.Client, opts Options) (*Reconciler, error) {
 		return nil, err
 	}
 	return &Reconciler{
-		backend:   b,
-		opts:      opts,
-		log:       opts.Logger,
-		owned:     newOwnership(),
-		backoff:   newBackoff(opts.InitialBackoff, opts.MaxBackoff),
-		adoptKeys: map[lbpolicy.Key]struct{}{},
+		backend: b,
+		opts:    opts,
+		log:     opts.Logger,
+		owned:   newOwnership(),
+		objects: newObjectTable(opts.InitialBackoff, opts.MaxBackoff),
+		updates: &inPlaceUpdates{log: opts.Logger},
 	}, nil
 }
 
@@ -102,7 +123,9 @@ func NewReconciler(b hns.Client, opts Options) (*Reconciler, error) {
 //  1. create the plan's endpoints that HNS lacks (a local endpoint with the
 //     IP wins over the plan's remote one, kubernetes#138000);
 //  2. create, update (in place where HNS can, verified; else delete then
-//     create) and delete load balancers;
+//     create) and delete load balancers (an owned endpoint the plan
+//     replaces is deleted in phase 1 only after the load balancers using
+//     it were moved off it);
 //  3. delete the owned endpoints the plan no longer uses that no load
 //     balancer in HNS references any more (a set difference computed after
 //     phase 2, never reference counts: kubernetes#91703, kubernetes#135144).
@@ -116,7 +139,7 @@ func NewReconciler(b hns.Client, opts Options) (*Reconciler, error) {
 // is never replaced by a partial one.
 //
 // Sync returns an error only when it could not proceed at all: the network
-// or version lookup or a list failed (the error wraps the *Error), or plan
+// or version lookup or a list failed (the error wraps the *hns.Error), or plan
 // is nil. It then changed nothing. Per-object failures are in
 // Result.Errors. If ctx ends during the sync, the remaining calls are not
 // made, and Sync returns what it did with ctx's error.
@@ -129,23 +152,32 @@ func (r *Reconciler) Sync(ctx context.Context, plan *lbpolicy.Plan) (Result, err
 	return r.sync(ctx, plan, nil)
 }
 
+// sync makes a full sync or a sync of changes, as fullSyncReason says.
 func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) (Result, error) {
-	s := newSyncRun(r, ctx, plan, changes)
-	err := s.run()
-	if err != nil {
-		// The caller's change set is spent: the next sync compares all.
-		r.needFull = true
+	s := newSyncRun(r, plan)
+	why := r.fullSyncReason(changes, s.now)
+	s.res.Full = why != ""
+	var err error
+	if s.res.Full {
+		err = s.runFull(ctx)
+	} else {
+		err = s.runChanges(ctx, changes)
 	}
+	switch {
+	case err != nil:
+		r.requireFull(fullAborted)
+	case ctx.Err() != nil:
+		r.requireFull(fullCutShort)
+		err = ctx.Err()
+	}
+	r.saveRecord()
 	s.res.Calls = s.calls.snapshot()
 	sortErrors(s.res.Errors)
 	sortDiagnostics(s.res.Diagnostics)
-	if err == nil {
-		err = ctx.Err()
-	}
 	r.log.V(1).Info("HNS sync done", "created", s.res.Created, "updated", s.res.Updated,
 		"deleted", s.res.Deleted, "adopted", s.res.Adopted, "endpointsCreated", s.res.EndpointsCreated,
 		"endpointsDeleted", s.res.EndpointsDeleted, "errors", len(s.res.Errors), "pending", s.res.Pending,
-		"mutatingCalls", s.res.MutatingCalls(), "full", s.full, "aborted", err != nil)
+		"mutatingCalls", s.res.MutatingCalls(), "full", s.res.Full, "fullReason", why, "aborted", err != nil)
 	return s.res, err
 }
 
@@ -173,13 +205,11 @@ func (r *Reconciler) lookup(ctx context.Context, c *calls) error {
 		return fmt.Errorf("hnsadapter: querying the HNS version: %w", err)
 	}
 	r.network, r.version, r.caps = network, version, version.Capabilities()
+	r.updates.supported, r.updates.version = r.caps.Modify, version
 	r.log.V(1).Info("HNS found", "network", network.Name, "networkID", network.Id, "type", network.Type,
 		"version", version.String(), "inPlaceUpdate", r.caps.Modify)
 	return nil
 }
-
-// canUpdate reports whether changed load balancers are updated in place.
-func (r *Reconciler) canUpdate() bool { return r.caps.Modify && !r.updateBroken.Load() }
 
 // SyncChanges makes HNS hold plan, like Sync, but looks only at what
 // changes names, plus what earlier syncs could not finish: it brings the
@@ -199,7 +229,8 @@ func (r *Reconciler) canUpdate() bool { return r.caps.Modify && !r.updateBroken.
 // passed since the last full one (which repairs drift the Reconciler
 // cannot see: objects deleted or changed out of band), when changes is
 // nil, or when an earlier sync found HNS other than it knew (a call cut
-// short, an endpoint gone, an answer without the object).
+// short, an endpoint gone, an answer without the object) or made a create
+// that failed (only a list says whether it took effect).
 func (r *Reconciler) SyncChanges(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -262,7 +262,12 @@ func TestSyncLeavesForeignObjectsAlone(t *testing.T) {
 	res := e.sync(plan(lbs[:2]))
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "LoadBalancer IPv4/10.96.0.11/TCP/80 (Service default/api:http)", res.Errors[0].Object)
-	assert.True(t, hns.IsAlreadyExists(res.Errors[0]), "%v", res.Errors[0])
+	var conflict *hnsadapter.ConflictError
+	require.ErrorAs(t, res.Errors[0], &conflict, "the Reconciler's own decision")
+	assert.Equal(t, "IPv4/10.96.0.11/TCP/80", conflict.Key.String())
+	assert.True(t, strings.EqualFold(late, conflict.HolderID), "holder %s, want %s", conflict.HolderID, late)
+	assert.False(t, hns.IsAlreadyExists(res.Errors[0]), "not dressed as an HNS error")
+	assert.True(t, res.Errors[0].Tried)
 	assert.Zero(t, res.Calls[hns.OpCreateLoadBalancer], "no call HNS would refuse")
 
 	e.syncClean(plan(nil))
@@ -456,26 +461,46 @@ func TestSyncBackoff(t *testing.T) {
 	assert.Equal(t, "LoadBalancer "+apiKey+" (Service default/api:http)", res.Errors[0].Object)
 	assert.Equal(t, hns.OpCreateLoadBalancer, res.Errors[0].Op)
 	assert.True(t, hns.IsPortAlreadyExists(res.Errors[0]))
+	assert.True(t, res.Errors[0].Tried)
+	assert.Equal(t, 1, res.Errors[0].Failures)
+	assert.Equal(t, e.clock.Now().Add(time.Second), res.Errors[0].RetryAt)
 	assert.Equal(t, 3, res.Created, "the others")
 
+	// Every sync reports the outstanding failure: the one it met (tried),
+	// or, while the load balancer waits in backoff, the last one.
 	steps := []struct {
-		advance time.Duration
-		pending int
-		creates int
+		advance  time.Duration
+		pending  int
+		creates  int
+		tried    bool
+		failures int           // 0: no error outstanding
+		retryIn  time.Duration // from the step's time
 	}{
-		{0, 1, 0},               // in backoff (1s)
-		{time.Second, 0, 1},     // retried, fails again: 2s
-		{time.Second, 1, 0},     // 1s later: still waiting
-		{time.Second, 0, 1},     // retried, fails a third time: 4s
-		{3 * time.Second, 1, 0}, // still waiting
-		{time.Second, 0, 1},     // succeeds
-		{time.Hour, 0, 0},       // converged
+		{0, 1, 0, false, 1, time.Second},               // in backoff (1s)
+		{time.Second, 0, 1, true, 2, 2 * time.Second},  // retried, fails again: 2s
+		{time.Second, 1, 0, false, 2, time.Second},     // 1s later: still waiting
+		{time.Second, 0, 1, true, 3, 4 * time.Second},  // retried, fails a third time: 4s
+		{3 * time.Second, 1, 0, false, 3, time.Second}, // still waiting
+		{time.Second, 0, 1, false, 0, 0},               // succeeds
+		{time.Hour, 0, 0, false, 0, 0},                 // converged
 	}
 	for i, st := range steps {
 		e.clock.Advance(st.advance)
 		res := e.sync(p)
 		assert.Equal(t, st.pending, res.Pending, "step %d: pending", i)
 		assert.Equal(t, st.creates, res.Calls[hns.OpCreateLoadBalancer], "step %d: creates", i)
+		if st.failures == 0 {
+			assert.Empty(t, res.Errors, "step %d: errors", i)
+			continue
+		}
+		if assert.Len(t, res.Errors, 1, "step %d: errors", i) {
+			got := res.Errors[0]
+			assert.Equal(t, "LoadBalancer "+apiKey+" (Service default/api:http)", got.Object, "step %d", i)
+			assert.True(t, hns.IsPortAlreadyExists(got), "step %d: the last failure: %v", i, got)
+			assert.Equal(t, st.tried, got.Tried, "step %d: tried", i)
+			assert.Equal(t, st.failures, got.Failures, "step %d: failures", i)
+			assert.Equal(t, e.clock.Now().Add(st.retryIn), got.RetryAt, "step %d: retry at", i)
+		}
 	}
 	assert.Empty(t, cmp.Diff(planLines(p), hnsLines(e.h)))
 }
@@ -497,6 +522,16 @@ func TestSyncEndpointFailureHoldsBackItsLoadBalancers(t *testing.T) {
 	assert.Equal(t, 1, res.Pending, "web waits")
 	assert.Equal(t, 1, res.Updated, "dns")
 	assert.Equal(t, web, e.lbByKey("IPv4/10.96.0.10/TCP/80"), "web untouched")
+
+	// Before its backoff ends the endpoint is not tried: its failure is
+	// still reported, and web still waits.
+	res = e.sync(plan(lbs))
+	require.Len(t, res.Errors, 1)
+	assert.Equal(t, "Endpoint 10.244.5.5", res.Errors[0].Object)
+	assert.False(t, res.Errors[0].Tried)
+	assert.True(t, hns.IsInvalidParameter(res.Errors[0]), "%v", res.Errors[0])
+	assert.Equal(t, 2, res.Pending, "the endpoint, and web")
+	assert.Zero(t, res.MutatingCalls())
 
 	e.clock.Advance(time.Minute)
 	p := plan(lbs)
@@ -663,14 +698,19 @@ func TestSyncReplacesChangedRemoteEndpoint(t *testing.T) {
 
 	// Another agent's endpoint with the IP is a conflict, without a call.
 	foreign := remoteEndpoint(ip("10.244.3.3"))
-	e.h.AddEndpoint(hns.HostComputeEndpoint{
+	holder := e.h.AddEndpoint(hns.HostComputeEndpoint{
 		HostComputeNetwork: e.netID, IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.3.3"}},
 		MacAddress: "02-11-00-00-00-01", Flags: hns.EndpointFlagsRemoteEndpoint, SchemaVersion: hns.V2SchemaVersion(),
 	})
 	res = e.sync(plan([]lbpolicy.LoadBalancer{svc("web", "10.96.0.10", "10.244.3.3")}, foreign))
 	require.Len(t, res.Errors, 1)
 	assert.Equal(t, "Endpoint 10.244.3.3", res.Errors[0].Object)
-	assert.True(t, hns.IsAlreadyExists(res.Errors[0]))
+	var conflict *hnsadapter.ConflictError
+	require.ErrorAs(t, res.Errors[0], &conflict, "the Reconciler's own decision")
+	assert.Equal(t, ip("10.244.3.3"), conflict.IP)
+	assert.Equal(t, netName, conflict.Network)
+	assert.True(t, strings.EqualFold(holder, conflict.HolderID), "holder %s, want %s", conflict.HolderID, holder)
+	assert.False(t, hns.IsAlreadyExists(res.Errors[0]), "not dressed as an HNS error")
 	assert.Zero(t, res.Calls[hns.OpCreateEndpoint])
 }
 

@@ -2,7 +2,6 @@ package hnsadapter
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -24,6 +23,12 @@ const (
 	// ReasonDuplicateKey: the plan holds two load balancers with one
 	// identity key; the first is applied.
 	ReasonDuplicateKey lbpolicy.Reason = "DuplicateKey"
+	// ReasonDanglingReference: a load balancer the Reconciler does not own
+	// references an endpoint it deleted since its last full list. A sync
+	// of changes does not list load balancers, so it cannot see one made
+	// after that list; the full sync that finds the reference reports it,
+	// once. Whoever owns the load balancer must update it.
+	ReasonDanglingReference lbpolicy.Reason = "DanglingReference"
 )
 
 // Result says what one Sync did.
@@ -38,17 +43,25 @@ type Result struct {
 	// (new, or deleted out of band). Updated counts load balancers brought
 	// to the plan's content, in place or by delete and create (Calls tells
 	// which). Deleted counts owned load balancers the plan no longer
-	// wants. Adopted counts load balancers taken into ownership at
-	// start-up.
+	// wants. Adopted counts load balancers taken into ownership: at
+	// start-up, and found by a full sync's list after a create HNS
+	// answered with an error or without the ID.
 	Created, Updated, Deleted, Adopted int
 	// EndpointsCreated and EndpointsDeleted count HNS endpoints.
 	EndpointsCreated, EndpointsDeleted int
-	// Errors are this sync's per-object failures, sorted by object. Each
-	// is retried with backoff on later syncs.
+	// Errors are every per-object failure outstanding after this sync,
+	// sorted by object: those the sync met (ObjectError.Tried), and those
+	// of the objects it left alone because they wait in backoff after an
+	// earlier failure (not Tried: Err is that failure, RetryAt says when
+	// the backoff ends). Each object is retried by later syncs, with
+	// exponential backoff where its failures count towards it
+	// (ObjectError.Failures). An object that no longer needs a call (it
+	// left the plan, say) drops out.
 	Errors []*ObjectError
 	// Pending counts objects that needed a change but were skipped: in
-	// backoff after an earlier failure, or load balancers waiting for an
-	// endpoint that could not be created.
+	// backoff after an earlier failure (each also in Errors, not Tried),
+	// or load balancers waiting for an endpoint that could not be created
+	// this sync (that endpoint's failure, if it had one, is in Errors).
 	Pending int
 	// Diagnostics are what the sync noticed about the plan against HNS,
 	// e.g. a local backend without HNS endpoint (LocalEndpointMissing).
@@ -56,33 +69,16 @@ type Result struct {
 	Diagnostics []lbpolicy.Diagnostic
 }
 
-// MutatingCalls returns the number of create, update and delete calls.
+// MutatingCalls returns the number of calls that change HNS: creates,
+// updates and deletes (hns.Op.Mutating).
 func (r *Result) MutatingCalls() int {
-	return r.Calls[hns.OpCreateLoadBalancer] + r.Calls[hns.OpUpdateLoadBalancer] + r.Calls[hns.OpDeleteLoadBalancer] +
-		r.Calls[hns.OpCreateEndpoint] + r.Calls[hns.OpDeleteEndpoint]
-}
-
-// ObjectError is a failure to bring one HNS object to the plan's state.
-type ObjectError struct {
-	// Object names the object: "LoadBalancer IPv4/10.96.0.10/TCP/80
-	// (Service ns/name:port)", or "Endpoint 10.244.2.7".
-	Object string
-	// Op is the Client operation that failed.
-	Op hns.Op
-	// Err is the failure, usually an *Error.
-	Err error
-}
-
-func (e *ObjectError) Error() string {
-	return fmt.Sprintf("%s: %s: %v", e.Object, e.Op, e.Err)
-}
-
-func (e *ObjectError) Unwrap() error { return e.Err }
-
-func sortErrors(errs []*ObjectError) {
-	slices.SortFunc(errs, func(a, b *ObjectError) int {
-		return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(string(a.Op), string(b.Op)))
-	})
+	n := 0
+	for op, c := range r.Calls {
+		if op.Mutating() {
+			n += c
+		}
+	}
+	return n
 }
 
 func sortDiagnostics(ds []lbpolicy.Diagnostic) {

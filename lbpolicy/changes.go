@@ -3,10 +3,11 @@ package lbpolicy
 import (
 	"net/netip"
 	"slices"
+	"sort"
 )
 
-// Changes is how a plan changed between two calls of Tracker.Changes: what
-// an applier must create, update and delete. Load balancers are identified
+// Changes is how a plan changed between two Tracker Snapshots (or two
+// plans, see Diff): what an applier must create, update and delete. Load balancers are identified
 // by Key and endpoints by IP, as in HNS; a load balancer or endpoint is
 // updated when any field differs (for a load balancer, Service and Port
 // included). Every list is sorted like the corresponding Plan list.
@@ -33,10 +34,13 @@ type Changes struct {
 }
 
 // Empty reports whether nothing changed.
-func (c *Changes) Empty() bool {
-	return len(c.AddedLoadBalancers) == 0 && len(c.UpdatedLoadBalancers) == 0 && len(c.RemovedLoadBalancers) == 0 &&
-		len(c.AddedEndpoints) == 0 && len(c.UpdatedEndpoints) == 0 && len(c.RemovedEndpoints) == 0 &&
-		len(c.AddedDiagnostics) == 0 && len(c.RemovedDiagnostics) == 0
+func (c *Changes) Empty() bool { return c.size() == 0 }
+
+// size is the number of entries in c.
+func (c *Changes) size() int {
+	return len(c.AddedLoadBalancers) + len(c.UpdatedLoadBalancers) + len(c.RemovedLoadBalancers) +
+		len(c.AddedEndpoints) + len(c.UpdatedEndpoints) + len(c.RemovedEndpoints) +
+		len(c.AddedDiagnostics) + len(c.RemovedDiagnostics)
 }
 
 func (c *Changes) sort() {
@@ -54,38 +58,51 @@ func (c *Changes) sort() {
 
 // Apply returns the plan p becomes with c applied: added and updated
 // entries replace or join those of their key, IP or value, removed ones
-// go. p is not modified. Applying a Tracker's Changes to the plan of the
-// previous call gives the Tracker's current Plan.
+// go. p is not modified. Applying a Snapshot's Changes to the previous
+// Snapshot's Plan gives its Plan.
 func (c *Changes) Apply(p Plan) Plan {
+	return Plan{
+		LoadBalancers: c.applyLoadBalancers(p.LoadBalancers),
+		Endpoints:     c.applyEndpoints(p.Endpoints),
+		Diagnostics:   c.applyDiagnostics(p.Diagnostics),
+	}
+}
+
+// applyLoadBalancers returns a new list: prev with c's load balancers
+// applied. Of several entries for one key, the first counts.
+func (c *Changes) applyLoadBalancers(prev []LoadBalancer) []LoadBalancer {
 	type lbChange struct {
-		k  lbKey
+		k  Key
 		lb *LoadBalancer // nil: removed
 	}
 	var lbs []lbChange
 	for i := range c.AddedLoadBalancers {
-		lbs = append(lbs, lbChange{keyOf(&c.AddedLoadBalancers[i]), &c.AddedLoadBalancers[i]})
+		lbs = append(lbs, lbChange{c.AddedLoadBalancers[i].Key(), &c.AddedLoadBalancers[i]})
 	}
 	for i := range c.UpdatedLoadBalancers {
-		lbs = append(lbs, lbChange{keyOf(&c.UpdatedLoadBalancers[i]), &c.UpdatedLoadBalancers[i]})
+		lbs = append(lbs, lbChange{c.UpdatedLoadBalancers[i].Key(), &c.UpdatedLoadBalancers[i]})
 	}
 	for _, k := range c.RemovedLoadBalancers {
-		lbs = append(lbs, lbChange{k: lbKey{v6: k.Family == IPv6, vip: k.VIP, proto: k.Protocol, port: k.Port}})
+		lbs = append(lbs, lbChange{k: k})
 	}
-	slices.SortStableFunc(lbs, func(a, b lbChange) int { return compareLBKeys(a.k, b.k) })
+	slices.SortStableFunc(lbs, func(a, b lbChange) int { return a.k.Compare(b.k) })
 	lbs = slices.CompactFunc(lbs, func(a, b lbChange) bool { return a.k == b.k })
-	lbKeys := make([]lbKey, len(lbs))
+	lbKeys := make([]Key, len(lbs))
 	for i := range lbs {
 		lbKeys[i] = lbs[i].k
 	}
-	out := Plan{}
-	out.LoadBalancers = mergeSorted(p.LoadBalancers, lbKeys, keyOf, compareLBKeys, func(k lbKey) (LoadBalancer, bool) {
-		i, _ := slices.BinarySearchFunc(lbs, k, func(c lbChange, k lbKey) int { return compareLBKeys(c.k, k) })
+	return mergeSorted(prev, lbKeys, (*LoadBalancer).Key, Key.Compare, func(k Key) (LoadBalancer, bool) {
+		i, _ := slices.BinarySearchFunc(lbs, k, func(c lbChange, k Key) int { return c.k.Compare(k) })
 		if lbs[i].lb == nil {
 			return LoadBalancer{}, false
 		}
 		return *lbs[i].lb, true
 	})
+}
 
+// applyEndpoints returns a new list: prev with c's endpoints applied. Of
+// several entries for one IP, the last counts (removals last).
+func (c *Changes) applyEndpoints(prev []Endpoint) []Endpoint {
 	eps := map[netip.Addr]endpointState{}
 	for _, e := range c.AddedEndpoints {
 		eps[e.IP] = endpointState{ep: e, ok: true}
@@ -96,9 +113,12 @@ func (c *Changes) Apply(p Plan) Plan {
 	for _, ip := range c.RemovedEndpoints {
 		eps[ip] = endpointState{}
 	}
-	out.Endpoints = mergeSorted(p.Endpoints, sortedKeys(eps, netip.Addr.Compare), func(e *Endpoint) netip.Addr { return e.IP },
+	return mergeSorted(prev, sortedKeys(eps, netip.Addr.Compare), func(e *Endpoint) netip.Addr { return e.IP },
 		netip.Addr.Compare, func(ip netip.Addr) (Endpoint, bool) { return eps[ip].ep, eps[ip].ok })
+}
 
+// applyDiagnostics returns a new list: prev with c's diagnostics applied.
+func (c *Changes) applyDiagnostics(prev []Diagnostic) []Diagnostic {
 	diags := map[Diagnostic]bool{}
 	for _, d := range c.AddedDiagnostics {
 		diags[d] = true
@@ -106,14 +126,14 @@ func (c *Changes) Apply(p Plan) Plan {
 	for _, d := range c.RemovedDiagnostics {
 		diags[d] = false
 	}
-	out.Diagnostics = mergeSorted(p.Diagnostics, sortedKeys(diags, compareDiagnostics), func(d *Diagnostic) Diagnostic { return *d },
+	return mergeSorted(prev, sortedKeys(diags, compareDiagnostics), func(d *Diagnostic) Diagnostic { return *d },
 		compareDiagnostics, func(d Diagnostic) (Diagnostic, bool) { return d, diags[d] })
-	return out
 }
 
-// Diff returns what changed from plan before to plan after, as Tracker's
-// Changes would report it: the changes an applier that recomputes whole
-// plans (with Compute) can hand to a reconciler that applies change sets.
+// Diff returns what changed from plan before to plan after, as a
+// Tracker's Snapshot would report it: the changes an applier that
+// recomputes whole plans (with Compute) can hand to a reconciler that
+// applies change sets.
 // Load balancers are matched by key and endpoints by IP; where a plan
 // holds several entries for one key or IP (never one from Compute or a
 // Tracker), the first counts. Diff costs O(n log n) in the plans' sizes
@@ -192,4 +212,33 @@ func Diff(before, after *Plan) Changes {
 	}
 	ch.sort()
 	return ch
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, compare func(K, K) int) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, compare)
+	return out
+}
+
+// mergeSorted returns a new slice: prev (sorted by key) with the elements
+// whose keys are in dirty (sorted) replaced by current's value, or dropped
+// where current has none. prev is not modified.
+func mergeSorted[T, K any](prev []T, dirty []K, key func(*T) K, compare func(K, K) int, current func(K) (T, bool)) []T {
+	out := make([]T, 0, len(prev)+len(dirty))
+	i := 0
+	for _, k := range dirty {
+		j := i + sort.Search(len(prev)-i, func(n int) bool { return compare(key(&prev[i+n]), k) >= 0 })
+		out = append(out, prev[i:j]...)
+		i = j
+		if i < len(prev) && compare(key(&prev[i]), k) == 0 {
+			i++
+		}
+		if v, ok := current(k); ok {
+			out = append(out, v)
+		}
+	}
+	return append(out, prev[i:]...)
 }

@@ -3,7 +3,6 @@ package lbpolicy
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -65,12 +64,14 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 		}
 	}
 	slices.SortFunc(svcs, compareServices)
+	c.owners = make([]ownerSpan, 0, len(svcs))
 	for i, s := range svcs {
 		if i > 0 && s.Namespace == svcs[i-1].Namespace && s.Name == svcs[i-1].Name {
 			c.diag(SeverityError, "Service "+s.Namespace+"/"+s.Name, ReasonInvalidService,
 				"the Service is given more than once; only one copy (the lowest UID and resourceVersion) is planned")
 			continue
 		}
+		c.startService(s)
 		c.service(s, bySvc[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}])
 	}
 	return c.plan(), nil
@@ -105,36 +106,7 @@ type computer struct {
 	// Compute makes tens of thousands of short lists.
 	backendArena arena[Backend]
 	addrArena    arena[netip.Addr]
-}
-
-// arena hands out slices carved from larger chunks, which saves the
-// allocator and the garbage collector work. With chunk 0 every slice is
-// its own allocation: the Tracker keeps each Service's output for long,
-// and a shared chunk would keep the others' garbage alive.
-type arena[T any] struct {
-	free  []T
-	chunk int
-}
-
-// take returns an empty slice with room for n elements. Callers clip it
-// once filled, so that appending to it cannot reach the next one.
-func (a *arena[T]) take(n int) []T {
-	if n > len(a.free) {
-		if n >= a.chunk {
-			return make([]T, 0, n)
-		}
-		a.free = make([]T, a.chunk)
-	}
-	s := a.free[:0:n]
-	a.free = a.free[n:]
-	return s
-}
-
-// endpointCandidate remembers who asked for a plan endpoint, to report
-// two different endpoints wanting one IP.
-type endpointCandidate struct {
-	ep    Endpoint
-	owner string
+	owners       []ownerSpan // which Service's candidates start where, for frontendWinner
 }
 
 func (c *computer) diag(sev Severity, object string, reason Reason, format string, args ...any) {
@@ -156,8 +128,14 @@ type svcContext struct {
 	distribution DistributionType
 	externalIPs  []netip.Addr
 	ingressIPs   []netip.Addr
+	noHealthLB   bool // healthCheckNodePort is out of range: no HealthCheck load balancer
 }
 
+// service plans one Service with its EndpointSlices: for each planned
+// family that has a ClusterIP, the load balancers of each port
+// (servicePort) and, on Overlay, the ClusterIP's endpoint. Services that
+// another proxy implements, ExternalName and headless Services get
+// nothing.
 func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointSlice) {
 	if _, ok := svc.Labels[LabelServiceProxyName]; ok {
 		return // another proxy implements it
@@ -181,6 +159,7 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 	sc.etpLocal = externallyAccessible(svc) && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 	sc.itpLocal = svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == corev1.ServiceInternalTrafficPolicyLocal
 	sc.preserveDest = svc.Annotations[AnnotationPreserveDestination] == "true"
+	c.checkService(sc)
 	c.sessionAffinity(sc)
 	if len(svc.Spec.LoadBalancerSourceRanges) > 0 {
 		c.diag(SeverityWarning, sc.object, ReasonSourceRangesIgnored,
@@ -196,20 +175,33 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 		portOK[i] = c.checkPort(sc, i, p)
 	}
 
+	// The first usable ClusterIP of each family.
+	clusterField := "spec.clusterIPs"
+	if len(svc.Spec.ClusterIPs) == 0 {
+		clusterField = "spec.clusterIP"
+	}
+	var vip4, vip6 netip.Addr
+	for i, s := range clusterIPs {
+		idx := i
+		if len(svc.Spec.ClusterIPs) == 0 {
+			idx = -1
+		}
+		a, ok := c.serviceAddr(sc.object, clusterField, idx, "", s)
+		switch {
+		case !ok:
+		case a.Is4():
+			if !vip4.IsValid() {
+				vip4 = a
+			}
+		case !vip6.IsValid():
+			vip6 = a
+		}
+	}
+
 	for _, fam := range c.node.families {
-		var vip netip.Addr
-		for i, s := range clusterIPs {
-			a, err := endpoints.ParseAddr(s)
-			if err != nil {
-				if fam.name == c.node.families[0].name {
-					c.diag(SeverityError, sc.object, ReasonInvalidService, "spec.clusterIPs[%d] %q is not an IP address", i, s)
-				}
-				continue
-			}
-			if familyOf(a) == fam.name {
-				vip = a
-				break
-			}
+		vip := vip4
+		if fam.name == IPv6 {
+			vip = vip6
 		}
 		if !vip.IsValid() {
 			continue // the Service has no ClusterIP in this family
@@ -219,17 +211,43 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 		}
 		ports, errs := endpoints.Merge(svcSlices, addressType(fam.name), c.node.Name)
 		for _, e := range errs {
-			msg := e.Reason
-			if e.Address != "" {
-				msg = fmt.Sprintf("address %q skipped: %s", e.Address, e.Reason)
+			// The SliceError's text without its "EndpointSlice ns/name: ".
+			msg := e.Error()[len("EndpointSlice ")+len(e.Slice.String())+len(": "):]
+			reason := ReasonInvalidEndpointSlice
+			if e.Kept {
+				reason = ReasonNonCanonicalAddress
 			}
-			c.diag(SeverityWarning, "EndpointSlice "+e.Slice.String(), ReasonInvalidEndpointSlice, "%s", msg)
+			c.diag(SeverityWarning, "EndpointSlice "+e.Slice.String(), reason, "%s", msg)
 		}
 		for i, p := range svc.Spec.Ports {
 			if portOK[i] {
 				c.servicePort(sc, fam, vip, p, ports)
 			}
 		}
+	}
+}
+
+// checkService reports Service fields the API server would have rejected
+// and that Compute does not coerce silently (docs/semantics.md §4.1):
+//
+//   - spec.type other than ClusterIP, NodePort, LoadBalancer or
+//     ExternalName: warning; the Service is planned by its fields, as
+//     kube-proxy does (a nodePort gives a NodePort load balancer, and
+//     externalTrafficPolicy does not apply).
+//   - spec.healthCheckNodePort outside 0-65535: error; no HealthCheck load
+//     balancer (the cloud load balancer checks a port nothing can answer
+//     on; forwarding the node's health port instead would hide that).
+func (c *computer) checkService(sc *svcContext) {
+	switch t := sc.svc.Spec.Type; t {
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, "":
+	default:
+		c.diag(SeverityWarning, sc.object, ReasonInvalidService,
+			"spec.type %q is not ClusterIP, NodePort, LoadBalancer or ExternalName: planned by its fields, as kube-proxy does", t)
+	}
+	if hc := sc.svc.Spec.HealthCheckNodePort; hc < 0 || hc > 65535 {
+		sc.noHealthLB = true
+		c.diag(SeverityError, sc.object, ReasonInvalidService,
+			"spec.healthCheckNodePort %d is out of range 1-65535: no HealthCheck load balancer", hc)
 	}
 }
 
@@ -245,8 +263,16 @@ func externallyAccessible(svc *corev1.Service) bool {
 	return false
 }
 
+// sessionAffinity sets the distribution. A value other than None and
+// ClientIP gets a warning and is planned as None, as kube-proxy does.
 func (c *computer) sessionAffinity(sc *svcContext) {
-	if sc.svc.Spec.SessionAffinity != corev1.ServiceAffinityClientIP {
+	switch a := sc.svc.Spec.SessionAffinity; a {
+	case corev1.ServiceAffinityClientIP:
+	case corev1.ServiceAffinityNone, "":
+		return
+	default:
+		c.diag(SeverityWarning, sc.object, ReasonInvalidService,
+			"spec.sessionAffinity %q is not None or ClientIP: planned as None", a)
 		return
 	}
 	if !c.node.caps.SessionAffinity {
@@ -262,14 +288,48 @@ func (c *computer) sessionAffinity(sc *svcContext) {
 	}
 }
 
-// parseIPList parses a list of IPs, reporting bad ones and dropping
-// duplicates. Families are filtered later, per family.
+// serviceAddr parses the address s of a Service field (field[i]suffix,
+// or field when i < 0), following the rules for every address a Service
+// gives (docs/semantics.md §4.1):
+//
+//   - not an IP address (endpoints.ParseAddr): error, not planned;
+//   - special-purpose (endpoints.SpecialPurpose: unspecified, loopback,
+//     link-local, multicast): error, not planned — the API server rejects
+//     them, and HNS would get a load balancer or endpoint for the host's
+//     own addresses;
+//   - read leniently (leading zeros, IPv4-mapped IPv6): warning
+//     NonCanonicalAddress, planned as kube-proxy reads it.
+//
+// Nothing is formatted unless a diagnostic is made.
+func (c *computer) serviceAddr(object, field string, i int, suffix, s string) (netip.Addr, bool) {
+	a, normalized, err := endpoints.ParseAddrNormalized(s)
+	if err == nil && !normalized && endpoints.SpecialPurpose(a) == "" {
+		return a, true // the happy path
+	}
+	name := field + suffix
+	if i >= 0 {
+		name = fmt.Sprintf("%s[%d]%s", field, i, suffix)
+	}
+	if err != nil {
+		c.diag(SeverityError, object, ReasonInvalidService, "%s %q is not an IP address: not planned", name, s)
+		return netip.Addr{}, false
+	}
+	if kind := endpoints.SpecialPurpose(a); kind != "" {
+		c.diag(SeverityError, object, ReasonInvalidService, "%s %q is a special-purpose address (%s): not planned", name, s, kind)
+		return netip.Addr{}, false
+	}
+	c.diag(SeverityWarning, object, ReasonNonCanonicalAddress,
+		"%s %q is read as %s, as kube-proxy does: write it canonically", name, s, a)
+	return a, true
+}
+
+// parseIPList parses a list of IPs (see serviceAddr), reporting bad ones
+// and dropping duplicates. Families are filtered later, per family.
 func (c *computer) parseIPList(object, field string, in []string) []netip.Addr {
 	var out []netip.Addr
 	for i, s := range in {
-		a, err := endpoints.ParseAddr(s)
-		if err != nil {
-			c.diag(SeverityError, object, ReasonInvalidService, "%s[%d] %q is not an IP address: not planned", field, i, s)
+		a, ok := c.serviceAddr(object, field, i, "", s)
+		if !ok {
 			continue
 		}
 		if !slices.Contains(out, a) {
@@ -294,9 +354,13 @@ func (c *computer) ingressIPs(sc *svcContext) []netip.Addr {
 				"status.loadBalancer.ingress[%d] %s has ipMode Proxy: the cloud load balancer proxies to node ports, so no load balancer for the IP", i, ing.IP)
 			continue
 		}
-		a, err := endpoints.ParseAddr(ing.IP)
-		if err != nil {
-			c.diag(SeverityError, sc.object, ReasonInvalidService, "status.loadBalancer.ingress[%d].ip %q is not an IP address: not planned", i, ing.IP)
+		if ing.IPMode != nil && *ing.IPMode != corev1.LoadBalancerIPModeVIP {
+			// kube-proxy skips only Proxy: anything else is a VIP.
+			c.diag(SeverityWarning, sc.object, ReasonInvalidService,
+				"status.loadBalancer.ingress[%d].ipMode %q is not VIP or Proxy: planned as VIP, as kube-proxy does", i, *ing.IPMode)
+		}
+		a, ok := c.serviceAddr(sc.object, "status.loadBalancer.ingress", i, ".ip", ing.IP)
+		if !ok {
 			continue
 		}
 		if !slices.Contains(out, a) {
@@ -307,17 +371,29 @@ func (c *computer) ingressIPs(sc *svcContext) []netip.Addr {
 }
 
 // portRef names a service port in diagnostics; the string is built only
-// when a diagnostic needs it.
+// when a diagnostic needs it. It holds the object name, not the
+// svcContext, so that the context can stay on the stack.
 type portRef struct {
-	sc   *svcContext
-	name string
+	object string // "Service ns/name"
+	name   string
 }
 
-func (r portRef) String() string { return r.sc.object + ":" + r.name }
+func (r portRef) String() string { return r.object + ":" + r.name }
 
 // checkPort reports problems of a service port that rule it out entirely.
+// A port whose name and protocol repeat an earlier port's is not planned:
+// both would take the same endpoints (kube-proxy keys ports by name and
+// protocol, and keeps one).
 func (c *computer) checkPort(sc *svcContext, i int, p corev1.ServicePort) bool {
-	obj := portRef{sc, p.Name}.String() // only called once per port
+	for j, q := range sc.svc.Spec.Ports[:i] {
+		if q.Name == p.Name && cmp.Or(q.Protocol, corev1.ProtocolTCP) == cmp.Or(p.Protocol, corev1.ProtocolTCP) {
+			c.diag(SeverityError, portRef{sc.object, p.Name}.String(), ReasonInvalidService,
+				"spec.ports[%d].name %q repeats spec.ports[%d].name with protocol %s: port %d not planned",
+				i, p.Name, j, cmp.Or(p.Protocol, corev1.ProtocolTCP), p.Port)
+			return false
+		}
+	}
+	obj := portRef{sc.object, p.Name}.String() // only called once per port
 	switch p.Protocol {
 	case corev1.ProtocolTCP, corev1.ProtocolUDP, "":
 	default:
@@ -359,93 +435,33 @@ type selection struct {
 	sourceVIP    netip.Addr
 }
 
+// servicePort plans the load balancers of one service port in one family:
+// ClusterIP, NodePort, one per external IP and one per ingress IP (with
+// its HealthCheck load balancer), in that order: compareFrontendClaims
+// decides which claims a frontend, this order only between load balancers
+// of one port.
 func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p corev1.ServicePort, ports endpoints.Ports) {
-	obj := portRef{sc, p.Name}
-	proto := p.Protocol
-	if proto == "" {
-		proto = corev1.ProtocolTCP
-	}
-	eps := ports[endpoints.PortKey{Name: p.Name, Protocol: proto}]
-	cluster, local := endpoints.Categorize(eps, c.node.topology)
-
-	var clusterSel, localSel selection
-	var clusterDone, localDone bool
-	pick := func(useLocal bool) *selection {
-		if useLocal {
-			if !localDone {
-				localSel, localDone = c.selectBackends(obj, fam, local), true
-			}
-			return &localSel
-		}
-		if !clusterDone {
-			clusterSel, clusterDone = c.selectBackends(obj, fam, cluster), true
-		}
-		return &clusterSel
-	}
-
-	var lbFlags LoadBalancerFlags
-	if fam.name == IPv6 {
-		lbFlags = FlagIPv6
-	}
-	base := LoadBalancer{
-		Service:          sc.name,
-		Port:             p.Name,
-		IPFamily:         fam.name,
-		Protocol:         protocolOf(proto),
-		ExternalPort:     uint16(p.Port),
-		DistributionType: sc.distribution,
-	}
-	missing := false
-	emit := func(kind Kind, frontend netip.Addr, extPort uint16, dsr bool, pmFlags PortMappingFlags, sel *selection) {
-		if sel.backends == nil {
-			missing = true
-			return
-		}
-		lb := base
-		lb.Kind = kind
-		lb.FrontendVIPs = []netip.Addr{} // JSON [] for NodePort
-		if frontend.IsValid() {
-			lb.FrontendVIPs = append(c.addrArena.take(1), frontend)
-		}
-		lb.ExternalPort = extPort
-		lb.InternalPort = sel.internalPort
-		lb.Flags = lbFlags
-		if dsr {
-			lb.Flags |= FlagDSR
-		}
-		lb.PortMappingFlags = pmFlags
-		lb.SourceVIP = sel.sourceVIP
-		lb.Backends = sel.backends
-		remote := sel.remote
-		if limit := c.node.caps.MaxNonDSRBackends; limit > 0 && !dsr && len(lb.Backends) > limit {
-			c.diag(SeverityWarning, obj.String(), ReasonTooManyBackends,
-				"%s load balancer %s has %d backends; HNS %s takes at most %d without DSR (kubernetes#98680): using the first %d",
-				kind, lb.Key(), len(lb.Backends), c.node.version, limit, limit)
-			lb.Backends, remote, lb.SourceVIP = truncate(fam, sel, limit)
-		}
-		c.lbs = append(c.lbs, lb)
-		c.remotes = append(c.remotes, remote)
-	}
+	pp := c.newPortPlan(sc, fam, p, ports)
 
 	// DSR is requested by the node for ClusterIP, and by the traffic policy
 	// for the external kinds; both need HNS's DSR capability.
 	dsrOK := c.node.caps.DSR
 	externalDSR := sc.etpLocal
 	if externalDSR && !dsrOK {
-		c.diag(SeverityWarning, obj.String(), ReasonDSRUnsupported,
+		c.diag(SeverityWarning, pp.obj.String(), ReasonDSRUnsupported,
 			"externalTrafficPolicy Local uses DSR, which HNS %s lacks: external load balancers are planned without DSR", c.node.version)
 	}
 
-	emit(KindClusterIP, vip, uint16(p.Port), c.node.EnableDSR && dsrOK, 0, pick(sc.itpLocal))
+	c.emit(&pp, KindClusterIP, vip, uint16(p.Port), c.node.EnableDSR && dsrOK, 0, c.backends(&pp, sc.itpLocal))
 
 	externalLocal := sc.etpLocal || sc.preserveDest
 	if p.NodePort > 0 {
-		emit(KindNodePort, netip.Addr{}, uint16(p.NodePort), externalDSR && dsrOK,
-			PortMappingLocalRoutedVIP|PortMappingVipExternalIP, pick(externalLocal))
+		c.emit(&pp, KindNodePort, netip.Addr{}, uint16(p.NodePort), externalDSR && dsrOK,
+			PortMappingLocalRoutedVIP|PortMappingVipExternalIP, c.backends(&pp, externalLocal))
 	}
 	for _, ip := range sc.externalIPs {
 		if familyOf(ip) == fam.name {
-			emit(KindExternalIP, ip, uint16(p.Port), externalDSR && dsrOK, PortMappingVipExternalIP, pick(sc.etpLocal))
+			c.emit(&pp, KindExternalIP, ip, uint16(p.Port), externalDSR && dsrOK, PortMappingVipExternalIP, c.backends(&pp, sc.etpLocal))
 		}
 	}
 	ingressPM := PortMappingVipExternalIP
@@ -453,22 +469,117 @@ func (c *computer) servicePort(sc *svcContext, fam family, vip netip.Addr, p cor
 		ingressPM |= PortMappingUseMux | PortMappingPreserveDIP
 	}
 	if sc.preserveDest && !sc.etpLocal && !dsrOK {
-		c.diag(SeverityWarning, obj.String(), ReasonDSRUnsupported,
+		c.diag(SeverityWarning, pp.obj.String(), ReasonDSRUnsupported,
 			"preserve-destination uses DSR, which HNS %s lacks: ingress load balancers are planned without DSR", c.node.version)
 	}
 	for _, ip := range sc.ingressIPs {
 		if familyOf(ip) != fam.name {
 			continue
 		}
-		emit(KindIngress, ip, uint16(p.Port), (sc.etpLocal || sc.preserveDest) && dsrOK, ingressPM, pick(externalLocal))
-		if c.node.ForwardHealthCheckVIP {
-			c.healthCheck(sc, fam, ip, lbFlags)
+		c.emit(&pp, KindIngress, ip, uint16(p.Port), (sc.etpLocal || sc.preserveDest) && dsrOK, ingressPM, c.backends(&pp, externalLocal))
+		if c.node.ForwardHealthCheckVIP && !sc.noHealthLB {
+			c.healthCheck(sc, fam, ip, pp.flags)
 		}
 	}
-	if missing {
-		c.diag(SeverityInfo, obj.String(), ReasonNoEndpoints,
+	if pp.missing {
+		c.diag(SeverityInfo, pp.obj.String(), ReasonNoEndpoints,
 			"no usable %s endpoints for some load balancers of this port: they are not planned until endpoints are ready", fam.name)
 	}
+}
+
+// portPlan is what the load balancers of one service port in one family
+// share: the fields they have in common, and the port's cluster and local
+// endpoint sets (KEP-1669), whose backends are selected on first use.
+type portPlan struct {
+	fam     family
+	obj     portRef
+	base    LoadBalancer // everything but the kind, frontend and backends
+	flags   LoadBalancerFlags
+	cluster endpointSet
+	local   endpointSet
+	missing bool // a load balancer was left out for want of backends
+}
+
+// endpointSet is one endpoint set of a port and, once selected, its
+// backends.
+type endpointSet struct {
+	endpoints []endpoints.Endpoint
+	sel       selection
+	selected  bool
+}
+
+func (c *computer) newPortPlan(sc *svcContext, fam family, p corev1.ServicePort, ports endpoints.Ports) portPlan {
+	proto := p.Protocol
+	if proto == "" {
+		proto = corev1.ProtocolTCP
+	}
+	cluster, local := endpoints.Categorize(ports[endpoints.PortKey{Name: p.Name, Protocol: proto}], c.node.topology)
+	pp := portPlan{
+		fam: fam,
+		obj: portRef{sc.object, p.Name},
+		base: LoadBalancer{
+			Service:          sc.name,
+			Port:             p.Name,
+			IPFamily:         fam.name,
+			Protocol:         protocolOf(proto),
+			ExternalPort:     uint16(p.Port),
+			DistributionType: sc.distribution,
+		},
+		cluster: endpointSet{endpoints: cluster},
+		local:   endpointSet{endpoints: local},
+	}
+	if fam.name == IPv6 {
+		pp.flags = FlagIPv6
+	}
+	return pp
+}
+
+// backends returns the backends of pp's local or cluster set. (This and
+// emit are computer's methods, not portPlan's, so that pp never refers to
+// the computer: then neither escapes to the heap.)
+func (c *computer) backends(pp *portPlan, local bool) *selection {
+	set := &pp.cluster
+	if local {
+		set = &pp.local
+	}
+	if !set.selected {
+		set.sel, set.selected = c.selectBackends(pp.obj, pp.fam, set.endpoints), true
+	}
+	return &set.sel
+}
+
+// emit plans one load balancer of pp's port, or notes it missing when sel
+// has no backends. Without DSR, HNS versions with a backend limit get the
+// first backends up to the limit.
+func (c *computer) emit(pp *portPlan, kind Kind, frontend netip.Addr, extPort uint16, dsr bool, pmFlags PortMappingFlags, sel *selection) {
+	if sel.backends == nil {
+		pp.missing = true
+		return
+	}
+	lb := pp.base
+	lb.Kind = kind
+	lb.FrontendVIPs = []netip.Addr{} // JSON [] for NodePort
+	if frontend.IsValid() {
+		lb.FrontendVIPs = append(c.addrArena.take(1), frontend)
+	}
+	lb.ExternalPort = extPort
+	lb.InternalPort = sel.internalPort
+	lb.Flags = pp.flags
+	if dsr {
+		lb.Flags |= FlagDSR
+	}
+	lb.PortMappingFlags = pmFlags
+	lb.SourceVIP = sel.sourceVIP
+	lb.Backends = sel.backends
+	remote := sel.remote
+	if limit := c.node.caps.MaxNonDSRBackends; limit > 0 && !dsr && len(lb.Backends) > limit {
+		c.diag(SeverityWarning, pp.obj.String(), ReasonTooManyBackends,
+			"%s load balancer %s has %d backends; HNS %s takes at most %d without DSR (kubernetes#98680): using the first %d",
+			kind, lb.Key(), len(lb.Backends), c.node.version, limit, limit)
+		lb.Backends, remote, lb.SourceVIP = truncate(pp.fam, sel, limit)
+	}
+	c.lbs = append(c.lbs, lb)
+	c.remotes = append(c.remotes, remote)
 }
 
 // healthCheck plans the load balancer that forwards a cloud load
@@ -585,100 +696,30 @@ func (c *computer) addEndpoint(ep Endpoint, owner string) {
 	c.endpoints = append(c.endpoints, endpointCandidate{ep: ep, owner: owner})
 }
 
-func describeEndpoint(ep Endpoint) string {
-	if !ep.Remote {
-		return "a local endpoint (MAC " + ep.MACAddress + ")"
-	}
-	if ep.ProviderAddress.IsValid() {
-		return "a remote endpoint (MAC " + ep.MACAddress + ", PA " + ep.ProviderAddress.String() + ")"
-	}
-	return "a remote endpoint (MAC " + ep.MACAddress + ")"
-}
-
-// lbKey is Key in a form that hashes fast (no strings).
-type lbKey struct {
-	v6    bool
-	vip   netip.Addr
-	proto Protocol
-	port  uint16
-}
-
-func keyOf(lb *LoadBalancer) lbKey {
-	k := lbKey{v6: lb.IPFamily == IPv6, proto: lb.Protocol, port: lb.ExternalPort}
-	if len(lb.FrontendVIPs) > 0 {
-		k.vip = lb.FrontendVIPs[0]
-	}
-	return k
-}
-
-// sortKey packs what the plan's load balancers or endpoints are sorted by
-// into integers, most significant first:
-//
-//	[0] the load balancer's family (IPv4 first), then the address's: none, IPv4, IPv6
-//	[1], [2] the address, As16 (plan addresses never have a zone)
-//	[3] the load balancer's protocol, then external port
-//
-// and the index of what it sorts. Radix-sorting these pointer-free records
-// and then gathering is much cheaper than sorting LoadBalancers or
-// endpointCandidates by comparison (whose moves also pay GC write
-// barriers).
-type sortKey struct {
-	key [4]uint64
-	idx int
-}
-
-func (k *sortKey) word(i int) uint64 { return k.key[i] }
-
-// addrSortKey orders like netip.Addr.Compare (for addresses without a zone).
-func addrSortKey(a netip.Addr, idx int) sortKey {
-	s := sortKey{idx: idx}
-	switch {
-	case a.Is4():
-		s.key[0] = 1
-	case a.Is6():
-		s.key[0] = 2
-	}
-	b := a.As16()
-	s.key[1], s.key[2] = binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	return s
-}
-
-// lbSortKey orders like Key.Compare.
-func lbSortKey(lb *LoadBalancer, idx int) sortKey {
-	k := keyOf(lb)
-	s := addrSortKey(k.vip, idx)
-	if k.v6 {
-		s.key[0] |= 4
-	}
-	s.key[3] = uint64(k.proto)<<16 | uint64(k.port)
-	return s
-}
-
 // plan resolves frontend conflicts and assembles the sorted Plan.
 func (c *computer) plan() Plan {
-	// Candidates are in (namespace, name) order, ports in spec order; the
-	// first one holding a frontend key wins. A stable sort by key puts each
-	// key's candidates in a run, in that order: winner first.
-	order := make([]sortKey, len(c.lbs))
-	for i := range c.lbs {
-		order[i] = lbSortKey(&c.lbs[i], i)
-	}
-	order = radixSort(order, len(sortKey{}.key), (*sortKey).word)
+	// lbOrder puts each key's candidates in a run; frontendWinner picks
+	// the run's winner (compareFrontendClaims), and the others get
+	// frontendConflict's diagnostic.
+	order := c.lbOrder()
 	lbs := make([]LoadBalancer, 0, len(order))
 	won := make([]bool, len(c.lbs))
 	for r := 0; r < len(order); {
-		prev := &c.lbs[order[r].idx]
-		won[order[r].idx] = true
-		lbs = append(lbs, *prev)
 		e := r + 1
-		for ; e < len(order) && order[e].key == order[r].key; e++ {
-			cand := &c.lbs[order[e].idx]
-			if cand.Kind == KindHealthCheck && prev.Kind == KindHealthCheck && sameContent(prev, cand) {
-				continue // one health-check LB serves every port and Service on the IP
+		for e < len(order) && order[e].key == order[r].key {
+			e++
+		}
+		w := c.frontendWinner(order[r:e])
+		win := &c.lbs[w]
+		won[w] = true
+		lbs = append(lbs, *win)
+		for _, o := range order[r:e] {
+			if o.idx == w {
+				continue
 			}
-			c.diag(SeverityError, "Service "+cand.Service+":"+cand.Port, ReasonFrontendConflict,
-				"%s frontend %s is already planned for Service %s:%s (%s): this load balancer is not planned",
-				cand.Kind, cand.Key(), prev.Service, prev.Port, prev.Kind)
+			if d, ok := frontendConflict(win, &c.lbs[o.idx]); ok {
+				c.diags = append(c.diags, d)
+			}
 		}
 		r = e
 	}
@@ -702,150 +743,25 @@ func (c *computer) plan() Plan {
 
 // endpointList returns the plan's endpoints sorted by IP: the recorded
 // ones (source VIP first, then ClusterIP endpoints) and a remote endpoint
-// per remote backend of a planned load balancer. When two want one IP the
-// first recorded wins, then the recorded over the remote backend's, and
-// a differing loser is reported.
+// per remote backend of a planned load balancer. Where several want one
+// IP, resolveEndpoint decides: the first recorded one wins, and a
+// recorded one wins over the remote backend's.
 func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
-	// Remote backends: many load balancers share them, so collect, sort
-	// and deduplicate. IPv4 addresses sort as integers, which is fast.
-	size := 0
-	for _, rs := range remotes {
-		size += len(rs) // an upper bound, to allocate once
-	}
-	v4 := make([]uint32, 0, size)
-	var v6 []netip.Addr
-	var last *netip.Addr
-	for _, rs := range remotes {
-		if len(rs) == 0 || &rs[0] == last {
-			continue // the kinds of one port share their backends' slice
-		}
-		last = &rs[0]
-		for _, ip := range rs {
-			if ip.Is4() {
-				b := ip.As4()
-				v4 = append(v4, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
-			} else {
-				v6 = append(v6, ip)
-			}
-		}
-	}
-	v4 = slices.Compact(radixSort(v4, 1, func(x *uint32, _ int) uint64 { return uint64(*x) }))
-	slices.SortFunc(v6, netip.Addr.Compare)
-	v6 = slices.Compact(v6)
-	ips := make([]netip.Addr, 0, len(v4)+len(v6))
-	for _, x := range v4 {
-		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
-	}
-	ips = append(ips, v6...) // IPv4 sorts before IPv6
-
-	// The recorded endpoints by IP, in the order recorded among equals.
-	order := make([]sortKey, len(c.endpoints))
-	for i := range c.endpoints {
-		order[i] = addrSortKey(c.endpoints[i].ep.IP, i)
-	}
-	order = radixSort(order, len(sortKey{}.key), (*sortKey).word)
-	recorded := make([]endpointCandidate, len(order))
-	for i, k := range order {
-		recorded[i] = c.endpoints[k.idx]
-	}
-
+	ips, v4 := remoteBackendIPs(remotes)
+	recorded := c.recordedByIP()
 	// The remote endpoints go into one array with room for the recorded
-	// ones, which are then merged in from the back, in place.
+	// ones, which mergeRecorded then merges in, in place.
 	out := make([]Endpoint, 0, len(ips)+len(recorded))
 	for _, fam := range c.node.families {
-		lo, hi := 0, len(v4)
+		lo, hi := 0, v4
 		if fam.name == IPv6 {
-			lo, hi = len(v4), len(ips)
+			lo, hi = v4, len(ips)
 		}
 		out = fam.network.AppendRemoteEndpoints(out, ips[lo:hi])
 	}
-	r := len(out) - 1 // next remote endpoint, from the back
-	out = out[:cap(out)]
-	w := len(out) // next free slot is w-1
-	for i := len(recorded) - 1; i >= 0; {
-		// recorded[first..i] share one IP: the first of them wins.
-		first := i
-		for first > 0 && recorded[first-1].ep.IP == recorded[i].ep.IP {
-			first--
-		}
-		win := recorded[first]
-		for k := first + 1; k <= i; k++ {
-			c.endpointConflict(recorded[k], win)
-		}
-		i = first - 1
-		for r >= 0 && win.ep.IP.Less(out[r].IP) {
-			w--
-			out[w] = out[r]
-			r--
-		}
-		if r >= 0 && out[r].IP == win.ep.IP {
-			c.endpointConflict(endpointCandidate{ep: out[r], owner: "a remote backend"}, win)
-			r--
-		}
-		w--
-		out[w] = win.ep
-	}
-	// out[:r+1] are remote endpoints already in place; close the gap.
-	n := copy(out[r+1:], out[w:])
-	return out[:r+1+n]
-}
-
-// radixSort sorts s by the words word gives for each element (word 0 most
-// significant), keeping the order of equal elements, and returns s or a
-// sorted copy. It is an LSD radix sort that skips the bytes where all
-// elements agree: on a plan's 100,000 remote backends or 17,000 load
-// balancers several times faster than sorting by comparison.
-func radixSort[T any](s []T, words int, word func(*T, int) uint64) []T {
-	if len(s) < 2 {
-		return s
-	}
-	tmp := make([]T, len(s))
-	for w := words - 1; w >= 0; w-- {
-		var differ uint64 // the bits where some element differs from the first
-		first := word(&s[0], w)
-		for i := range s {
-			differ |= word(&s[i], w) ^ first
-		}
-		for shift := 0; shift < 64; shift += 8 {
-			if differ>>shift&0xff == 0 {
-				continue
-			}
-			var start [256]int // where each byte value's run begins
-			for i := range s {
-				start[word(&s[i], w)>>shift&0xff]++
-			}
-			sum := 0
-			for b, n := range start {
-				start[b], sum = sum, sum+n
-			}
-			for i := range s {
-				b := word(&s[i], w) >> shift & 0xff
-				tmp[start[b]] = s[i]
-				start[b]++
-			}
-			s, tmp = tmp, s
-		}
-	}
-	return s
-}
-
-func (c *computer) endpointConflict(loser, winner endpointCandidate) {
-	if loser.ep == winner.ep {
-		return
-	}
-	obj := loser.owner
-	if !strings.HasPrefix(obj, "Service ") && !strings.HasPrefix(obj, "Node ") {
-		obj = "Node " + c.node.Name
-	}
-	c.diag(SeverityWarning, obj, ReasonEndpointAddressInUse,
-		"HNS endpoint %s is needed as %s (for %s) but is already planned as %s for %s; keeping the latter",
-		loser.ep.IP, describeEndpoint(loser.ep), loser.owner, describeEndpoint(winner.ep), winner.owner)
-}
-
-// sameContent reports whether two load balancers would be the same HNS
-// object (everything but the owning Service and port).
-func sameContent(a, b *LoadBalancer) bool {
-	return a.Key() == b.Key() && a.InternalPort == b.InternalPort && a.Flags == b.Flags &&
-		a.PortMappingFlags == b.PortMappingFlags && a.DistributionType == b.DistributionType &&
-		a.SourceVIP == b.SourceVIP && slices.Equal(a.Backends, b.Backends)
+	return mergeRecorded(out, recorded, func(group []endpointCandidate, remote *Endpoint) Endpoint {
+		var ep Endpoint
+		ep, c.diags = resolveEndpoint(c.diags, c.node.Name, group, remote)
+		return ep
+	})
 }

@@ -30,6 +30,7 @@ const (
 	ReasonEndpointAddressInUse Reason = "EndpointAddressInUse" // two plan endpoints want one IP
 	ReasonInvalidEndpointSlice Reason = "InvalidEndpointSlice" // a slice or one of its addresses is unusable
 	ReasonInvalidService       Reason = "InvalidService"       // a Service field is unusable
+	ReasonNonCanonicalAddress  Reason = "NonCanonicalAddress"  // an IP read leniently, as kube-proxy does
 	ReasonUnsupportedProtocol  Reason = "UnsupportedProtocol"  // not TCP or UDP
 	ReasonNoEndpoints          Reason = "NoEndpoints"          // no usable backend: no load balancer
 	ReasonMixedInternalPorts   Reason = "MixedInternalPorts"   // backends disagree on the target port

@@ -92,6 +92,7 @@ func fuzzCluster(data []byte) (lbpolicy.Node, []*corev1.Service, []*discovery.En
 		if c.n(8) == 0 {
 			s.Labels = map[string]string{lbpolicy.LabelServiceProxyName: "other"}
 		}
+		s.CreationTimestamp = pick(c, genCreated...)
 		svcs = append(svcs, s)
 	}
 	for i := 0; i < c.n(6)+1; i++ {

@@ -17,7 +17,7 @@ import (
 
 // The targets, with 10,000 Services and 100,000 endpoints loaded
 // (genCluster(benchShape, 1) on genNode(benchShape)): one EndpointSlice
-// update then Changes ≤ 100 µs; one Service add ≤ 200 µs; 1,000 random
+// update then a Snapshot ≤ 100 µs; one Service add ≤ 200 µs; 1,000 random
 // events ≤ 50 ms. Each benchmark also reports how much faster it is than
 // one full Compute of the same cluster (timed once, in the same run) and
 // the memory the Tracker holds per Service.
@@ -64,17 +64,12 @@ func loadFixture(b *testing.B) *trackerFixture {
 			b.Fatal(err)
 		}
 		for _, s := range f.svcs {
-			if err := tr.OnServiceAdd(s); err != nil {
-				b.Fatal(err)
-			}
+			tr.OnServiceAdd(s)
 		}
 		for _, s := range f.slices {
-			if err := tr.OnEndpointSliceAdd(s); err != nil {
-				b.Fatal(err)
-			}
+			tr.OnEndpointSliceAdd(s)
 		}
-		tr.Plan()
-		tr.Changes()
+		tr.Snapshot().Plan()
 		f.loadTime = time.Since(start)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -97,12 +92,13 @@ func (f *trackerFixture) report(b *testing.B) {
 }
 
 // BenchmarkTrackerSliceUpdate: one EndpointSlice update (an endpoint
-// turns terminating or ready, moves or goes) and Changes.
+// turns terminating or ready, moves or goes) and a Snapshot, its Changes
+// only.
 func BenchmarkTrackerSliceUpdate(b *testing.B) { benchSliceUpdate(b, false) }
 
-// BenchmarkTrackerSliceUpdatePlan: the same, then Plan, as a proxy does
-// before hnsadapter's SyncChanges (Plan merges the change into the
-// previous plan: O(n)).
+// BenchmarkTrackerSliceUpdatePlan: the same, then the Snapshot's Plan, as
+// a proxy does before hnsadapter's SyncChanges (Plan merges the change
+// into the previous plan: O(n)).
 func BenchmarkTrackerSliceUpdatePlan(b *testing.B) { benchSliceUpdate(b, true) }
 
 func benchSliceUpdate(b *testing.B, withPlan bool) {
@@ -125,7 +121,7 @@ func benchSliceUpdate(b *testing.B, withPlan bool) {
 		}
 		seen[orig[i]] = true
 	}
-	f.tr.Changes()
+	f.tr.Snapshot()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -134,23 +130,21 @@ func benchSliceUpdate(b *testing.B, withPlan bool) {
 		if flipped[j] {
 			from, to = to, from
 		}
-		if err := f.tr.OnEndpointSliceUpdate(from, to); err != nil {
-			b.Fatal(err)
-		}
+		f.tr.OnEndpointSliceUpdate(from, to)
 		flipped[j] = !flipped[j]
-		f.tr.Changes()
+		s := f.tr.Snapshot()
 		if withPlan {
-			f.tr.Plan()
+			s.Plan()
 		}
 	}
 	b.StopTimer()
 	f.report(b)
 	for j := range flipped {
 		if flipped[j] {
-			_ = f.tr.OnEndpointSliceUpdate(alt[j], orig[j])
+			f.tr.OnEndpointSliceUpdate(alt[j], orig[j])
 		}
 	}
-	f.tr.Changes()
+	f.tr.Snapshot()
 }
 
 // newService is a NodePort Service beside genCluster's, with a slice of
@@ -186,7 +180,7 @@ func newService(i int) (*corev1.Service, *discovery.EndpointSlice) {
 }
 
 // BenchmarkTrackerServiceAdd: a new Service and its EndpointSlice arrive
-// beside the 10,000, then Changes. (Removing it again is not timed.)
+// beside the 10,000, then a Snapshot. (Removing it again is not timed.)
 func BenchmarkTrackerServiceAdd(b *testing.B) {
 	f := loadFixture(b)
 	const n = 256
@@ -195,24 +189,20 @@ func BenchmarkTrackerServiceAdd(b *testing.B) {
 	for i := range svcs {
 		svcs[i], sls[i] = newService(i)
 	}
-	f.tr.Changes()
+	f.tr.Snapshot()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s, sl := svcs[i%n], sls[i%n]
-		if err := f.tr.OnServiceAdd(s); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.tr.OnEndpointSliceAdd(sl); err != nil {
-			b.Fatal(err)
-		}
-		if ch := f.tr.Changes(); len(ch.AddedLoadBalancers) != 2 {
+		f.tr.OnServiceAdd(s)
+		f.tr.OnEndpointSliceAdd(sl)
+		if ch := f.tr.Snapshot().Changes; len(ch.AddedLoadBalancers) != 2 {
 			b.Fatalf("added %d load balancers, want 2", len(ch.AddedLoadBalancers))
 		}
 		b.StopTimer()
-		_ = f.tr.OnServiceDelete(s)
-		_ = f.tr.OnEndpointSliceDelete(sl)
-		f.tr.Changes()
+		f.tr.OnServiceDelete(s.Namespace, s.Name)
+		f.tr.OnEndpointSliceDelete(sl.Namespace, sl.Name)
+		f.tr.Snapshot()
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -221,7 +211,7 @@ func BenchmarkTrackerServiceAdd(b *testing.B) {
 
 // BenchmarkTracker1000Events: a batch of 1,000 events (70% slice updates,
 // 10% Service updates, 10% Service adds with their slice, 10% Service
-// deletes), then Changes and Plan. Iterations alternate the batch and
+// deletes), then a Snapshot and its Plan. Iterations alternate the batch and
 // its inverse, so that the cluster stays the same size. x-faster compares
 // the batch with one Compute (a proxy that batched the events and
 // recomputed once); recomputing per event would cost 1,000 Computes.
@@ -230,28 +220,23 @@ func BenchmarkTracker1000Events(b *testing.B) {
 	forward, backward := eventBatch(f, 1000, rand.New(rand.NewPCG(5, 6)))
 	apply := func(events []trackerEvent) {
 		for _, e := range events {
-			var err error
 			switch e.op {
 			case opServiceAdd:
-				err = f.tr.OnServiceAdd(e.obj)
+				f.tr.OnServiceAdd(e.obj.(*corev1.Service))
 			case opServiceUpdate:
-				err = f.tr.OnServiceUpdate(e.old, e.obj)
+				f.tr.OnServiceUpdate(e.old.(*corev1.Service), e.obj.(*corev1.Service))
 			case opServiceDelete:
-				err = f.tr.OnServiceDelete(e.obj)
+				f.tr.OnServiceDelete(e.key.Namespace, e.key.Name)
 			case opSliceAdd:
-				err = f.tr.OnEndpointSliceAdd(e.obj)
+				f.tr.OnEndpointSliceAdd(e.obj.(*discovery.EndpointSlice))
 			case opSliceUpdate:
-				err = f.tr.OnEndpointSliceUpdate(e.old, e.obj)
+				f.tr.OnEndpointSliceUpdate(e.old.(*discovery.EndpointSlice), e.obj.(*discovery.EndpointSlice))
 			case opSliceDelete:
-				err = f.tr.OnEndpointSliceDelete(e.obj)
-			}
-			if err != nil {
-				b.Fatal(err)
+				f.tr.OnEndpointSliceDelete(e.key.Namespace, e.key.Name)
 			}
 		}
 	}
-	f.tr.Plan()
-	f.tr.Changes()
+	f.tr.Snapshot().Plan()
 	var changed int
 	var inChanges, inPlan time.Duration
 	b.ReportAllocs()
@@ -263,10 +248,11 @@ func BenchmarkTracker1000Events(b *testing.B) {
 			apply(backward)
 		}
 		t0 := time.Now()
-		ch := f.tr.Changes()
+		s := f.tr.Snapshot()
 		t1 := time.Now()
-		p := f.tr.Plan()
+		p := s.Plan()
 		inChanges, inPlan = inChanges+t1.Sub(t0), inPlan+time.Since(t1)
+		ch := s.Changes
 		changed = len(ch.AddedLoadBalancers) + len(ch.UpdatedLoadBalancers) + len(ch.RemovedLoadBalancers)
 		if len(p.LoadBalancers) == 0 {
 			b.Fatal("empty plan")
@@ -279,7 +265,7 @@ func BenchmarkTracker1000Events(b *testing.B) {
 	b.ReportMetric(float64(inPlan.Microseconds())/1e3/float64(b.N), "Plan-ms")
 	if b.N%2 == 1 {
 		apply(backward)
-		f.tr.Changes()
+		f.tr.Snapshot()
 	}
 }
 
@@ -327,7 +313,7 @@ func eventBatch(f *trackerFixture, n int, r *rand.Rand) (forward, backward []tra
 			s, sl := newService(1000 + added)
 			added++
 			forward = append(forward, trackerEvent{op: opServiceAdd, obj: s}, trackerEvent{op: opSliceAdd, obj: sl})
-			undo = append(undo, trackerEvent{op: opServiceDelete, obj: s}, trackerEvent{op: opSliceDelete, obj: sl})
+			undo = append(undo, trackerEvent{op: opServiceDelete, obj: s, key: nameOf(s)}, trackerEvent{op: opSliceDelete, obj: sl, key: nameOf(sl)})
 		default:
 			i := r.IntN(len(f.svcs))
 			if deleted[i] {
@@ -338,7 +324,7 @@ func eventBatch(f *trackerFixture, n int, r *rand.Rand) (forward, backward []tra
 			if c, ok := curSvc[i]; ok {
 				s = c
 			}
-			forward = append(forward, trackerEvent{op: opServiceDelete, obj: s})
+			forward = append(forward, trackerEvent{op: opServiceDelete, obj: s, key: nameOf(s)})
 			undo = append(undo, trackerEvent{op: opServiceAdd, obj: s})
 		}
 	}
@@ -350,7 +336,8 @@ func eventBatch(f *trackerFixture, n int, r *rand.Rand) (forward, backward []tra
 }
 
 // BenchmarkTrackerLoad feeds the whole cluster to a new Tracker as add
-// events (an informer's initial list) and takes the first Plan.
+// events (an informer's initial list) and takes the first Snapshot and
+// its Plan.
 func BenchmarkTrackerLoad(b *testing.B) {
 	f := loadFixture(b)
 	b.ReportAllocs()
@@ -358,12 +345,12 @@ func BenchmarkTrackerLoad(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		tr, _ := lbpolicy.NewTracker(f.node)
 		for _, s := range f.svcs {
-			_ = tr.OnServiceAdd(s)
+			tr.OnServiceAdd(s)
 		}
 		for _, s := range f.slices {
-			_ = tr.OnEndpointSliceAdd(s)
+			tr.OnEndpointSliceAdd(s)
 		}
-		tr.Plan()
+		tr.Snapshot().Plan()
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/load")

@@ -16,8 +16,11 @@ func ExampleTracker() {
 		fmt.Println(err)
 		return
 	}
-	printChanges := func(step string) {
-		ch := tr.Changes()
+	// At each sync: what changed, and the plan it leads to (an applier
+	// hands both to hnsadapter's Reconciler.SyncChanges).
+	sync := func(step string) lbpolicy.Plan {
+		s := tr.Snapshot()
+		ch := s.Changes
 		fmt.Println(step + ":")
 		for _, lb := range ch.AddedLoadBalancers {
 			fmt.Printf("  add    %s -> %v\n", lb.Key(), lb.Backends)
@@ -34,6 +37,7 @@ func ExampleTracker() {
 		for _, ip := range ch.RemovedEndpoints {
 			fmt.Printf("  delete remote endpoint %s\n", ip)
 		}
+		return s.Plan()
 	}
 
 	// The informers' initial list arrives, slice first.
@@ -56,21 +60,21 @@ func ExampleTracker() {
 			Ports:      []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 30080}},
 		},
 	}
-	_ = tr.OnEndpointSliceAdd(slice)
-	_ = tr.OnServiceAdd(svc)
-	printChanges("initial sync")
+	tr.OnEndpointSliceAdd(slice)
+	tr.OnServiceAdd(svc)
+	sync("initial sync")
 
 	// The remote pod goes away.
 	updated := slice.DeepCopy()
 	updated.Endpoints = updated.Endpoints[:1]
-	_ = tr.OnEndpointSliceUpdate(slice, updated)
-	printChanges("endpoint removed")
+	tr.OnEndpointSliceUpdate(slice, updated)
+	sync("endpoint removed")
 
-	// The Service is deleted while the watch was down: a tombstone.
-	_ = tr.OnServiceDelete(lbpolicy.DeletedObject{Key: "default/web"})
-	printChanges("service deleted")
+	// The Service is deleted.
+	tr.OnServiceDelete("default", "web")
+	plan := sync("service deleted")
 
-	fmt.Println("plan:", len(tr.Plan().LoadBalancers), "load balancers")
+	fmt.Println("plan:", len(plan.LoadBalancers), "load balancers")
 	// Output:
 	// initial sync:
 	//   add    IPv4/*/TCP/30080 -> [10.244.1.5 10.244.2.7]
@@ -84,4 +88,32 @@ func ExampleTracker() {
 	//   delete IPv4/*/TCP/30080
 	//   delete IPv4/10.96.0.10/TCP/80
 	// plan: 0 load balancers
+}
+
+// exampleTombstone stands for client-go's
+// cache.DeletedFinalStateUnknown, which EventHandler recognizes by its
+// shape.
+type exampleTombstone struct {
+	Key string
+	Obj interface{}
+}
+
+// With client-go, register the Tracker's handlers with the informers:
+//
+//	svcInformer.AddEventHandler(tr.ServiceEventHandler(report))
+//	sliceInformer.AddEventHandler(tr.EndpointSliceEventHandler(report))
+//
+// They take the objects as informers hand them over, tombstones included,
+// and report what they cannot use.
+func ExampleTracker_ServiceEventHandler() {
+	tr, _ := lbpolicy.NewTracker(lbpolicy.Node{Name: "win-1", NodeIPs: []string{"10.0.0.4"}, NetworkType: lbpolicy.L2Bridge})
+	report := func(err error) { fmt.Println("not tracked:", err) }
+	services := tr.ServiceEventHandler(report)
+
+	services.OnAdd(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}}, true)
+	services.OnAdd(&discovery.EndpointSlice{}, false) // the wrong informer
+	// The Service was deleted while the watch was down.
+	services.OnDelete(exampleTombstone{Key: "default/web"})
+	// Output:
+	// not tracked: lbpolicy: Service event handler: OnAdd: got *v1.EndpointSlice, want a non-nil *v1.Service: unexpected object
 }

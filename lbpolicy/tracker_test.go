@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -24,10 +25,11 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// The Tracker's contract is "Plan() is Compute() on the same objects, byte
-// for byte, after every event; Changes() is exactly the difference between
-// two plans". trackerHarness drives a Tracker and a model (plain maps of
-// the current objects) with the same events and checks both after each.
+// The Tracker's contract is "a Snapshot's Plan is Compute on the same
+// objects, byte for byte, after every event; its Changes are exactly the
+// difference between two plans". trackerHarness drives a Tracker and a
+// model (plain maps of the current objects) with the same events and
+// checks both after each.
 
 type eventOp int
 
@@ -76,12 +78,44 @@ type trackerHarness struct {
 	services map[types.NamespacedName]*corev1.Service
 	slices   map[types.NamespacedName]*discovery.EndpointSlice
 
+	// Events go alternately through the typed methods and through the
+	// informer handlers, which report unusable objects here.
+	svcHandler, sliceHandler lbpolicy.EventHandler
+	reports                  []error
+	events                   int
+
 	// The previous checked plan and Changes baseline.
 	prev     lbpolicy.Plan
 	prevJSON []byte
-	log      []string       // recent events, for failure messages
-	seen     map[string]int // reasons and kinds seen in checked plans
+	// Snapshots whose plans checkChanges left unbuilt, with the plan
+	// Compute gave then; checkUnbuilt builds and checks them.
+	unbuilt []unbuiltSnapshot
+	log     []string       // recent events, for failure messages
+	seen    map[string]int // reasons and kinds seen in checked plans
 }
+
+type unbuiltSnapshot struct {
+	s        lbpolicy.Snapshot
+	wantJSON []byte
+	log      string
+}
+
+// deletedFinalStateUnknown has the shape of client-go's
+// cache.DeletedFinalStateUnknown, which EventHandler recognizes.
+type deletedFinalStateUnknown struct {
+	Key string
+	Obj interface{}
+}
+
+// resourceEventHandler is client-go's cache.ResourceEventHandler, which an
+// informer's AddEventHandler takes: EventHandler must satisfy it.
+type resourceEventHandler interface {
+	OnAdd(obj interface{}, isInInitialList bool)
+	OnUpdate(oldObj, newObj interface{})
+	OnDelete(obj interface{})
+}
+
+var _ resourceEventHandler = lbpolicy.EventHandler{}
 
 func newHarness(t testing.TB, node lbpolicy.Node) *trackerHarness {
 	t.Helper()
@@ -95,6 +129,8 @@ func newHarness(t testing.TB, node lbpolicy.Node) *trackerHarness {
 		slices:   map[types.NamespacedName]*discovery.EndpointSlice{},
 		seen:     map[string]int{},
 	}
+	report := func(err error) { h.reports = append(h.reports, err) }
+	h.svcHandler, h.sliceHandler = tr.ServiceEventHandler(report), tr.EndpointSliceEventHandler(report)
 	h.prev = lbpolicy.Plan{}
 	h.prevJSON, _ = json.Marshal(h.prev)
 	return h
@@ -111,32 +147,53 @@ func (h *trackerHarness) apply(e trackerEvent) {
 	if len(h.log) > 12 {
 		h.log = h.log[1:]
 	}
-	var err error
+	h.events++
+	viaHandler := h.events%2 == 0
 	switch e.op {
-	case opServiceAdd:
-		err = h.tr.OnServiceAdd(e.obj)
+	case opServiceAdd, opServiceUpdate:
 		s := e.obj.(*corev1.Service)
-		h.services[nameOf(s)] = s
-	case opServiceUpdate:
-		err = h.tr.OnServiceUpdate(e.old, e.obj)
-		s := e.obj.(*corev1.Service)
+		old, _ := e.old.(*corev1.Service)
+		switch {
+		case viaHandler && e.op == opServiceAdd:
+			h.svcHandler.OnAdd(s, false)
+		case viaHandler:
+			h.svcHandler.OnUpdate(e.old, s)
+		case e.op == opServiceAdd:
+			h.tr.OnServiceAdd(s)
+		default:
+			h.tr.OnServiceUpdate(old, s)
+		}
 		h.services[nameOf(s)] = s
 	case opServiceDelete:
-		err = h.tr.OnServiceDelete(e.obj)
+		if viaHandler {
+			h.svcHandler.OnDelete(e.obj)
+		} else {
+			h.tr.OnServiceDelete(e.key.Namespace, e.key.Name)
+		}
 		delete(h.services, e.key)
-	case opSliceAdd:
-		err = h.tr.OnEndpointSliceAdd(e.obj)
+	case opSliceAdd, opSliceUpdate:
 		s := e.obj.(*discovery.EndpointSlice)
-		h.slices[nameOf(s)] = s
-	case opSliceUpdate:
-		err = h.tr.OnEndpointSliceUpdate(e.old, e.obj)
-		s := e.obj.(*discovery.EndpointSlice)
+		old, _ := e.old.(*discovery.EndpointSlice)
+		switch {
+		case viaHandler && e.op == opSliceAdd:
+			h.sliceHandler.OnAdd(s, false)
+		case viaHandler:
+			h.sliceHandler.OnUpdate(e.old, s)
+		case e.op == opSliceAdd:
+			h.tr.OnEndpointSliceAdd(s)
+		default:
+			h.tr.OnEndpointSliceUpdate(old, s)
+		}
 		h.slices[nameOf(s)] = s
 	case opSliceDelete:
-		err = h.tr.OnEndpointSliceDelete(e.obj)
+		if viaHandler {
+			h.sliceHandler.OnDelete(e.obj)
+		} else {
+			h.tr.OnEndpointSliceDelete(e.key.Namespace, e.key.Name)
+		}
 		delete(h.slices, e.key)
 	case opSetNode:
-		err = h.tr.SetNode(e.node)
+		err := h.tr.SetNode(e.node)
 		if verr := e.node.Validate(); verr == nil {
 			h.node = e.node
 		} else if err == nil {
@@ -144,23 +201,38 @@ func (h *trackerHarness) apply(e trackerEvent) {
 		}
 		return
 	case opBad:
-		for _, call := range []func() error{
-			func() error { return h.tr.OnServiceAdd(e.obj) },
-			func() error { return h.tr.OnServiceUpdate(nil, e.obj) },
-			func() error { return h.tr.OnServiceDelete(e.obj) },
-			func() error { return h.tr.OnEndpointSliceAdd(e.obj) },
-			func() error { return h.tr.OnEndpointSliceUpdate(nil, e.obj) },
-			func() error { return h.tr.OnEndpointSliceDelete(e.obj) },
-		} {
-			if err := call(); !errors.Is(err, lbpolicy.ErrUnexpectedObject) {
-				h.t.Fatalf("bad object %#v: error %v, want ErrUnexpectedObject", e.obj, err)
-			}
-		}
+		h.applyBad(e.obj)
 		return
 	}
-	if err != nil {
-		h.t.Fatalf("%s: %v", e, err)
+	if len(h.reports) > 0 {
+		h.t.Fatalf("%s: %v", e, h.reports)
 	}
+}
+
+// applyBad hands an unusable object to every handler method, each of
+// which must report it once, and nil objects to the typed methods, which
+// must ignore them; check then finds nothing changed.
+func (h *trackerHarness) applyBad(obj any) {
+	h.t.Helper()
+	for _, call := range []func(){
+		func() { h.svcHandler.OnAdd(obj, false) },
+		func() { h.svcHandler.OnUpdate(nil, obj) },
+		func() { h.svcHandler.OnDelete(obj) },
+		func() { h.sliceHandler.OnAdd(obj, true) },
+		func() { h.sliceHandler.OnUpdate(nil, obj) },
+		func() { h.sliceHandler.OnDelete(obj) },
+	} {
+		h.reports = nil
+		call()
+		if len(h.reports) != 1 || !errors.Is(h.reports[0], lbpolicy.ErrUnexpectedObject) {
+			h.t.Fatalf("bad object %#v: reported %v, want one ErrUnexpectedObject", obj, h.reports)
+		}
+	}
+	h.reports = nil
+	h.tr.OnServiceAdd(nil)
+	h.tr.OnServiceUpdate(nil, nil)
+	h.tr.OnEndpointSliceAdd(nil)
+	h.tr.OnEndpointSliceUpdate(nil, nil)
 }
 
 // want is Compute on the model.
@@ -181,40 +253,104 @@ func (h *trackerHarness) want() lbpolicy.Plan {
 	return p
 }
 
-// check compares Plan with Compute, and Changes with the difference from
-// the previous check, and that nothing returned earlier was modified.
+// check takes a Snapshot and compares its Plan with Compute, and its
+// Changes with the difference from the previous check, and checks that
+// nothing returned earlier was modified.
 func (h *trackerHarness) check() {
 	h.t.Helper()
-	got := h.tr.Plan()
+	s := h.tr.Snapshot()
+	got := s.Plan()
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(h.want())
 	if !bytes.Equal(gotJSON, wantJSON) {
-		h.t.Fatalf("Tracker.Plan differs from Compute after\n  %s\n%s", strings.Join(h.log, "\n  "), jsonDiff(wantJSON, gotJSON))
+		h.t.Fatalf("Snapshot.Plan differs from Compute after\n  %s\n%s", strings.Join(h.log, "\n  "), jsonDiff(wantJSON, gotJSON))
 	}
 	if again, _ := json.Marshal(h.prev); !bytes.Equal(again, h.prevJSON) {
 		h.t.Fatalf("a plan returned earlier was modified:\n%s", jsonDiff(h.prevJSON, again))
 	}
-	ch := h.tr.Changes()
-	if diff := cmp.Diff(planChanges(h.prev, got), ch, addrCmp, cmpopts.EquateEmpty()); diff != "" {
-		h.t.Fatalf("Changes (-want +got) after\n  %s\n%s", strings.Join(h.log, "\n  "), diff)
+	h.checkChanges(s.Changes, got, gotJSON)
+	again := h.tr.Snapshot()
+	if !again.Changes.Empty() {
+		h.t.Fatalf("Changes right after a Snapshot are not empty: %+v", again.Changes)
 	}
-	if diff := cmp.Diff(ch, lbpolicy.Diff(&h.prev, &got), addrCmp, cmpopts.EquateEmpty()); diff != "" {
-		h.t.Fatalf("Diff(previous plan, plan) differs from Changes (-Changes +Diff) after\n  %s\n%s", strings.Join(h.log, "\n  "), diff)
-	}
-	applied, _ := json.Marshal(ch.Apply(h.prev))
-	if !bytes.Equal(applied, gotJSON) {
-		h.t.Fatalf("Changes.Apply(previous plan) is not the plan:\n%s", jsonDiff(gotJSON, applied))
-	}
-	if again := h.tr.Changes(); !again.Empty() {
-		h.t.Fatalf("Changes right after Changes is not empty: %+v", again)
+	if againJSON, _ := json.Marshal(again.Plan()); !bytes.Equal(againJSON, gotJSON) {
+		h.t.Fatalf("the plan of a Snapshot without changes differs:\n%s", jsonDiff(gotJSON, againJSON))
 	}
 	h.prev, h.prevJSON = got, gotJSON
 	for _, d := range got.Diagnostics {
 		h.seen[string(d.Reason)]++
+		if k := conflictRule(d); k != "" {
+			h.seen[k]++
+		}
 	}
 	for _, lb := range got.LoadBalancers {
 		h.seen[string(lb.Kind)]++
 	}
+}
+
+var conflictWinner = regexp.MustCompile(`^(\w+) frontend \S+ is already planned for Service ([^/ ]+)/([^: ]+):\S* \((\w+)\)`)
+
+// conflictRule says which part of the frontend rule decided a
+// FrontendConflict whose loser's Service sorts before the winner's by
+// namespace/name (so that the name order alone would have chosen the
+// other): "conflict by rank" when the kinds differ, "conflict by age" when
+// they are alike; "" otherwise.
+func conflictRule(d lbpolicy.Diagnostic) string {
+	m := conflictWinner.FindStringSubmatch(d.Message)
+	if d.Reason != lbpolicy.ReasonFrontendConflict || m == nil {
+		return ""
+	}
+	loser, _, _ := strings.Cut(strings.TrimPrefix(d.Object, "Service "), ":")
+	lns, lname, _ := strings.Cut(loser, "/")
+	if lns > m[2] || lns == m[2] && lname >= m[3] {
+		return ""
+	}
+	if m[1] != m[4] {
+		return "conflict by rank"
+	}
+	return "conflict by age"
+}
+
+// checkChanges compares ch, a Snapshot's Changes, with the difference
+// between the previous check's plan and next (whose JSON is nextJSON).
+func (h *trackerHarness) checkChanges(ch lbpolicy.Changes, next lbpolicy.Plan, nextJSON []byte) {
+	h.t.Helper()
+	if diff := cmp.Diff(planChanges(h.prev, next), ch, addrCmp, cmpopts.EquateEmpty()); diff != "" {
+		h.t.Fatalf("Changes (-want +got) after\n  %s\n%s", strings.Join(h.log, "\n  "), diff)
+	}
+	if diff := cmp.Diff(ch, lbpolicy.Diff(&h.prev, &next), addrCmp, cmpopts.EquateEmpty()); diff != "" {
+		h.t.Fatalf("Diff(previous plan, plan) differs from Changes (-Changes +Diff) after\n  %s\n%s", strings.Join(h.log, "\n  "), diff)
+	}
+	applied, _ := json.Marshal(ch.Apply(h.prev))
+	if !bytes.Equal(applied, nextJSON) {
+		h.t.Fatalf("Changes.Apply(previous plan) is not the plan:\n%s", jsonDiff(nextJSON, applied))
+	}
+}
+
+// checkLazily takes a Snapshot and checks its Changes against Compute,
+// leaving its plan unbuilt: later Snapshots then build theirs from a
+// chain of changes, and checkUnbuilt builds this one out of order.
+func (h *trackerHarness) checkLazily() {
+	h.t.Helper()
+	s := h.tr.Snapshot()
+	want := h.want()
+	wantJSON, _ := json.Marshal(want)
+	h.checkChanges(s.Changes, want, wantJSON)
+	h.unbuilt = append(h.unbuilt, unbuiltSnapshot{s: s, wantJSON: wantJSON, log: strings.Join(h.log, "\n  ")})
+	h.prev, h.prevJSON = want, wantJSON
+}
+
+// checkUnbuilt builds the plans checkLazily left, newest first, and
+// compares each with what Compute gave at its time.
+func (h *trackerHarness) checkUnbuilt() {
+	h.t.Helper()
+	for i := len(h.unbuilt) - 1; i >= 0; i-- {
+		u := h.unbuilt[i]
+		if got, _ := json.Marshal(u.s.Plan()); !bytes.Equal(got, u.wantJSON) {
+			h.t.Fatalf("the plan of an earlier Snapshot, built late, differs from Compute's then, after\n  %s\n%s", u.log, jsonDiff(u.wantJSON, got))
+		}
+	}
+	h.unbuilt = nil
 }
 
 // planChanges is the difference between two plans, computed naively.
@@ -328,13 +464,13 @@ func deletion(c *choices, key types.NamespacedName, last metav1.Object) any {
 			return last
 		}
 	case 1:
-		return lbpolicy.DeletedObject{Key: key.Namespace + "/" + key.Name}
+		return deletedFinalStateUnknown{Key: key.Namespace + "/" + key.Name}
 	case 2:
 		if last != nil {
-			return lbpolicy.DeletedObject{Obj: last}
+			return deletedFinalStateUnknown{Obj: last}
 		}
 	case 3:
-		return &lbpolicy.DeletedObject{Key: key.Namespace + "/" + key.Name, Obj: last}
+		return &deletedFinalStateUnknown{Key: key.Namespace + "/" + key.Name, Obj: last}
 	}
 	return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 }
@@ -346,8 +482,13 @@ func deletion(c *choices, key types.NamespacedName, last metav1.Object) any {
 var (
 	genClusterIPs = []string{"10.96.0.10", "10.96.0.11", "10.96.0.12", "10.244.2.7", "10.244.1.2", "10.0.0.5"}
 	genV6IPs      = []string{"fd00:96::10", "fd00:96::11", "fd00:244:2::7"}
-	genExternal   = []string{"192.0.2.50", "198.51.100.7", "2001:db8::7", "10.244.3.9"}
-	genPorts      = []corev1.ServicePort{
+	// External and ingress IPs, two of them ClusterIPs: the hijack that
+	// compareFrontendClaims's rank rule stops.
+	genExternal = []string{"192.0.2.50", "198.51.100.7", "2001:db8::7", "10.244.3.9", "10.96.0.10", "10.96.0.11"}
+	// Creation timestamps: none (sorts as the newest), and a few, two of
+	// them equal, so that age and, on a tie, namespace/name decide.
+	genCreated = []metav1.Time{{}, metav1.Unix(1700000000, 0), metav1.Unix(1700000100, 0), metav1.Unix(1700000100, 0), metav1.Unix(1600000000, 500)}
+	genPorts   = []corev1.ServicePort{
 		{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80},
 		{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53},
 		{Name: "metrics", Protocol: corev1.ProtocolTCP, Port: 9090},
@@ -361,6 +502,7 @@ var (
 
 func genService(c *choices) *corev1.Service {
 	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: pick(c, "default", "default", "default", "kube-system"), Name: pick(c, "a", "b", "c", "d")}}
+	s.CreationTimestamp = pick(c, genCreated...)
 	s.Spec.Type = pick(c, corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeClusterIP)
 	s.Spec.ClusterIPs = []string{pick(c, genClusterIPs...)}
 	if c.n(3) == 0 {
@@ -452,6 +594,9 @@ func genSlice(c *choices) *discovery.EndpointSlice {
 func (h *trackerHarness) nextEvent(c *choices) trackerEvent {
 	service := func(s *corev1.Service) trackerEvent {
 		if old, ok := h.services[nameOf(s)]; ok && c.n(2) == 0 {
+			// An update keeps the creationTimestamp: only a delete and a
+			// new add (a replacing Service) changes it.
+			s.CreationTimestamp = old.CreationTimestamp
 			return trackerEvent{op: opServiceUpdate, obj: s, old: old}
 		}
 		return trackerEvent{op: opServiceAdd, obj: s}
@@ -472,7 +617,7 @@ func (h *trackerHarness) nextEvent(c *choices) trackerEvent {
 		}
 		old := h.services[names[c.n(len(names))]]
 		s := old.DeepCopy()
-		switch c.n(5) {
+		switch c.n(6) {
 		case 0:
 			s.Spec.Type = pick(c, corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer)
 		case 1:
@@ -490,6 +635,8 @@ func (h *trackerHarness) nextEvent(c *choices) trackerEvent {
 			s.Spec.ClusterIP = s.Spec.ClusterIPs[0]
 		case 4:
 			s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: pick(c, genExternal...)}}
+		case 5: // an external IP that may be another Service's ClusterIP
+			s.Spec.ExternalIPs = []string{pick(c, genClusterIPs[:3]...)}
 		}
 		return trackerEvent{op: opServiceUpdate, obj: s, old: old}
 	case op < 8:
@@ -556,13 +703,15 @@ func (h *trackerHarness) nextEvent(c *choices) trackerEvent {
 		return trackerEvent{op: opSetNode, node: trackerNodes[c.n(len(trackerNodes))]}
 	default:
 		return trackerEvent{op: opBad, obj: pick[any](c, nil, (*corev1.Service)(nil), (*discovery.EndpointSlice)(nil),
-			lbpolicy.DeletedObject{}, lbpolicy.DeletedObject{Key: "a/b/c"}, (*lbpolicy.DeletedObject)(nil),
+			deletedFinalStateUnknown{}, deletedFinalStateUnknown{Key: "a/b/c"}, (*deletedFinalStateUnknown)(nil),
 			(*metav1.PartialObjectMetadata)(nil), "default/a", corev1.Service{})}
 	}
 }
 
 // runEvents plays the events data encodes, checking every checkEvery
-// events and at the end.
+// events and at the end. When checkEvery is more than 1, two checks in
+// three leave the Snapshot's plan unbuilt, and those plans are built and
+// checked at the end.
 func runEvents(t testing.TB, data []byte, checkEvery int, seen map[string]int) int {
 	c := &choices{data: data}
 	h := newHarness(t, trackerNodes[c.n(len(trackerNodes))])
@@ -571,11 +720,16 @@ func runEvents(t testing.TB, data []byte, checkEvery int, seen map[string]int) i
 	for !c.empty() {
 		h.apply(h.nextEvent(c))
 		steps++
-		if steps%checkEvery == 0 {
+		switch {
+		case steps%checkEvery != 0:
+		case checkEvery > 1 && steps/checkEvery%3 != 0:
+			h.checkLazily()
+		default:
 			h.check()
 		}
 	}
 	h.check()
+	h.checkUnbuilt()
 	for k, n := range h.seen {
 		seen[k] += n
 	}
@@ -609,14 +763,17 @@ func TestTrackerMatchesCompute(t *testing.T) {
 	for _, want := range []string{string(lbpolicy.ReasonFrontendConflict), string(lbpolicy.ReasonEndpointAddressInUse),
 		string(lbpolicy.ReasonNoEndpoints), string(lbpolicy.ReasonMixedInternalPorts), string(lbpolicy.ReasonInvalidEndpointSlice),
 		string(lbpolicy.ReasonOverlaySingleStack), string(lbpolicy.KindClusterIP), string(lbpolicy.KindNodePort),
-		string(lbpolicy.KindExternalIP), string(lbpolicy.KindIngress), string(lbpolicy.KindHealthCheck)} {
+		string(lbpolicy.KindExternalIP), string(lbpolicy.KindIngress), string(lbpolicy.KindHealthCheck),
+		"conflict by rank", "conflict by age"} {
 		if seen[want] == 0 {
 			t.Errorf("no checked plan had %s", want)
 		}
 	}
 }
 
-// FuzzTracker drives the Tracker with event sequences decoded from bytes.
+// FuzzTracker drives the Tracker with event sequences decoded from bytes,
+// checking after every event, then again after every third, mostly
+// without building plans (see runEvents).
 func FuzzTracker(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19})
@@ -627,6 +784,7 @@ func FuzzTracker(f *testing.F) {
 			data = data[:4000]
 		}
 		runEvents(t, data, 1, map[string]int{})
+		runEvents(t, data, 3, map[string]int{})
 	})
 }
 
@@ -692,7 +850,7 @@ func liveEvent(r *rand.Rand, h *trackerHarness, shape clusterShape) trackerEvent
 		return trackerEvent{op: opServiceUpdate, obj: s, old: old}
 	case k < 8 && len(svcNames) > 0:
 		key := svcNames[r.IntN(len(svcNames))]
-		return trackerEvent{op: opServiceDelete, obj: lbpolicy.DeletedObject{Key: key.Namespace + "/" + key.Name}, key: key}
+		return trackerEvent{op: opServiceDelete, obj: deletedFinalStateUnknown{Key: key.Namespace + "/" + key.Name}, key: key}
 	case k < 9:
 		i := r.IntN(shape.services * 2)
 		s := &corev1.Service{
@@ -741,8 +899,9 @@ func mutateSlice(r *rand.Rand, s *discovery.EndpointSlice, shape clusterShape) *
 }
 
 // TestTrackerConcurrent delivers events from several goroutines while
-// others read Plan and Changes; run with -race. The end state must be
-// Compute's, and the Changes collected along the way must add up to it.
+// another takes Snapshots and a third builds some of their plans; run
+// with -race. Each plan built must be what the Changes collected up to its
+// Snapshot add up to, and the end state must be Compute's.
 func TestTrackerConcurrent(t *testing.T) {
 	shape := clusterShape{services: 120, endpoints: 1200, nodes: 10, etpLocal: 0.2, twoPorts: 0.3, dualStack: 0.3}
 	svcs, sls := genCluster(shape, 3)
@@ -759,60 +918,61 @@ func TestTrackerConcurrent(t *testing.T) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 7))
 			for i := w; i < len(svcs); i += workers {
-				if err := tr.OnServiceAdd(svcs[i]); err != nil {
-					t.Error(err)
-				}
+				tr.OnServiceAdd(svcs[i])
 			}
 			for i := w; i < len(sls); i += workers {
-				if err := tr.OnEndpointSliceAdd(sls[i]); err != nil {
-					t.Error(err)
-				}
+				tr.OnEndpointSliceAdd(sls[i])
 				// Churn that ends where it started.
-				if err := tr.OnEndpointSliceUpdate(sls[i], mutateSlice(r, sls[i], shape)); err != nil {
-					t.Error(err)
-				}
-				if err := tr.OnEndpointSliceUpdate(nil, sls[i]); err != nil {
-					t.Error(err)
-				}
+				tr.OnEndpointSliceUpdate(sls[i], mutateSlice(r, sls[i], shape))
+				tr.OnEndpointSliceUpdate(nil, sls[i])
 			}
 		}()
 	}
+	type taken struct {
+		s           lbpolicy.Snapshot
+		appliedJSON []byte
+	}
+	snapshots := make(chan taken, 16)
 	done := make(chan struct{})
 	var applied lbpolicy.Plan
 	var readers sync.WaitGroup
 	readers.Add(2)
 	go func() {
 		defer readers.Done()
+		defer close(snapshots)
 		for {
+			s := tr.Snapshot()
+			applied = s.Changes.Apply(applied)
+			appliedJSON, _ := json.Marshal(applied)
+			snapshots <- taken{s, appliedJSON}
 			select {
 			case <-done:
 				return
 			default:
-				_ = tr.Plan()
 			}
 		}
 	}()
 	go func() {
 		defer readers.Done()
-		for {
-			ch := tr.Changes()
-			applied = ch.Apply(applied)
-			select {
-			case <-done:
-				return
-			default:
+		n := 0
+		for tk := range snapshots {
+			if n++; n%3 == 0 {
+				continue // left unbuilt: a later plan builds over it
+			}
+			if got, _ := json.Marshal(tk.s.Plan()); !bytes.Equal(got, tk.appliedJSON) {
+				t.Errorf("a Snapshot's plan differs from the Changes applied so far:\n%s", jsonDiff(tk.appliedJSON, got))
 			}
 		}
 	}()
 	wg.Wait()
 	close(done)
 	readers.Wait()
-	ch := tr.Changes()
-	applied = ch.Apply(applied)
+	s := tr.Snapshot()
+	applied = s.Changes.Apply(applied)
 
 	want, _ := lbpolicy.Compute(node, svcs, sls)
 	wantJSON, _ := json.Marshal(want)
-	gotJSON, _ := json.Marshal(tr.Plan())
+	gotJSON, _ := json.Marshal(s.Plan())
 	if !bytes.Equal(wantJSON, gotJSON) {
 		t.Fatalf("Plan after concurrent events differs from Compute:\n%s", jsonDiff(wantJSON, gotJSON))
 	}
@@ -829,56 +989,48 @@ func TestTrackerTombstones(t *testing.T) {
 	sl := v4slice("web", 8080, ep{ip: "10.244.1.10", node: thisNode})
 	for _, tc := range []struct {
 		name string
-		del  func(tr *lbpolicy.Tracker) error
+		del  func(tr *lbpolicy.Tracker, h lbpolicy.EventHandler)
 	}{
-		{"object", func(tr *lbpolicy.Tracker) error { return tr.OnServiceDelete(web) }},
-		{"tombstone without object", func(tr *lbpolicy.Tracker) error {
-			return tr.OnServiceDelete(lbpolicy.DeletedObject{Key: "default/web"})
+		{"typed", func(tr *lbpolicy.Tracker, _ lbpolicy.EventHandler) { tr.OnServiceDelete("default", "web") }},
+		{"object", func(_ *lbpolicy.Tracker, h lbpolicy.EventHandler) { h.OnDelete(web) }},
+		{"tombstone without object", func(_ *lbpolicy.Tracker, h lbpolicy.EventHandler) {
+			h.OnDelete(deletedFinalStateUnknown{Key: "default/web"})
 		}},
-		{"tombstone pointer", func(tr *lbpolicy.Tracker) error {
-			return tr.OnServiceDelete(&lbpolicy.DeletedObject{Key: "default/web", Obj: web})
+		{"tombstone pointer", func(_ *lbpolicy.Tracker, h lbpolicy.EventHandler) {
+			h.OnDelete(&deletedFinalStateUnknown{Key: "default/web", Obj: web})
 		}},
-		{"tombstone with object only", func(tr *lbpolicy.Tracker) error {
-			return tr.OnServiceDelete(lbpolicy.DeletedObject{Obj: web})
+		{"tombstone with object only", func(_ *lbpolicy.Tracker, h lbpolicy.EventHandler) {
+			h.OnDelete(deletedFinalStateUnknown{Obj: web})
 		}},
-		{"metadata", func(tr *lbpolicy.Tracker) error {
-			return tr.OnServiceDelete(&metav1.PartialObjectMetadata{ObjectMeta: web.ObjectMeta})
+		{"metadata", func(_ *lbpolicy.Tracker, h lbpolicy.EventHandler) {
+			h.OnDelete(&metav1.PartialObjectMetadata{ObjectMeta: web.ObjectMeta})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, _ := lbpolicy.NewTracker(l2bridge())
-			if err := tr.OnServiceAdd(web); err != nil {
-				t.Fatal(err)
-			}
-			if err := tr.OnEndpointSliceAdd(sl); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(tr.Plan().LoadBalancers); n != 1 {
+			report := func(err error) { t.Fatal(err) }
+			svcHandler, sliceHandler := tr.ServiceEventHandler(report), tr.EndpointSliceEventHandler(report)
+			svcHandler.OnAdd(web, true)
+			sliceHandler.OnAdd(sl, true)
+			if n := len(tr.Snapshot().Plan().LoadBalancers); n != 1 {
 				t.Fatalf("%d load balancers before the delete", n)
 			}
-			tr.Changes()
-			if err := tc.del(tr); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(tr.Plan().LoadBalancers); n != 0 {
+			tc.del(tr, svcHandler)
+			s := tr.Snapshot()
+			if n := len(s.Plan().LoadBalancers); n != 0 {
 				t.Fatalf("%d load balancers after the delete", n)
 			}
-			ch := tr.Changes()
-			if diff := cmp.Diff([]lbpolicy.Key{{Family: lbpolicy.IPv4, VIP: addr("10.96.0.10"), Protocol: tcp, Port: 80}}, ch.RemovedLoadBalancers, addrCmp); diff != "" {
+			if diff := cmp.Diff([]lbpolicy.Key{{Family: lbpolicy.IPv4, VIP: addr("10.96.0.10"), Protocol: tcp, Port: 80}}, s.Changes.RemovedLoadBalancers, addrCmp); diff != "" {
 				t.Error(diff)
 			}
 			// The slice was kept: the Service comes back with its backends.
-			if err := tr.OnServiceAdd(web); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(tr.Changes().AddedLoadBalancers); n != 1 {
+			svcHandler.OnAdd(web, false)
+			if n := len(tr.Snapshot().Changes.AddedLoadBalancers); n != 1 {
 				t.Errorf("re-added Service: %d load balancers added, want 1", n)
 			}
 			// Slices are deleted by key alone too.
-			if err := tr.OnEndpointSliceDelete(lbpolicy.DeletedObject{Key: "default/web-v4"}); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(tr.Changes().RemovedLoadBalancers); n != 1 {
+			sliceHandler.OnDelete(deletedFinalStateUnknown{Key: "default/web-v4"})
+			if n := len(tr.Snapshot().Changes.RemovedLoadBalancers); n != 1 {
 				t.Errorf("slice deleted: %d load balancers removed, want 1", n)
 			}
 		})
@@ -890,32 +1042,39 @@ func TestTrackerRejects(t *testing.T) {
 		t.Errorf("NewTracker with an invalid node: %v", err)
 	}
 	tr, _ := lbpolicy.NewTracker(l2bridge())
-	for _, err := range []error{
-		tr.OnServiceAdd(v4slice("web", 80)),
-		tr.OnEndpointSliceAdd(service("web")),
-		tr.OnServiceDelete(v4slice("web", 80)),
-		tr.OnEndpointSliceDelete(service("web")),
-		tr.OnServiceDelete(lbpolicy.DeletedObject{Key: "/"}),
-		tr.OnServiceDelete(lbpolicy.DeletedObject{Obj: lbpolicy.DeletedObject{Key: "default/web"}}),
-	} {
+	var reports []error
+	report := func(err error) { reports = append(reports, err) }
+	svcHandler, sliceHandler := tr.ServiceEventHandler(report), tr.EndpointSliceEventHandler(report)
+	svcHandler.OnAdd(v4slice("web", 80), false)
+	sliceHandler.OnAdd(service("web"), false)
+	svcHandler.OnDelete(v4slice("web", 80))
+	sliceHandler.OnDelete(service("web"))
+	svcHandler.OnDelete(deletedFinalStateUnknown{Key: "/"})
+	svcHandler.OnDelete(deletedFinalStateUnknown{Obj: deletedFinalStateUnknown{Key: "default/web"}})
+	if len(reports) != 6 {
+		t.Errorf("%d reports, want 6: %v", len(reports), reports)
+	}
+	for _, err := range reports {
 		if !errors.Is(err, lbpolicy.ErrUnexpectedObject) {
 			t.Errorf("error %v, want ErrUnexpectedObject", err)
 		}
 	}
+	// Nil objects are ignored; a handler without a report callback
+	// drops what it cannot use.
+	tr.OnServiceAdd(nil)
+	tr.OnServiceUpdate(service("web"), nil)
+	tr.OnEndpointSliceAdd(nil)
+	tr.OnEndpointSliceUpdate(v4slice("web", 80), nil)
+	tr.ServiceEventHandler(nil).OnAdd(nil, false)
+	tr.EndpointSliceEventHandler(nil).OnDelete("default/web")
 	if err := tr.SetNode(lbpolicy.Node{Name: "x"}); !errors.Is(err, lbpolicy.ErrInvalidNode) {
 		t.Errorf("SetNode with an invalid node: %v", err)
 	}
-	if p := tr.Plan(); len(p.LoadBalancers)+len(p.Endpoints)+len(p.Diagnostics) != 0 {
+	if p := tr.Snapshot().Plan(); len(p.LoadBalancers)+len(p.Endpoints)+len(p.Diagnostics) != 0 {
 		t.Errorf("rejected events changed the plan: %+v", p)
 	}
-}
-
-// TestTrackerLoadBalancerFields guards the Tracker's field-by-field
-// comparison of load balancers: a new field must be compared there too
-// (equalLoadBalancers in tracker_assembly.go).
-func TestTrackerLoadBalancerFields(t *testing.T) {
-	if n := reflect.TypeOf(lbpolicy.LoadBalancer{}).NumField(); n != 13 {
-		t.Errorf("LoadBalancer has %d fields; update equalLoadBalancers and this test", n)
+	if p := (lbpolicy.Snapshot{}).Plan(); p.LoadBalancers == nil || len(p.LoadBalancers)+len(p.Endpoints)+len(p.Diagnostics) != 0 {
+		t.Errorf("the zero Snapshot's plan: %+v", p)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/hnslb/hnslb/sourcevip"
@@ -222,6 +223,24 @@ type LoadBalancer struct {
 	SourceVIP netip.Addr `json:"sourceVIP"`
 	// Backends, sorted by address; never empty.
 	Backends []Backend `json:"backends"`
+}
+
+// equalContent reports whether a and b would be the same HNS object: every
+// field but the owner (Service and Port), which HNS does not hold. It is
+// the one list of a load balancer's content fields; equalLoadBalancers adds
+// the owner, and TestLoadBalancerEquality checks that every field is in one
+// of them.
+func equalContent(a, b *LoadBalancer) bool {
+	return a.Kind == b.Kind && a.IPFamily == b.IPFamily && slices.Equal(a.FrontendVIPs, b.FrontendVIPs) &&
+		a.Protocol == b.Protocol && a.InternalPort == b.InternalPort && a.ExternalPort == b.ExternalPort &&
+		a.Flags == b.Flags && a.PortMappingFlags == b.PortMappingFlags && a.DistributionType == b.DistributionType &&
+		a.SourceVIP == b.SourceVIP && slices.Equal(a.Backends, b.Backends)
+}
+
+// equalLoadBalancers compares every field, the owner included: what Changes
+// and Diff call an update.
+func equalLoadBalancers(a, b *LoadBalancer) bool {
+	return a == b || a.Service == b.Service && a.Port == b.Port && equalContent(a, b)
 }
 
 // Key identifies a load balancer in HNS: two load balancers with the same

@@ -47,7 +47,7 @@ type Network struct {
 // Overlay source-VIP endpoint. Local pod endpoints never appear here: they
 // belong to the CNI.
 //
-// It marshals to the "endpoints" entries of the planner's JSON (DESIGN §9);
+// It marshals to the "endpoints" entries of the planner's JSON (see examples/hnslb-plan);
 // a zero address marshals as "".
 type Endpoint struct {
 	// IP is the endpoint's address.

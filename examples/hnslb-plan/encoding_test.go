@@ -31,7 +31,7 @@ func TestInputEncodingErrors(t *testing.T) {
 	}{{
 		name:   "UTF-16 without a byte-order mark",
 		stdin:  "a\x00p\x00i\x00",
-		stderr: "hnslb-plan: <stdin>: unsupported text encoding: a NUL byte at offset 1 (UTF-16 without a byte-order mark?); save the file as UTF-8\n",
+		stderr: "hnslb-plan: <stdin>: unsupported text encoding: a NUL byte at line 1, column 2 (UTF-16 without a byte-order mark?); save the file as UTF-8\n",
 	}, {
 		name:   "duplicate JSON key",
 		stdin:  `{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},"spec":{"clusterIP":"10.96.0.20","clusterIP":"10.96.0.21","ports":[{"port":80}]}}`,

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/hnslb/hnslb/examples/internal/cluster"
@@ -78,19 +80,54 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail("-o %q: want table or json", *output)
 	}
 
+	if len(files) > 0 {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(memoryLimit(files)))
+	}
+	node, nodeSource, objs, err := readInputs(*nodeFile, files, stdin, stderr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	plan, err := lbpolicy.Compute(node, objs.Services, objs.EndpointSlices)
+	if err != nil {
+		if errors.Is(err, lbpolicy.ErrInvalidNode) {
+			msg := strings.TrimPrefix(err.Error(), lbpolicy.ErrInvalidNode.Error()+": ")
+			return fail("invalid node in %s:\n  %s", nodeSource, strings.ReplaceAll(msg, "\n", "\n  "))
+		}
+		return fail("cannot plan: %v", err)
+	}
+	objs = nil // the plan is all that is left to write
+	if err := write(stdout, node, plan); err != nil {
+		return fail("writing the plan: %v", err)
+	}
+	if plan.HasErrors() {
+		n := 0
+		for _, d := range plan.Diagnostics {
+			if d.Severity == lbpolicy.SeverityError {
+				n++
+			}
+		}
+		fmt.Fprintf(stderr, "hnslb-plan: the plan has %d error diagnostic(s)\n", n)
+		return exitPlanErrors
+	}
+	return exitOK
+}
+
+// readInputs reads the node and the cluster objects, the sample's where
+// none is given, and notes on stderr what it ignored.
+func readInputs(nodeFile string, files []string, stdin io.Reader, stderr io.Writer) (lbpolicy.Node, string, *cluster.Objects, error) {
 	node, objs := cluster.Sample()
 	nodeSource := "the built-in sample node"
-	if *nodeFile != "" {
+	if nodeFile != "" {
 		var err error
-		if node, err = cluster.ReadNode(*nodeFile); err != nil {
-			return fail("%v", err)
+		if node, err = cluster.ReadNode(nodeFile); err != nil {
+			return node, "", nil, err
 		}
-		nodeSource = *nodeFile
+		nodeSource = nodeFile
 	}
 	if len(files) > 0 {
 		var err error
-		if objs, err = cluster.ReadPaths(files, stdin); err != nil {
-			return fail("%v", err)
+		if objs, err = (cluster.ReadOptions{PlanOnly: true}).ReadPaths(files, stdin); err != nil {
+			return node, "", nil, err
 		}
 	}
 	if n := len(objs.Ignored); n > 0 {
@@ -107,26 +144,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hnslb-plan: note: no Services in %s\n", strings.Join(files, ", "))
 	}
 
-	plan, err := lbpolicy.Compute(node, objs.Services, objs.EndpointSlices)
-	if err != nil {
-		if errors.Is(err, lbpolicy.ErrInvalidNode) {
-			msg := strings.TrimPrefix(err.Error(), lbpolicy.ErrInvalidNode.Error()+": ")
-			return fail("invalid node in %s:\n  %s", nodeSource, strings.ReplaceAll(msg, "\n", "\n  "))
+	return node, nodeSource, objs, nil
+}
+
+// memoryLimit returns the soft memory limit for planning the input files:
+// 3.5 times their size, when they are large. Decoding allocates about 40
+// times the input in short-lived garbage while what it keeps (the objects,
+// then the plan) stays under 3 times the input; with Go's default pacing
+// the heap would grow to twice what is kept before collecting, and a 100
+// MB input would peak near 700 MB. The limit makes the collector run
+// earlier instead. Small inputs, stdin and unreadable paths keep the
+// default (no limit).
+func memoryLimit(files []string) int64 {
+	const minInput = 16 << 20
+	var size int64
+	for _, f := range files {
+		if f == cluster.Stdin {
+			return math.MaxInt64
 		}
-		return fail("cannot plan: %v", err)
-	}
-	if err := write(stdout, node, plan); err != nil {
-		return fail("writing the plan: %v", err)
-	}
-	if plan.HasErrors() {
-		n := 0
-		for _, d := range plan.Diagnostics {
-			if d.Severity == lbpolicy.SeverityError {
-				n++
-			}
+		info, err := os.Stat(f)
+		if err != nil || info.IsDir() {
+			return math.MaxInt64
 		}
-		fmt.Fprintf(stderr, "hnslb-plan: the plan has %d error diagnostic(s)\n", n)
-		return exitPlanErrors
+		size += info.Size()
 	}
-	return exitOK
+	if size < minInput {
+		return math.MaxInt64
+	}
+	return size * 7 / 2
 }

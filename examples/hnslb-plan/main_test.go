@@ -39,6 +39,7 @@ var planCases = []struct {
 	{name: "winkernel-scenarios", args: []string{"-f", clustersDir + "winkernel-scenarios.yaml"}, code: exitOK},
 	{name: "kubectl-list", args: []string{"-f", clustersDir + "kubectl-list.json"}, code: exitOK},
 	{name: "conflict", args: []string{"-f", clustersDir + "conflict.yaml"}, code: exitPlanErrors},
+	{name: "untrusted", args: []string{"-f", clustersDir + "untrusted.yaml"}, code: exitPlanErrors},
 }
 
 type result struct {
@@ -74,11 +75,12 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// The JSON schema of DESIGN.md §9: every key, no others, never null lists.
+// The JSON schema of -o json (doc.go): every key, no others, never null lists.
 var (
 	planKeys         = []string{"diagnostics", "endpoints", "loadBalancers"}
-	loadBalancerKeys = []string{"backends", "distributionType", "externalPort", "flags", "frontendVIPs", "internalPort",
-		"ipFamily", "kind", "port", "portMappingFlags", "protocol", "service", "sourceVIP"}
+	loadBalancerKeys = []string{"backends", "distributionType", "distributionTypeName", "externalPort", "flagNames", "flags",
+		"frontendVIPs", "internalPort", "ipFamily", "key", "kind", "port", "portMappingFlagNames", "portMappingFlags", "protocol",
+		"service", "sourceVIP"}
 	endpointKeys   = []string{"ip", "macAddress", "providerAddress", "remote"}
 	diagnosticKeys = []string{"message", "object", "reason", "severity"}
 )
@@ -128,7 +130,7 @@ func checkSchema(t *testing.T, out []byte) {
 	for i, v := range list(plan["loadBalancers"], "loadBalancers") {
 		what := fmt.Sprintf("loadBalancers[%d]", i)
 		lb := object(v, what, loadBalancerKeys)
-		for _, k := range []string{"service", "port", "kind", "ipFamily", "sourceVIP"} {
+		for _, k := range []string{"service", "port", "kind", "ipFamily", "sourceVIP", "key", "distributionTypeName"} {
 			if !isString(lb[k]) {
 				t.Errorf("%s.%s = %v, want a string", what, k, lb[k])
 			}
@@ -138,6 +140,8 @@ func checkSchema(t *testing.T, out []byte) {
 				t.Errorf("%s.%s = %v, want a number", what, k, lb[k])
 			}
 		}
+		checkFlagNames(t, lb["flagNames"], what+".flagNames")
+		checkFlagNames(t, lb["portMappingFlagNames"], what+".portMappingFlagNames")
 		vips := list(lb["frontendVIPs"], what+".frontendVIPs")
 		backends := list(lb["backends"], what+".backends")
 		if len(backends) == 0 {
@@ -175,6 +179,20 @@ func checkSchema(t *testing.T, out []byte) {
 		case "info", "warning", "error":
 		default:
 			t.Errorf("diagnostic %v: unknown severity", d)
+		}
+	}
+}
+
+// checkFlagNames checks a list of flag names: never "" or "None".
+func checkFlagNames(t *testing.T, v any, what string) {
+	t.Helper()
+	names, ok := v.([]any)
+	if !ok {
+		t.Errorf("%s is %T (%v), want a list", what, v, v)
+	}
+	for _, n := range names {
+		if s, _ := n.(string); s == "" || s == "None" {
+			t.Errorf("%s holds %v, want flag names", what, n)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,30 +13,110 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// writeJSON writes the plan's own JSON (DESIGN.md §9), indented by two
+// writeJSON writes the plan's own JSON (see doc.go), with each load
+// balancer's key and flag names added (loadBalancerJSON), indented by two
 // spaces, with a trailing newline. Lists are [] rather than null, and "<"
-// and ">" (in "<cbr0>") are not escaped.
+// and ">" (in "<cbr0>") are not escaped. It writes the document as the
+// encoding of planJSON would read, one list element at a time, so that a
+// large plan is never held twice in memory.
 func writeJSON(w io.Writer, p lbpolicy.Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(withEmptyLists(p))
-}
-
-// withEmptyLists returns a copy of p whose nil lists are empty, so that
-// they encode as [] (the JSON schema has no nulls).
-func withEmptyLists(p lbpolicy.Plan) lbpolicy.Plan {
-	out := lbpolicy.Plan{
-		LoadBalancers: make([]lbpolicy.LoadBalancer, len(p.LoadBalancers)),
-		Endpoints:     orEmpty(p.Endpoints),
-		Diagnostics:   orEmpty(p.Diagnostics),
-	}
-	for i, lb := range p.LoadBalancers {
+	e := listWriter{w: w}
+	e.printf("{\n")
+	e.list("loadBalancers", len(p.LoadBalancers), func(i int) any {
+		lb := p.LoadBalancers[i]
 		lb.FrontendVIPs = orEmpty(lb.FrontendVIPs)
 		lb.Backends = orEmpty(lb.Backends)
-		out.LoadBalancers[i] = lb
+		return loadBalancerJSON{
+			LoadBalancer:         lb,
+			KeyText:              lb.Key().String(),
+			FlagNames:            flagNames(lb.Flags),
+			PortMappingFlagNames: flagNames(lb.PortMappingFlags),
+			DistributionTypeName: distributionName(lb.DistributionType),
+		}
+	})
+	e.printf(",\n")
+	e.list("endpoints", len(p.Endpoints), func(i int) any { return p.Endpoints[i] })
+	e.printf(",\n")
+	e.list("diagnostics", len(p.Diagnostics), func(i int) any { return p.Diagnostics[i] })
+	e.printf("\n}\n")
+	return e.err
+}
+
+// listWriter writes a JSON object's list members element by element, with
+// the indentation json.Encoder's SetIndent("", "  ") gives them, and keeps
+// the first error.
+type listWriter struct {
+	w   io.Writer
+	buf bytes.Buffer
+	err error
+}
+
+func (e *listWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
-	return out
+}
+
+// list writes `  "name": [...]` with n elements, elem(i) giving each.
+func (e *listWriter) list(name string, n int, elem func(i int) any) {
+	if n == 0 {
+		e.printf("  %q: []", name)
+		return
+	}
+	e.printf("  %q: [", name)
+	enc := json.NewEncoder(&e.buf)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	for i := 0; i < n && e.err == nil; i++ {
+		e.buf.Reset()
+		if e.err = enc.Encode(elem(i)); e.err != nil {
+			return
+		}
+		sep := ","
+		if i == n-1 {
+			sep = ""
+		}
+		e.printf("\n    %s%s", bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), sep)
+	}
+	e.printf("\n  ]")
+}
+
+// planJSON is lbpolicy.Plan as -o json prints it.
+type planJSON struct {
+	LoadBalancers []loadBalancerJSON    `json:"loadBalancers"`
+	Endpoints     []lbpolicy.Endpoint   `json:"endpoints"`
+	Diagnostics   []lbpolicy.Diagnostic `json:"diagnostics"`
+}
+
+// loadBalancerJSON is a load balancer as -o json prints it: the Plan's
+// fields, then for people and scripts what its numbers mean: its identity
+// key as hnslb's logs and errors write it, and its flags and distribution
+// by name (the numbers stay in flags, portMappingFlags and
+// distributionType).
+type loadBalancerJSON struct {
+	lbpolicy.LoadBalancer
+	KeyText              string   `json:"key"`                  // "IPv4/10.96.0.10/TCP/80"
+	FlagNames            []string `json:"flagNames"`            // ["DSR", "IPv6"]; [] for none
+	PortMappingFlagNames []string `json:"portMappingFlagNames"` // ["LocalRoutedVIP", "VipExternalIP"]
+	DistributionTypeName string   `json:"distributionTypeName"` // "None", "SourceIPProtocol", "SourceIP"; "" if unknown
+}
+
+// distributionName is HNS's name of d, "" if it has none.
+func distributionName(d lbpolicy.DistributionType) string {
+	if name := d.String(); name != fmt.Sprint(uint32(d)) {
+		return name
+	}
+	return ""
+}
+
+// flagNames lists the names of the bits set in f, as f.String() names
+// them ("0x20" for a bit without a name); none for 0.
+func flagNames(f fmt.Stringer) []string {
+	s := f.String()
+	if s == "None" {
+		return []string{}
+	}
+	return strings.Split(s, "|")
 }
 
 func orEmpty[T any](s []T) []T {
@@ -113,6 +194,7 @@ func writeLoadBalancers(out io.Writer, p lbpolicy.Plan) {
 		field := func(label, value string) {
 			fmt.Fprintf(out, "%s%-*s%s\n", lbIndent, labelWidth, label, value)
 		}
+		field("key", lb.Key().String())
 		field("frontend", fmt.Sprintf("%s %s %s -> %d", lb.IPFamily, lb.Protocol, frontend(lb), lb.InternalPort))
 		field("flags", decoded(uint32(lb.Flags), lb.Flags))
 		field("port mapping", decoded(uint32(lb.PortMappingFlags), lb.PortMappingFlags))
@@ -128,7 +210,7 @@ func writeLoadBalancers(out io.Writer, p lbpolicy.Plan) {
 				backends[j] += " (local)"
 			}
 		}
-		lines := wrap(backends, lineWidth-len(lbIndent)-labelWidth)
+		lines := textout.Wrap(backends, lineWidth-len(lbIndent)-labelWidth)
 		if len(lines) == 0 {
 			lines = []string{"-"}
 		}
@@ -159,30 +241,6 @@ func frontend(lb lbpolicy.LoadBalancer) string {
 		vips[i] = netip.AddrPortFrom(v, lb.ExternalPort).String()
 	}
 	return strings.Join(vips, ", ")
-}
-
-// wrap joins items with ", " into lines of at most width bytes (an item
-// longer than width gets a line of its own).
-func wrap(items []string, width int) []string {
-	var lines []string
-	var cur strings.Builder
-	for i, it := range items {
-		if i < len(items)-1 {
-			it += ","
-		}
-		if cur.Len() > 0 && cur.Len()+1+len(it) > width {
-			lines = append(lines, cur.String())
-			cur.Reset()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte(' ')
-		}
-		cur.WriteString(it)
-	}
-	if cur.Len() > 0 {
-		lines = append(lines, cur.String())
-	}
-	return lines
 }
 
 func writeEndpoints(out io.Writer, node lbpolicy.Node, p lbpolicy.Plan) {

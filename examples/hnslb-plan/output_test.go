@@ -66,6 +66,7 @@ const handTable = `NODE n1, L2Bridge, node IPs 10.0.0.4, fd00::4, HNS newest, DS
 LOAD BALANCERS (3)
 
 #1  ClusterIP  ns/wide:http
+    key             IPv4/10.96.0.20/TCP/80
     frontend        IPv4 TCP 10.96.0.20:80 -> 8080
     flags           17 DSR|0x10
     port mapping    1 ILB
@@ -78,6 +79,7 @@ LOAD BALANCERS (3)
                     10.244.2.116 (local), 10.244.2.117 (local), 10.244.2.118 (local), 10.244.2.119 (local)
 
 #2  NodePort  ns/v6
+    key             IPv6/*/132/30900
     frontend        IPv6 132 (all node IPs):30900 -> 9000
     flags           2 IPv6
     port mapping    18 LocalRoutedVIP|VipExternalIP
@@ -86,6 +88,7 @@ LOAD BALANCERS (3)
     backends (1)    fd00:10:244:1::5 (local)
 
 #3  HealthCheck  ns/v6
+    key             IPv6/2001:db8::10/TCP/10256
     frontend        IPv6 TCP [2001:db8::10]:10256 -> 10256
     flags           2 IPv6
     port mapping    0 None
@@ -160,7 +163,14 @@ func TestWriteJSON(t *testing.T) {
 	if err := writeJSON(&out, p); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{`"frontendVIPs": [],`, `"backends": []`, `"<cbr0>"`, `"sourceVIP": "",`, `"providerAddress": ""`, "\n}\n"} {
+	for _, s := range []string{`"frontendVIPs": [],`, `"backends": []`, `"<cbr0>"`, `"sourceVIP": "",`, `"providerAddress": ""`, "\n}\n",
+		`"key": "IPv4/10.96.0.20/TCP/80",`, `"flagNames": [
+        "DSR",
+        "0x10"
+      ],`, `"portMappingFlagNames": [
+        "LocalRoutedVIP",
+        "VipExternalIP"
+      ],`, `"portMappingFlagNames": [],`, `"distributionTypeName": "SourceIPProtocol"`, `"distributionTypeName": ""`} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("JSON does not contain %q:\n%s", s, out.String())
 		}
@@ -170,23 +180,5 @@ func TestWriteJSON(t *testing.T) {
 	}
 	if p.LoadBalancers[1].FrontendVIPs != nil {
 		t.Error("writeJSON modified the plan")
-	}
-}
-
-func TestWrap(t *testing.T) {
-	tests := []struct {
-		items []string
-		width int
-		want  []string
-	}{
-		{items: nil, width: 10, want: nil},
-		{items: []string{"a", "b", "c"}, width: 10, want: []string{"a, b, c"}},
-		{items: []string{"aaaa", "bbbb", "cccc"}, width: 10, want: []string{"aaaa,", "bbbb, cccc"}},
-		{items: []string{"a-very-long-item", "b"}, width: 5, want: []string{"a-very-long-item,", "b"}},
-	}
-	for _, tt := range tests {
-		if got := wrap(tt.items, tt.width); !cmp.Equal(got, tt.want) {
-			t.Errorf("wrap(%q, %d) = %q, want %q", tt.items, tt.width, got, tt.want)
-		}
 	}
 }

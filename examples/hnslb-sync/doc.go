@@ -1,14 +1,15 @@
 // Command hnslb-sync replays a sequence of cluster states, or a recording
 // of watch events, against an in-memory HNS (package fake) and prints, per
-// step, the HNS calls hnsadapter's Reconciler made and what HNS holds
-// afterwards. It shows what applying plans costs on each HNS version: what
+// step, the HNS calls hnsadapter's Reconciler made, the load balancers it
+// created, updated and deleted, by key and Service, and on request what HNS
+// holds afterwards. It shows what applying plans costs on each HNS version: what
 // is created, updated in place or deleted and created again, adopted after
 // a restart, or left alone. It never talks to HNS or to a cluster.
 //
 // Usage:
 //
-//	hnslb-sync [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-o table|json] [STATE]...
-//	hnslb-sync -events FILE [-batch N] [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-o table|json]
+//	hnslb-sync [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-dump] [-o table|json] [STATE]...
+//	hnslb-sync -events FILE [-batch N] [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-dump] [-o table|json]
 //
 // With no arguments it replays a built-in demo on the built-in sample node
 // (see examples/internal/cluster/sample): the sample cluster; then the
@@ -97,29 +98,42 @@
 //		Event mode (see above); no STATE arguments then.
 //	-batch N
 //		Events per step in event mode. Default 1.
+//	-dump
+//		With -o table: after each step, also HNS's whole state
+//		(fake.DumpStable: hnsdiag style, without IDs).
 //	-o table|json
 //		table (default): per step a header with the step's name, the
-//		calls by kind, how many load balancers and endpoints HNS holds,
-//		the errors and diagnostics, then HNS's state (fake.DumpStable:
-//		hnsdiag style, without IDs). In event mode the header also says
-//		what the Tracker reported as changed; with -restart-at, how many
-//		load balancers the new Reconciler adopted; and it names the pod
-//		endpoints added before the step. json: a stable interface,
+//		calls by hns.Op, the load balancers created, updated and deleted
+//		(by key, with their Service port), how many load balancers and
+//		endpoints HNS holds, the errors and diagnostics, and with -dump
+//		HNS's state. In event mode the header also says what the Tracker
+//		reported as changed; with -restart-at, how many load balancers the
+//		new Reconciler adopted; and it names the pod endpoints added
+//		before the step. json: a stable interface,
 //
 //		{"steps": [{"step": "demo 1: the sample cluster",
-//		  "calls": {"createLoadBalancer": 26, "updateLoadBalancer": 0, "deleteLoadBalancer": 0,
-//		            "createEndpoint": 25, "deleteEndpoint": 0, "list": 2},
+//		  "calls": {"CreateEndpoint": 25, "CreateLoadBalancer": 26, "DeleteEndpoint": 0,
+//		            "DeleteLoadBalancer": 0, "GetLoadBalancer": 0, "GetNetworkByName": 1,
+//		            "ListEndpoints": 1, "ListLoadBalancers": 1, "UpdateLoadBalancer": 0, "Version": 1},
+//		  "created": [{"key": "IPv4/*/TCP/30080", "service": "default/api", "port": "http"}, ...],
+//		  "updated": [], "deleted": [],
 //		  "loadBalancers": 26, "endpoints": 33, "errors": [], "diagnostics": [], "adopted": 0,
-//		  "full": true, "getLoadBalancer": 0}]}
+//		  "full": true}]}
 //
 //		with every key always present and lists never null. calls are
-//		the Client calls HNS received during the step's sync, by kind:
-//		list counts ListLoadBalancers and ListEndpoints; getLoadBalancer
-//		counts GetLoadBalancer (the read-back that verifies an in-place
-//		update), beside calls so that calls has exactly its six keys; the network and version lookups of a new Reconciler are not
-//		counted. loadBalancers and endpoints count what HNS holds after
-//		the step: every endpoint (the fake has one network), the root and
-//		pod endpoints included. errors are the sync's per-object errors
+//		the Client calls HNS received during the step's sync, keyed by
+//		the names of hns's Op constants (hns.OpCreateLoadBalancer is
+//		"CreateLoadBalancer"), every operation present: GetLoadBalancer
+//		is the read-back that verifies an in-place update; GetNetworkByName
+//		and Version are a new Reconciler's lookups. created, updated and
+//		deleted are the load balancers the step created, changed (in place,
+//		or deleted and created under a new ID) and deleted, by identity key
+//		(lbpolicy.Key), in key order, with the Service and port of the plan
+//		that last had the key ("" for a load balancer no plan had); they
+//		are read from HNS's state before and after the step.
+//		loadBalancers and endpoints count what HNS holds after the step:
+//		every endpoint (the fake has one network), the root and pod
+//		endpoints included. errors are the sync's per-object errors
 //		(hnsadapter.Result.Errors) and the error of a sync that failed as
 //		a whole. diagnostics are the plan's error diagnostics ("plan: …")
 //		and the sync's diagnostics ("sync: …", e.g. LocalEndpointMissing);

@@ -31,12 +31,13 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-const usage = `Usage: hnslb-sync [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-o table|json] [STATE]...
-       hnslb-sync -events FILE [-batch N] [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-o table|json]
+const usage = `Usage: hnslb-sync [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-dump] [-o table|json] [STATE]...
+       hnslb-sync -events FILE [-batch N] [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-dump] [-o table|json]
 
 Replays cluster states, or watch events, against an in-memory HNS (package
-fake) and prints, per step, the HNS calls the Reconciler made and what HNS
-holds afterwards.
+fake) and prints, per step, the HNS calls the Reconciler made, the load
+balancers it created, updated and deleted, and (-dump) what HNS holds
+afterwards.
 
 Each STATE is one step: a file or a directory (its *.yaml, *.yml and *.json
 files) of Services and EndpointSlices, as hnslb-plan -f reads them; "-" is
@@ -54,6 +55,7 @@ type config struct {
 	eventsFile   string // "" = state mode
 	batch        int
 	claimNetwork bool
+	dump         bool // show HNS's state after each step
 	write        func(io.Writer, header, []stepResult) error
 	states       []string
 }
@@ -95,7 +97,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	h := header{profile: profile, node: node, steps: len(results)}
+	h := header{profile: profile, node: node, steps: len(results), dump: cfg.dump}
 	if err := cfg.write(stdout, h, results); err != nil {
 		return fail("writing the output: %v", err)
 	}
@@ -126,6 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (config, int, error) {
 	flags.StringVar(&cfg.eventsFile, "events", "", "replay the watch events in `FILE` (kubectl get --watch --output-watch-events -o json|yaml;\n- is stdin) through an lbpolicy.Tracker instead of states")
 	flags.IntVar(&cfg.batch, "batch", defaultBatch, "with -events: `N` events (Services and EndpointSlices) per step")
 	flags.BoolVar(&cfg.claimNetwork, "claim-network", false, "the Reconciler owns every load balancer and remote endpoint on the network\n(hnsadapter.Options.ClaimNetwork), so a restarted one deletes what the plan no longer wants")
+	flags.BoolVar(&cfg.dump, "dump", false, "with -o table: after each step, also what HNS holds, every object (hnsdiag style, without IDs)")
 	output := flags.String("o", "table", "output `format`: table or json")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), usage)
@@ -157,6 +160,8 @@ func parseFlags(args []string, stderr io.Writer) (config, int, error) {
 		return cfg, -1, fmt.Errorf("-batch %d: want 1 or more events per step", cfg.batch)
 	case set["batch"] && !set["events"]:
 		return cfg, -1, errors.New("-batch applies to -events only")
+	case cfg.dump && *output != "table":
+		return cfg, -1, errors.New("-dump applies to -o table only")
 	case set["events"] && cfg.eventsFile == "":
 		return cfg, -1, errors.New(`-events: give a file, or "-" for stdin`)
 	case set["profile"] && cfg.profile == "":

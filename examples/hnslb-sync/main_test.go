@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -51,12 +52,13 @@ func statesArgs(extra ...string) []string {
 }
 
 // goldenCases are the golden-tested replays; each is printed as table and
-// json into testdata/NAME.FORMAT.golden.
+// json (table only with -dump) into testdata/NAME.FORMAT.golden.
 var goldenCases = []struct {
 	name string
 	args []string
 	code int
 }{
+	{name: "states-ws2022-dump", args: statesArgs("-profile", "ws2022", "-dump"), code: exitOK},
 	{name: "demo", code: exitOK},
 	{name: "demo-l2bridge-dualstack", args: []string{"-node", nodesDir + "l2bridge-dualstack.yaml"}, code: exitOK},
 	{name: "states-ws2022", args: statesArgs("-profile", "ws2022", "-restart-at", "4"), code: exitOK},
@@ -81,6 +83,9 @@ func runWith(t *testing.T, stdin string, args ...string) result {
 func TestGolden(t *testing.T) {
 	for _, gc := range goldenCases {
 		for _, format := range []string{"table", "json"} {
+			if format == "json" && slices.Contains(gc.args, "-dump") {
+				continue
+			}
 			t.Run(gc.name+"/"+format, func(t *testing.T) {
 				args := append([]string{"-o", format}, gc.args...)
 				got := runWith(t, "", args...)
@@ -101,9 +106,13 @@ func TestGolden(t *testing.T) {
 
 // The JSON schema: every key, no others, never null lists.
 var (
-	topKeys   = []string{"steps"}
-	stepKeys  = []string{"adopted", "calls", "diagnostics", "endpoints", "errors", "full", "getLoadBalancer", "loadBalancers", "step"}
-	callsKeys = []string{"createEndpoint", "createLoadBalancer", "deleteEndpoint", "deleteLoadBalancer", "list", "updateLoadBalancer"}
+	topKeys  = []string{"steps"}
+	stepKeys = []string{"adopted", "calls", "created", "deleted", "diagnostics", "endpoints", "errors", "full", "loadBalancers",
+		"step", "updated"}
+	// callsKeys are the names of hns's Op constants.
+	callsKeys = []string{"CreateEndpoint", "CreateLoadBalancer", "DeleteEndpoint", "DeleteLoadBalancer", "GetLoadBalancer",
+		"GetNetworkByName", "ListEndpoints", "ListLoadBalancers", "UpdateLoadBalancer", "Version"}
+	keyChangeKeys = []string{"key", "port", "service"}
 )
 
 func keysOf(m map[string]any) []string {
@@ -146,6 +155,22 @@ func checkSchema(t *testing.T, out []byte) {
 				t.Errorf("steps[%d].%s = %v, want a number", i, k, step[k])
 			}
 		}
+		for _, k := range []string{"created", "updated", "deleted"} {
+			list, ok := step[k].([]any)
+			if !ok {
+				t.Errorf("steps[%d].%s = %v, want a list", i, k, step[k])
+			}
+			for _, e := range list {
+				m, ok := e.(map[string]any)
+				if !ok {
+					t.Errorf("steps[%d].%s holds %v, want objects", i, k, e)
+					continue
+				}
+				if diff := cmp.Diff(keyChangeKeys, keysOf(m)); diff != "" {
+					t.Errorf("steps[%d].%s keys (-want +got):\n%s", i, k, diff)
+				}
+			}
+		}
 		for _, k := range []string{"errors", "diagnostics"} {
 			list, ok := step[k].([]any)
 			if !ok {
@@ -176,19 +201,19 @@ func checkSchema(t *testing.T, out []byte) {
 type jsonStep struct {
 	Step  string `json:"step"`
 	Calls struct {
-		CreateLoadBalancer int `json:"createLoadBalancer"`
-		UpdateLoadBalancer int `json:"updateLoadBalancer"`
-		DeleteLoadBalancer int `json:"deleteLoadBalancer"`
-		CreateEndpoint     int `json:"createEndpoint"`
-		DeleteEndpoint     int `json:"deleteEndpoint"`
-		List               int `json:"list"`
+		CreateLoadBalancer int
+		UpdateLoadBalancer int
+		DeleteLoadBalancer int
+		CreateEndpoint     int
+		DeleteEndpoint     int
+		GetLoadBalancer    int
 	} `json:"calls"`
-	GetLoadBalancer int      `json:"getLoadBalancer"`
-	LoadBalancers   int      `json:"loadBalancers"`
-	Endpoints       int      `json:"endpoints"`
-	Errors          []string `json:"errors"`
-	Diagnostics     []string `json:"diagnostics"`
-	Adopted         int      `json:"adopted"`
+	Created, Updated, Deleted []keyChange
+	LoadBalancers             int      `json:"loadBalancers"`
+	Endpoints                 int      `json:"endpoints"`
+	Errors                    []string `json:"errors"`
+	Diagnostics               []string `json:"diagnostics"`
+	Adopted                   int      `json:"adopted"`
 }
 
 func (s jsonStep) mutating() int {
@@ -239,7 +264,7 @@ func TestStatesCalls(t *testing.T) {
 			}
 			change := steps[statesChangeStep-1]
 			if profile == "latest" {
-				if c := change.Calls; c.UpdateLoadBalancer != 1 || c.DeleteLoadBalancer != 0 || c.CreateLoadBalancer != 0 || change.GetLoadBalancer != 1 {
+				if c := change.Calls; c.UpdateLoadBalancer != 1 || c.DeleteLoadBalancer != 0 || c.CreateLoadBalancer != 0 || c.GetLoadBalancer != 1 {
 					t.Errorf("pod replaced on %s: calls %+v, want 1 update read back once", profile, c)
 				}
 			} else {
@@ -250,10 +275,21 @@ func TestStatesCalls(t *testing.T) {
 			if c := change.Calls; c.CreateEndpoint != 1 || c.DeleteEndpoint != 1 {
 				t.Errorf("pod replaced on %s: calls %+v, want the new remote endpoint created and the old one deleted", profile, c)
 			}
+			web := []keyChange{{Key: "IPv4/10.96.45.12/TCP/80", Service: "default/web", Port: "http"}}
+			if diff := cmp.Diff(web, change.Updated); diff != "" || len(change.Created)+len(change.Deleted) > 0 {
+				t.Errorf("pod replaced on %s: created %v, deleted %v, updated (-want +got):\n%s", profile, change.Created, change.Deleted, diff)
+			}
+			api := []keyChange{{Key: "IPv4/*/TCP/30080", Service: "default/api", Port: "http"}, {Key: "IPv4/10.96.88.20/TCP/8080", Service: "default/api", Port: "http"}}
+			if diff := cmp.Diff(api, steps[statesDeleteStep-1].Deleted); diff != "" {
+				t.Errorf("api deleted on %s: deleted (-want +got):\n%s", profile, diff)
+			}
 			if c := steps[statesDeleteStep-1].Calls; c.DeleteLoadBalancer != 2 || c.CreateLoadBalancer != 0 || c.UpdateLoadBalancer != 0 {
 				t.Errorf("api deleted on %s: calls %+v, want its 2 load balancers deleted", profile, c)
 			}
 			restart := steps[statesRestartStep-1]
+			if n := len(restart.Created) + len(restart.Updated) + len(restart.Deleted); n != 0 {
+				t.Errorf("restart with an unchanged state on %s: %d load balancers changed", profile, n)
+			}
 			if n := restart.mutating(); n != 0 {
 				t.Errorf("restart with an unchanged state on %s: %d mutating calls %+v, want 0", profile, n, restart.Calls)
 			}
@@ -326,6 +362,14 @@ func TestDemoCalls(t *testing.T) {
 	if c := steps[2].Calls; c.DeleteLoadBalancer != 2 || steps[2].LoadBalancers != steps[1].LoadBalancers-2 {
 		t.Errorf("restart at demo 3 with -claim-network: calls %+v, %d load balancers left", c, steps[2].LoadBalancers)
 	}
+	// The deleted keys are named after the plan that last had them.
+	gateway := []keyChange{
+		{Key: "IPv4/10.96.61.200/TCP/8443", Service: "default/legacy-gateway", Port: "https"},
+		{Key: "IPv4/192.168.100.50/TCP/8443", Service: "default/legacy-gateway", Port: "https"},
+	}
+	if diff := cmp.Diff(gateway, steps[2].Deleted); diff != "" {
+		t.Errorf("restart at demo 3 with -claim-network: deleted (-want +got):\n%s", diff)
+	}
 }
 
 // The demo's first step is the sample cluster given as a state.
@@ -394,7 +438,10 @@ func TestExitStatus(t *testing.T) {
 		stdoutSays string // a substring of stdout; "" means stdout must be empty
 	}{{
 		name: "help", args: []string{"-h"}, code: exitOK,
-		stderr: "Usage: hnslb-sync [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-o table|json] [STATE]...",
+		stderr: "Usage: hnslb-sync [-node FILE] [-profile NAME] [-restart-at N] [-claim-network] [-dump] [-o table|json] [STATE]...",
+	}, {
+		name: "dump in json", args: []string{"-dump", "-o", "json"}, code: exitUnusable,
+		stderr: "hnslb-sync: -dump applies to -o table only",
 	}, {
 		name: "unknown flag", args: []string{"-x"}, code: exitUnusable,
 		stderr: "flag provided but not defined: -x",

@@ -12,32 +12,26 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// callCounts are the HNS calls of one step by kind, as -o json prints
-// them: every key always present.
-type callCounts struct {
-	CreateLoadBalancer int `json:"createLoadBalancer"`
-	UpdateLoadBalancer int `json:"updateLoadBalancer"`
-	DeleteLoadBalancer int `json:"deleteLoadBalancer"`
-	CreateEndpoint     int `json:"createEndpoint"`
-	DeleteEndpoint     int `json:"deleteEndpoint"`
-	// List counts ListLoadBalancers and ListEndpoints.
-	List int `json:"list"`
-	// Get counts GetLoadBalancer: the read-back that verifies an in-place
-	// update. It is the step's "getLoadBalancer", beside "calls", whose
-	// keys are exactly the issue's.
-	Get int `json:"-"`
+// allOps are the hns.Client operations, in the order the table lists
+// them.
+var allOps = []hns.Op{
+	hns.OpCreateLoadBalancer, hns.OpUpdateLoadBalancer, hns.OpDeleteLoadBalancer,
+	hns.OpCreateEndpoint, hns.OpDeleteEndpoint,
+	hns.OpListLoadBalancers, hns.OpListEndpoints, hns.OpGetLoadBalancer,
+	hns.OpGetNetwork, hns.OpVersion,
 }
 
-func countCalls(c fake.Calls) callCounts {
-	return callCounts{
-		CreateLoadBalancer: c[hns.OpCreateLoadBalancer],
-		UpdateLoadBalancer: c[hns.OpUpdateLoadBalancer],
-		DeleteLoadBalancer: c[hns.OpDeleteLoadBalancer],
-		CreateEndpoint:     c[hns.OpCreateEndpoint],
-		DeleteEndpoint:     c[hns.OpDeleteEndpoint],
-		List:               c[hns.OpListLoadBalancers] + c[hns.OpListEndpoints],
-		Get:                c[hns.OpGetLoadBalancer],
+// callCounts returns a step's calls by operation, as -o json prints them:
+// keyed by the hns.Op names, every operation present.
+func callCounts(c fake.Calls) map[hns.Op]int {
+	out := make(map[hns.Op]int, len(allOps))
+	for _, op := range allOps {
+		out[op] = 0
 	}
+	for op, n := range c {
+		out[op] = n
+	}
+	return out
 }
 
 // replayJSON is the -o json document.
@@ -46,16 +40,21 @@ type replayJSON struct {
 }
 
 type stepJSON struct {
-	Step          string     `json:"step"`
-	Calls         callCounts `json:"calls"`
-	LoadBalancers int        `json:"loadBalancers"`
-	Endpoints     int        `json:"endpoints"`
-	Errors        []string   `json:"errors"`
-	Diagnostics   []string   `json:"diagnostics"`
-	Adopted       int        `json:"adopted"`
-	Full          bool       `json:"full"`
-	// GetLoadBalancer: the reads that verify an in-place update.
-	GetLoadBalancer int `json:"getLoadBalancer"`
+	Step string `json:"step"`
+	// Calls are the Client calls HNS received during the step, by
+	// operation (hns.Op: "CreateLoadBalancer", ..., "GetLoadBalancer").
+	Calls map[hns.Op]int `json:"calls"`
+	// Created, Updated and Deleted are the load balancers the step
+	// changed, by key.
+	Created       []keyChange `json:"created"`
+	Updated       []keyChange `json:"updated"`
+	Deleted       []keyChange `json:"deleted"`
+	LoadBalancers int         `json:"loadBalancers"`
+	Endpoints     int         `json:"endpoints"`
+	Errors        []string    `json:"errors"`
+	Diagnostics   []string    `json:"diagnostics"`
+	Adopted       int         `json:"adopted"`
+	Full          bool        `json:"full"`
 }
 
 // writeJSON writes the steps as one JSON document, indented by two spaces,
@@ -64,15 +63,17 @@ func writeJSON(w io.Writer, steps []stepResult) error {
 	doc := replayJSON{Steps: make([]stepJSON, len(steps))}
 	for i, s := range steps {
 		doc.Steps[i] = stepJSON{
-			Step:            s.name,
-			Calls:           countCalls(s.calls),
-			LoadBalancers:   s.loadBalancers,
-			Endpoints:       s.endpoints,
-			Errors:          s.errors(),
-			Diagnostics:     s.diagnostics(),
-			Adopted:         s.result.Adopted,
-			Full:            s.result.Full,
-			GetLoadBalancer: s.calls[hns.OpGetLoadBalancer],
+			Step:          s.name,
+			Calls:         callCounts(s.calls),
+			Created:       orEmpty(s.created),
+			Updated:       orEmpty(s.updated),
+			Deleted:       orEmpty(s.deleted),
+			LoadBalancers: s.loadBalancers,
+			Endpoints:     s.endpoints,
+			Errors:        s.errors(),
+			Diagnostics:   s.diagnostics(),
+			Adopted:       s.result.Adopted,
+			Full:          s.result.Full,
 		}
 	}
 	enc := json.NewEncoder(w)
@@ -81,11 +82,20 @@ func writeJSON(w io.Writer, steps []stepResult) error {
 	return enc.Encode(doc)
 }
 
-// header is what the table says before the steps.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// header is what the table says before the steps, and how it shows them.
 type header struct {
 	profile hns.Profile
 	node    lbpolicy.Node
 	steps   int
+	// dump: show HNS's whole state after each step (-dump).
+	dump bool
 }
 
 // Layout of the table output, sized for a 120-column terminal.
@@ -121,7 +131,7 @@ func writeTable(w io.Writer, h header, steps []stepResult) error {
 			field("restart", fmt.Sprintf("a new Reconciler; its first sync adopted %d load balancer(s)", s.result.Adopted))
 		}
 		if len(s.events) > 0 {
-			field("events", wrap(cleanAll(s.events), width)...)
+			field("events", textout.Wrap(cleanAll(s.events), width)...)
 		}
 		if s.changes != nil {
 			sync := "only these changes applied (SyncChanges)"
@@ -131,22 +141,49 @@ func writeTable(w io.Writer, h header, steps []stepResult) error {
 			field("changes", changesText(s.changes), sync)
 		}
 		if len(s.newPods) > 0 {
-			field("new pods", wrap(cleanAll(s.newPods), width)...)
+			field("new pods", textout.Wrap(cleanAll(s.newPods), width)...)
 		}
-		calls := countCalls(s.calls)
-		field("calls", fmt.Sprintf("createLoadBalancer %d, updateLoadBalancer %d, deleteLoadBalancer %d,",
-			calls.CreateLoadBalancer, calls.UpdateLoadBalancer, calls.DeleteLoadBalancer),
-			fmt.Sprintf("createEndpoint %d, deleteEndpoint %d, list %d, get %d",
-				calls.CreateEndpoint, calls.DeleteEndpoint, calls.List, calls.Get))
+		field("calls", orNone(textout.Wrap(callsText(s.calls), width))...)
+		for _, c := range []struct {
+			label string
+			keys  []keyChange
+		}{{"created", s.created}, {"updated", s.updated}, {"deleted", s.deleted}} {
+			field(fmt.Sprintf("%s (%d)", c.label, len(c.keys)), orNone(keyLines(c.keys))...)
+		}
 		field("HNS holds", fmt.Sprintf("%d load balancer(s), %d endpoint(s)", s.loadBalancers, s.endpoints))
 		field(fmt.Sprintf("errors (%d)", len(s.errors())), orNone(wrapEach(cleanAll(s.errors()), width))...)
 		if d := s.diagnostics(); len(d) > 0 {
 			field(fmt.Sprintf("diagnostics (%d)", len(d)), wrapEach(cleanAll(d), width)...)
 		}
-		fmt.Fprintln(out)
-		fmt.Fprint(out, s.dump)
+		if h.dump {
+			fmt.Fprintln(out)
+			fmt.Fprint(out, s.dump)
+		}
 	}
 	return out.Err
+}
+
+// callsText lists the calls made, by operation, in allOps order: e.g.
+// "CreateLoadBalancer 5", "ListEndpoints 1".
+func callsText(c fake.Calls) []string {
+	var out []string
+	counts := callCounts(c)
+	for _, op := range allOps {
+		if n := counts[op]; n > 0 {
+			out = append(out, fmt.Sprintf("%s %d", op, n))
+		}
+	}
+	return out
+}
+
+// keyLines renders changed load balancers one per line:
+// "IPv4/10.96.45.12/TCP/80 default/web:http".
+func keyLines(keys []keyChange) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = clean(k.String())
+	}
+	return out
 }
 
 func isNamedProfile(p hns.Profile) bool {
@@ -164,30 +201,6 @@ func changesText(c *lbpolicy.Changes) string {
 func orNone(lines []string) []string {
 	if len(lines) == 0 {
 		return []string{"(none)"}
-	}
-	return lines
-}
-
-// wrap joins items with ", " into lines of at most width bytes (an item
-// longer than width gets a line of its own).
-func wrap(items []string, width int) []string {
-	var lines []string
-	var cur strings.Builder
-	for i, it := range items {
-		if i < len(items)-1 {
-			it += ","
-		}
-		if cur.Len() > 0 && cur.Len()+1+len(it) > width {
-			lines = append(lines, cur.String())
-			cur.Reset()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte(' ')
-		}
-		cur.WriteString(it)
-	}
-	if cur.Len() > 0 {
-		lines = append(lines, cur.String())
 	}
 	return lines
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,8 +75,32 @@ type stepResult struct {
 	// planErrors are the plan's error diagnostics.
 	planErrors []lbpolicy.Diagnostic
 
+	// created, updated and deleted are the load balancers the step
+	// created, changed (in place, or deleted and created under a new ID)
+	// and deleted, by key, as HNS's state before and after the sync shows
+	// them; in key order.
+	created, updated, deleted []keyChange
+
 	loadBalancers, endpoints int // in HNS after the step
 	dump                     string
+}
+
+// keyChange names a load balancer that a step created, updated or deleted:
+// its key, and the Service port a plan gave it ("" for one no plan had).
+type keyChange struct {
+	Key     string `json:"key"`
+	Service string `json:"service"`
+	Port    string `json:"port"`
+}
+
+func (c keyChange) String() string {
+	switch {
+	case c.Service == "":
+		return c.Key
+	case c.Port == "":
+		return c.Key + " " + c.Service
+	}
+	return c.Key + " " + c.Service + ":" + c.Port
 }
 
 // errors returns the step's errors as text: the per-object errors, and
@@ -152,6 +178,9 @@ type replay struct {
 	hostIPs map[netip.Addr]bool
 	// pods are the IPs given a local endpoint so far.
 	pods map[netip.Addr]bool
+	// names are the Service ports of every key a plan had so far, the
+	// latest plan's where they differ, to name what a step changed.
+	names map[lbpolicy.Key]keyChange
 
 	mu  sync.Mutex
 	now time.Time
@@ -167,6 +196,7 @@ func newReplay(node lbpolicy.Node, profile hns.Profile, claimNetwork bool) (*rep
 		families: map[lbpolicy.IPFamily]bool{},
 		hostIPs:  map[netip.Addr]bool{},
 		pods:     map[netip.Addr]bool{},
+		names:    map[lbpolicy.Key]keyChange{},
 		now:      clockStart,
 	}
 	rp.h.SeedIDs(idSeed)
@@ -312,7 +342,12 @@ func (rp *replay) run(ctx context.Context, src source, restartAt int) ([]stepRes
 			}
 		}
 
+		for _, lb := range in.plan.LoadBalancers {
+			rp.names[lb.Key()] = keyChange{Key: lb.Key().String(), Service: lb.Service, Port: lb.Port}
+		}
+
 		rp.tick()
+		before := byKey(rp.h.LoadBalancers())
 		rp.h.ResetCalls()
 		if in.changes != nil {
 			res.result, res.syncErr = rp.r.SyncChanges(ctx, &in.plan, in.changes)
@@ -320,10 +355,72 @@ func (rp *replay) run(ctx context.Context, src source, restartAt int) ([]stepRes
 			res.result, res.syncErr = rp.r.Sync(ctx, &in.plan)
 		}
 		res.calls = rp.h.Calls()
+		after := byKey(rp.h.LoadBalancers())
+		res.created, res.updated, res.deleted = rp.changed(before, after)
 		res.loadBalancers = len(rp.h.LoadBalancers())
 		res.endpoints = len(rp.h.Endpoints())
 		res.dump = rp.h.DumpStable()
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// byKey indexes load balancers by identity key. A load balancer without
+// a key (none of the Reconciler's) is left out.
+func byKey(lbs []hns.HostComputeLoadBalancer) map[lbpolicy.Key]hns.HostComputeLoadBalancer {
+	out := make(map[lbpolicy.Key]hns.HostComputeLoadBalancer, len(lbs))
+	for _, lb := range lbs {
+		if key, ok := hnsadapter.LoadBalancerKey(&lb); ok {
+			out[key] = lb
+		}
+	}
+	return out
+}
+
+// changed compares HNS's load balancers before and after a step by key:
+// a key only after was created, only before deleted; a key in both was
+// updated if its load balancer's ID or content changed. Each list is in
+// key order.
+func (rp *replay) changed(before, after map[lbpolicy.Key]hns.HostComputeLoadBalancer) (created, updated, deleted []keyChange) {
+	var keys []lbpolicy.Key
+	for k := range before {
+		keys = append(keys, k)
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, lbpolicy.Key.Compare)
+	for _, k := range keys {
+		name := rp.names[k]
+		name.Key = k.String()
+		old, wasThere := before[k]
+		cur, isThere := after[k]
+		switch {
+		case !wasThere:
+			created = append(created, name)
+		case !isThere:
+			deleted = append(deleted, name)
+		case !sameLoadBalancer(old, cur):
+			updated = append(updated, name)
+		}
+	}
+	return created, updated, deleted
+}
+
+// sameLoadBalancer reports whether a and b are the same HNS object with
+// the same content: same ID (a delete and create is a change), endpoint
+// IDs compared as sets, the schema version ignored.
+func sameLoadBalancer(a, b hns.HostComputeLoadBalancer) bool {
+	norm := func(lb hns.HostComputeLoadBalancer) hns.HostComputeLoadBalancer {
+		ids := make([]string, len(lb.HostComputeEndpoints))
+		for i, id := range lb.HostComputeEndpoints {
+			ids[i] = strings.ToUpper(id)
+		}
+		slices.Sort(ids)
+		lb.Id, lb.HostComputeEndpoints, lb.SchemaVersion = strings.ToUpper(lb.Id), slices.Compact(ids), hns.SchemaVersion{}
+		return lb
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
 }

@@ -41,7 +41,7 @@ func (s *stateSource) next(i int) (stepInput, error) {
 }
 
 // eventSource feeds batches of watch events to an lbpolicy.Tracker; the
-// Reconciler applies its Changes and Plan with SyncChanges.
+// Reconciler applies each Snapshot's Changes and Plan with SyncChanges.
 type eventSource struct {
 	batches [][]cluster.Event
 	tracker *lbpolicy.Tracker
@@ -76,12 +76,9 @@ func (s *eventSource) start(node lbpolicy.Node) error {
 	for _, key := range s.keys() {
 		o := s.held[key]
 		if o.service != nil {
-			err = t.OnServiceAdd(o.service)
+			t.OnServiceAdd(o.service)
 		} else {
-			err = t.OnEndpointSliceAdd(o.slice)
-		}
-		if err != nil {
-			return fmt.Errorf("restarting the Tracker: %s: %w", key, err)
+			t.OnEndpointSliceAdd(o.slice)
 		}
 	}
 	s.tracker = t
@@ -101,9 +98,7 @@ func (s *eventSource) next(i int) (stepInput, error) {
 	batch := s.batches[i]
 	in := stepInput{}
 	for _, ev := range batch {
-		if err := s.apply(ev); err != nil {
-			return stepInput{}, fmt.Errorf("%s: document %d (%s): %w", ev.Source, ev.Document, ev.String(), err)
-		}
+		s.apply(ev)
 		if len(batch) > 1 {
 			in.events = append(in.events, fmt.Sprintf("%d: %s", ev.Document, ev.String()))
 		}
@@ -118,55 +113,45 @@ func (s *eventSource) next(i int) (stepInput, error) {
 			in.slices = append(in.slices, sl)
 		}
 	}
-	changes := s.tracker.Changes() // first the changes, then the plan they lead to
-	in.changes = &changes
-	in.plan = s.tracker.Plan()
+	snap := s.tracker.Snapshot()
+	in.changes = &snap.Changes
+	in.plan = snap.Plan()
 	return in, nil
 }
 
 // apply hands one event to the Tracker: MODIFIED with the object last seen
-// as the old one (nil if none), DELETED with the object's last state.
-func (s *eventSource) apply(ev cluster.Event) error {
+// as the old one (nil if none), DELETED by the object's namespace/name.
+func (s *eventSource) apply(ev cluster.Event) {
 	key := ev.Object()
 	old := s.held[key]
 	t := s.tracker
-	var err error
 	switch {
 	case ev.Service != nil:
 		switch ev.Type {
 		case cluster.Added:
-			err = t.OnServiceAdd(ev.Service)
+			t.OnServiceAdd(ev.Service)
 		case cluster.Modified:
-			var oldObj any
-			if old.service != nil {
-				oldObj = old.service
-			}
-			err = t.OnServiceUpdate(oldObj, ev.Service)
+			t.OnServiceUpdate(old.service, ev.Service)
 		case cluster.Deleted:
-			err = t.OnServiceDelete(ev.Service)
+			t.OnServiceDelete(ev.Service.Namespace, ev.Service.Name)
 		}
-		if err == nil && ev.Type != cluster.Deleted {
+		if ev.Type != cluster.Deleted {
 			s.held[key] = heldObject{service: ev.Service}
 		}
 	case ev.EndpointSlice != nil:
 		switch ev.Type {
 		case cluster.Added:
-			err = t.OnEndpointSliceAdd(ev.EndpointSlice)
+			t.OnEndpointSliceAdd(ev.EndpointSlice)
 		case cluster.Modified:
-			var oldObj any
-			if old.slice != nil {
-				oldObj = old.slice
-			}
-			err = t.OnEndpointSliceUpdate(oldObj, ev.EndpointSlice)
+			t.OnEndpointSliceUpdate(old.slice, ev.EndpointSlice)
 		case cluster.Deleted:
-			err = t.OnEndpointSliceDelete(ev.EndpointSlice)
+			t.OnEndpointSliceDelete(ev.EndpointSlice.Namespace, ev.EndpointSlice.Name)
 		}
-		if err == nil && ev.Type != cluster.Deleted {
+		if ev.Type != cluster.Deleted {
 			s.held[key] = heldObject{slice: ev.EndpointSlice}
 		}
 	}
-	if err == nil && ev.Type == cluster.Deleted {
+	if ev.Type == cluster.Deleted {
 		delete(s.held, key)
 	}
-	return err
 }

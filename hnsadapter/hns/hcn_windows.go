@@ -92,61 +92,28 @@ func (h *HCN) Network() HostComputeNetwork { return h.network }
 // list fails (often with CodeNotFound, which here means "retry", never
 // "empty").
 func (h *HCN) ListLoadBalancers(ctx context.Context) ([]HostComputeLoadBalancer, error) {
-	var out []HostComputeLoadBalancer
-	err := h.call(ctx, OpListLoadBalancers, "", func() error {
-		got, err := hcn.ListLoadBalancers()
-		if err != nil {
-			return err
-		}
-		out = make([]HostComputeLoadBalancer, 0, len(got))
-		for i := range got {
-			out = append(out, fromHCNLoadBalancer(&got[i]))
-		}
-		return nil
+	return call(h, ctx, OpListLoadBalancers, "", func() ([]HostComputeLoadBalancer, error) {
+		return loadBalancersFromHCN(hcn.ListLoadBalancers())
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // GetLoadBalancer returns load balancer id.
 func (h *HCN) GetLoadBalancer(ctx context.Context, id string) (*HostComputeLoadBalancer, error) {
-	var out HostComputeLoadBalancer
-	err := h.call(ctx, OpGetLoadBalancer, id, func() error {
-		got, err := hcn.GetLoadBalancerByID(id)
-		if err != nil {
-			return err
-		}
-		out = fromHCNLoadBalancer(got)
-		return nil
+	return call(h, ctx, OpGetLoadBalancer, id, func() (*HostComputeLoadBalancer, error) {
+		return loadBalancerFromHCN(hcn.GetLoadBalancerByID(id))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // CreateLoadBalancer creates lb. Its Id is not sent; a zero SchemaVersion
 // is sent as 2.0.
 func (h *HCN) CreateLoadBalancer(ctx context.Context, lb *HostComputeLoadBalancer) (*HostComputeLoadBalancer, error) {
-	var out HostComputeLoadBalancer
-	err := h.call(ctx, OpCreateLoadBalancer, "", func() error {
-		req := toHCNLoadBalancer(lb)
-		req.Id = ""
-		defaultSchema(&req.SchemaVersion)
-		got, err := req.Create()
-		if err != nil {
-			return err
-		}
-		out = fromHCNLoadBalancer(got)
-		return nil
+	out, err := call(h, ctx, OpCreateLoadBalancer, "", func() (*HostComputeLoadBalancer, error) {
+		return loadBalancerFromHCN(loadBalancerRequest(lb).Create())
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		h.log.V(4).Info("created load balancer", "id", out.Id, "frontendVIPs", out.FrontendVIPs)
 	}
-	h.log.V(4).Info("created load balancer", "id", out.Id, "frontendVIPs", out.FrontendVIPs)
-	return &out, nil
+	return out, err
 }
 
 // UpdateLoadBalancer replaces the content of load balancer id with lb
@@ -154,30 +121,20 @@ func (h *HCN) CreateLoadBalancer(ctx context.Context, lb *HostComputeLoadBalance
 // not sent; a zero SchemaVersion is sent as 2.0. It does not check that HNS
 // supports the update (see HCN).
 func (h *HCN) UpdateLoadBalancer(ctx context.Context, id string, lb *HostComputeLoadBalancer) (*HostComputeLoadBalancer, error) {
-	var out HostComputeLoadBalancer
-	err := h.call(ctx, OpUpdateLoadBalancer, id, func() error {
-		req := toHCNLoadBalancer(lb)
-		req.Id = ""
-		defaultSchema(&req.SchemaVersion)
-		got, err := req.Update(id)
-		if err != nil {
-			return err
-		}
-		out = fromHCNLoadBalancer(got)
-		return nil
+	out, err := call(h, ctx, OpUpdateLoadBalancer, id, func() (*HostComputeLoadBalancer, error) {
+		return loadBalancerFromHCN(loadBalancerRequest(lb).Update(id))
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		h.log.V(4).Info("updated load balancer", "id", id)
 	}
-	h.log.V(4).Info("updated load balancer", "id", id)
-	return &out, nil
+	return out, err
 }
 
 // DeleteLoadBalancer deletes load balancer id, with one HNS call (no
 // lookup first). A missing id is an error with IsNotFound true.
 func (h *HCN) DeleteLoadBalancer(ctx context.Context, id string) error {
-	err := h.call(ctx, OpDeleteLoadBalancer, id, func() error {
-		return (&hcn.HostComputeLoadBalancer{Id: id}).Delete()
+	_, err := call(h, ctx, OpDeleteLoadBalancer, id, func() (struct{}, error) {
+		return none((&hcn.HostComputeLoadBalancer{Id: id}).Delete())
 	})
 	if err == nil {
 		h.log.V(4).Info("deleted load balancer", "id", id)
@@ -189,28 +146,12 @@ func (h *HCN) DeleteLoadBalancer(ctx context.Context, id string) error {
 // endpoint if networkID is "". As with ListLoadBalancers, an endpoint
 // deleted while hcn lists fails the whole list.
 func (h *HCN) ListEndpoints(ctx context.Context, networkID string) ([]HostComputeEndpoint, error) {
-	var out []HostComputeEndpoint
-	err := h.call(ctx, OpListEndpoints, networkID, func() error {
-		var got []hcn.HostComputeEndpoint
-		var err error
+	return call(h, ctx, OpListEndpoints, networkID, func() ([]HostComputeEndpoint, error) {
 		if networkID == "" {
-			got, err = hcn.ListEndpoints()
-		} else {
-			got, err = hcn.ListEndpointsOfNetwork(networkID)
+			return endpointsFromHCN(hcn.ListEndpoints())
 		}
-		if err != nil {
-			return err
-		}
-		out = make([]HostComputeEndpoint, 0, len(got))
-		for i := range got {
-			out = append(out, fromHCNEndpoint(&got[i]))
-		}
-		return nil
+		return endpointsFromHCN(hcn.ListEndpointsOfNetwork(networkID))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // CreateEndpoint creates ep on network networkID; if networkID is "", on
@@ -232,30 +173,23 @@ func (h *HCN) CreateEndpoint(ctx context.Context, networkID string, ep *HostComp
 	if ep.HostComputeNetwork != "" && !strings.EqualFold(ep.HostComputeNetwork, nw) {
 		return nil, &Error{Op: OpCreateEndpoint, Message: fmt.Sprintf("endpoint %s names network %s, but network %s was asked for", ep.Name, ep.HostComputeNetwork, nw)}
 	}
-	var out HostComputeEndpoint
-	err := h.call(ctx, OpCreateEndpoint, nw, func() error {
+	out, err := call(h, ctx, OpCreateEndpoint, nw, func() (*HostComputeEndpoint, error) {
 		req := toHCNEndpoint(ep)
 		req.Id = ""
 		req.HostComputeNetwork = nw
 		defaultSchema(&req.SchemaVersion)
-		got, err := req.Create()
-		if err != nil {
-			return err
-		}
-		out = fromHCNEndpoint(got)
-		return nil
+		return endpointFromHCN(req.Create())
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		h.log.V(4).Info("created endpoint", "id", out.Id, "network", nw)
 	}
-	h.log.V(4).Info("created endpoint", "id", out.Id, "network", nw)
-	return &out, nil
+	return out, err
 }
 
 // DeleteEndpoint deletes endpoint id, with one HNS call.
 func (h *HCN) DeleteEndpoint(ctx context.Context, id string) error {
-	err := h.call(ctx, OpDeleteEndpoint, id, func() error {
-		return (&hcn.HostComputeEndpoint{Id: id}).Delete()
+	_, err := call(h, ctx, OpDeleteEndpoint, id, func() (struct{}, error) {
+		return none((&hcn.HostComputeEndpoint{Id: id}).Delete())
 	})
 	if err == nil {
 		h.log.V(4).Info("deleted endpoint", "id", id)
@@ -265,58 +199,48 @@ func (h *HCN) DeleteEndpoint(ctx context.Context, id string) error {
 
 // GetNetworkByName returns the HNS network called name.
 func (h *HCN) GetNetworkByName(ctx context.Context, name string) (*HostComputeNetwork, error) {
-	var out HostComputeNetwork
-	err := h.call(ctx, OpGetNetwork, name, func() error {
-		got, err := hcn.GetNetworkByName(name)
-		if err != nil {
-			return err
-		}
-		out = fromHCNNetwork(got)
-		return nil
+	return call(h, ctx, OpGetNetwork, name, func() (*HostComputeNetwork, error) {
+		return networkFromHCN(hcn.GetNetworkByName(name))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // Version returns the version HNS reports (hcn.GetGlobals; vmcompute.dll's
 // HNSCall).
 func (h *HCN) Version(ctx context.Context) (lbpolicy.Version, error) {
-	var out lbpolicy.Version
-	err := h.call(ctx, OpVersion, "", func() error {
-		g, err := hcn.GetGlobals()
-		if err != nil {
-			return err
-		}
-		if g.Version.Major < 0 || g.Version.Minor < 0 {
-			return fmt.Errorf("HNS reported version %d.%d", g.Version.Major, g.Version.Minor)
-		}
-		out = lbpolicy.Version{Major: uint32(g.Version.Major), Minor: uint32(g.Version.Minor)}
-		return nil
+	return call(h, ctx, OpVersion, "", func() (lbpolicy.Version, error) {
+		return versionFromHCN(hcn.GetGlobals())
 	})
-	return out, err
 }
 
-// call runs fn, one hcn call, for op on object id: it checks ctx first,
-// turns fn's error into an *Error, recovers a panic, and logs.
-func (h *HCN) call(ctx context.Context, op Op, id string, fn func() error) (err error) {
+// call makes one hcn call, fn, for op on object id, and is the only place
+// that does: it checks ctx first (an ended ctx: fn is not called, an *Error
+// with Code 0 wrapping ctx.Err(), nothing logged), turns fn's error into an
+// *Error (hcnError), recovers a panic in fn (panicError; logged with its
+// stack), and logs every call it made at V(5). On any error the result is
+// T's zero value.
+func call[T any](h *HCN, ctx context.Context, op Op, id string, fn func() (T, error)) (out T, err error) {
 	if cerr := ctx.Err(); cerr != nil {
-		return &Error{Op: op, Message: "not called: " + cerr.Error(), Err: cerr}
+		return out, &Error{Op: op, Message: "not called: " + cerr.Error(), Err: cerr}
 	}
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
-			err = panicError(op, r)
+			var zero T
+			out, err = zero, panicError(op, r)
 			h.log.Error(err, "hcn panicked", "op", op, "id", id, "stack", string(debug.Stack()))
 		}
 		h.log.V(5).Info("HNS call", "op", op, "id", id, "duration", time.Since(start), "err", err)
 	}()
-	if ferr := fn(); ferr != nil {
-		return hcnError(op, ferr)
+	got, ferr := fn()
+	if ferr != nil {
+		var zero T
+		return zero, hcnError(op, ferr)
 	}
-	return nil
+	return got, nil
 }
+
+// none adapts an hcn call that answers only an error to call.
+func none(err error) (struct{}, error) { return struct{}{}, err }
 
 // errGenFailure is hcn's code for an error without an Errno.
 const errGenFailure Code = 0x1F // ERROR_GEN_FAILURE
@@ -488,6 +412,77 @@ func defaultSchema(v *hcn.SchemaVersion) {
 		s := V2SchemaVersion()
 		*v = hcn.SchemaVersion{Major: s.Major, Minor: s.Minor}
 	}
+}
+
+// The answer conversions take hcn's (answer, error) pair as it comes, so
+// that a method's hcn call reads as one line: a non-nil error passes
+// through, an answer is converted. Lists are never nil on success.
+
+func loadBalancerFromHCN(lb *hcn.HostComputeLoadBalancer, err error) (*HostComputeLoadBalancer, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := fromHCNLoadBalancer(lb)
+	return &out, nil
+}
+
+func loadBalancersFromHCN(lbs []hcn.HostComputeLoadBalancer, err error) ([]HostComputeLoadBalancer, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HostComputeLoadBalancer, 0, len(lbs))
+	for i := range lbs {
+		out = append(out, fromHCNLoadBalancer(&lbs[i]))
+	}
+	return out, nil
+}
+
+func endpointFromHCN(ep *hcn.HostComputeEndpoint, err error) (*HostComputeEndpoint, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := fromHCNEndpoint(ep)
+	return &out, nil
+}
+
+func endpointsFromHCN(eps []hcn.HostComputeEndpoint, err error) ([]HostComputeEndpoint, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HostComputeEndpoint, 0, len(eps))
+	for i := range eps {
+		out = append(out, fromHCNEndpoint(&eps[i]))
+	}
+	return out, nil
+}
+
+func networkFromHCN(nw *hcn.HostComputeNetwork, err error) (*HostComputeNetwork, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := fromHCNNetwork(nw)
+	return &out, nil
+}
+
+// versionFromHCN returns the version in hcn.GetGlobals' answer; a negative
+// component is an error.
+func versionFromHCN(g *hcn.Globals, err error) (lbpolicy.Version, error) {
+	if err != nil {
+		return lbpolicy.Version{}, err
+	}
+	if g.Version.Major < 0 || g.Version.Minor < 0 {
+		return lbpolicy.Version{}, fmt.Errorf("HNS reported version %d.%d", g.Version.Major, g.Version.Minor)
+	}
+	return lbpolicy.Version{Major: uint32(g.Version.Major), Minor: uint32(g.Version.Minor)}, nil
+}
+
+// loadBalancerRequest is lb as CreateLoadBalancer and UpdateLoadBalancer
+// send it: without its Id, a zero SchemaVersion as 2.0.
+func loadBalancerRequest(lb *HostComputeLoadBalancer) *hcn.HostComputeLoadBalancer {
+	req := toHCNLoadBalancer(lb)
+	req.Id = ""
+	defaultSchema(&req.SchemaVersion)
+	return req
 }
 
 // The conversions below copy field by field. hcn's flag "constants" are

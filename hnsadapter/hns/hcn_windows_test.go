@@ -458,9 +458,14 @@ func TestHCNPanicRecovered(t *testing.T) {
 		}, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := h.call(ctx, OpListLoadBalancers, "", c.fn)
+			out, err := call(h, ctx, OpListLoadBalancers, "", func() ([]HostComputeLoadBalancer, error) {
+				return []HostComputeLoadBalancer{{Id: "answered"}}, c.fn()
+			})
 			if err == nil {
 				t.Fatal("no error")
+			}
+			if out != nil {
+				t.Errorf("call answered %v with its error; want nil", out)
 			}
 			if CodeOf(err) != c.code {
 				t.Errorf("Code = 0x%X, want 0x%X: %v", uint32(CodeOf(err)), uint32(c.code), err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +51,20 @@ type Objects struct {
 	// where maps "Service ns/name" and "EndpointSlice ns/name" to the place
 	// the object was read from, to report duplicates.
 	where map[string]string
+	// planOnly: drop what planning never reads (ReadOptions.PlanOnly).
+	planOnly bool
+}
+
+// dropEndpointDetails drops from a decoded slice what lbpolicy never reads:
+// each endpoint's targetRef, hostname and deprecatedTopology, and the
+// spare capacity decoding left in its endpoint list. The pod references
+// are most of what a large cluster's slices hold.
+func dropEndpointDetails(sl *discovery.EndpointSlice) {
+	sl.Endpoints = slices.Clip(sl.Endpoints)
+	for i := range sl.Endpoints {
+		ep := &sl.Endpoints[i]
+		ep.TargetRef, ep.Hostname, ep.DeprecatedTopology = nil, nil, nil
+	}
 }
 
 // DecodeError says where in which input decoding failed.
@@ -118,15 +133,12 @@ func (l location) errorf(object, field string, err error) *DecodeError {
 // MaxListDepth). source names r in errors. Empty documents are skipped;
 // objects of other kinds are listed in Ignored.
 func Decode(r io.Reader, source string) (*Objects, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes+1))
-	if err != nil {
-		return nil, &DecodeError{Source: source, Err: err}
-	}
-	if len(data) > MaxInputBytes {
-		return nil, &DecodeError{Source: source, Err: fmt.Errorf("%w: input larger than %d MiB", ErrTooLarge, MaxInputBytes>>20)}
-	}
-	objs := &Objects{}
-	err = documents(data, func(index int, doc []byte, err error) error {
+	return decode(r, source, ReadOptions{})
+}
+
+func decode(r io.Reader, source string, opts ReadOptions) (*Objects, error) {
+	objs := &Objects{planOnly: opts.PlanOnly}
+	err := documents(r, func(index int, doc []byte, err error) error {
 		loc := location{source: source, document: index}
 		if err != nil {
 			return loc.errorf("", "", err)
@@ -206,7 +218,25 @@ func (o *Objects) add(loc location, raw []byte, depth int, itemType typeMeta) er
 	}
 
 	switch h.Kind {
-	case "Service":
+	case "Service", "EndpointSlice":
+		return o.addObject(loc, raw, h, object)
+	default:
+		name := h.Kind
+		switch {
+		case h.Metadata.Name == "":
+		case h.Metadata.Namespace == "":
+			name += " " + h.Metadata.Name // cluster-scoped, e.g. a Node
+		default:
+			name += " " + h.Metadata.Namespace + "/" + h.Metadata.Name
+		}
+		o.Ignored = append(o.Ignored, name)
+	}
+	return nil
+}
+
+// addObject decodes one Service or EndpointSlice.
+func (o *Objects) addObject(loc location, raw []byte, h header, object string) error {
+	if h.Kind == "Service" {
 		if h.APIVersion != "v1" {
 			return loc.errorf(object, "", fmt.Errorf("%w: Service of apiVersion %q; want v1", ErrUnsupportedVersion, h.APIVersion))
 		}
@@ -220,31 +250,24 @@ func (o *Objects) add(loc location, raw []byte, depth int, itemType typeMeta) er
 			return err
 		}
 		o.Services = append(o.Services, svc)
-	case "EndpointSlice":
-		if h.APIVersion != "discovery.k8s.io/v1" {
-			return loc.errorf(object, "", fmt.Errorf("%w: EndpointSlice of apiVersion %q; only discovery.k8s.io/v1 is read (Kubernetes 1.21 and later serve it: kubectl get endpointslices.v1.discovery.k8s.io)", ErrUnsupportedVersion, h.APIVersion))
-		}
-		slice := &discovery.EndpointSlice{}
-		if err := json.Unmarshal(raw, slice); err != nil {
-			field, err := describeJSONError(raw, err)
-			return loc.errorf(object, field, err)
-		}
-		slice.APIVersion, slice.Kind = h.APIVersion, h.Kind
-		if err := o.check(loc, object, &slice.ObjectMeta); err != nil {
-			return err
-		}
-		o.EndpointSlices = append(o.EndpointSlices, slice)
-	default:
-		name := h.Kind
-		switch {
-		case h.Metadata.Name == "":
-		case h.Metadata.Namespace == "":
-			name += " " + h.Metadata.Name // cluster-scoped, e.g. a Node
-		default:
-			name += " " + h.Metadata.Namespace + "/" + h.Metadata.Name
-		}
-		o.Ignored = append(o.Ignored, name)
+		return nil
 	}
+	if h.APIVersion != "discovery.k8s.io/v1" {
+		return loc.errorf(object, "", fmt.Errorf("%w: EndpointSlice of apiVersion %q; only discovery.k8s.io/v1 is read (Kubernetes 1.21 and later serve it: kubectl get endpointslices.v1.discovery.k8s.io)", ErrUnsupportedVersion, h.APIVersion))
+	}
+	slice := &discovery.EndpointSlice{}
+	if err := json.Unmarshal(raw, slice); err != nil {
+		field, err := describeJSONError(raw, err)
+		return loc.errorf(object, field, err)
+	}
+	slice.APIVersion, slice.Kind = h.APIVersion, h.Kind
+	if err := o.check(loc, object, &slice.ObjectMeta); err != nil {
+		return err
+	}
+	if o.planOnly {
+		dropEndpointDetails(slice)
+	}
+	o.EndpointSlices = append(o.EndpointSlices, slice)
 	return nil
 }
 

@@ -184,6 +184,14 @@ func TestDecodeErrors(t *testing.T) {
 			strings.Replace(webService, "port: 80", `port: "eighty"`, 1),
 		want: `in.yaml: document 3 (Service default/web): spec.ports[0].port: json: cannot unmarshal string into Go value of type int32`,
 	}, {
+		name: "a number out of range keeps its list index",
+		in:   `{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80},{"port":1e400}]}}`,
+		want: `in.yaml: document 1 (Service default/a): spec.ports[1].port: json: cannot unmarshal number 1e400 into Go value of type int32`,
+	}, {
+		name: "a bad kind is named by its JSON name",
+		in:   `{"apiVersion":"v1","kind":["Service"],"metadata":{"name":"a"}}`,
+		want: `in.yaml: document 1: kind: json: cannot unmarshal array into Go value of type string`,
+	}, {
 		name: "bad field in a List item",
 		in:   listOf(webService, strings.Replace(webSlice, "nodeName: win-node-1", "nodeName: [a]", 1)),
 		want: `in.yaml: document 1 items[1] (EndpointSlice default/web-abc12): endpoints[0].nodeName: json: cannot unmarshal array into Go value of type string`,

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,26 +14,66 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// documents calls fn with each document of data converted to JSON ("null"
-// for an empty YAML document), or with the error that makes it unreadable,
-// and stops at the first error fn returns. Indexes are 1-based. Data whose
-// first non-blank character is '{' is a stream of JSON values; anything else
-// is YAML, split into documents at "---" lines as kubectl does. Text that
-// is not UTF-8 (after a byte-order mark, UTF-16 is converted; see toUTF8)
-// is an error about the whole input, index 0.
-func documents(data []byte, fn func(index int, doc []byte, err error) error) error {
-	data, err := toUTF8(data)
+// documents calls fn with each document of the text r yields, converted to
+// JSON ("null" for an empty YAML document), or with the error that makes it
+// unreadable, and stops at the first error fn returns. Indexes are 1-based;
+// index 0 is an error about the whole input (its encoding, its size, a read
+// error). Input whose first non-blank character is '{' is a stream of JSON
+// values; anything else is YAML, split into documents at "---" lines as
+// kubectl does.
+//
+// The input is read as a stream and never held whole: memory follows the
+// largest document, not the input (MaxInputBytes still bounds the input).
+// Text must be UTF-8; after a byte-order mark, UTF-16 is converted (see
+// textReader).
+func documents(r io.Reader, fn func(index int, doc []byte, err error) error) error {
+	br, err := textReader(&limitedReader{r: r, left: MaxInputBytes})
 	if err != nil {
 		return fn(0, nil, err)
 	}
-	if firstByte(data) == '{' {
-		return jsonDocuments(data, fn)
+	if startsWithBrace(br) {
+		return jsonDocuments(br, fn)
 	}
-	return yamlDocuments(data, fn)
+	return yamlDocuments(br, fn)
 }
 
-func jsonDocuments(data []byte, fn func(int, []byte, error) error) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
+// startsWithBrace reports whether the first non-blank byte within the read
+// buffer is '{'.
+func startsWithBrace(br *bufio.Reader) bool {
+	peek, _ := br.Peek(br.Size())
+	return firstByte(peek) == '{'
+}
+
+// limitedReader fails with ErrTooLarge once more than left bytes are read.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, fmt.Errorf("%w: input larger than %d MiB", ErrTooLarge, MaxInputBytes>>20)
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("%w: input larger than %d MiB", ErrTooLarge, MaxInputBytes>>20)
+	}
+	return n, err
+}
+
+// readError is an error of the input as a whole, not of one document.
+type readError struct{ err error }
+
+func (e readError) Error() string { return e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
+
+func jsonDocuments(br *bufio.Reader, fn func(int, []byte, error) error) error {
+	text := &lineCounter{r: br}
+	dec := json.NewDecoder(text)
 	for index := 1; ; index++ {
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
@@ -42,17 +83,31 @@ func jsonDocuments(data []byte, fn func(int, []byte, error) error) error {
 		if err != nil {
 			var syntax *json.SyntaxError
 			switch {
+			case errors.As(err, &syntax) && text.invalidUTF8(syntax.Offset):
+				line, col := text.position(syntax.Offset - 1)
+				return fn(0, nil, fmt.Errorf("%w: invalid UTF-8 at line %d, column %d; save the file as UTF-8", ErrEncoding, line, col))
 			case errors.As(err, &syntax):
-				line, col := position(data, syntax.Offset-1) // Offset is just past the bad byte
+				line, col := text.position(syntax.Offset - 1) // Offset is just past the bad byte
 				err = fmt.Errorf("json: line %d, column %d: %s", line, col, syntax.Error())
+				if strings.Contains(syntax.Error(), `'\x00'`) {
+					err = fmt.Errorf("%w (UTF-16 without a byte-order mark? save the file as UTF-8)", err)
+				}
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				err = errors.New("json: unexpected end of input")
+			default:
+				return fn(0, nil, err) // reading failed
 			}
 			return fn(index, nil, err)
 		}
+		end := dec.InputOffset()
 		if len(raw) > MaxDocumentBytes {
-			return fn(index, nil, fmt.Errorf("%w: document larger than %d MiB", ErrTooLarge, MaxDocumentBytes>>20))
+			return fn(index, nil, errDocumentTooLarge)
 		}
+		if i := invalidUTF8(raw); i < len(raw) {
+			line, col := text.position(end - int64(len(raw)) + int64(i))
+			return fn(0, nil, fmt.Errorf("%w: invalid UTF-8 at line %d, column %d; save the file as UTF-8", ErrEncoding, line, col))
+		}
+		text.forget(end)
 		if key := duplicateKey(raw); key != "" {
 			return fn(index, nil, fmt.Errorf("json: key %q appears twice in one object", key))
 		}
@@ -62,21 +117,59 @@ func jsonDocuments(data []byte, fn func(int, []byte, error) error) error {
 	}
 }
 
-// position returns the 1-based line and column of the byte at index i.
-func position(data []byte, i int64) (line, col int) {
-	i = max(0, min(i, int64(len(data))))
-	before := data[:i]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = len(before) - bytes.LastIndexByte(before, '\n')
-	return line, col
+// lineCounter keeps the text read since the end of the last complete JSON
+// value, so that an error at a stream offset can be given as a line and
+// column without holding the whole input.
+type lineCounter struct {
+	r         io.Reader
+	kept      []byte // the bytes read from offset keptStart on
+	keptStart int64
+	lines     int   // newlines before keptStart
+	lineStart int64 // the offset just past the last of them
 }
 
-func yamlDocuments(data []byte, fn func(int, []byte, error) error) error {
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.kept = append(c.kept, p[:n]...)
+	return n, err
+}
+
+// forget drops the kept bytes before offset off, counting their lines.
+func (c *lineCounter) forget(off int64) {
+	k := min(max(off-c.keptStart, 0), int64(len(c.kept)))
+	done := c.kept[:k]
+	c.lines += bytes.Count(done, []byte("\n"))
+	if i := bytes.LastIndexByte(done, '\n'); i >= 0 {
+		c.lineStart = c.keptStart + int64(i) + 1
+	}
+	c.kept = append(c.kept[:0], c.kept[k:]...)
+	c.keptStart += k
+}
+
+// invalidUTF8 reports whether the kept text before offset off (a syntax
+// error's, just past the bad byte) is not valid UTF-8 at its end.
+func (c *lineCounter) invalidUTF8(off int64) bool {
+	k := min(max(off-c.keptStart, 0), int64(len(c.kept)))
+	return invalidUTF8(c.kept[:k]) < int(k)
+}
+
+// position returns the 1-based line and column of the byte at offset off.
+func (c *lineCounter) position(off int64) (line, col int) {
+	k := min(max(off-c.keptStart, 0), int64(len(c.kept)))
+	before := c.kept[:k]
+	line = c.lines + bytes.Count(before, []byte("\n")) + 1
+	if i := bytes.LastIndexByte(before, '\n'); i >= 0 {
+		return line, len(before) - i
+	}
+	return line, int(c.keptStart+k-c.lineStart) + 1
+}
+
+func yamlDocuments(br *bufio.Reader, fn func(int, []byte, error) error) error {
 	index := 0
 	emit := func(doc []byte, firstLine int) error {
 		index++
 		if len(doc) > MaxDocumentBytes {
-			return fn(index, nil, fmt.Errorf("%w: document larger than %d MiB", ErrTooLarge, MaxDocumentBytes>>20))
+			return fn(index, nil, errDocumentTooLarge)
 		}
 		j, err := yaml.YAMLToJSONStrict(doc)
 		if err != nil {
@@ -85,35 +178,77 @@ func yamlDocuments(data []byte, fn func(int, []byte, error) error) error {
 		return fn(index, j, nil)
 	}
 
-	start, startLine := 0, 1 // the current document
-	line := 1
-	for pos := 0; pos < len(data); line++ {
-		next := len(data)
-		if i := bytes.IndexByte(data[pos:], '\n'); i >= 0 {
-			next = pos + i + 1
-		}
-		text := data[pos:next]
-		if bytes.HasPrefix(text, []byte("---")) {
-			rest := strings.TrimSpace(string(text[3:]))
-			if rest != "" && rest[0] != '#' {
-				index++
-				return fn(index, nil, fmt.Errorf("yaml: line %d: a document separator must be alone on its line, found %q", line, truncate(string(text), 40)))
+	var doc, text []byte                  // the current document; the current line
+	startLine, line := 1, 0               // the current document's first line; the last line read
+	separated, lastWasSep := false, false // a separator seen; the last line was one
+	for {
+		var err error
+		text, err = readLine(br, text[:0])
+		if len(text) > 0 {
+			line++
+			if err := checkLine(text, line); err != nil {
+				return fn(0, nil, err)
 			}
-			// Text before the first separator is a document only if it
-			// holds more than blank lines and comments.
-			if start > 0 || !blank(data[:pos]) {
-				if err := emit(data[start:pos], startLine); err != nil {
-					return err
+			lastWasSep = bytes.HasPrefix(text, []byte("---"))
+			if lastWasSep {
+				rest := strings.TrimSpace(string(text[3:]))
+				if rest != "" && rest[0] != '#' {
+					return fn(index+1, nil, fmt.Errorf("yaml: line %d: a document separator must be alone on its line, found %q", line, truncate(string(text), 40)))
 				}
+				// Text before the first separator is a document only if
+				// it holds more than blank lines and comments.
+				if separated || !blank(doc) {
+					if err := emit(doc, startLine); err != nil {
+						return err
+					}
+				}
+				separated, doc, startLine = true, doc[:0], line+1
+			} else if len(doc) <= MaxDocumentBytes {
+				doc = append(doc, text...) // past the bound, only its size matters
 			}
-			start, startLine = next, line+1
 		}
-		pos = next
+		switch {
+		case err == io.EOF:
+		case errors.Is(err, errDocumentTooLarge):
+			return fn(index+1, nil, err)
+		case err != nil:
+			return fn(0, nil, err)
+		default:
+			continue
+		}
+		break
 	}
-	if start > 0 && start == len(data) {
+	if separated && lastWasSep {
 		return nil // the input ends with a separator
 	}
-	return emit(data[start:], startLine)
+	return emit(doc, startLine)
+}
+
+var errDocumentTooLarge = fmt.Errorf("%w: document larger than %d MiB", ErrTooLarge, MaxDocumentBytes>>20)
+
+// readLine appends the next line of br, with its newline, to buf.
+func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		switch {
+		case err != bufio.ErrBufferFull:
+			return buf, err
+		case len(buf) > MaxDocumentBytes:
+			return buf, errDocumentTooLarge
+		}
+	}
+}
+
+// checkLine refuses a line of YAML that is not UTF-8 text.
+func checkLine(text []byte, line int) error {
+	if i := bytes.IndexByte(text, 0); i >= 0 {
+		return fmt.Errorf("%w: a NUL byte at line %d, column %d (UTF-16 without a byte-order mark?); save the file as UTF-8", ErrEncoding, line, i+1)
+	}
+	if i := invalidUTF8(text); i < len(text) {
+		return fmt.Errorf("%w: invalid UTF-8 at line %d, column %d; save the file as UTF-8", ErrEncoding, line, i+1)
+	}
+	return nil
 }
 
 // blank reports whether YAML text holds only blank lines and comments.
@@ -162,13 +297,27 @@ func describeJSONError(raw []byte, err error) (string, error) {
 	msg := fmt.Errorf("json: cannot unmarshal %s into Go value of type %s", typeErr.Value, typeErr.Type)
 	// The offset is only trusted when the path found there is the one
 	// encoding/json names (errors from nested UnmarshalJSON methods carry
-	// offsets into the nested value).
-	// encoding/json names a map value by the map's path.
-	if path, keys := jsonPath(raw, typeErr.Offset); path != "" && len(keys) > 0 &&
-		(strings.Join(keys, ".") == typeErr.Field || strings.Join(keys[:len(keys)-1], ".") == typeErr.Field) {
-		return path, msg
+	// offsets into the nested value). encoding/json names a map value by
+	// the map's path, a field of an embedded struct with the struct's name
+	// in front ("typeMeta.kind"), and some number errors one byte past the
+	// value.
+	for _, off := range []int64{typeErr.Offset, typeErr.Offset - 1} {
+		path, keys := jsonPath(raw, off)
+		if path == "" || len(keys) == 0 {
+			continue
+		}
+		if namesField(typeErr.Field, keys) || namesField(typeErr.Field, keys[:len(keys)-1]) {
+			return path, msg
+		}
 	}
 	return typeErr.Field, msg
+}
+
+// namesField reports whether encoding/json's field path names the object
+// keys: the same keys, or the same after the name of an embedded struct.
+func namesField(field string, keys []string) bool {
+	joined := strings.Join(keys, ".")
+	return joined != "" && (field == joined || strings.HasSuffix(field, "."+joined) && !strings.Contains(field[:len(field)-len(joined)-1], "."))
 }
 
 // jsonPath returns the path of the value that ends at offset in raw (or
@@ -214,6 +363,7 @@ func jsonPath(raw []byte, offset int64) (path string, keys []string) {
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // a number out of float64's range, such as 1e400, is still a token
 	for {
 		tok, err := dec.Token()
 		if err != nil {

@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -14,55 +16,88 @@ import (
 // ErrEncoding is wrapped by the errors about input that is not UTF-8 text.
 var ErrEncoding = errors.New("unsupported text encoding")
 
-// toUTF8 returns data as UTF-8 without a byte-order mark. UTF-16 with a BOM
-// is what Windows PowerShell 5.1 writes with `>` (kubectl ... > file.yaml):
-// it is converted. UTF-16 without a BOM, UTF-32, and bytes that are not
-// valid UTF-8 are refused, never guessed at: read byte by byte as UTF-8,
-// such input would lose the "---" separators and with them every document
-// after the first.
-func toUTF8(data []byte) ([]byte, error) {
+// textReader returns r as UTF-8 text without a byte-order mark. UTF-16 with
+// a BOM is what Windows PowerShell 5.1 writes with `>` (kubectl ... >
+// file.yaml): it is converted as it is read. UTF-32 is refused here; UTF-16
+// without a BOM and bytes that are not UTF-8 are refused by the document
+// readers, with their line: read byte by byte as UTF-8, such input would
+// lose the "---" separators and with them every document after the first.
+func textReader(r io.Reader) (*bufio.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bom, err := br.Peek(4)
+	if err != nil && err != io.EOF && len(bom) == 0 {
+		return nil, err
+	}
 	switch {
-	case bytes.HasPrefix(data, []byte{0x00, 0x00, 0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE, 0x00, 0x00}):
-		return nil, fmt.Errorf("%w: UTF-32 (byte-order mark %X); save the file as UTF-8", ErrEncoding, data[:4])
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		data = data[3:]
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return fromUTF16(data[2:], binary.LittleEndian)
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		return fromUTF16(data[2:], binary.BigEndian)
+	case bytes.HasPrefix(bom, []byte{0x00, 0x00, 0xFE, 0xFF}), bytes.HasPrefix(bom, []byte{0xFF, 0xFE, 0x00, 0x00}):
+		return nil, fmt.Errorf("%w: UTF-32 (byte-order mark %X); save the file as UTF-8", ErrEncoding, bom[:4])
+	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
+		_, _ = br.Discard(2)
+		return bufio.NewReaderSize(&utf16Reader{r: br, order: binary.LittleEndian, read: 2}, 64<<10), nil
+	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+		_, _ = br.Discard(2)
+		return bufio.NewReaderSize(&utf16Reader{r: br, order: binary.BigEndian, read: 2}, 64<<10), nil
 	}
-	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return nil, fmt.Errorf("%w: a NUL byte at offset %d (UTF-16 without a byte-order mark?); save the file as UTF-8", ErrEncoding, i)
-	}
-	if !utf8.Valid(data) {
-		line, col := position(data, int64(invalidUTF8(data)))
-		return nil, fmt.Errorf("%w: invalid UTF-8 at line %d, column %d; save the file as UTF-8", ErrEncoding, line, col)
-	}
-	return data, nil
+	return br, nil
 }
 
-// fromUTF16 decodes UTF-16 text (after its byte-order mark) to UTF-8.
-func fromUTF16(data []byte, order binary.ByteOrder) ([]byte, error) {
-	if len(data)%2 != 0 {
-		return nil, fmt.Errorf("%w: UTF-16 text with an odd number of bytes (%d), cut short?", ErrEncoding, len(data)+2)
+// utf16Reader converts UTF-16 text (after its byte-order mark) to UTF-8.
+type utf16Reader struct {
+	r     io.Reader
+	order binary.ByteOrder
+	read  int64  // bytes read so far, the BOM included, for errors
+	in    []byte // bytes read but not yet converted: at most a unit and a half
+	out   []byte // UTF-8 not yet returned
+	buf   []byte
+	err   error
+}
+
+func (u *utf16Reader) Read(p []byte) (int, error) {
+	for len(u.out) == 0 && u.err == nil {
+		u.fill()
 	}
-	units := make([]uint16, len(data)/2)
-	for i := range units {
-		units[i] = order.Uint16(data[2*i:])
+	if len(u.out) == 0 {
+		return 0, u.err
 	}
-	out := make([]byte, 0, len(units)+len(units)/4)
-	for i := 0; i < len(units); i++ {
-		r := rune(units[i])
-		switch {
-		case utf16.IsSurrogate(r) && i+1 < len(units) && utf16.DecodeRune(r, rune(units[i+1])) != utf8.RuneError:
-			r = utf16.DecodeRune(r, rune(units[i+1]))
-			i++
-		case utf16.IsSurrogate(r):
-			return nil, fmt.Errorf("%w: UTF-16 text with an unpaired surrogate at offset %d", ErrEncoding, 2+2*i)
+	n := copy(p, u.out)
+	u.out = u.out[n:]
+	return n, nil
+}
+
+// fill reads a chunk and converts every complete code point in it.
+func (u *utf16Reader) fill() {
+	if u.buf == nil {
+		u.buf = make([]byte, 32<<10)
+	}
+	n, err := u.r.Read(u.buf)
+	u.read += int64(n)
+	u.in = append(u.in, u.buf[:n]...)
+	u.out = u.out[:0]
+	i := 0
+	for ; i+1 < len(u.in); i += 2 {
+		r := rune(u.order.Uint16(u.in[i:]))
+		if utf16.IsSurrogate(r) {
+			if i+3 >= len(u.in) && err == nil {
+				break // the pair's second half is still to come
+			}
+			if i+3 >= len(u.in) || utf16.DecodeRune(r, rune(u.order.Uint16(u.in[i+2:]))) == utf8.RuneError {
+				u.err = fmt.Errorf("%w: UTF-16 text with an unpaired surrogate at offset %d", ErrEncoding, u.read-int64(len(u.in)-i))
+				return
+			}
+			r = utf16.DecodeRune(r, rune(u.order.Uint16(u.in[i+2:])))
+			i += 2
 		}
-		out = utf8.AppendRune(out, r)
+		u.out = utf8.AppendRune(u.out, r)
 	}
-	return out, nil
+	u.in = append(u.in[:0], u.in[i:]...)
+	switch {
+	case err == io.EOF && len(u.in) > 0:
+		u.err = fmt.Errorf("%w: UTF-16 text with an odd number of bytes (%d), cut short?", ErrEncoding, u.read)
+	case err != nil:
+		u.err = err
+	}
 }
 
 // invalidUTF8 returns the offset of the first byte that is not valid UTF-8.
@@ -226,4 +261,25 @@ func unquote(raw []byte) string {
 		return string(raw)
 	}
 	return key
+}
+
+// ReadText reads all of r as UTF-8 text, as Decode reads its input: a
+// byte-order mark is dropped, UTF-16 with one is converted, and anything
+// else that is not UTF-8 is refused with an error wrapping ErrEncoding.
+// It is for other readers of what operators collect on Windows nodes.
+func ReadText(r io.Reader) ([]byte, error) {
+	br, err := textReader(r)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(br)
+	if err != nil {
+		return nil, err
+	}
+	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
+		if err := checkLine(line, i+1); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
 }

@@ -39,7 +39,7 @@ func TestDecodeEncodings(t *testing.T) {
 		{name: "UTF-16BE with BOM", input: utf16Text(twoDocs, binary.BigEndian)},
 		{name: "UTF-16LE JSON stream", input: utf16Text(webServiceJSON+"\n"+sliceJSON, binary.LittleEndian)},
 		{name: "UTF-16LE without BOM", input: utf16Text(twoDocs, binary.LittleEndian)[2:],
-			wantErr: "in: unsupported text encoding: a NUL byte at offset 1 (UTF-16 without a byte-order mark?); save the file as UTF-8"},
+			wantErr: "in: unsupported text encoding: a NUL byte at line 1, column 2 (UTF-16 without a byte-order mark?); save the file as UTF-8"},
 		{name: "UTF-16 cut short", input: utf16Text(twoDocs, binary.LittleEndian)[:11],
 			wantErr: "in: unsupported text encoding: UTF-16 text with an odd number of bytes (11), cut short?"},
 		{name: "UTF-16 unpaired surrogate", input: binary.LittleEndian.AppendUint16(utf16Text("a", binary.LittleEndian), 0xD800),
@@ -122,5 +122,23 @@ func TestDuplicateKey(t *testing.T) {
 		if got := duplicateKey([]byte(in)); got != want {
 			t.Errorf("duplicateKey(%s) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestReadText(t *testing.T) {
+	text := "{\"a\": \"caf\u00e9 \U0001F600\"}\r\n[1]\n"
+	for name, in := range map[string][]byte{
+		"UTF-8":             []byte(text),
+		"UTF-8 with BOM":    append([]byte{0xEF, 0xBB, 0xBF}, text...),
+		"UTF-16LE with BOM": utf16Text(text, binary.LittleEndian),
+		"UTF-16BE with BOM": utf16Text(text, binary.BigEndian),
+	} {
+		got, err := ReadText(strings.NewReader(string(in)))
+		if err != nil || string(got) != text {
+			t.Errorf("%s: ReadText = %q, %v; want %q", name, got, err, text)
+		}
+	}
+	if _, err := ReadText(strings.NewReader("ok\nb\x00d\n")); !errors.Is(err, ErrEncoding) || !strings.Contains(err.Error(), "line 2, column 2") {
+		t.Errorf("ReadText of a NUL byte = %v, want ErrEncoding at line 2, column 2", err)
 	}
 }

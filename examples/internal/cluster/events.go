@@ -89,15 +89,8 @@ type Events struct {
 // listed in Ignored. The type is matched case-insensitively. The same
 // object may of course appear in many events.
 func DecodeEvents(r io.Reader, source string) (*Events, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInputBytes+1))
-	if err != nil {
-		return nil, &DecodeError{Source: source, Err: err}
-	}
-	if len(data) > MaxInputBytes {
-		return nil, &DecodeError{Source: source, Err: fmt.Errorf("%w: input larger than %d MiB", ErrTooLarge, MaxInputBytes>>20)}
-	}
 	evs := &Events{}
-	err = documents(data, func(index int, doc []byte, err error) error {
+	err := documents(r, func(index int, doc []byte, err error) error {
 		loc := location{source: source, document: index}
 		if err != nil {
 			return loc.errorf("", "", err)
@@ -136,75 +129,19 @@ func (e *Events) add(loc location, raw []byte) error {
 	default:
 		return loc.errorf("", "", fmt.Errorf(`%w: want a mapping {"type": ..., "object": {...}}, got %s`, ErrNotEvent, jsonKind(raw)))
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		field, err := describeJSONError(raw, err)
-		return loc.errorf("", field, err)
+	fields, err := eventFieldsOf(loc, raw)
+	if err != nil {
+		return err
 	}
-	_, hasType := fields["type"]
-	_, hasKind := fields["kind"]
-	if _, hasVersion := fields["apiVersion"]; !hasType && (hasKind || hasVersion) {
-		return loc.errorf("", "", fmt.Errorf("%w: this is a Kubernetes object, not a watch event "+
-			`{"type": ..., "object": {...}}; record events with kubectl get --watch --output-watch-events -o json`, ErrNotEvent))
-	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if k != "type" && k != "object" {
-			return loc.errorf("", k, fmt.Errorf("%w: unknown field; a watch event has the fields %s", ErrNotEvent, strings.Join(eventFields, " and ")))
+	et, skipped, err := eventType(loc, fields)
+	if err != nil || skipped != "" {
+		if skipped != "" {
+			e.Ignored = append(e.Ignored, fmt.Sprintf("document %d: %s", loc.document, skipped))
 		}
+		return err
 	}
-
-	// The type.
-	if !hasType || firstByte(fields["type"]) == 'n' {
-		return loc.errorf("", "type", fmt.Errorf("%w: is required (ADDED, MODIFIED or DELETED)", ErrNotEvent))
-	}
-	var typ string
-	if err := json.Unmarshal(fields["type"], &typ); err != nil {
-		return loc.errorf("", "type", fmt.Errorf("%w: want a string, got %s", ErrNotEvent, jsonKind(fields["type"])))
-	}
-	var et EventType
-	for _, t := range []EventType{Added, Modified, Deleted} {
-		if strings.EqualFold(typ, string(t)) {
-			et = t
-		}
-	}
-	if et == "" {
-		for _, t := range skippedEventTypes {
-			if strings.EqualFold(typ, t) {
-				e.Ignored = append(e.Ignored, fmt.Sprintf("document %d: %s", loc.document, t))
-				return nil
-			}
-		}
-		return loc.errorf("", "type", fmt.Errorf("%w: %q is not a watch event type; want ADDED, MODIFIED or DELETED (BOOKMARK and ERROR are skipped)",
-			ErrNotEvent, truncate(typ, 40)))
-	}
-
-	// The object.
-	obj, ok := fields["object"]
-	if !ok || firstByte(obj) == 'n' {
-		return loc.errorf("", "object", fmt.Errorf("%w: is required: the Service or EndpointSlice the event is about", ErrNotEvent))
-	}
-	if firstByte(obj) != '{' {
-		return loc.errorf("", "object", fmt.Errorf("%w: want a mapping with apiVersion and kind, got %s", ErrNotObject, jsonKind(obj)))
-	}
-	var h header
-	if err := json.Unmarshal(obj, &h); err != nil {
-		field, err := describeJSONError(obj, err)
-		return loc.errorf("", objectField(field), err)
-	}
-	if _, isList := listKinds[h.Kind]; isList {
-		return loc.errorf(h.Kind, "object", fmt.Errorf("%w: a watch event holds one object, not a %s", ErrNotEvent, h.Kind))
-	}
-	one := &Objects{}
-	if err := one.add(loc, obj, 0, typeMeta{}); err != nil {
-		var de *DecodeError
-		if errors.As(err, &de) {
-			de.Field = objectField(de.Field)
-		}
+	one, err := eventObject(loc, fields)
+	if err != nil {
 		return err
 	}
 	switch {
@@ -218,6 +155,86 @@ func (e *Events) add(loc location, raw []byte) error {
 		}
 	}
 	return nil
+}
+
+// eventFieldsOf splits an event into its fields, refusing Kubernetes
+// objects and unknown fields.
+func eventFieldsOf(loc location, raw []byte) (map[string]json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		field, err := describeJSONError(raw, err)
+		return nil, loc.errorf("", field, err)
+	}
+	_, hasType := fields["type"]
+	_, hasKind := fields["kind"]
+	if _, hasVersion := fields["apiVersion"]; !hasType && (hasKind || hasVersion) {
+		return nil, loc.errorf("", "", fmt.Errorf("%w: this is a Kubernetes object, not a watch event "+
+			`{"type": ..., "object": {...}}; record events with kubectl get --watch --output-watch-events -o json`, ErrNotEvent))
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k != "type" && k != "object" {
+			return nil, loc.errorf("", k, fmt.Errorf("%w: unknown field; a watch event has the fields %s", ErrNotEvent, strings.Join(eventFields, " and ")))
+		}
+	}
+	return fields, nil
+}
+
+// eventType reads an event's type; skipped names a type that is read but
+// not replayed (BOOKMARK, ERROR).
+func eventType(loc location, fields map[string]json.RawMessage) (et EventType, skipped string, err error) {
+	raw, ok := fields["type"]
+	if !ok || firstByte(raw) == 'n' {
+		return "", "", loc.errorf("", "type", fmt.Errorf("%w: is required (ADDED, MODIFIED or DELETED)", ErrNotEvent))
+	}
+	var typ string
+	if err := json.Unmarshal(raw, &typ); err != nil {
+		return "", "", loc.errorf("", "type", fmt.Errorf("%w: want a string, got %s", ErrNotEvent, jsonKind(raw)))
+	}
+	for _, t := range []EventType{Added, Modified, Deleted} {
+		if strings.EqualFold(typ, string(t)) {
+			return t, "", nil
+		}
+	}
+	for _, t := range skippedEventTypes {
+		if strings.EqualFold(typ, t) {
+			return "", t, nil
+		}
+	}
+	return "", "", loc.errorf("", "type", fmt.Errorf("%w: %q is not a watch event type; want ADDED, MODIFIED or DELETED (BOOKMARK and ERROR are skipped)",
+		ErrNotEvent, truncate(typ, 40)))
+}
+
+// eventObject decodes an event's object as Decode decodes a document.
+func eventObject(loc location, fields map[string]json.RawMessage) (*Objects, error) {
+	obj, ok := fields["object"]
+	if !ok || firstByte(obj) == 'n' {
+		return nil, loc.errorf("", "object", fmt.Errorf("%w: is required: the Service or EndpointSlice the event is about", ErrNotEvent))
+	}
+	if firstByte(obj) != '{' {
+		return nil, loc.errorf("", "object", fmt.Errorf("%w: want a mapping with apiVersion and kind, got %s", ErrNotObject, jsonKind(obj)))
+	}
+	var h header
+	if err := json.Unmarshal(obj, &h); err != nil {
+		field, err := describeJSONError(obj, err)
+		return nil, loc.errorf("", objectField(field), err)
+	}
+	if _, isList := listKinds[h.Kind]; isList {
+		return nil, loc.errorf(h.Kind, "object", fmt.Errorf("%w: a watch event holds one object, not a %s", ErrNotEvent, h.Kind))
+	}
+	one := &Objects{}
+	if err := one.add(loc, obj, 0, typeMeta{}); err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.Field = objectField(de.Field)
+		}
+		return nil, err
+	}
+	return one, nil
 }
 
 // objectField is the path of field of an event's object, from the event.

@@ -3,11 +3,13 @@ package cluster
 import (
 	"errors"
 	"io/fs"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -165,5 +167,44 @@ func TestReadNodeTestdata(t *testing.T) {
 		if n.Name == "" || len(n.NodeIPs) == 0 || n.NetworkType == "" || n.HNSVersion == "" {
 			t.Errorf("%s: incomplete node %+v", f, n)
 		}
+	}
+}
+
+// PlanOnly keeps everything lbpolicy reads: the plan is the same.
+func TestReadPathsPlanOnly(t *testing.T) {
+	path := filepath.Join("sample", "cluster.yaml")
+	full, err := ReadPaths([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim, err := ReadOptions{PlanOnly: true}.ReadPaths([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := 0
+	for i, sl := range slim.EndpointSlices {
+		for j, ep := range sl.Endpoints {
+			if ep.TargetRef != nil || ep.Hostname != nil {
+				t.Errorf("%s endpoint %d kept its targetRef or hostname", sl.Name, j)
+			}
+			if full.EndpointSlices[i].Endpoints[j].TargetRef != nil {
+				refs++
+			}
+		}
+	}
+	if refs == 0 {
+		t.Fatal("the test cluster has no targetRef to drop")
+	}
+	node, _ := Sample()
+	want, err := lbpolicy.Compute(node, full.Services, full.EndpointSlices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lbpolicy.Compute(node, slim.Services, slim.EndpointSlices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("plan with PlanOnly (-full +planOnly):\n%s", diff)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hnslb/hnslb/examples/internal/textout"
 )
 
@@ -33,5 +35,23 @@ func TestWriterKeepsFirstError(t *testing.T) {
 	}
 	if dst.calls != 2 {
 		t.Errorf("%d writes reached the destination, want 2: none after the failure", dst.calls)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	tests := []struct {
+		items []string
+		width int
+		want  []string
+	}{
+		{items: nil, width: 10, want: nil},
+		{items: []string{"a", "b", "c"}, width: 10, want: []string{"a, b, c"}},
+		{items: []string{"aaaa", "bbbb", "cccc"}, width: 10, want: []string{"aaaa,", "bbbb, cccc"}},
+		{items: []string{"a-very-long-item", "b"}, width: 5, want: []string{"a-very-long-item,", "b"}},
+	}
+	for _, tt := range tests {
+		if got := textout.Wrap(tt.items, tt.width); !cmp.Equal(got, tt.want) {
+			t.Errorf("Wrap(%q, %d) = %q, want %q", tt.items, tt.width, got, tt.want)
+		}
 	}
 }

@@ -1,0 +1,134 @@
+package fake
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+)
+
+// Calls counts the Client calls made, by operation.
+type Calls map[hns.Op]int
+
+// Mutating returns the number of calls that change HNS (hns.Op.Mutating:
+// create, update and delete of load balancers, create and delete of
+// endpoints), failed calls included.
+func (c Calls) Mutating() int {
+	n := 0
+	for op, k := range c {
+		if op.Mutating() {
+			n += k
+		}
+	}
+	return n
+}
+
+// Call is one Client call in the fake's call log (CallLog).
+type Call struct {
+	// Op is the Client method called.
+	Op hns.Op
+	// IDs are the objects the call was about, as the fake holds them
+	// where it holds them (else as passed):
+	//   - Get/Update/DeleteLoadBalancer, DeleteEndpoint: the ID passed;
+	//   - CreateLoadBalancer: the new ID, if it took effect;
+	//   - ListEndpoints: the network ID passed, unless "";
+	//   - CreateEndpoint: the network ID passed, then the new ID if it
+	//     took effect;
+	//   - GetNetworkByName: the network's ID, if found;
+	//   - ListLoadBalancers, Version: none.
+	IDs []string
+	// Code is the HNS code of the call's error: 0 if it succeeded, or if
+	// it failed without a code (its context ended).
+	Code hns.Code
+	// Err is the error the call returned, nil if it succeeded.
+	Err error
+}
+
+// String renders c on one line, e.g. "DeleteLoadBalancer 5D2E… -> 0x490",
+// "CreateLoadBalancer 0A1B… -> ok", "Version -> error" (failed without a
+// code).
+func (c Call) String() string {
+	var b strings.Builder
+	b.WriteString(string(c.Op))
+	for _, id := range c.IDs {
+		b.WriteString(" ")
+		b.WriteString(id)
+	}
+	switch {
+	case c.Err == nil:
+		b.WriteString(" -> ok")
+	case c.Code != 0:
+		fmt.Fprintf(&b, " -> 0x%X", uint32(c.Code))
+	default:
+		b.WriteString(" -> error")
+	}
+	return b.String()
+}
+
+// Calls returns a copy of the call counters: every Client call made since
+// New or ResetCalls, including those that failed. A call is counted when
+// it starts.
+func (h *HNS) Calls() Calls {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := make(Calls, len(h.calls))
+	for op, n := range h.calls {
+		c[op] = n
+	}
+	return c
+}
+
+// CallLog returns a copy of the call log: every Client call that ended
+// since New or ResetCalls, failed ones included, in the order they took
+// effect on the fake's state (concurrent calls are serialized by the
+// fake's lock; a call whose context ended comes when it gave up).
+// Seeding, observation and Trace are not Client calls and are not logged.
+func (h *HNS) CallLog() []Call {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Call, len(h.log))
+	for i, c := range h.log {
+		c.IDs = slices.Clone(c.IDs)
+		out[i] = c
+	}
+	return out
+}
+
+// ResetCalls sets every call counter to zero and empties the call log. A
+// call running meanwhile may be logged without being counted.
+func (h *HNS) ResetCalls() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = Calls{}
+	h.log = nil
+}
+
+// do runs one Client call of op: it counts it and waits out its latency
+// (begin), then runs apply with h.mu held, and logs the call with the IDs
+// apply left in c (ids, as passed, if it never ran) and its error.
+// apply makes the HNS rules' decision; it must change nothing when it
+// fails, except when a FailAfter fault fails it after it took effect.
+func (h *HNS) do(ctx context.Context, op hns.Op, ids []string, apply func(c *Call) error) error {
+	c := Call{Op: op, IDs: ids}
+	if err := h.begin(ctx, op); err != nil {
+		c.Err = err
+		h.mu.Lock()
+		h.record(c)
+		h.mu.Unlock()
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.Err = apply(&c)
+	h.record(c)
+	return c.Err
+}
+
+// record appends c to the call log. Call with h.mu held.
+func (h *HNS) record(c Call) {
+	c.IDs = slices.Clone(c.IDs)
+	c.Code = hns.CodeOf(c.Err)
+	h.log = append(h.log, c)
+}

@@ -1,0 +1,206 @@
+package hnsadapter
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// changeScope is what a sync of changes looks at: what the change set
+// names, what earlier syncs left unfinished, and the endpoints of the
+// backends of those load balancers.
+type changeScope struct {
+	keys map[lbpolicy.Key]struct{}
+	ips  map[netip.Addr]struct{}
+	// changed holds the keys the change set names (as opposed to those
+	// left unfinished by earlier syncs).
+	changed map[lbpolicy.Key]struct{}
+	// endpoints are owned endpoints (idKey form) whose delete is
+	// unfinished.
+	endpoints []string
+}
+
+// runChanges is a sync of changes: it brings what changes names, and what
+// earlier syncs left unfinished, to the plan, from the view, without
+// listing load balancers.
+func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) error {
+	r := s.r
+	s.idx = newPlanIndex(s.plan)
+	if err := r.lookup(ctx, s.calls); err != nil {
+		return err
+	}
+	s.v = r.view
+	sc := s.scope(changes, r.objects.begin())
+	if s.needEndpoints(sc) {
+		if err := s.relistEndpoints(ctx); err != nil {
+			return err
+		}
+	}
+	// From here on the sync proceeds: state may change.
+	s.phases(ctx, s.endpointsInScope(sc),
+		func() []lbTask { return s.planScopedLoadBalancers(sc) },
+		func() []string { return s.endpointCandidates(sc) }, sc.ips)
+	return nil
+}
+
+// scope returns what a sync of changes looks at: what changes names,
+// dirty (what the last sync left unfinished), and the endpoints of the
+// backends of those load balancers.
+func (s *syncRun) scope(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
+	sc := &changeScope{
+		keys: make(map[lbpolicy.Key]struct{}, len(c.AddedLoadBalancers)+len(c.UpdatedLoadBalancers)+len(c.RemovedLoadBalancers)+len(dirty)),
+		ips:  make(map[netip.Addr]struct{}, len(c.AddedEndpoints)+len(c.UpdatedEndpoints)+len(c.RemovedEndpoints)+len(dirty)),
+	}
+	sc.changed = make(map[lbpolicy.Key]struct{}, len(sc.keys))
+	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
+		for i := range lbs {
+			sc.changed[lbs[i].Key()] = struct{}{}
+		}
+	}
+	for _, k := range c.RemovedLoadBalancers {
+		sc.changed[k] = struct{}{}
+	}
+	for k := range sc.changed {
+		sc.keys[k] = struct{}{}
+	}
+	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
+		for i := range eps {
+			sc.ips[eps[i].IP.Unmap()] = struct{}{}
+		}
+	}
+	for _, ip := range c.RemovedEndpoints {
+		sc.ips[ip.Unmap()] = struct{}{}
+	}
+	for _, k := range dirty {
+		switch k.kind {
+		case kindLoadBalancer:
+			sc.keys[k.lb] = struct{}{}
+		case kindEndpoint:
+			sc.ips[k.ip] = struct{}{}
+		case kindEndpointDelete:
+			sc.endpoints = append(sc.endpoints, k.id)
+		}
+	}
+	for k := range sc.keys {
+		if lb := s.idx.loadBalancer(k); lb != nil {
+			for _, b := range lb.Backends {
+				if ip := b.IP.Unmap(); b.EndpointName == "" && s.idx.endpoint(ip) != nil {
+					sc.ips[ip] = struct{}{}
+				}
+			}
+		}
+	}
+	return sc
+}
+
+// needEndpoints reports whether a sync of changes must list the network's
+// endpoints: a load balancer it looks at has a local backend the view
+// lacks (the CNI creates pods' endpoints, so only a list finds new ones).
+// A load balancer that missed one before asks again only when its backoff
+// allows, so that a backend that never gets an endpoint does not cost a
+// list at every sync.
+func (s *syncRun) needEndpoints(sc *changeScope) bool {
+	for k := range sc.keys {
+		lb := s.idx.loadBalancer(k)
+		if lb == nil {
+			continue
+		}
+		if _, changed := sc.changed[k]; !changed && !s.r.objects.lookupDue(keyLB(k), s.now) {
+			continue
+		}
+		for _, b := range lb.Backends {
+			if b.EndpointName != "" {
+				if _, ok := s.v.localNamed(b.EndpointName); !ok {
+					return true
+				}
+				continue
+			}
+			ip := b.IP.Unmap()
+			if _, ok := s.v.local(ip); !ok && s.idx.endpoint(ip) == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// relistEndpoints replaces the view's endpoints by a list of the
+// network's, and forgets the owned ones it lacks.
+func (s *syncRun) relistEndpoints(ctx context.Context) error {
+	r := s.r
+	eps, err := s.calls.listEndpoints(ctx, r.network.Id)
+	if err != nil {
+		return fmt.Errorf("hnsadapter: listing endpoints of network %q: %w", r.opts.NetworkName, err)
+	}
+	s.v.setEndpoints(eps)
+	for id := range r.owned.eps {
+		if _, ok := s.v.eps[id]; !ok {
+			r.owned.removeEndpoint(id)
+		}
+	}
+	return nil
+}
+
+// endpointsInScope returns the plan's endpoints of the IPs in scope, by
+// IP.
+func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
+	var out []*lbpolicy.Endpoint
+	for ip := range sc.ips {
+		if want := s.idx.endpoint(ip); want != nil {
+			out = append(out, want)
+		}
+	}
+	slices.SortFunc(out, func(a, b *lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
+	return out
+}
+
+// planScopedLoadBalancers returns the tasks that bring the load balancers
+// of the keys in scope to the plan, by key: the plan's, and the deletes of
+// the owned ones it does not want. The keys of the load balancers phase 1
+// moved off the endpoints it replaced join the scope: they must now
+// reference the successors.
+func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
+	v := s.v
+	for k := range s.detached {
+		sc.keys[k] = struct{}{}
+	}
+	keys := make([]lbpolicy.Key, 0, len(sc.keys))
+	for k := range sc.keys {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, lbpolicy.Key.Compare)
+	var tasks []lbTask
+	keep := map[string]bool{} // owned IDs to keep
+	for _, key := range keys {
+		if lb := s.idx.loadBalancer(key); lb != nil {
+			_, changed := sc.changed[key]
+			tasks = s.planLB(tasks, lb, key, changed, keep)
+		}
+		for _, id := range v.byKey[key] {
+			if s.r.owned.ownsLB(id) && !keep[id] {
+				tasks = s.deleteLB(tasks, id)
+			}
+		}
+	}
+	return tasks
+}
+
+// endpointCandidates returns the endpoints phase 3 of a sync of changes
+// looks at: those of the IPs in scope, those load balancers stopped
+// referencing this sync, and those whose delete is unfinished.
+func (s *syncRun) endpointCandidates(sc *changeScope) []string {
+	var ids []string
+	for ip := range sc.ips {
+		ids = append(ids, s.v.remoteByIP[ip]...)
+		ids = append(ids, s.v.localByIP[ip]...)
+	}
+	for id, m := range s.ids {
+		if m&markReleased != 0 {
+			ids = append(ids, id)
+		}
+	}
+	return append(ids, sc.endpoints...)
+}

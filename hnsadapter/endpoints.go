@@ -1,0 +1,274 @@
+package hnsadapter
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// Phase 1: the plan's endpoints.
+
+func endpointObject(ip netip.Addr) string { return "Endpoint " + ip.String() }
+
+// epTask is one plan endpoint to create.
+type epTask struct {
+	want    *lbpolicy.Endpoint
+	replace []*hns.HostComputeEndpoint // owned endpoints holding the IP, to delete first
+}
+
+// epOutcome is what an epTask did, for the sync to record.
+type epOutcome struct {
+	ep   *hns.HostComputeEndpoint // created
+	sent *hns.HostComputeEndpoint // what the create sent
+	// deleted are the replaced endpoints deleted; missing those HNS said
+	// it did not have.
+	deleted, missing []string
+	op               hns.Op // the call that failed
+	err              error
+}
+
+// createEndpoints resolves the plan's endpoints wants to HNS endpoints,
+// creating the missing ones. HNS holds one endpoint per IP on a network,
+// so an owned endpoint with the IP but other content (a pod IP now behind
+// another node) is replaced (replace.go), and another agent's is a
+// conflict.
+func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoint) {
+	todo := s.moveOffReplaced(ctx, s.endpointTasks(wants))
+	c, networkID := s.calls, s.r.network.Id
+	outs, started := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) epOutcome {
+		return runEndpointTask(ctx, c, networkID, &todo[i])
+	})
+	for i := range todo {
+		ip := todo[i].want.IP.Unmap()
+		if !started[i] {
+			s.wait(ip)
+			continue
+		}
+		s.recordEndpoint(ctx, ip, &outs[i])
+	}
+}
+
+// endpointTasks resolves the endpoints wants to those HNS holds, and
+// returns the tasks for the others.
+func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
+	r, v := s.r, s.v
+	var todo []epTask
+	for _, want := range wants {
+		ip := want.IP.Unmap()
+		if local, ok := v.local(ip); ok {
+			// A local endpoint with the IP wins: the pod is on this node
+			// now, whatever the plan says (kubernetes#138000).
+			s.use(ip, local.Id)
+			continue
+		}
+		if want.Remote {
+			if id, ok := s.existingRemote(want); ok {
+				s.use(ip, id)
+				continue
+			}
+		}
+		t := epTask{want: want}
+		var foreign *hns.HostComputeEndpoint
+		for _, id := range v.remoteByIP[ip] {
+			if ep := v.eps[id]; r.owned.ownsEndpoint(id) {
+				t.replace = append(t.replace, ep)
+			} else if foreign == nil {
+				foreign = ep
+			}
+		}
+		if foreign != nil {
+			s.wait(ip)
+			s.report(&ObjectError{Object: endpointObject(ip), Op: hns.OpCreateEndpoint,
+				Err: &ConflictError{IP: ip, Network: r.opts.NetworkName, HolderID: foreign.Id}})
+			continue
+		}
+		if !s.due(keyEndpoint(ip)) {
+			s.wait(ip)
+			continue
+		}
+		todo = append(todo, t)
+	}
+	return todo
+}
+
+// runEndpointTask makes t's calls. It runs on a worker goroutine, with
+// only the calls and the network's ID.
+func runEndpointTask(ctx context.Context, c *calls, networkID string, t *epTask) (o epOutcome) {
+	for _, old := range t.replace {
+		switch err := c.deleteEndpoint(ctx, old.Id); {
+		case err == nil:
+			o.deleted = append(o.deleted, old.Id)
+		case hns.IsNotFound(err): // gone already; a list must confirm it
+			o.missing = append(o.missing, old.Id)
+		default:
+			o.op, o.err = hns.OpDeleteEndpoint, err
+			return o
+		}
+	}
+	o.op, o.sent = hns.OpCreateEndpoint, desiredEndpoint(t.want, networkID)
+	o.ep, o.err = c.createEndpoint(ctx, networkID, o.sent)
+	return o
+}
+
+// recordEndpoint applies what the task for the plan's endpoint with IP ip
+// did.
+func (s *syncRun) recordEndpoint(ctx context.Context, ip netip.Addr, o *epOutcome) {
+	r, v := s.r, s.v
+	for _, id := range o.deleted {
+		r.owned.removeEndpoint(id)
+		v.deletedEndpoint(id)
+		s.res.EndpointsDeleted++
+	}
+	for _, id := range o.missing {
+		v.removeEndpoint(id)
+		r.requireFull(fullGone)
+	}
+	if o.err != nil {
+		s.wait(ip)
+		if o.op == hns.OpCreateEndpoint {
+			s.createFailed(ip, o)
+		}
+		s.failed(ctx, keyEndpoint(ip), &ObjectError{Object: endpointObject(ip), Op: o.op, Err: o.err})
+		return
+	}
+	got := o.ep
+	if got == nil || got.Id == "" {
+		// Created, but under which ID? Only a list says.
+		r.requireFull(fullNoID)
+		r.createUnsure(keyEndpoint(ip), nil, o.sent)
+		s.wait(ip)
+		s.report(&ObjectError{Object: endpointObject(ip), Op: hns.OpCreateEndpoint,
+			Err: &MissingIDError{Op: hns.OpCreateEndpoint}})
+		return
+	}
+	held, ok := endpointIP(got)
+	if !ok {
+		held = ip
+	}
+	r.owned.addEndpoint(got.Id, held) // the IP as HNS holds it, for the record
+	v.putEndpoint(got)
+	r.objects.succeeded(keyEndpoint(ip))
+	s.use(ip, got.Id)
+	s.res.EndpointsCreated++
+}
+
+// createFailed records what a failed create of the plan's endpoint with
+// IP ip tells: "already exists" contradicts the view, which held no other
+// endpoint with the IP; any other failure leaves the create unsure.
+func (s *syncRun) createFailed(ip netip.Addr, o *epOutcome) {
+	if hns.IsAlreadyExists(o.err) {
+		s.r.requireFull(fullContradicted)
+	}
+	if unsureCreate(o.err) {
+		s.r.createUnsure(keyEndpoint(ip), nil, o.sent)
+	}
+}
+
+// existingRemote returns the remote endpoint on the network identical to
+// want: an owned one first, else another agent's, which is used but never
+// owned (referencing an endpoint does not modify it).
+func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
+	var other string
+	for _, id := range s.v.remoteByIP[want.IP.Unmap()] {
+		if !matchesEndpoint(s.v.eps[id], want) {
+			continue
+		}
+		if s.r.owned.ownsEndpoint(id) {
+			return s.v.eps[id].Id, true
+		}
+		if other == "" {
+			other = s.v.eps[id].Id
+		}
+	}
+	return other, other != ""
+}
+
+// Phase 3: endpoints no longer needed.
+
+// deleteEndpoints deletes the owned endpoints among candidates that the
+// plan does not use and that no load balancer references any more. A full
+// sync passes every owned endpoint and a nil scope; a sync of changes
+// passes those it may have to delete, and the IPs it looked at (scope):
+// an endpoint of another IP is then kept if it is what the plan wants for
+// its IP.
+func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scope map[netip.Addr]struct{}) {
+	todo := s.endpointDeletes(candidates, scope)
+	c := s.calls
+	errs, started := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) error {
+		return c.deleteEndpoint(ctx, todo[i].Id)
+	})
+	for i, ep := range todo {
+		if !started[i] {
+			s.r.objects.markDirty(keyEndpointDelete(ep.Id))
+			continue
+		}
+		s.recordEndpointDelete(ctx, ep, errs[i])
+	}
+}
+
+// endpointDeletes returns the endpoints among candidates to delete now.
+func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]struct{}) []*hns.HostComputeEndpoint {
+	r, v := s.r, s.v
+	slices.Sort(candidates)
+	candidates = slices.Compact(candidates)
+	var todo []*hns.HostComputeEndpoint
+	for _, id := range candidates {
+		ep := v.eps[id]
+		if ep == nil || !r.owned.ownsEndpoint(id) || v.referenced(id) || s.ids[id]&markUsed != 0 {
+			continue
+		}
+		if scope != nil && s.keepUnscoped(ep, scope) {
+			continue
+		}
+		if k := keyEndpointDelete(id); s.due(k) {
+			todo = append(todo, ep)
+		} else {
+			r.objects.markDirty(k)
+		}
+	}
+	return todo
+}
+
+// keepUnscoped reports whether a sync of changes that looked at the IPs
+// in scope keeps ep for another IP: what the plan wants for that IP.
+func (s *syncRun) keepUnscoped(ep *hns.HostComputeEndpoint, scope map[netip.Addr]struct{}) bool {
+	ip, ok := endpointIP(ep)
+	if !ok {
+		return false
+	}
+	if _, in := scope[ip]; in {
+		return false
+	}
+	want := s.idx.endpoint(ip)
+	return want != nil && matchesEndpoint(ep, want)
+}
+
+// recordEndpointDelete applies the outcome err of deleting owned endpoint
+// ep.
+func (s *syncRun) recordEndpointDelete(ctx context.Context, ep *hns.HostComputeEndpoint, err error) {
+	r, v := s.r, s.v
+	id, k := idKey(ep.Id), keyEndpointDelete(ep.Id)
+	switch {
+	case err == nil:
+		r.owned.removeEndpoint(id)
+		v.deletedEndpoint(id)
+		r.objects.succeeded(k)
+		s.res.EndpointsDeleted++
+	case hns.IsNotFound(err):
+		// Gone already. Ownership stays until a list confirms it.
+		v.removeEndpoint(id)
+		r.requireFull(fullGone)
+		r.objects.succeeded(k)
+		s.res.EndpointsDeleted++
+	default:
+		r.objects.markDirty(k)
+		object := "Endpoint " + ep.Id
+		if ip, ok := endpointIP(ep); ok {
+			object = endpointObject(ip)
+		}
+		s.failed(ctx, k, &ObjectError{Object: object, Op: hns.OpDeleteEndpoint, Err: err})
+	}
+}

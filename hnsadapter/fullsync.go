@@ -1,0 +1,255 @@
+package hnsadapter
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// fullReason says why a sync must be a full one.
+type fullReason string
+
+// Why a sync is full. The first three are decided when the sync starts;
+// the others are what a sync found that makes the Reconciler's view of
+// HNS doubtful, set through requireFull for the next sync.
+const (
+	fullFirst     fullReason = "first sync"
+	fullNoChanges fullReason = "no change set (Sync, or SyncChanges with nil changes)"
+	fullPeriod    fullReason = "Options.FullSyncPeriod passed since the last full sync"
+
+	// fullAborted: a sync could not proceed; the caller's change set is
+	// spent.
+	fullAborted fullReason = "the last sync aborted: its change set is spent"
+	// fullCutShort: ctx ended during a sync: what its calls did is
+	// unknown.
+	fullCutShort fullReason = "calls were cut short when ctx ended: what they did is unknown"
+	// fullGone: HNS said it does not hold an object the view holds.
+	fullGone fullReason = "HNS no longer holds an object the view holds"
+	// fullContradicted: HNS refused a load balancer as if it held other
+	// endpoints or frontends than the view.
+	fullContradicted fullReason = "HNS answered as if it held other objects than the view"
+	// fullNoID: a create answered without the object's ID (MissingIDError).
+	fullNoID fullReason = "HNS answered a create without the object's ID"
+	// fullUnsure: a create failed, and may have taken effect (unsure.go).
+	fullUnsure fullReason = "a create failed: only a list says whether it took effect"
+	// fullNoKey: a load balancer without identity key is left to do, and
+	// only a full sync looks at such load balancers.
+	fullNoKey fullReason = "a load balancer without identity key is left to do"
+)
+
+// requireFull makes the next sync a full one, for why (the first reason
+// given since the last full sync's lists is kept).
+func (r *Reconciler) requireFull(why fullReason) {
+	if r.fullNeeded == "" {
+		r.fullNeeded = why
+		r.log.V(1).Info("The next HNS sync lists HNS", "reason", string(why))
+	}
+}
+
+// fullSyncReason returns why a sync with changes (nil for Sync) starting
+// at now must be a full one, or "" if it may be a sync of changes.
+func (r *Reconciler) fullSyncReason(changes *lbpolicy.Changes, now time.Time) fullReason {
+	switch {
+	case r.view == nil:
+		return fullFirst
+	case changes == nil:
+		return fullNoChanges
+	case r.fullNeeded != "":
+		return r.fullNeeded
+	case r.opts.FullSyncPeriod > 0 && !now.Before(r.lastFull.Add(r.opts.FullSyncPeriod)):
+		return fullPeriod
+	}
+	return ""
+}
+
+// runFull is a full sync: it lists HNS, rebuilds the view from the lists
+// (adopting at the first one), and compares the whole plan against it.
+func (s *syncRun) runFull(ctx context.Context) error {
+	r := s.r
+	s.idx = newPlanMaps(s.plan)
+	if err := r.lookup(ctx, s.calls); err != nil {
+		return err
+	}
+	l, err := s.list(ctx)
+	if err != nil {
+		return err
+	}
+	var rec *ownershipRecord
+	if !r.started {
+		rec = r.loadRecord()
+	}
+	// From here on the sync proceeds: state may change.
+	r.objects.begin()
+	s.rebuildView(l, rec)
+	r.fullNeeded = "" // the view is HNS's again; what this sync finds may set it
+	s.phases(ctx, s.planEndpoints(), s.planAllLoadBalancers, s.ownedEndpoints, nil)
+	r.objects.retainSeen()
+	r.lastFull = s.now
+	return nil
+}
+
+// lists is what a full sync's lists returned.
+type lists struct {
+	lbs []hns.HostComputeLoadBalancer
+	eps []hns.HostComputeEndpoint
+	// elsewhere holds the IDs (idKey form) of the endpoints on other
+	// networks; only listed for ClaimNetwork's claim.
+	elsewhere map[string]struct{}
+}
+
+// list makes a full sync's lists.
+func (s *syncRun) list(ctx context.Context) (l lists, err error) {
+	r := s.r
+	l.lbs, err = s.calls.listLoadBalancers(ctx)
+	if err != nil {
+		return l, fmt.Errorf("hnsadapter: listing load balancers: %w", err)
+	}
+	l.eps, err = s.calls.listEndpoints(ctx, r.network.Id)
+	if err != nil {
+		return l, fmt.Errorf("hnsadapter: listing endpoints of network %q: %w", r.opts.NetworkName, err)
+	}
+	if !r.started && r.opts.ClaimNetwork {
+		// Which endpoints lie on other networks, once, for the claim.
+		all, err := s.calls.listEndpoints(ctx, "")
+		if err != nil {
+			return l, fmt.Errorf("hnsadapter: listing all endpoints: %w", err)
+		}
+		l.elsewhere = make(map[string]struct{}, len(all))
+		for i := range all {
+			l.elsewhere[idKey(all[i].Id)] = struct{}{}
+		}
+		for i := range l.eps {
+			delete(l.elsewhere, idKey(l.eps[i].Id))
+		}
+	}
+	return l, nil
+}
+
+// rebuildView makes the view from a full sync's lists: it checks update
+// answers against the lists, forgets the owned objects they lack, takes
+// what unsure creates made, at the first sync after NewReconciler takes
+// what it may (rec: the ownership record, if any), and reports the
+// references to endpoints it deleted.
+func (s *syncRun) rebuildView(l lists, rec *ownershipRecord) {
+	r := s.r
+	old := r.view
+	s.v = newView(l.lbs, l.eps)
+	r.view = s.v
+	if old != nil {
+		s.checkUpdates(old)
+	}
+	if lbsGone, epsGone := r.owned.prune(s.v); lbsGone+epsGone > 0 {
+		r.log.Info("Owned HNS objects deleted out of band; recreating what the plan wants",
+			"loadBalancers", lbsGone, "endpoints", epsGone)
+	}
+	recorded := 0
+	if !r.started && rec != nil {
+		recorded = s.restoreRecord(rec)
+	}
+	s.res.Adopted += s.claimUnsure()
+	if !r.started {
+		keys := make(map[lbpolicy.Key]struct{}, len(s.plan.LoadBalancers))
+		for i := range s.plan.LoadBalancers {
+			keys[s.plan.LoadBalancers[i].Key()] = struct{}{}
+		}
+		s.res.Adopted += r.owned.adopt(s.v, keys, s.idx.eps, r.opts.ClaimNetwork, l.elsewhere)
+		r.started = true
+		r.log.V(1).Info("Adopted HNS objects", "loadBalancers", s.res.Adopted, "ownedEndpoints", len(r.owned.eps),
+			"fromRecord", recorded, "claimNetwork", r.opts.ClaimNetwork)
+	}
+	if old != nil {
+		s.reportDangling(old.deleted)
+	}
+}
+
+// checkUpdates compares the new view with old, the view the Reconciler's
+// calls since the last list made: a load balancer other than an update
+// answered, not read back, makes updates be read back again
+// (kubernetes#131466 appearing after updates were seen to work).
+func (s *syncRun) checkUpdates(old *view) {
+	for id := range old.trusted {
+		if lb := s.v.lbs[id]; lb != nil && !sameLoadBalancer(lb, old.lbs[id]) {
+			s.r.updates.distrust(lb.Id)
+			return
+		}
+	}
+}
+
+// reportDangling reports the load balancers the Reconciler does not own
+// that reference an endpoint it deleted since the last list (deleted: ID
+// -> IP): made after that list, they were not seen by the sync of changes
+// that deleted it. Owned ones are brought to the plan by this sync.
+func (s *syncRun) reportDangling(deleted map[string]netip.Addr) {
+	v := s.v
+	for _, id := range sortedKeys(deleted) {
+		if !v.referenced(id) {
+			continue
+		}
+		for _, lbID := range v.sortedLBIDs() {
+			lb := v.lbs[lbID]
+			if s.r.owned.ownsLB(lbID) || !slices.ContainsFunc(lb.HostComputeEndpoints, func(e string) bool { return idKey(e) == id }) {
+				continue
+			}
+			object := "LoadBalancer " + lb.Id
+			if k, ok := v.keys[lbID]; ok {
+				object = "LoadBalancer " + k.String() + " (ID " + lb.Id + ")"
+			}
+			s.diagnose(lbpolicy.SeverityWarning, object, ReasonDanglingReference,
+				"references endpoint %s (%s), which this reconciler deleted: the load balancer, which it does not own, "+
+					"appeared after its last full list of HNS; whoever owns it must update it", id, deleted[id])
+		}
+	}
+}
+
+// planEndpoints returns the plan's endpoints (the first of each IP), in
+// the plan's order.
+func (s *syncRun) planEndpoints() []*lbpolicy.Endpoint {
+	out := make([]*lbpolicy.Endpoint, 0, len(s.plan.Endpoints))
+	for i := range s.plan.Endpoints {
+		if want := &s.plan.Endpoints[i]; s.idx.endpoint(want.IP.Unmap()) == want {
+			out = append(out, want) // else an invalid IP, or not the first of its IP
+		}
+	}
+	return out
+}
+
+// planAllLoadBalancers returns the tasks that bring every load balancer
+// to the plan: the plan's, in its order, then the deletes of the owned
+// ones it does not want, by ID.
+func (s *syncRun) planAllLoadBalancers() []lbTask {
+	var tasks []lbTask
+	keep := map[string]bool{} // owned IDs to keep
+	wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
+	for i := range s.plan.LoadBalancers {
+		lb := &s.plan.LoadBalancers[i]
+		key := lb.Key()
+		if wanted[key] {
+			s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonDuplicateKey,
+				"load balancer %s is already in the plan for another entry; this one is not applied", key)
+			continue
+		}
+		wanted[key] = true
+		tasks = s.planLB(tasks, lb, key, false, keep)
+	}
+	for _, id := range s.v.sortedLBIDs() {
+		if s.r.owned.ownsLB(id) && !keep[id] {
+			tasks = s.deleteLB(tasks, id)
+		}
+	}
+	return tasks
+}
+
+// ownedEndpoints returns the IDs of every owned endpoint: phase 3 of a
+// full sync looks at them all.
+func (s *syncRun) ownedEndpoints() []string {
+	ids := make([]string, 0, len(s.r.owned.eps))
+	for id := range s.r.owned.eps {
+		ids = append(ids, id)
+	}
+	return ids
+}

@@ -1,0 +1,140 @@
+package hnsadapter
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// syncRun is one sync: the plan, the view it works from, what it did, and
+// the per-sync record of the endpoints it met. A full sync (runFull, in
+// fullsync.go) and a sync of changes (runChanges, in changesync.go) choose
+// what to look at, then run the same three phases over it: the plan's
+// endpoints (endpoints.go), the load balancers (loadbalancers.go), and
+// the endpoints no longer needed.
+//
+// Only the goroutine running the sync touches a syncRun. The phases'
+// workers get only what they may touch and return outcomes, which the
+// phase applies here once they are done.
+type syncRun struct {
+	r     *Reconciler
+	plan  *lbpolicy.Plan
+	idx   planIndex
+	calls *calls
+	now   time.Time
+	res   Result
+	v     *view // r.view, once listed
+
+	// endpoints holds, per endpoint IP the sync resolved, the HNS endpoint
+	// the plan's backends with that IP use, or that they must wait.
+	endpoints map[netip.Addr]endpointUse
+	// ids holds, per HNS endpoint ID (idKey form), what the sync did with
+	// the endpoint.
+	ids map[string]endpointMarks
+	// detached holds the keys of the load balancers phase 1 moved off
+	// endpoints it replaced (replace.go): phase 2 looks at them. Nil
+	// until one is.
+	detached map[lbpolicy.Key]bool
+}
+
+// endpointUse is what the backends with one IP use this sync.
+type endpointUse struct {
+	id string
+	// waiting: no usable HNS endpoint this sync (its create failed, was
+	// refused, waits in backoff, or is left to the next sync); the load
+	// balancers using the IP wait, untouched.
+	waiting bool
+}
+
+// endpointMarks is what a sync did with one HNS endpoint.
+type endpointMarks uint8
+
+const (
+	// markUsed: the plan's backends use it.
+	markUsed endpointMarks = 1 << iota
+	// markReleased: a load balancer stopped referencing it, and none
+	// references it any more.
+	markReleased
+)
+
+func newSyncRun(r *Reconciler, plan *lbpolicy.Plan) *syncRun {
+	return &syncRun{
+		r:         r,
+		plan:      plan,
+		calls:     newCalls(r.backend, r.log),
+		now:       r.opts.Now(),
+		endpoints: map[netip.Addr]endpointUse{},
+		ids:       map[string]endpointMarks{},
+	}
+}
+
+// phases runs the three phases: endpoints to create (wants, in order),
+// the load balancer tasks planLBs returns (called after phase 1), and
+// the deletes of the owned endpoints among candidates that nothing needs
+// (see deleteEndpoints for scope).
+func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLBs func() []lbTask,
+	candidates func() []string, scope map[netip.Addr]struct{},
+) {
+	s.v.released = s.markReleased
+	defer func() { s.v.released = nil }()
+	s.createEndpoints(ctx, wants)
+	s.applyLoadBalancers(ctx, planLBs())
+	s.deleteEndpoints(ctx, candidates(), scope)
+}
+
+func (s *syncRun) markReleased(id string) { s.ids[id] |= markReleased }
+
+// use records that the backends with IP ip use HNS endpoint id.
+func (s *syncRun) use(ip netip.Addr, id string) {
+	s.endpoints[ip] = endpointUse{id: id}
+	s.ids[idKey(id)] |= markUsed
+}
+
+// wait records that the backends with IP ip have no usable endpoint this
+// sync, and leaves the IP to the next sync of changes.
+func (s *syncRun) wait(ip netip.Addr) {
+	s.endpoints[ip] = endpointUse{waiting: true}
+	s.r.objects.markDirty(keyEndpoint(ip))
+}
+
+// failed records a failed call of object k: the error in the result, a
+// log line, and k's next backoff step. A failure because ctx ended is not
+// the object's fault and costs it no backoff.
+func (s *syncRun) failed(ctx context.Context, k objectKey, e *ObjectError) {
+	if ctx.Err() == nil {
+		st := s.r.objects.failed(k, s.now, e)
+		e.Failures, e.RetryAt = st.calls.failures, st.calls.notBefore
+	}
+	s.report(e)
+}
+
+// report records a failure that costs no backoff: the object is looked at
+// again by the next sync.
+func (s *syncRun) report(e *ObjectError) {
+	e.Tried = true
+	s.res.Errors = append(s.res.Errors, e)
+	s.r.log.Error(e.Err, "HNS object not reconciled; will retry", "object", e.Object, "op", e.Op)
+}
+
+// due reports whether object k may be tried now. One in backoff counts as
+// pending, and its last failure is reported again, as not tried.
+func (s *syncRun) due(k objectKey) bool {
+	ok, st := s.r.objects.due(k, s.now)
+	if ok {
+		return true
+	}
+	s.res.Pending++
+	e := st.err
+	e.Tried, e.Failures, e.RetryAt = false, st.calls.failures, st.calls.notBefore
+	s.res.Errors = append(s.res.Errors, &e)
+	return false
+}
+
+func (s *syncRun) diagnose(severity lbpolicy.Severity, object string, reason lbpolicy.Reason, format string, args ...any) {
+	s.res.Diagnostics = append(s.res.Diagnostics, lbpolicy.Diagnostic{
+		Severity: severity, Object: object, Reason: reason, Message: fmt.Sprintf(format, args...),
+	})
+}

@@ -1,0 +1,268 @@
+package hnsadapter
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// view is what the Reconciler knows HNS holds: what the last full sync
+// listed, with every change its own calls made since applied. A full sync
+// rebuilds it from HNS's lists; a sync of changes (SyncChanges) reads and
+// updates it instead of listing, which is why every call's outcome must
+// be recorded here. Objects are keyed by ID in idKey form; lists of IDs
+// are kept sorted so that every choice among several candidates is
+// deterministic, whatever order HNS lists them in.
+type view struct {
+	lbs   map[string]*hns.HostComputeLoadBalancer
+	keys  map[string]lbpolicy.Key // the key of each load balancer that has one
+	byKey map[lbpolicy.Key][]string
+
+	// eps are the endpoints on the managed network. localByIP and
+	// localByName index the local (non-remote) ones, remoteByIP the
+	// remote ones; the first ID of each list wins where one is needed.
+	eps         map[string]*hns.HostComputeEndpoint
+	localByIP   map[netip.Addr][]string
+	localByName map[string][]string
+	remoteByIP  map[netip.Addr][]string
+
+	// refs counts, per endpoint ID, the load balancers in lbs that
+	// reference it. It is an index of lbs, rebuilt with it at every full
+	// sync and changed only by putLB and removeLB, never a count kept
+	// beside HNS (kubernetes#91703, kubernetes#135144).
+	refs map[string]int
+	// released, when set, is told of each endpoint (idKey form) whose
+	// last reference goes (for the sync running).
+	released func(id string)
+
+	// trusted holds the load balancers whose content here is what HNS
+	// answered an update with, not read back: the next full sync's list
+	// checks that HNS holds it (kubernetes#131466 on an HNS whose updates
+	// were seen to work).
+	trusted map[string]struct{}
+	// deleted holds the endpoints the Reconciler deleted since the list,
+	// with their IPs: the next full sync's list checks that no load
+	// balancer still references them (one the Reconciler could not see,
+	// in a sync of changes).
+	deleted map[string]netip.Addr
+}
+
+func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
+	v := &view{
+		lbs:   make(map[string]*hns.HostComputeLoadBalancer, len(lbs)),
+		keys:  make(map[string]lbpolicy.Key, len(lbs)),
+		byKey: make(map[lbpolicy.Key][]string, len(lbs)),
+		refs:  make(map[string]int, len(eps)),
+	}
+	for i := range lbs {
+		v.putLB(&lbs[i])
+	}
+	v.setEndpoints(eps)
+	return v
+}
+
+// setEndpoints replaces the endpoints with a fresh list of them.
+func (v *view) setEndpoints(eps []hns.HostComputeEndpoint) {
+	v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
+	v.localByIP = map[netip.Addr][]string{}
+	v.localByName = map[string][]string{}
+	v.remoteByIP = make(map[netip.Addr][]string, len(eps))
+	for i := range eps {
+		v.putEndpoint(&eps[i])
+	}
+}
+
+// insertID adds id to the sorted list ids.
+func insertID(ids []string, id string) []string {
+	i, found := slices.BinarySearch(ids, id)
+	if found {
+		return ids
+	}
+	return slices.Insert(ids, i, id)
+}
+
+// deleteID removes id from the sorted list ids.
+func deleteID(ids []string, id string) []string {
+	if i, found := slices.BinarySearch(ids, id); found {
+		return slices.Delete(ids, i, i+1)
+	}
+	return ids
+}
+
+// putLB records lb (which has its ID) as held by HNS, replacing what was
+// recorded under its ID.
+func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
+	id := idKey(lb.Id)
+	v.removeLB(id)
+	v.lbs[id] = lb
+	if k, ok := LoadBalancerKey(lb); ok {
+		v.keys[id] = k
+		v.byKey[k] = insertID(v.byKey[k], id)
+	}
+	forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
+}
+
+// forEachID calls fn with each distinct ID of ids, in idKey form, without
+// allocating for the usual short lists.
+func forEachID(ids []string, fn func(id string)) {
+	if len(ids) > 16 {
+		for _, id := range idSet(ids) {
+			fn(id)
+		}
+		return
+	}
+	for i, id := range ids {
+		if !slices.ContainsFunc(ids[:i], func(prev string) bool { return strings.EqualFold(prev, id) }) {
+			fn(idKey(id))
+		}
+	}
+}
+
+// trust records that HNS answered an update of the load balancer id
+// with the content the view now holds, and that it was not read back.
+func (v *view) trust(id string) {
+	if v.trusted == nil {
+		v.trusted = map[string]struct{}{}
+	}
+	v.trusted[idKey(id)] = struct{}{}
+}
+
+// removeLB records that HNS no longer holds the load balancer id.
+func (v *view) removeLB(id string) {
+	id = idKey(id)
+	lb, ok := v.lbs[id]
+	if !ok {
+		return
+	}
+	delete(v.lbs, id)
+	delete(v.trusted, id)
+	if k, ok := v.keys[id]; ok {
+		delete(v.keys, id)
+		if ids := deleteID(v.byKey[k], id); len(ids) > 0 {
+			v.byKey[k] = ids
+		} else {
+			delete(v.byKey, k)
+		}
+	}
+	forEachID(lb.HostComputeEndpoints, func(ep string) {
+		if v.refs[ep]--; v.refs[ep] <= 0 {
+			delete(v.refs, ep)
+			if v.released != nil {
+				v.released(ep)
+			}
+		}
+	})
+}
+
+// putEndpoint records ep (on the managed network, with its ID) as held.
+func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
+	id := idKey(ep.Id)
+	v.removeEndpoint(id)
+	v.eps[id] = ep
+	ip, ok := endpointIP(ep)
+	switch {
+	case isRemote(ep):
+		if ok {
+			v.remoteByIP[ip] = insertID(v.remoteByIP[ip], id)
+		}
+	default:
+		if ok {
+			v.localByIP[ip] = insertID(v.localByIP[ip], id)
+		}
+		if ep.Name != "" {
+			v.localByName[ep.Name] = insertID(v.localByName[ep.Name], id)
+		}
+	}
+}
+
+// deletedEndpoint records that the Reconciler deleted the endpoint id.
+func (v *view) deletedEndpoint(id string) {
+	id = idKey(id)
+	if ep := v.eps[id]; ep != nil {
+		if v.deleted == nil {
+			v.deleted = map[string]netip.Addr{}
+		}
+		v.deleted[id], _ = endpointIP(ep)
+		v.removeEndpoint(id)
+	}
+}
+
+// removeEndpoint records that HNS no longer holds the endpoint id.
+func (v *view) removeEndpoint(id string) {
+	id = idKey(id)
+	ep, ok := v.eps[id]
+	if !ok {
+		return
+	}
+	delete(v.eps, id)
+	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
+		if ids := deleteID(m[ip], id); len(ids) > 0 {
+			m[ip] = ids
+		} else {
+			delete(m, ip)
+		}
+	}
+	ip, ok := endpointIP(ep)
+	switch {
+	case isRemote(ep):
+		if ok {
+			drop(v.remoteByIP, ip)
+		}
+	default:
+		if ok {
+			drop(v.localByIP, ip)
+		}
+		if ep.Name != "" {
+			if ids := deleteID(v.localByName[ep.Name], id); len(ids) > 0 {
+				v.localByName[ep.Name] = ids
+			} else {
+				delete(v.localByName, ep.Name)
+			}
+		}
+	}
+}
+
+// local returns the local endpoint with the IP: the first by ID.
+func (v *view) local(ip netip.Addr) (*hns.HostComputeEndpoint, bool) {
+	if ids := v.localByIP[ip]; len(ids) > 0 {
+		return v.eps[ids[0]], true
+	}
+	return nil, false
+}
+
+// localNamed returns the local endpoint called name: the first by ID.
+func (v *view) localNamed(name string) (*hns.HostComputeEndpoint, bool) {
+	if ids := v.localByName[name]; len(ids) > 0 {
+		return v.eps[ids[0]], true
+	}
+	return nil, false
+}
+
+// referenced reports whether a load balancer in HNS references endpoint id.
+func (v *view) referenced(id string) bool { return v.refs[idKey(id)] > 0 }
+
+// sortedLBIDs returns the IDs of the load balancers, sorted.
+func (v *view) sortedLBIDs() []string {
+	ids := make([]string, 0, len(v.lbs))
+	for id := range v.lbs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// claimable reports whether ClaimNetwork claims lb: none of its endpoints
+// lies on another network (elsewhere holds their IDs, in idKey form). A
+// reference to an endpoint that no longer exists counts for no network: a
+// load balancer of ours whose endpoint vanished out of band is still ours.
+func claimable(lb *hns.HostComputeLoadBalancer, elsewhere map[string]struct{}) bool {
+	for _, id := range lb.HostComputeEndpoints {
+		if _, ok := elsewhere[idKey(id)]; ok {
+			return false
+		}
+	}
+	return true
+}

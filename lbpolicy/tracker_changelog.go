@@ -1,0 +1,208 @@
+package lbpolicy
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// changeLog remembers, for each load-balancer key, endpoint IP and
+// diagnostic that changed since the last Snapshot, what it was at that
+// Snapshot; take compares that with the claims now. Only the first change
+// after a Snapshot is noted, so the log costs what changed, however often
+// it changed. Before the first Snapshot it keeps nothing: the first
+// reports the whole plan as added.
+type changeLog struct {
+	tracking bool
+	values   // what was noted since the last Snapshot
+}
+
+// values are the values some keys, IPs and diagnostics had at one
+// Snapshot: a change log's notes. Its maps are made on first use.
+type values struct {
+	lbs   map[Key]*LoadBalancer // the winner then; nil: none
+	eps   map[netip.Addr]endpointState
+	diags map[Diagnostic]bool // whether the plan had it then
+}
+
+// noteLB records that k's winner changes from before.
+func (l *changeLog) noteLB(k Key, before *LoadBalancer) {
+	if l.tracking {
+		if l.lbs == nil {
+			l.lbs = map[Key]*LoadBalancer{}
+		}
+		if _, ok := l.lbs[k]; !ok {
+			l.lbs[k] = before
+		}
+	}
+}
+
+// noteEndpoint records that ip's endpoint changes from before.
+func (l *changeLog) noteEndpoint(ip netip.Addr, before endpointState) {
+	if l.tracking {
+		if l.eps == nil {
+			l.eps = map[netip.Addr]endpointState{}
+		}
+		if _, ok := l.eps[ip]; !ok {
+			l.eps[ip] = before
+		}
+	}
+}
+
+// noteDiag records that d appears (before false) or disappears.
+func (l *changeLog) noteDiag(d Diagnostic, before bool) {
+	if l.tracking {
+		if l.diags == nil {
+			l.diags = map[Diagnostic]bool{}
+		}
+		if _, ok := l.diags[d]; !ok {
+			l.diags[d] = before
+		}
+	}
+}
+
+// rememberAll notes everything the claims hold, before a rebuild, which
+// may change anything.
+func (l *changeLog) rememberAll(c *claims) {
+	if !l.tracking {
+		return
+	}
+	for k, ks := range c.keys {
+		l.noteLB(k, ks.win)
+	}
+	for ip, st := range c.ips {
+		l.noteEndpoint(ip, st.cur)
+	}
+	for d := range c.diags {
+		l.noteDiag(d, true)
+	}
+}
+
+// take returns what changed since the previous Snapshot, comparing what
+// was noted with the claims now; the caller then starts a new log (reset
+// or detach). The first call returns the whole plan as added. A load
+// balancer or endpoint that changed and changed back is not reported.
+func (l *changeLog) take(c *claims) Changes {
+	if !l.tracking {
+		l.tracking = true
+		return everything(c)
+	}
+	var ch Changes
+	for k, before := range l.lbs {
+		switch now := c.winner(k); {
+		case before == nil && now != nil:
+			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *now)
+		case before != nil && now == nil:
+			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, before.Key())
+		case before != nil && now != nil && !equalLoadBalancers(before, now):
+			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *now)
+		}
+	}
+	for ip, before := range l.eps {
+		switch now := c.endpoint(ip); {
+		case !before.ok && now.ok:
+			ch.AddedEndpoints = append(ch.AddedEndpoints, now.ep)
+		case before.ok && !now.ok:
+			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ip)
+		case before.ok && now.ok && before.ep != now.ep:
+			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.ep)
+		}
+	}
+	for d, before := range l.diags {
+		switch now := c.diags[d] > 0; {
+		case !before && now:
+			ch.AddedDiagnostics = append(ch.AddedDiagnostics, d)
+		case before && !now:
+			ch.RemovedDiagnostics = append(ch.RemovedDiagnostics, d)
+		}
+	}
+	ch.sort()
+	return ch
+}
+
+// reset starts a new log, reusing the maps.
+func (l *changeLog) reset() {
+	// A large batch (a node change) should not pin its maps' memory.
+	l.lbs = resetMap(l.lbs)
+	l.eps = resetMap(l.eps)
+	l.diags = resetMap(l.diags)
+}
+
+// detach returns the log's notes as lists, which cost less to keep than
+// the maps, and starts a new log.
+func (l *changeLog) detach() notes {
+	n := notes{lbs: listNotes(l.lbs), eps: listNotes(l.eps), diags: listNotes(l.diags)}
+	l.reset()
+	return n
+}
+
+// notes are a change log's notes, kept after its period.
+type notes struct {
+	lbs   []note[Key, *LoadBalancer]
+	eps   []note[netip.Addr, endpointState]
+	diags []note[Diagnostic, bool]
+}
+
+type note[K comparable, V any] struct {
+	key K
+	val V
+}
+
+func listNotes[K comparable, V any](m map[K]V) []note[K, V] {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]note[K, V], 0, len(m))
+	for k, v := range m {
+		out = append(out, note[K, V]{k, v})
+	}
+	return out
+}
+
+// everything returns the whole plan the claims hold as added, sorted.
+// Sorting pointers by key and then copying is much cheaper than sorting
+// the load balancers themselves.
+func everything(c *claims) Changes {
+	type keyed struct {
+		k  Key
+		lb *LoadBalancer
+	}
+	wins := make([]keyed, 0, len(c.keys))
+	for k, ks := range c.keys {
+		if ks.win != nil {
+			wins = append(wins, keyed{k, ks.win})
+		}
+	}
+	slices.SortFunc(wins, func(a, b keyed) int { return a.k.Compare(b.k) })
+	var ch Changes
+	if len(wins) > 0 {
+		ch.AddedLoadBalancers = make([]LoadBalancer, len(wins))
+		for i, w := range wins {
+			ch.AddedLoadBalancers[i] = *w.lb
+		}
+	}
+	if len(c.ips) > 0 {
+		ch.AddedEndpoints = make([]Endpoint, 0, len(c.ips))
+	}
+	for _, st := range c.ips {
+		if st.cur.ok {
+			ch.AddedEndpoints = append(ch.AddedEndpoints, st.cur.ep)
+		}
+	}
+	slices.SortFunc(ch.AddedEndpoints, func(a, b Endpoint) int { return a.IP.Compare(b.IP) })
+	if len(c.diags) > 0 {
+		ch.AddedDiagnostics = make([]Diagnostic, 0, len(c.diags))
+	}
+	for d := range c.diags {
+		ch.AddedDiagnostics = append(ch.AddedDiagnostics, d)
+	}
+	slices.SortFunc(ch.AddedDiagnostics, compareDiagnostics)
+	return ch
+}
+
+func resetMap[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) > 1024 {
+		return nil
+	}
+	clear(m)
+	return m
+}

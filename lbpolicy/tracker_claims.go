@@ -1,0 +1,407 @@
+package lbpolicy
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// claims is the plan a Tracker assembles the way computer.plan does, but
+// kept up to date one Service at a time:
+//
+//   - per load-balancer key, the candidates ("claims") of every Service in
+//     compareLBClaims's order (compareFrontendClaims: kind's rank, Service
+//     age, namespace/name, port; then candidate order within the Service),
+//     the order in which Compute's frontendWinner decides: the first is the
+//     winner, each other one gets frontendConflict's diagnostic;
+//   - per endpoint IP, the recorded endpoints in Compute's order (the
+//     node's source-VIP endpoints, then Services' ClusterIP endpoints) and
+//     how many winning load balancers have the IP as a remote backend: the
+//     plan's endpoint for the IP and its diagnostics follow from
+//     resolveEndpoint, as in computer.endpointList;
+//   - the diagnostics as a multiset, since the plan holds identical
+//     diagnostics once.
+//
+// Claims change as Services are re-planned (replace); settle then brings
+// the winners, endpoints and conflict diagnostics of the keys and IPs
+// touched up to date, and tells the change log what changed.
+type claims struct {
+	node  *node
+	log   *changeLog
+	keys  map[Key]*keyState
+	ips   map[netip.Addr]*ipState
+	diags map[Diagnostic]int
+
+	// Keys and IPs touched since the last settle.
+	epoch       uint64
+	touchedKeys []Key
+	touchedIPs  []netip.Addr
+}
+
+// keyState is one load-balancer key.
+type keyState struct {
+	claims     []lbClaim
+	win        *LoadBalancer // claims[0].lb as last settled; nil when none
+	winRemotes []netip.Addr
+	diags      []Diagnostic // conflict diagnostics in the multiset
+	epoch      uint64
+}
+
+// lbClaim is one candidate load balancer of one Service.
+type lbClaim struct {
+	svc     *serviceState
+	idx     int // in svc.out.lbs
+	lb      *LoadBalancer
+	remotes []netip.Addr
+	created time.Time // the Service's creationTimestamp when claimed
+}
+
+// ipState is one endpoint IP.
+type ipState struct {
+	recorded []epClaim
+	remotes  int           // winning load balancers with the IP as remote backend
+	cur      endpointState // the plan's endpoint for the IP, as last settled
+	diags    []Diagnostic
+	epoch    uint64
+	// curRemote is set when cur is the remote backend's endpoint, which
+	// then need not be made again.
+	curRemote bool
+}
+
+// epClaim is one recorded endpoint: the node's (svc nil) or a Service's.
+type epClaim struct {
+	svc  *serviceState
+	idx  int // in svc.out.endpoints, or the node's family index
+	cand endpointCandidate
+}
+
+// endpointState is an endpoint or none.
+type endpointState struct {
+	ep Endpoint
+	ok bool
+}
+
+// compareClaims orders endpoint claims (and Services) as Compute meets
+// them: the node first, then Services by namespace and name, then by index
+// within one. Load-balancer claims are ordered by compareLBClaims.
+func compareClaims(a *serviceState, ai int, b *serviceState, bi int) int {
+	if a != b {
+		switch {
+		case a == nil:
+			return -1
+		case b == nil:
+			return 1
+		}
+		if c := cmp.Or(strings.Compare(a.key.Namespace, b.key.Namespace), strings.Compare(a.key.Name, b.key.Name)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(ai, bi)
+}
+
+// compareLBClaims orders the claims on one load-balancer key, winner
+// first, as Compute's frontendWinner decides: compareFrontendClaims, then,
+// for one Service's port, the order of its candidates.
+func compareLBClaims(a, b *lbClaim) int {
+	if c := compareFrontendClaims(a.lb, a.created, b.lb, b.created); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.idx, b.idx)
+}
+
+// reset empties the claims for node and claims what the node itself
+// needs: its diagnostics and, on Overlay, the source-VIP endpoints.
+func (c *claims) reset(n *node, log *changeLog) {
+	c.node, c.log = n, log
+	c.epoch++ // never 0, the epoch of new key and IP states
+	c.keys = make(map[Key]*keyState, len(c.keys))
+	c.ips = make(map[netip.Addr]*ipState, len(c.ips))
+	c.diags = make(map[Diagnostic]int, len(c.diags))
+	for _, d := range n.diagnostics {
+		c.addDiag(d)
+	}
+	for i, fam := range n.families {
+		if fam.network.Overlay() {
+			c.claimEndpoint(epClaim{idx: i, cand: endpointCandidate{ep: fam.network.SourceVIPEndpoint(), owner: "Node " + n.Name}})
+		}
+	}
+}
+
+// replace replaces svc's claims from its old output with those of out.
+// The caller settles.
+func (c *claims) replace(svc *serviceState, old, out *serviceOutput) {
+	// New diagnostics first, so that those the Service keeps never leave
+	// the multiset.
+	for _, d := range out.diags {
+		c.addDiag(d)
+	}
+	for _, d := range old.diags {
+		c.removeDiag(d)
+	}
+	for i := range old.endpoints {
+		c.unclaimEndpoint(svc, i, old.endpoints[i].ep.IP)
+	}
+	for i := range out.endpoints {
+		c.claimEndpoint(epClaim{svc: svc, idx: i, cand: out.endpoints[i]})
+	}
+	for i := range old.lbs {
+		c.unclaimLB(svc, old.lbs[i].Key())
+	}
+	var created time.Time
+	if svc.svc != nil {
+		created = svc.svc.CreationTimestamp.Time
+	}
+	for i := range out.lbs {
+		c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i], remotes: out.remotes[i], created: created})
+	}
+}
+
+func (c *claims) touchKey(k Key, ks *keyState) {
+	if ks.epoch != c.epoch {
+		ks.epoch = c.epoch
+		c.touchedKeys = append(c.touchedKeys, k)
+	}
+}
+
+func (c *claims) touchIP(ip netip.Addr, st *ipState) {
+	if st.epoch != c.epoch {
+		st.epoch = c.epoch
+		c.touchedIPs = append(c.touchedIPs, ip)
+	}
+}
+
+func (c *claims) claimLB(k Key, cl lbClaim) {
+	ks := c.keys[k]
+	if ks == nil {
+		ks = &keyState{}
+		c.keys[k] = ks
+	}
+	// Usually the only claim, or the last one.
+	i := len(ks.claims)
+	if i > 0 && compareLBClaims(&ks.claims[i-1], &cl) > 0 {
+		i = sort.Search(len(ks.claims), func(j int) bool {
+			return compareLBClaims(&ks.claims[j], &cl) > 0
+		})
+	}
+	ks.claims = slices.Insert(ks.claims, i, cl)
+	c.touchKey(k, ks)
+}
+
+// unclaimLB drops every claim of svc on k.
+func (c *claims) unclaimLB(svc *serviceState, k Key) {
+	ks := c.keys[k]
+	if ks == nil {
+		return
+	}
+	ks.claims = slices.DeleteFunc(ks.claims, func(cl lbClaim) bool { return cl.svc == svc })
+	c.touchKey(k, ks)
+}
+
+func (c *claims) ipState(ip netip.Addr) *ipState {
+	st := c.ips[ip]
+	if st == nil {
+		st = &ipState{}
+		c.ips[ip] = st
+	}
+	return st
+}
+
+func (c *claims) claimEndpoint(cl epClaim) {
+	ip := cl.cand.ep.IP
+	st := c.ipState(ip)
+	i := len(st.recorded)
+	if i > 0 && compareClaims(st.recorded[i-1].svc, st.recorded[i-1].idx, cl.svc, cl.idx) > 0 {
+		i = sort.Search(len(st.recorded), func(j int) bool {
+			return compareClaims(st.recorded[j].svc, st.recorded[j].idx, cl.svc, cl.idx) > 0
+		})
+	}
+	st.recorded = slices.Insert(st.recorded, i, cl)
+	c.touchIP(ip, st)
+}
+
+func (c *claims) unclaimEndpoint(svc *serviceState, idx int, ip netip.Addr) {
+	st := c.ips[ip]
+	if st == nil {
+		return
+	}
+	st.recorded = slices.DeleteFunc(st.recorded, func(cl epClaim) bool { return cl.svc == svc && cl.idx == idx })
+	c.touchIP(ip, st)
+}
+
+// remoteClaim counts a winning load balancer's remote backend in or out.
+func (c *claims) remoteClaim(ip netip.Addr, delta int) {
+	st := c.ipState(ip)
+	st.remotes += delta
+	c.touchIP(ip, st)
+}
+
+func (c *claims) addDiag(d Diagnostic) {
+	n := c.diags[d]
+	if n == 0 {
+		c.log.noteDiag(d, false)
+	}
+	c.diags[d] = n + 1
+}
+
+func (c *claims) removeDiag(d Diagnostic) {
+	n := c.diags[d]
+	if n <= 1 {
+		c.log.noteDiag(d, true)
+		delete(c.diags, d)
+		return
+	}
+	c.diags[d] = n - 1
+}
+
+// replaceDiags swaps the diagnostics a key or IP holds in the multiset.
+func (c *claims) replaceDiags(old, now []Diagnostic) {
+	for _, d := range now {
+		c.addDiag(d)
+	}
+	for _, d := range old {
+		c.removeDiag(d)
+	}
+}
+
+// settle brings the touched keys, then the touched IPs (which winning load
+// balancers' remote backends may have touched), up to date.
+func (c *claims) settle() {
+	for _, k := range c.touchedKeys {
+		c.settleKey(k)
+	}
+	c.touchedKeys = c.touchedKeys[:0]
+	for _, ip := range c.touchedIPs {
+		c.settleIP(ip)
+	}
+	c.touchedIPs = c.touchedIPs[:0]
+	c.epoch++
+}
+
+func (c *claims) settleKey(k Key) {
+	ks := c.keys[k]
+	var win *LoadBalancer
+	var winRemotes []netip.Addr
+	var diags []Diagnostic
+	if len(ks.claims) > 0 {
+		win, winRemotes = ks.claims[0].lb, ks.claims[0].remotes
+		for _, cl := range ks.claims[1:] {
+			if d, ok := frontendConflict(win, cl.lb); ok {
+				diags = append(diags, d)
+			}
+		}
+	}
+	if win != ks.win {
+		c.log.noteLB(k, ks.win)
+		diffRemotes(ks.winRemotes, winRemotes, c.remoteClaim)
+		ks.win, ks.winRemotes = win, winRemotes
+	}
+	if len(diags) > 0 || len(ks.diags) > 0 {
+		c.replaceDiags(ks.diags, diags)
+		ks.diags = diags
+	}
+	if len(ks.claims) == 0 {
+		delete(c.keys, k)
+	}
+}
+
+// diffRemotes calls claim(ip, -1) for the IPs only in old and claim(ip, +1)
+// for those only in new, counting repeats. Remote backend lists are sorted
+// (backends are); should one not be, every IP is counted out and in.
+func diffRemotes(old, new []netip.Addr, claim func(netip.Addr, int)) {
+	if !slices.IsSortedFunc(old, netip.Addr.Compare) || !slices.IsSortedFunc(new, netip.Addr.Compare) {
+		for _, ip := range old {
+			claim(ip, -1)
+		}
+		for _, ip := range new {
+			claim(ip, +1)
+		}
+		return
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || i < len(old) && old[i].Less(new[j]):
+			claim(old[i], -1)
+			i++
+		case i == len(old) || new[j].Less(old[i]):
+			claim(new[j], +1)
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+}
+
+func (c *claims) settleIP(ip netip.Addr) {
+	st := c.ips[ip]
+	var cur endpointState
+	var diags []Diagnostic
+	remote := false
+	switch {
+	case len(st.recorded) == 0 && st.remotes == 0:
+	case len(st.recorded) == 0:
+		cur, remote = c.remoteEndpoint(ip, st), true
+	case len(st.recorded) == 1 && st.remotes == 0:
+		cur = endpointState{ep: st.recorded[0].cand.ep, ok: true}
+	default:
+		// Competing endpoints.
+		cands := make([]endpointCandidate, len(st.recorded))
+		for i := range st.recorded {
+			cands[i] = st.recorded[i].cand
+		}
+		var rem *Endpoint
+		if st.remotes > 0 {
+			if r := c.remoteEndpoint(ip, st); r.ok {
+				rem = &r.ep
+			}
+		}
+		cur.ep, diags = resolveEndpoint(nil, c.node.Name, cands, rem)
+		cur.ok = true
+	}
+	if cur != st.cur {
+		c.log.noteEndpoint(ip, st.cur)
+		st.cur = cur
+	}
+	st.curRemote = remote
+	if len(diags) > 0 || len(st.diags) > 0 {
+		c.replaceDiags(st.diags, diags)
+		st.diags = diags
+	}
+	if len(st.recorded) == 0 && st.remotes == 0 {
+		delete(c.ips, ip)
+	}
+}
+
+// winner returns k's load balancer now, nil when none.
+func (c *claims) winner(k Key) *LoadBalancer {
+	if ks := c.keys[k]; ks != nil {
+		return ks.win
+	}
+	return nil
+}
+
+// endpoint returns ip's endpoint now.
+func (c *claims) endpoint(ip netip.Addr) endpointState {
+	if st := c.ips[ip]; st != nil {
+		return st.cur
+	}
+	return endpointState{}
+}
+
+// remoteEndpoint is the endpoint computer.endpointList makes for a remote
+// backend: none when the node plans no family of the IP.
+func (c *claims) remoteEndpoint(ip netip.Addr, st *ipState) endpointState {
+	if st.curRemote {
+		return st.cur
+	}
+	for _, f := range c.node.families {
+		if (f.name == IPv4) == ip.Is4() {
+			return endpointState{ep: f.network.RemoteEndpoint(ip), ok: true}
+		}
+	}
+	return endpointState{}
+}

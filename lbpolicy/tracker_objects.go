@@ -1,0 +1,170 @@
+package lbpolicy
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// objects are the Services and EndpointSlices a Tracker holds, filed the
+// way Compute files them: per Service key, the Service and its slices.
+// Its methods return the Service states whose plan the change affects,
+// for the Tracker to re-plan.
+type objects struct {
+	services map[types.NamespacedName]*serviceState
+	slices   map[types.NamespacedName]sliceEntry
+}
+
+// serviceState is one Service key: the Service (nil until it is added or
+// after it is deleted), its EndpointSlices, and what planning it alone
+// gave.
+type serviceState struct {
+	key    types.NamespacedName
+	svc    *corev1.Service
+	slices []*discovery.EndpointSlice // sorted by name
+	out    serviceOutput
+}
+
+// serviceOutput is what computer.service produced for one Service: never
+// modified once made, so that pointers into it stay valid while claims and
+// the change log refer to them.
+type serviceOutput struct {
+	lbs       []LoadBalancer
+	remotes   [][]netip.Addr
+	endpoints []endpointCandidate
+	diags     []Diagnostic
+}
+
+// sliceEntry is a held EndpointSlice and the Service it was filed under
+// when it arrived (its label then, not re-read later).
+type sliceEntry struct {
+	obj      *discovery.EndpointSlice
+	owner    types.NamespacedName
+	hasOwner bool
+}
+
+func newObjects() objects {
+	return objects{
+		services: map[types.NamespacedName]*serviceState{},
+		slices:   map[types.NamespacedName]sliceEntry{},
+	}
+}
+
+// state returns the state for key, creating it.
+func (o *objects) state(key types.NamespacedName) *serviceState {
+	st := o.services[key]
+	if st == nil {
+		st = &serviceState{key: key}
+		o.services[key] = st
+	}
+	return st
+}
+
+// forgetIfEmpty drops a state that holds neither a Service nor slices.
+func (o *objects) forgetIfEmpty(st *serviceState) {
+	if st.svc == nil && len(st.slices) == 0 {
+		delete(o.services, st.key)
+	}
+}
+
+// inOrder returns the states in Compute's order (namespace, then name).
+func (o *objects) inOrder() []*serviceState {
+	states := make([]*serviceState, 0, len(o.services))
+	for _, st := range o.services {
+		states = append(states, st)
+	}
+	slices.SortFunc(states, func(a, b *serviceState) int { return compareClaims(a, 0, b, 0) })
+	return states
+}
+
+// putService returns the state to re-plan, nil when svc is the object
+// already held (an informer's resync).
+func (o *objects) putService(svc *corev1.Service) *serviceState {
+	st := o.state(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name})
+	if st.svc == svc {
+		return nil
+	}
+	st.svc = svc
+	return st
+}
+
+// deleteService returns the state to re-plan, nil when no such Service is
+// held.
+func (o *objects) deleteService(key types.NamespacedName) *serviceState {
+	st := o.services[key]
+	if st == nil || st.svc == nil {
+		return nil
+	}
+	st.svc = nil
+	return st
+}
+
+// ownerOf returns the Service a slice belongs to, as Compute (via
+// endpoints.ByService) files it.
+func ownerOf(sl *discovery.EndpointSlice) (types.NamespacedName, bool) {
+	name := sl.Labels[discovery.LabelServiceName]
+	return types.NamespacedName{Namespace: sl.Namespace, Name: name}, name != ""
+}
+
+// putSlice returns the states to re-plan, in this order: the Service the
+// slice leaves (when its label changed) and the one it joins, each nil
+// when there is none or when sl is the object already held.
+func (o *objects) putSlice(sl *discovery.EndpointSlice) (from, to *serviceState) {
+	key := types.NamespacedName{Namespace: sl.Namespace, Name: sl.Name}
+	owner, hasOwner := ownerOf(sl)
+	old, ok := o.slices[key]
+	if ok && old.obj == sl {
+		return nil, nil // an informer's resync: the object held, unchanged
+	}
+	if ok && old.hasOwner && (!hasOwner || old.owner != owner) {
+		from = o.services[old.owner]
+		from.removeSlice(sl.Name)
+	}
+	o.slices[key] = sliceEntry{obj: sl, owner: owner, hasOwner: hasOwner}
+	if hasOwner {
+		to = o.state(owner)
+		to.putSlice(sl)
+	}
+	return from, to
+}
+
+// deleteSlice returns the state to re-plan, nil when no such slice is
+// held or it belonged to no Service.
+func (o *objects) deleteSlice(key types.NamespacedName) *serviceState {
+	old, ok := o.slices[key]
+	if !ok {
+		return nil
+	}
+	delete(o.slices, key)
+	if !old.hasOwner {
+		return nil
+	}
+	st := o.services[old.owner]
+	st.removeSlice(key.Name)
+	return st
+}
+
+// putSlice adds or replaces sl (by name) in the name-sorted list.
+func (st *serviceState) putSlice(sl *discovery.EndpointSlice) {
+	i, found := slices.BinarySearchFunc(st.slices, sl.Name, func(s *discovery.EndpointSlice, name string) int {
+		return strings.Compare(s.Name, name)
+	})
+	if found {
+		st.slices[i] = sl
+		return
+	}
+	st.slices = slices.Insert(st.slices, i, sl)
+}
+
+func (st *serviceState) removeSlice(name string) {
+	i, found := slices.BinarySearchFunc(st.slices, name, func(s *discovery.EndpointSlice, name string) int {
+		return strings.Compare(s.Name, name)
+	})
+	if found {
+		st.slices = slices.Delete(st.slices, i, i+1)
+	}
+}
