@@ -88,7 +88,7 @@ func ExampleHNS_InjectFault() {
 		fmt.Println(err)
 	}
 	// Output:
-	// hns CreateLoadBalancer: hcnCreateLoadBalancer failed in Win32: Unspecified error (0x80004005) {"Success":false,"Error":"Unspecified error ","ErrorCode":2147500037} (0x80004005)
-	// hns CreateLoadBalancer: hcnCreateLoadBalancer failed in Win32: Unspecified error (0x80004005) {"Success":false,"Error":"Unspecified error ","ErrorCode":2147500037} (0x80004005)
+	// hns CreateLoadBalancer: hcnCreateLoadBalancer failed in Win32: Unspecified error (0x80004005) {"Success":false,"Error":"Unspecified error ","ErrorCode":2147500037}
+	// hns CreateLoadBalancer: hcnCreateLoadBalancer failed in Win32: Unspecified error (0x80004005) {"Success":false,"Error":"Unspecified error ","ErrorCode":2147500037}
 	// <nil>
 }

@@ -24,7 +24,7 @@ const (
 )
 
 // The upstream winkernel scenarios (pkg/proxy/winkernel/proxier_test.go),
-// re-expressed as the full objects hnslb plans, plus the rows of DESIGN §4.
+// re-expressed as the full objects hnslb plans, plus the rows of docs/semantics.md §4.2.
 func TestComputeScenarios(t *testing.T) {
 	// Endpoints used throughout: one local pod, two remote pods in the
 	// remote subnets, a remote node IP (hostNetwork pod on node 10.0.0.5).

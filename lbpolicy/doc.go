@@ -3,7 +3,7 @@
 // returns a Plan — the load balancers (ClusterIP, NodePort, ExternalIP,
 // Ingress and HealthCheck), the HNS endpoints they need, and Diagnostics.
 //
-// The rules are those of DESIGN.md §2–§5: kube-proxy's endpoint selection
+// The rules are those of docs/semantics.md §2–§5: kube-proxy's endpoint selection
 // (package endpoints), winkernel's load-balancer flags, the Overlay
 // source-VIP rule (package sourcevip) and HNS's capabilities by version.
 // Where hnslb deliberately differs from winkernel, the doc comments say so.

@@ -10,7 +10,7 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// TestPlanJSONSchema pins the stable JSON schema of DESIGN §9: every key
+// TestPlanJSONSchema pins the stable JSON schema of the Plan (examples/hnslb-plan -o json): every key
 // present, lists never null, addresses as strings.
 func TestPlanJSONSchema(t *testing.T) {
 	p := mustCompute(t, with(l2bridge(), func(n *lbpolicy.Node) { n.ForwardHealthCheckVIP = true }),

@@ -122,7 +122,7 @@ func TestTopology(t *testing.T) {
 	}
 }
 
-// TestPolicyMatrix checks the rows of DESIGN §4 over every combination of
+// TestPolicyMatrix checks the rows of docs/semantics.md §4.2 over every combination of
 // network, family, DSR, traffic policies and preserve-destination, for a
 // LoadBalancer Service with a node port, an external IP and an ingress IP,
 // one local and one remote endpoint. The expectations are the table's

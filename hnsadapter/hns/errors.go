@@ -3,6 +3,7 @@ package hns
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is the error code HNS returned: the Win32 code for Win32-facility
@@ -39,7 +40,8 @@ func (e *Error) Error() string {
 	if msg == "" && e.Err != nil {
 		msg = e.Err.Error()
 	}
-	if e.Code != 0 {
+	// hcn's messages already carry the code, as "(0x57)": say it once.
+	if e.Code != 0 && !strings.Contains(strings.ToLower(msg), fmt.Sprintf("(0x%x)", uint32(e.Code))) {
 		return fmt.Sprintf("hns %s: %s (0x%X)", e.Op, msg, uint32(e.Code))
 	}
 	return fmt.Sprintf("hns %s: %s", e.Op, msg)
