@@ -175,29 +175,7 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 		portOK[i] = c.checkPort(sc, i, p)
 	}
 
-	// The first usable ClusterIP of each family.
-	clusterField := "spec.clusterIPs"
-	if len(svc.Spec.ClusterIPs) == 0 {
-		clusterField = "spec.clusterIP"
-	}
-	var vip4, vip6 netip.Addr
-	for i, s := range clusterIPs {
-		idx := i
-		if len(svc.Spec.ClusterIPs) == 0 {
-			idx = -1
-		}
-		a, ok := c.serviceAddr(sc.object, clusterField, idx, "", s)
-		switch {
-		case !ok:
-		case a.Is4():
-			if !vip4.IsValid() {
-				vip4 = a
-			}
-		case !vip6.IsValid():
-			vip6 = a
-		}
-	}
-
+	vip4, vip6 := c.clusterVIPs(sc, clusterIPs)
 	for _, fam := range c.node.families {
 		vip := vip4
 		if fam.name == IPv6 {
@@ -225,6 +203,32 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 			}
 		}
 	}
+}
+
+// clusterVIPs returns the first usable ClusterIP of each family, reporting
+// the unusable ones.
+func (c *computer) clusterVIPs(sc *svcContext, clusterIPs []string) (vip4, vip6 netip.Addr) {
+	field := "spec.clusterIPs"
+	if len(sc.svc.Spec.ClusterIPs) == 0 {
+		field = "spec.clusterIP"
+	}
+	for i, s := range clusterIPs {
+		idx := i
+		if len(sc.svc.Spec.ClusterIPs) == 0 {
+			idx = -1
+		}
+		a, ok := c.serviceAddr(sc.object, field, idx, "", s)
+		switch {
+		case !ok:
+		case a.Is4():
+			if !vip4.IsValid() {
+				vip4 = a
+			}
+		case !vip6.IsValid():
+			vip6 = a
+		}
+	}
+	return vip4, vip6
 }
 
 // checkService reports Service fields the API server would have rejected
