@@ -3,7 +3,7 @@
 // creates, updates in place, or deletes only what differs, through an
 // hns.Client (hns.NewHCN on Windows, fake.HNS in tests). Sync lists HNS and
 // compares the whole plan; SyncChanges applies a change set
-// (lbpolicy.Tracker.Changes, or lbpolicy.Diff) from what the Reconciler
+// (the Changes of an lbpolicy.Tracker Snapshot, or lbpolicy.Diff) from what the Reconciler
 // knows HNS holds, without listing, and falls back to a full sync
 // periodically (FullSyncPeriod) to repair what changed behind its back.
 //

@@ -217,9 +217,7 @@ func (r *Reconciler) lookup(ctx context.Context, c *calls) error {
 // (added, updated or removed) to what plan says, from what the Reconciler
 // knows HNS holds, without listing. plan is the whole current plan and
 // changes what changed since the plan of the previous sync, as
-// lbpolicy.Tracker gives them: call Tracker.Changes, then Tracker.Plan. An
-// event landing between the two calls is then in plan and in the next
-// change set, which is harmless: a sync is idempotent.
+// lbpolicy.Tracker gives them together: a Snapshot's Plan and Changes.
 //
 // Its cost is that of what changed, not of the plan: no list unless a
 // load balancer it looks at has a local backend it has not seen an HNS

@@ -13,7 +13,7 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// Diff's agreement with Tracker.Changes over random event sequences is
+// Diff's agreement with a Tracker Snapshot's Changes over random event sequences is
 // checked by the tracker harness (trackerHarness.check); these cases cover
 // what a Tracker never produces.
 func TestDiff(t *testing.T) {

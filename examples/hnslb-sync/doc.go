@@ -45,8 +45,8 @@
 // EndpointSlices are fed to an lbpolicy.Tracker in order: ADDED to
 // On*Add, MODIFIED to On*Update with the object's previous event as the
 // old object, DELETED to On*Delete. Every -batch events (default 1: a sync
-// per event) make one step: the replay takes Tracker.Changes, then
-// Tracker.Plan, and applies both with Reconciler.SyncChanges. Events on
+// per event) make one step: the replay takes a Tracker.Snapshot, its
+// Changes and its Plan, and applies both with Reconciler.SyncChanges. Events on
 // other kinds, and BOOKMARK and ERROR events, are skipped with a note on
 // stderr and do not count towards a batch. Steps are named by the events'
 // places in the file ("event 6: MODIFIED EndpointSlice default/web-7xk2p",
