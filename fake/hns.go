@@ -16,7 +16,8 @@ import (
 
 // HNS is an in-memory Host Networking Service. It implements
 // hns.Client with HNS's rules (see the package documentation) and
-// is safe for concurrent use. Create one with New.
+// is safe for concurrent use. Create one with New (or Load); the zero HNS
+// is not usable.
 type HNS struct {
 	mu      sync.Mutex
 	profile hns.Profile

@@ -66,6 +66,8 @@ import (
 // of such a sync on the fake, and seconds against HNS.
 //
 // Syncs are serialised: a sync called while another runs waits for it.
+//
+// Create one with NewReconciler; the zero Reconciler is not usable.
 type Reconciler struct {
 	backend hns.Client
 	opts    Options

@@ -74,6 +74,8 @@ import (
 // the newest plan built and which keys, IPs and diagnostics changed since,
 // and for each Snapshot still held whose plan is not built, what changed
 // after it; nothing for Snapshots no one holds.
+//
+// Create one with NewTracker; the zero Tracker is not usable.
 type Tracker struct {
 	mu      sync.Mutex
 	node    *node
