@@ -70,6 +70,10 @@ func newEnv(t testing.TB, profile string, opts ...envOption) *env {
 		NetworkName: netName,
 		Now:         e.clock.Now,
 		Logger:      testLogger(t),
+		// One call at a time, so that the calls a sync makes do not depend
+		// on scheduling: with several workers, two updates may both be read
+		// back before either is seen to work. Tests of concurrency set it.
+		Concurrency: 1,
 	}
 	for _, o := range opts {
 		o(e)
