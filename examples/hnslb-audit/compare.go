@@ -262,14 +262,7 @@ func (a *audit) planned(key lbpolicy.Key, p *lbpolicy.LoadBalancer, h *hns.HostC
 		Key: key.String(), Service: p.Service, Port: p.Port, Kind: string(p.Kind),
 		Differences: a.lbDifferences(p, h), key: key, keyed: true,
 	}
-	switch {
-	case h == nil:
-		r.Status = statusMissing
-	case len(r.Differences) > 0:
-		r.Status = statusDifferent
-	default:
-		r.Status = statusMatch
-	}
+	r.Status = statusOf(h != nil, len(r.Differences))
 	if h != nil {
 		r.HNSID = h.Id
 	}
@@ -361,14 +354,7 @@ func (a *audit) endpoints() []endpointReport {
 			r.Hint = "a local endpoint has this IP and serves in place of the planned remote one"
 			r.Differences = []difference{}
 		}
-		switch {
-		case h == nil:
-			r.Status = statusMissing
-		case len(r.Differences) > 0:
-			r.Status = statusDifferent
-		default:
-			r.Status = statusMatch
-		}
+		r.Status = statusOf(h != nil, len(r.Differences))
 		if h != nil {
 			r.HNSID = h.Id
 			wanted[h] = true
@@ -409,4 +395,17 @@ func first[T any](list []*T) *T {
 		return nil
 	}
 	return list[0]
+}
+
+// statusOf is the status of a planned object: missing when HNS does not
+// hold it, different when a field differs, else match.
+func statusOf(inHNS bool, differences int) string {
+	switch {
+	case !inHNS:
+		return statusMissing
+	case differences > 0:
+		return statusDifferent
+	default:
+		return statusMatch
+	}
 }
