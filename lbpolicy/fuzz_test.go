@@ -253,7 +253,7 @@ func deepCopies(svcs []*corev1.Service, sls []*discovery.EndpointSlice) inputs {
 // TestDeterministic plans a generated cluster in several input orders and
 // checks the JSON is identical and the inputs untouched.
 func TestDeterministic(t *testing.T) {
-	shape := clusterShape{services: 300, endpoints: 3000, nodes: 20, etpLocal: 0.2, twoPorts: 0.3, dualStack: 0.3}
+	shape := clusterShape{Services: 300, Endpoints: 3000, Nodes: 20, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
 	svcs, sls := genCluster(shape, 7)
 	for _, node := range []lbpolicy.Node{genNode(shape), dualStack(l2bridge())} {
 		before := deepCopies(svcs, sls)

@@ -1,138 +1,21 @@
 package lbpolicy_test
 
 import (
-	"fmt"
-	"math/rand/v2"
-
 	corev1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hnslb/hnslb/internal/gencluster"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// clusterShape says what genCluster builds.
-type clusterShape struct {
-	services  int
-	endpoints int     // in total, spread over the services
-	nodes     int     // remote nodes, each with a /24 pod subnet
-	etpLocal  float64 // share of external Services with ETP Local
-	twoPorts  float64 // share of Services with two ports
-	dualStack float64 // share of dual-stack Services
-}
+// The generated clusters of the benchmarks and property tests live in
+// internal/gencluster, shared with hnsadapter's benchmarks.
+type clusterShape = gencluster.Shape
 
-// benchShape is the cluster of the benchmark: 10,000 Services and
-// 100,000 endpoints, mixed kinds, 5% ETP Local, 10% with two ports.
-var benchShape = clusterShape{services: 10000, endpoints: 100000, nodes: 400, etpLocal: 0.05, twoPorts: 0.10, dualStack: 0.10}
+var benchShape = gencluster.Bench
 
-// genNode is an Overlay node (DSR on) matching genCluster's addressing:
-// this node ("win-1") owns pod subnet 0 (10.64.0.0/24); remote node i
-// ("win-<i+1>") owns subnet i (10.64.i.0/24, carrying into the second
-// octet) behind provider address 10.0.0.4+i (likewise).
-func genNode(shape clusterShape) lbpolicy.Node {
-	n := lbpolicy.Node{
-		Name: thisNode, Zone: "zone-a", NodeIPs: []string{"10.0.0.4"},
-		NetworkType: lbpolicy.Overlay, NetworkName: "flannel.4096",
-		SourceVIPs: []string{"10.64.0.2"}, HostMAC: "00-15-5d-00-00-01",
-		EnableDSR: true, ForwardHealthCheckVIP: true,
-	}
-	for i := 1; i <= shape.nodes; i++ {
-		n.RemoteSubnets = append(n.RemoteSubnets, lbpolicy.RemoteSubnet{
-			DestinationPrefix: fmt.Sprintf("10.%d.%d.0/24", 64+i/256, i%256),
-			ProviderAddress:   fmt.Sprintf("10.0.%d.%d", (4+i)/256, (4+i)%256),
-		})
-	}
-	return n
-}
+func genNode(shape clusterShape) lbpolicy.Node { return gencluster.Node(shape) }
 
-// genCluster builds a realistic cluster deterministically from seed.
 func genCluster(shape clusterShape, seed uint64) ([]*corev1.Service, []*discovery.EndpointSlice) {
-	r := rand.New(rand.NewPCG(seed, 1))
-	svcs := make([]*corev1.Service, 0, shape.services)
-	var slices []*discovery.EndpointSlice
-	perSvc := shape.endpoints / shape.services
-	nextPod := 0
-	for i := 0; i < shape.services; i++ {
-		name := fmt.Sprintf("svc-%05d", i)
-		s := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%02d", i%50), Name: name},
-			Spec: corev1.ServiceSpec{
-				Type:       corev1.ServiceTypeClusterIP,
-				ClusterIP:  fmt.Sprintf("10.96.%d.%d", i/250, 1+i%250),
-				ClusterIPs: []string{fmt.Sprintf("10.96.%d.%d", i/250, 1+i%250)},
-				Ports:      []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}},
-			},
-		}
-		dual := r.Float64() < shape.dualStack
-		if dual {
-			s.Spec.ClusterIPs = append(s.Spec.ClusterIPs, fmt.Sprintf("fd00:96::%x", i+1))
-		}
-		twoPorts := r.Float64() < shape.twoPorts
-		if twoPorts {
-			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "metrics", Protocol: corev1.ProtocolTCP, Port: 9090})
-		}
-		switch k := r.IntN(100); {
-		case k < 20:
-			s.Spec.Type = corev1.ServiceTypeNodePort
-		case k < 35:
-			s.Spec.Type = corev1.ServiceTypeLoadBalancer
-			s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: fmt.Sprintf("198.51.%d.%d", i/250, 1+i%250)}}
-		case k < 40:
-			s.Spec.ExternalIPs = []string{fmt.Sprintf("192.0.%d.%d", i/250, 1+i%250)}
-		}
-		if s.Spec.Type != corev1.ServiceTypeClusterIP {
-			for j := range s.Spec.Ports {
-				s.Spec.Ports[j].NodePort = int32(30000 + (i*2+j)%2768)
-			}
-			if r.Float64() < shape.etpLocal {
-				s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
-				s.Spec.HealthCheckNodePort = int32(32768 + i%2000)
-			}
-		}
-		if s.Spec.Type == corev1.ServiceTypeNodePort && i%2768 >= 2768/2 {
-			// Keep node ports unique, as the API server would.
-			s.Spec.Type = corev1.ServiceTypeClusterIP
-			for j := range s.Spec.Ports {
-				s.Spec.Ports[j].NodePort = 0
-			}
-		}
-		svcs = append(svcs, s)
-
-		sl := &discovery.EndpointSlice{
-			ObjectMeta: metav1.ObjectMeta{
-				Namespace: s.Namespace, Name: name + "-abcde",
-				Labels: map[string]string{discovery.LabelServiceName: name},
-			},
-			AddressType: discovery.AddressTypeIPv4,
-		}
-		for _, p := range s.Spec.Ports {
-			sl.Ports = append(sl.Ports, discovery.EndpointPort{Name: ptr(p.Name), Protocol: ptr(corev1.ProtocolTCP), Port: ptr(8000 + p.Port)})
-		}
-		for j := 0; j < perSvc; j++ {
-			node := nextPod % (shape.nodes + 1) // node 0 is this node
-			ip := fmt.Sprintf("10.%d.%d.%d", 64+node/256, node%256, 10+(nextPod/(shape.nodes+1))%240)
-			nextPod++
-			nodeName := fmt.Sprintf("win-%d", node+1)
-			e := discovery.Endpoint{
-				Addresses:  []string{ip},
-				NodeName:   ptr(nodeName),
-				Conditions: discovery.EndpointConditions{Ready: ptr(true), Serving: ptr(true), Terminating: ptr(false)},
-			}
-			if r.IntN(50) == 0 { // 2% draining
-				e.Conditions = discovery.EndpointConditions{Ready: ptr(false), Serving: ptr(true), Terminating: ptr(true)}
-			}
-			sl.Endpoints = append(sl.Endpoints, e)
-		}
-		slices = append(slices, sl)
-		if dual {
-			v6 := sl.DeepCopy()
-			v6.Name = name + "-v6"
-			v6.AddressType = discovery.AddressTypeIPv6
-			for j := range v6.Endpoints {
-				v6.Endpoints[j].Addresses = []string{fmt.Sprintf("fd00:244::%x", j+1+i*perSvc)}
-			}
-			slices = append(slices, v6)
-		}
-	}
-	return svcs, slices
+	return gencluster.Cluster(shape, seed)
 }

@@ -169,7 +169,7 @@ func newService(i int) (*corev1.Service, *discovery.EndpointSlice) {
 		Ports:       []discovery.EndpointPort{{Name: ptr("http"), Protocol: ptr(corev1.ProtocolTCP), Port: ptr(int32(8080))}},
 	}
 	for j := 0; j < 10; j++ {
-		node := (i*10 + j) % (benchShape.nodes + 1)
+		node := (i*10 + j) % (benchShape.Nodes + 1)
 		sl.Endpoints = append(sl.Endpoints, discovery.Endpoint{
 			Addresses:  []string{fmt.Sprintf("10.%d.%d.%d", 64+node/256, node%256, 250+j%5)},
 			NodeName:   ptr(fmt.Sprintf("win-%d", node+1)),

@@ -791,7 +791,7 @@ func FuzzTracker(f *testing.F) {
 // TestTrackerGeneratedCluster loads a generated cluster through events in
 // a random order and then edits it, checking against Compute.
 func TestTrackerGeneratedCluster(t *testing.T) {
-	shape := clusterShape{services: 150, endpoints: 1500, nodes: 20, etpLocal: 0.2, twoPorts: 0.3, dualStack: 0.3}
+	shape := clusterShape{Services: 150, Endpoints: 1500, Nodes: 20, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
 	svcs, sls := genCluster(shape, 5)
 	for _, node := range []lbpolicy.Node{genNode(shape), with(dualStack(l2bridge()), func(n *lbpolicy.Node) { n.ForwardHealthCheckVIP = true })} {
 		h := newHarness(t, node)
@@ -852,7 +852,7 @@ func liveEvent(r *rand.Rand, h *trackerHarness, shape clusterShape) trackerEvent
 		key := svcNames[r.IntN(len(svcNames))]
 		return trackerEvent{op: opServiceDelete, obj: deletedFinalStateUnknown{Key: key.Namespace + "/" + key.Name}, key: key}
 	case k < 9:
-		i := r.IntN(shape.services * 2)
+		i := r.IntN(shape.Services * 2)
 		s := &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("ns-%02d", i%50), Name: fmt.Sprintf("svc-%05d", i)},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIPs: []string{fmt.Sprintf("10.97.%d.%d", i/250, 1+i%250)},
@@ -866,7 +866,7 @@ func liveEvent(r *rand.Rand, h *trackerHarness, shape clusterShape) trackerEvent
 		}
 		old := h.slices[sliceNames[r.IntN(len(sliceNames))]]
 		s := old.DeepCopy()
-		s.Labels = map[string]string{discovery.LabelServiceName: fmt.Sprintf("svc-%05d", r.IntN(shape.services))}
+		s.Labels = map[string]string{discovery.LabelServiceName: fmt.Sprintf("svc-%05d", r.IntN(shape.Services))}
 		return trackerEvent{op: opSliceUpdate, obj: s, old: old}
 	}
 }
@@ -885,7 +885,7 @@ func mutateSlice(r *rand.Rand, s *discovery.EndpointSlice, shape clusterShape) *
 		ready := e.Conditions.Ready == nil || *e.Conditions.Ready
 		e.Conditions = discovery.EndpointConditions{Ready: ptr(!ready), Serving: ptr(true), Terminating: ptr(ready)}
 	case 1:
-		node := r.IntN(shape.nodes + 1)
+		node := r.IntN(shape.Nodes + 1)
 		if s.AddressType == discovery.AddressTypeIPv6 {
 			e.Addresses = []string{fmt.Sprintf("fd00:244::%x", 0x10000+r.IntN(1000))}
 		} else {
@@ -903,7 +903,7 @@ func mutateSlice(r *rand.Rand, s *discovery.EndpointSlice, shape clusterShape) *
 // with -race. Each plan built must be what the Changes collected up to its
 // Snapshot add up to, and the end state must be Compute's.
 func TestTrackerConcurrent(t *testing.T) {
-	shape := clusterShape{services: 120, endpoints: 1200, nodes: 10, etpLocal: 0.2, twoPorts: 0.3, dualStack: 0.3}
+	shape := clusterShape{Services: 120, Endpoints: 1200, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
 	svcs, sls := genCluster(shape, 3)
 	node := genNode(shape)
 	tr, err := lbpolicy.NewTracker(node)
@@ -1081,7 +1081,7 @@ func TestTrackerRejects(t *testing.T) {
 // TestTrackerChangesAcrossNodeChange checks that a node change reports
 // exactly what changed.
 func TestTrackerChangesAcrossNodeChange(t *testing.T) {
-	shape := clusterShape{services: 50, endpoints: 500, nodes: 10, etpLocal: 0.2, twoPorts: 0.3, dualStack: 0.3}
+	shape := clusterShape{Services: 50, Endpoints: 500, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
 	svcs, sls := genCluster(shape, 11)
 	h := newHarness(t, genNode(shape))
 	for _, s := range svcs {
