@@ -101,7 +101,18 @@ func (h *HNS) newID() string {
 	_, _ = h.rng.Read(b[:])
 	b[6] = b[6]&0x0F | 0x40
 	b[8] = b[8]&0x3F | 0x80
-	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	const hex = "0123456789ABCDEF"
+	var out [36]byte
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hex[c>>4], hex[c&0xF]
+		j += 2
+	}
+	return string(out[:])
 }
 
 // idKey is the map key of an object ID: HNS IDs are GUIDs, so their case

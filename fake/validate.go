@@ -74,6 +74,12 @@ func compareAddrs(a, b string) int {
 // it is not one.
 func normAddr(s string) string {
 	if a, err := netip.ParseAddr(s); err == nil {
+		// Most addresses come in canonical form: return s itself then,
+		// without allocating a new string.
+		var buf [64]byte
+		if string(a.Unmap().AppendTo(buf[:0])) == s {
+			return s
+		}
 		return a.Unmap().String()
 	}
 	return strings.ToLower(s)
@@ -361,6 +367,9 @@ func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
 		if p.Type != hns.EndpointPolicyProviderAddress {
 			continue
 		}
+		if pa, ok := plainProviderAddress(p.Settings); ok {
+			return pa, true, nil
+		}
 		var s hns.ProviderAddressEndpointPolicySetting
 		if err := json.Unmarshal(p.Settings, &s); err != nil {
 			return "", true, fmt.Errorf("ProviderAddress policy settings: %v", err)
@@ -368,4 +377,21 @@ func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
 		return s.ProviderAddress, true, nil
 	}
 	return "", false, nil
+}
+
+// plainProviderAddress reads settings of the form {"ProviderAddress":"A"}
+// (what hnsadapter and hcn's own helpers send), where A needs no
+// unescaping, without a JSON decoder; ok is false for any other form,
+// which json.Unmarshal then reads.
+func plainProviderAddress(settings []byte) (pa string, ok bool) {
+	const prefix, suffix = `{"ProviderAddress":"`, `"}`
+	s := string(settings)
+	if len(s) < len(prefix)+len(suffix) || s[:len(prefix)] != prefix || s[len(s)-len(suffix):] != suffix {
+		return "", false
+	}
+	pa = s[len(prefix) : len(s)-len(suffix)]
+	if strings.ContainsAny(pa, `"\`) {
+		return "", false
+	}
+	return pa, true
 }

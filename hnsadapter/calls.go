@@ -17,33 +17,59 @@ type calls struct {
 	log logr.Logger
 
 	mu     sync.Mutex
-	counts map[hns.Op]int
+	counts [len(callOps)]int // by callOps index
+}
+
+// callOps are the Client's operations, in the order of calls.counts.
+var callOps = [...]hns.Op{
+	hns.OpListLoadBalancers, hns.OpGetLoadBalancer, hns.OpCreateLoadBalancer, hns.OpUpdateLoadBalancer,
+	hns.OpDeleteLoadBalancer, hns.OpListEndpoints, hns.OpCreateEndpoint, hns.OpDeleteEndpoint,
+	hns.OpGetNetwork, hns.OpVersion,
 }
 
 func newCalls(b hns.Client, log logr.Logger) *calls {
-	return &calls{b: b, log: log, counts: map[hns.Op]int{}}
+	return &calls{b: b, log: log}
 }
 
-func (c *calls) done(op hns.Op, start time.Time, err error, keysAndValues ...any) {
+// done counts and logs a call. What it logs besides the operation, its
+// duration and error is typed, not a list of values, so that a call
+// costs no allocation when V(2) is off: the object's or network's ID, or
+// "", and a count, or -1.
+func (c *calls) done(op hns.Op, start time.Time, err error, id, network string, count int) {
 	c.mu.Lock()
-	c.counts[op]++
+	for i := range callOps {
+		if callOps[i] == op {
+			c.counts[i]++
+		}
+	}
 	c.mu.Unlock()
 	if v := c.log.V(2); v.Enabled() {
-		keysAndValues = append(keysAndValues, "op", op, "duration", time.Since(start))
-		if err != nil {
-			keysAndValues = append(keysAndValues, "err", err.Error())
+		kv := []any{"op", op, "duration", time.Since(start)}
+		if id != "" {
+			kv = append(kv, "id", id)
 		}
-		v.Info("HNS call", keysAndValues...)
+		if network != "" {
+			kv = append(kv, "network", network)
+		}
+		if count >= 0 {
+			kv = append(kv, "count", count)
+		}
+		if err != nil {
+			kv = append(kv, "err", err.Error())
+		}
+		v.Info("HNS call", kv...)
 	}
 }
 
-// snapshot returns a copy of the counts.
+// snapshot returns the counts of the operations called.
 func (c *calls) snapshot() map[hns.Op]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[hns.Op]int, len(c.counts))
-	for op, n := range c.counts {
-		out[op] = n
+	out := map[hns.Op]int{}
+	for i, n := range c.counts {
+		if n > 0 {
+			out[callOps[i]] = n
+		}
 	}
 	return out
 }
@@ -51,14 +77,14 @@ func (c *calls) snapshot() map[hns.Op]int {
 func (c *calls) listLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	lbs, err := c.b.ListLoadBalancers(ctx)
-	c.done(hns.OpListLoadBalancers, start, err, "count", len(lbs))
+	c.done(hns.OpListLoadBalancers, start, err, "", "", len(lbs))
 	return lbs, err
 }
 
 func (c *calls) getLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	lb, err := c.b.GetLoadBalancer(ctx, id)
-	c.done(hns.OpGetLoadBalancer, start, err, "id", id)
+	c.done(hns.OpGetLoadBalancer, start, err, id, "", -1)
 	return lb, err
 }
 
@@ -69,28 +95,28 @@ func (c *calls) createLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadB
 	if got != nil {
 		id = got.Id
 	}
-	c.done(hns.OpCreateLoadBalancer, start, err, "id", id)
+	c.done(hns.OpCreateLoadBalancer, start, err, id, "", -1)
 	return got, err
 }
 
 func (c *calls) updateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	start := time.Now()
 	got, err := c.b.UpdateLoadBalancer(ctx, id, lb)
-	c.done(hns.OpUpdateLoadBalancer, start, err, "id", id)
+	c.done(hns.OpUpdateLoadBalancer, start, err, id, "", -1)
 	return got, err
 }
 
 func (c *calls) deleteLoadBalancer(ctx context.Context, id string) error {
 	start := time.Now()
 	err := c.b.DeleteLoadBalancer(ctx, id)
-	c.done(hns.OpDeleteLoadBalancer, start, err, "id", id)
+	c.done(hns.OpDeleteLoadBalancer, start, err, id, "", -1)
 	return err
 }
 
 func (c *calls) listEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
 	start := time.Now()
 	eps, err := c.b.ListEndpoints(ctx, networkID)
-	c.done(hns.OpListEndpoints, start, err, "network", networkID, "count", len(eps))
+	c.done(hns.OpListEndpoints, start, err, "", networkID, len(eps))
 	return eps, err
 }
 
@@ -101,27 +127,27 @@ func (c *calls) createEndpoint(ctx context.Context, networkID string, ep *hns.Ho
 	if got != nil {
 		id = got.Id
 	}
-	c.done(hns.OpCreateEndpoint, start, err, "network", networkID, "id", id)
+	c.done(hns.OpCreateEndpoint, start, err, id, networkID, -1)
 	return got, err
 }
 
 func (c *calls) deleteEndpoint(ctx context.Context, id string) error {
 	start := time.Now()
 	err := c.b.DeleteEndpoint(ctx, id)
-	c.done(hns.OpDeleteEndpoint, start, err, "id", id)
+	c.done(hns.OpDeleteEndpoint, start, err, id, "", -1)
 	return err
 }
 
 func (c *calls) getNetworkByName(ctx context.Context, name string) (*hns.HostComputeNetwork, error) {
 	start := time.Now()
 	n, err := c.b.GetNetworkByName(ctx, name)
-	c.done(hns.OpGetNetwork, start, err, "name", name)
+	c.done(hns.OpGetNetwork, start, err, "", name, -1)
 	return n, err
 }
 
 func (c *calls) version(ctx context.Context) (lbpolicy.Version, error) {
 	start := time.Now()
 	v, err := c.b.Version(ctx)
-	c.done(hns.OpVersion, start, err)
+	c.done(hns.OpVersion, start, err, "", "", -1)
 	return v, err
 }

@@ -28,12 +28,16 @@ type changeScope struct {
 // listing load balancers.
 func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) error {
 	r := s.r
-	s.idx = newPlanIndex(s.plan)
 	if err := r.lookup(ctx, s.calls); err != nil {
 		return err
 	}
 	s.v = r.view
-	sc := s.scope(changes, r.objects.begin())
+	sc := s.scopeOf(changes, r.objects.begin())
+	defer func() {
+		give(&r.scratch.keys, sc.keys)
+		give(&r.scratch.ips, sc.ips)
+		give(&r.scratch.changed, sc.changed)
+	}()
 	if s.needEndpoints(sc) {
 		if err := s.relistEndpoints(ctx); err != nil {
 			return err
@@ -46,15 +50,12 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 	return nil
 }
 
-// scope returns what a sync of changes looks at: what changes names,
+// scopeOf returns what a sync of changes looks at: what changes names,
 // dirty (what the last sync left unfinished), and the endpoints of the
 // backends of those load balancers.
-func (s *syncRun) scope(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
-	sc := &changeScope{
-		keys: make(map[lbpolicy.Key]struct{}, len(c.AddedLoadBalancers)+len(c.UpdatedLoadBalancers)+len(c.RemovedLoadBalancers)+len(dirty)),
-		ips:  make(map[netip.Addr]struct{}, len(c.AddedEndpoints)+len(c.UpdatedEndpoints)+len(c.RemovedEndpoints)+len(dirty)),
-	}
-	sc.changed = make(map[lbpolicy.Key]struct{}, len(sc.keys))
+func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
+	sc := &s.scope
+	sc.keys, sc.ips, sc.changed = take(&s.r.scratch.keys), take(&s.r.scratch.ips), take(&s.r.scratch.changed)
 	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
 		for i := range lbs {
 			sc.changed[lbs[i].Key()] = struct{}{}
@@ -87,7 +88,7 @@ func (s *syncRun) scope(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	for k := range sc.keys {
 		if lb := s.idx.loadBalancer(k); lb != nil {
 			for _, b := range lb.Backends {
-				if ip := b.IP.Unmap(); b.EndpointName == "" && s.idx.endpoint(ip) != nil {
+				if ip := b.IP.Unmap(); b.EndpointName == "" && s.idx.hasEndpoint(ip) {
 					sc.ips[ip] = struct{}{}
 				}
 			}
@@ -119,7 +120,7 @@ func (s *syncRun) needEndpoints(sc *changeScope) bool {
 				continue
 			}
 			ip := b.IP.Unmap()
-			if _, ok := s.v.local(ip); !ok && s.idx.endpoint(ip) == nil {
+			if _, ok := s.v.local(ip); !ok && !s.idx.hasEndpoint(ip) {
 				return true
 			}
 		}
@@ -147,13 +148,20 @@ func (s *syncRun) relistEndpoints(ctx context.Context) error {
 // endpointsInScope returns the plan's endpoints of the IPs in scope, by
 // IP.
 func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
-	var out []*lbpolicy.Endpoint
+	// The lists are the scratch's: the sync is over before the next one
+	// takes them.
+	wants := s.r.scratch.wants[:0]
 	for ip := range sc.ips {
-		if want := s.idx.endpoint(ip); want != nil {
-			out = append(out, want)
+		if want, ok := s.idx.endpoint(ip); ok {
+			wants = append(wants, want)
 		}
 	}
-	slices.SortFunc(out, func(a, b *lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
+	slices.SortFunc(wants, func(a, b lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
+	out := s.r.scratch.wantPtrs[:0]
+	for i := range wants {
+		out = append(out, &wants[i])
+	}
+	s.r.scratch.wants, s.r.scratch.wantPtrs = wants[:0], out[:0]
 	return out
 }
 
@@ -167,13 +175,17 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 	for k := range s.detached {
 		sc.keys[k] = struct{}{}
 	}
-	keys := make([]lbpolicy.Key, 0, len(sc.keys))
+	keys := s.r.scratch.keyList[:0]
 	for k := range sc.keys {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, lbpolicy.Key.Compare)
-	var tasks []lbTask
-	keep := map[string]bool{} // owned IDs to keep
+	keep := take(&s.r.scratch.keep) // owned IDs to keep
+	defer func() {
+		s.r.scratch.keyList = keys[:0]
+		give(&s.r.scratch.keep, keep)
+	}()
+	tasks := make([]lbTask, 0, len(keys))
 	for _, key := range keys {
 		if lb := s.idx.loadBalancer(key); lb != nil {
 			_, changed := sc.changed[key]
@@ -192,7 +204,8 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 // looks at: those of the IPs in scope, those load balancers stopped
 // referencing this sync, and those whose delete is unfinished.
 func (s *syncRun) endpointCandidates(sc *changeScope) []string {
-	var ids []string
+	ids := s.r.scratch.ids2[:0]
+	defer func() { s.r.scratch.ids2 = ids[:0] }()
 	for ip := range sc.ips {
 		ids = append(ids, s.v.remoteByIP[ip]...)
 		ids = append(ids, s.v.localByIP[ip]...)

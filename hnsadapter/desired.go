@@ -42,28 +42,36 @@ func LoadBalancerKey(lb *hns.HostComputeLoadBalancer) (key lbpolicy.Key, ok bool
 // desiredLoadBalancer is the HNS load balancer for lb with the given
 // endpoint IDs (sorted by the caller).
 func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *hns.HostComputeLoadBalancer {
-	var vips []string
+	// One allocation for the load balancer and its usual single port
+	// mapping and frontend VIP: a sync makes one per load balancer.
+	a := &struct {
+		lb   hns.HostComputeLoadBalancer
+		pm   [1]hns.LoadBalancerPortMapping
+		vips [1]string
+	}{}
+	vips := a.vips[:0]
 	for _, v := range lb.FrontendVIPs {
 		vips = append(vips, v.String())
 	}
-	var sourceVIP string
+	if len(vips) == 0 {
+		vips = nil
+	}
 	if lb.SourceVIP.IsValid() {
-		sourceVIP = lb.SourceVIP.String()
+		a.lb.SourceVIP = lb.SourceVIP.String()
 	}
-	return &hns.HostComputeLoadBalancer{
-		HostComputeEndpoints: endpointIDs,
-		SourceVIP:            sourceVIP,
-		FrontendVIPs:         vips,
-		PortMappings: []hns.LoadBalancerPortMapping{{
-			Protocol:         uint32(lb.Protocol),
-			InternalPort:     lb.InternalPort,
-			ExternalPort:     lb.ExternalPort,
-			DistributionType: lbpolicy.DistributionType(lb.DistributionType),
-			Flags:            lbpolicy.PortMappingFlags(lb.PortMappingFlags),
-		}},
-		SchemaVersion: hns.V2SchemaVersion(),
-		Flags:         lbpolicy.LoadBalancerFlags(lb.Flags),
+	a.pm[0] = hns.LoadBalancerPortMapping{
+		Protocol:         uint32(lb.Protocol),
+		InternalPort:     lb.InternalPort,
+		ExternalPort:     lb.ExternalPort,
+		DistributionType: lbpolicy.DistributionType(lb.DistributionType),
+		Flags:            lbpolicy.PortMappingFlags(lb.PortMappingFlags),
 	}
+	a.lb.HostComputeEndpoints = endpointIDs
+	a.lb.FrontendVIPs = vips
+	a.lb.PortMappings = a.pm[:]
+	a.lb.SchemaVersion = hns.V2SchemaVersion()
+	a.lb.Flags = lbpolicy.LoadBalancerFlags(lb.Flags)
+	return &a.lb
 }
 
 // sameLoadBalancer reports whether a and b have the same content: all but
@@ -92,7 +100,20 @@ func sameIDSet(a, b []string) bool {
 	if len(a) == len(b) && slices.EqualFunc(a, b, strings.EqualFold) {
 		return true // the usual case: HNS kept the order it was sent
 	}
+	if len(a) <= 16 && len(b) <= 16 {
+		return subsetOf(a, b) && subsetOf(b, a) // short lists: no allocation
+	}
 	return slices.Equal(idSet(a), idSet(b))
+}
+
+// subsetOf reports whether every ID of a is in b, case-insensitively.
+func subsetOf(a, b []string) bool {
+	for _, id := range a {
+		if !slices.ContainsFunc(b, func(x string) bool { return strings.EqualFold(x, id) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // idKey is the form of an HNS ID used as a map key: HNS IDs are GUIDs,
@@ -112,20 +133,36 @@ func idSet(ids []string) []string {
 
 // desiredEndpoint is the HNS endpoint for a plan endpoint.
 func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *hns.HostComputeEndpoint {
-	hep := &hns.HostComputeEndpoint{
-		HostComputeNetwork: networkID,
-		IpConfigurations:   []hns.IpConfig{{IpAddress: ep.IP.String()}},
-		MacAddress:         ep.MACAddress,
-		SchemaVersion:      hns.V2SchemaVersion(),
-	}
+	// One allocation for the endpoint, its IP configuration and policy.
+	a := &struct {
+		ep     hns.HostComputeEndpoint
+		ipc    [1]hns.IpConfig
+		policy [1]hns.EndpointPolicy
+	}{}
+	a.ipc[0].IpAddress = ep.IP.String()
+	a.ep.HostComputeNetwork = networkID
+	a.ep.IpConfigurations = a.ipc[:]
+	a.ep.MacAddress = ep.MACAddress
+	a.ep.SchemaVersion = hns.V2SchemaVersion()
 	if ep.Remote {
-		hep.Flags = hns.EndpointFlagsRemoteEndpoint
+		a.ep.Flags = hns.EndpointFlagsRemoteEndpoint
 	}
 	if ep.ProviderAddress.IsValid() {
-		settings, _ := json.Marshal(hns.ProviderAddressEndpointPolicySetting{ProviderAddress: ep.ProviderAddress.String()})
-		hep.Policies = []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress, Settings: settings}}
+		a.policy[0] = hns.EndpointPolicy{Type: hns.EndpointPolicyProviderAddress, Settings: providerAddressSettings(ep.ProviderAddress)}
+		a.ep.Policies = a.policy[:]
 	}
-	return hep
+	return &a.ep
+}
+
+// providerAddressSettings is the JSON of a ProviderAddress policy's
+// settings for pa, as json.Marshal of hns.ProviderAddressEndpointPolicySetting
+// writes it (TestProviderAddressSettings), written by hand: an address
+// needs no escaping, and a sync makes one per remote endpoint.
+func providerAddressSettings(pa netip.Addr) json.RawMessage {
+	b := make([]byte, 0, len(`{"ProviderAddress":""}`)+len("255.255.255.255"))
+	b = append(b, `{"ProviderAddress":"`...)
+	b = pa.AppendTo(b)
+	return append(b, `"}`...)
 }
 
 func isRemote(ep *hns.HostComputeEndpoint) bool { return ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 }

@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -28,6 +29,7 @@ func TestSameLoadBalancer(t *testing.T) {
 		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"ep-2", "ep-1"} },
 		func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = []string{"fd00:0::10"} },
 		func(lb *hns.HostComputeLoadBalancer) { lb.SchemaVersion = hns.SchemaVersion{} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-2", "ep-1", "EP-2"} },
 	}
 	for i, f := range same {
 		lb := base()
@@ -37,6 +39,8 @@ func TestSameLoadBalancer(t *testing.T) {
 	differ := []func(*hns.HostComputeLoadBalancer){
 		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1"} },
 		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-3"} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-1"} },
+		func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-2", "EP-3"} },
 		func(lb *hns.HostComputeLoadBalancer) { lb.SourceVIP = "" },
 		func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = nil },
 		func(lb *hns.HostComputeLoadBalancer) { lb.PortMappings[0].InternalPort = 8081 },
@@ -98,5 +102,30 @@ func TestMatchesEndpoint(t *testing.T) {
 		e := *ep
 		f(&e)
 		assert.False(t, matchesEndpoint(&e, &want), name)
+	}
+}
+
+// Long endpoint lists (past the allocation-free comparison) compare as
+// sets too.
+func TestSameIDSetLong(t *testing.T) {
+	var a, b []string
+	for i := range 40 {
+		a = append(a, fmt.Sprintf("EP-%02d", i))
+		b = append(b, fmt.Sprintf("ep-%02d", 39-i))
+	}
+	assert.True(t, sameIDSet(a, b))
+	assert.True(t, sameIDSet(a, append(b, "EP-07")), "a duplicate")
+	assert.False(t, sameIDSet(a, append(b[:39:39], "EP-99")))
+	assert.False(t, sameIDSet(a[:10], b[:10]))
+}
+
+// The settings written by hand are json.Marshal's.
+func TestProviderAddressSettings(t *testing.T) {
+	for _, pa := range []string{"10.0.0.4", "255.255.255.255", "fd00::4", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"} {
+		want, err := json.Marshal(hns.ProviderAddressEndpointPolicySetting{ProviderAddress: pa})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assert.Equal(t, string(want), string(providerAddressSettings(netip.MustParseAddr(pa))), pa)
 	}
 }

@@ -2,10 +2,14 @@
 // that converge: a Reconciler diffs the plan against what HNS holds and
 // creates, updates in place, or deletes only what differs, through an
 // hns.Client (hns.NewHCN on Windows, fake.HNS in tests). Sync lists HNS and
-// compares the whole plan; SyncChanges applies a change set
-// (the Changes of an lbpolicy.Tracker Snapshot, or lbpolicy.Diff) from what the Reconciler
-// knows HNS holds, without listing, and falls back to a full sync
-// periodically (FullSyncPeriod) to repair what changed behind its back.
+// compares the whole plan. SyncSnapshot applies what changed in an
+// lbpolicy.Tracker's Snapshot (SyncChanges, a change set from lbpolicy.Diff)
+// from what the Reconciler knows HNS holds, without listing, at a cost that
+// grows with the change rather than the cluster; it falls back to a full
+// sync periodically (FullSyncPeriod) to repair what changed behind its
+// back. SyncSnapshot applies nothing before the Tracker's informers have
+// synced (lbpolicy.Tracker.RequireSynced), since the first sync decides
+// what to adopt.
 //
 // The adapter never modifies or deletes an HNS object it does not own: one
 // it created, one it adopted at start-up because its identity key matched

@@ -38,16 +38,16 @@ type epOutcome struct {
 func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoint) {
 	todo := s.moveOffReplaced(ctx, s.endpointTasks(wants))
 	c, networkID := s.calls, s.r.network.Id
-	outs, started := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) epOutcome {
+	outs := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) epOutcome {
 		return runEndpointTask(ctx, c, networkID, &todo[i])
 	})
 	for i := range todo {
 		ip := todo[i].want.IP.Unmap()
-		if !started[i] {
+		if !outs[i].ok {
 			s.wait(ip)
 			continue
 		}
-		s.recordEndpoint(ctx, ip, &outs[i])
+		s.recordEndpoint(ctx, ip, &outs[i].v)
 	}
 }
 
@@ -197,15 +197,15 @@ func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
 func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scope map[netip.Addr]struct{}) {
 	todo := s.endpointDeletes(candidates, scope)
 	c := s.calls
-	errs, started := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) error {
+	errs := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) error {
 		return c.deleteEndpoint(ctx, todo[i].Id)
 	})
 	for i, ep := range todo {
-		if !started[i] {
+		if !errs[i].ok {
 			s.r.objects.markDirty(keyEndpointDelete(ep.Id))
 			continue
 		}
-		s.recordEndpointDelete(ctx, ep, errs[i])
+		s.recordEndpointDelete(ctx, ep, errs[i].v)
 	}
 }
 
@@ -242,8 +242,8 @@ func (s *syncRun) keepUnscoped(ep *hns.HostComputeEndpoint, scope map[netip.Addr
 	if _, in := scope[ip]; in {
 		return false
 	}
-	want := s.idx.endpoint(ip)
-	return want != nil && matchesEndpoint(ep, want)
+	want, ok := s.idx.endpoint(ip)
+	return ok && matchesEndpoint(ep, &want)
 }
 
 // recordEndpointDelete applies the outcome err of deleting owned endpoint

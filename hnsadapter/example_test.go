@@ -15,10 +15,11 @@ import (
 )
 
 // An informer-driven proxy: events go into a Tracker, and each sync hands
-// the Tracker's change set and plan to SyncChanges. The first sync lists
-// HNS and compares everything; the next ones touch only what changed. On
-// Windows the backend is hns.NewHCN("cbr0", logger); here, the fake.
-func ExampleReconciler_SyncChanges() {
+// the Tracker's Snapshot to SyncSnapshot. Nothing is applied before the
+// informers have synced; the first sync lists HNS and compares everything;
+// the next ones touch only what changed. On Windows the backend is
+// hns.NewHCN("cbr0", logger); here, the fake.
+func ExampleReconciler_SyncSnapshot() {
 	ctx := context.Background()
 	profile, _ := hns.ProfileNamed("latest")
 	h := fake.New(profile)
@@ -29,12 +30,13 @@ func ExampleReconciler_SyncChanges() {
 	tr, _ := lbpolicy.NewTracker(lbpolicy.Node{Name: "win-1", NodeIPs: []string{"10.0.0.4"},
 		NetworkType: lbpolicy.L2Bridge, NetworkName: "cbr0"})
 	r, _ := hnsadapter.NewReconciler(h, hnsadapter.Options{NetworkName: "cbr0"})
+	informersSynced := false // with client-go: the handler registrations' HasSynced
+	tr.RequireSynced(func() bool { return informersSynced })
 	sync := func(step string) {
 		s := tr.Snapshot()
-		plan := s.Plan()
-		res, err := r.SyncChanges(ctx, &plan, &s.Changes)
+		res, err := r.SyncSnapshot(ctx, &s)
 		if err != nil {
-			fmt.Println(err)
+			fmt.Printf("%s: %v\n", step, err)
 			return
 		}
 		fmt.Printf("%s: full=%v created=%d updated=%d lists=%d mutating calls=%d\n", step, res.Full,
@@ -57,7 +59,9 @@ func ExampleReconciler_SyncChanges() {
 		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
 			Ports: []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}},
 	})
+	sync("listing")
 	tr.OnEndpointSliceAdd(slice)
+	informersSynced = true
 	sync("start")
 
 	scaled := slice.DeepCopy()
@@ -66,6 +70,7 @@ func ExampleReconciler_SyncChanges() {
 	sync("scaled up")
 	sync("nothing new")
 	// Output:
+	// listing: hnsadapter: SyncSnapshot: the plan is not complete: the Tracker's informers have not synced (lbpolicy.Tracker.RequireSynced)
 	// start: full=true created=1 updated=0 lists=1 mutating calls=1
 	// scaled up: full=false created=0 updated=1 lists=0 mutating calls=1
 	// nothing new: full=false created=0 updated=0 lists=0 mutating calls=0

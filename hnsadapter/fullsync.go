@@ -211,7 +211,7 @@ func (s *syncRun) reportDangling(deleted map[string]netip.Addr) {
 func (s *syncRun) planEndpoints() []*lbpolicy.Endpoint {
 	out := make([]*lbpolicy.Endpoint, 0, len(s.plan.Endpoints))
 	for i := range s.plan.Endpoints {
-		if want := &s.plan.Endpoints[i]; s.idx.endpoint(want.IP.Unmap()) == want {
+		if want := &s.plan.Endpoints[i]; s.idx.planEndpoint(want.IP.Unmap()) == want {
 			out = append(out, want) // else an invalid IP, or not the first of its IP
 		}
 	}

@@ -53,7 +53,7 @@ func (w lbWorker) run(ctx context.Context, t *lbTask) lbOutcome {
 		case hns.IsNotFound(err):
 			return lbOutcome{deleted: true, missing: t.old.Id}
 		default:
-			return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpDeleteLoadBalancer, Err: err}}
+			return lbOutcome{err: &ObjectError{Object: t.object(), Op: hns.OpDeleteLoadBalancer, Err: err}}
 		}
 	}
 	if !w.updates.usable() {
@@ -65,7 +65,7 @@ func (w lbWorker) run(ctx context.Context, t *lbTask) lbOutcome {
 func (w lbWorker) create(ctx context.Context, t *lbTask) lbOutcome {
 	got, err := w.calls.createLoadBalancer(ctx, t.want)
 	if err != nil {
-		o := lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpCreateLoadBalancer, Err: err}}
+		o := lbOutcome{err: &ObjectError{Object: t.object(), Op: hns.OpCreateLoadBalancer, Err: err}}
 		if hns.IsInvalidReference(err) || hns.IsAlreadyExists(err) {
 			// HNS holds an endpoint the view lacks, or lacks one it
 			// holds: only a full sync's lists say which.
@@ -79,7 +79,7 @@ func (w lbWorker) create(ctx context.Context, t *lbTask) lbOutcome {
 	if got == nil || got.Id == "" {
 		// Created under an ID HNS did not say: the next full sync lists it
 		// and takes it as its own.
-		return lbOutcome{relist: fullNoID, unsure: t.want, err: &ObjectError{Object: t.object, Op: hns.OpCreateLoadBalancer,
+		return lbOutcome{relist: fullNoID, unsure: t.want, err: &ObjectError{Object: t.object(), Op: hns.OpCreateLoadBalancer,
 			Err: &MissingIDError{Op: hns.OpCreateLoadBalancer}}}
 	}
 	return lbOutcome{created: true, now: held(got, t.want)}
@@ -105,7 +105,7 @@ func (w lbWorker) replace(ctx context.Context, t *lbTask) lbOutcome {
 	case hns.IsNotFound(err):
 		missing = t.old.Id
 	default:
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpDeleteLoadBalancer, Err: err}}
+		return lbOutcome{err: &ObjectError{Object: t.object(), Op: hns.OpDeleteLoadBalancer, Err: err}}
 	}
 	o := w.create(ctx, t)
 	o.gone, o.missing = gone, missing
@@ -136,7 +136,7 @@ func (w lbWorker) update(ctx context.Context, t *lbTask) lbOutcome {
 	case err != nil:
 		// HNS may hold the old content or the new: the view keeps the
 		// old, so the next sync compares and updates again.
-		return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpUpdateLoadBalancer, Err: err}}
+		return lbOutcome{err: &ObjectError{Object: t.object(), Op: hns.OpUpdateLoadBalancer, Err: err}}
 	}
 	if got == nil || !sameIDSet(got.HostComputeEndpoints, t.want.HostComputeEndpoints) {
 		w.updates.markBroken("HNS answered an update with other backends than sent")
@@ -146,7 +146,7 @@ func (w lbWorker) update(ctx context.Context, t *lbTask) lbOutcome {
 	if !trusted {
 		cur, err := w.calls.getLoadBalancer(ctx, t.old.Id)
 		if err != nil {
-			return lbOutcome{err: &ObjectError{Object: t.object, Op: hns.OpGetLoadBalancer, Err: err}}
+			return lbOutcome{err: &ObjectError{Object: t.object(), Op: hns.OpGetLoadBalancer, Err: err}}
 		}
 		if cur == nil || !sameLoadBalancer(cur, t.want) {
 			w.updates.markBroken("HNS reported an update as done but kept the old content (kubernetes#131466)")

@@ -21,12 +21,24 @@ const (
 // lbTask is one load balancer to change.
 type lbTask struct {
 	action lbAction
-	object string    // for errors and logs
-	obj    objectKey // its record: the key's, or the owned ID's for a delete
+	plan   *lbpolicy.LoadBalancer // the plan's entry; create and update
+	obj    objectKey              // its record: the key's, or the owned ID's for a delete
 	key    lbpolicy.Key
 	keyOK  bool
 	old    *hns.HostComputeLoadBalancer // as HNS holds it; update and delete
 	want   *hns.HostComputeLoadBalancer // create and update
+}
+
+// object names t's load balancer in errors and logs, built only for
+// them.
+func (t *lbTask) object() string {
+	switch {
+	case t.plan != nil:
+		return lbObject(t.key, t.plan)
+	case t.keyOK:
+		return "LoadBalancer " + t.key.String() + " (ID " + t.old.Id + ")"
+	}
+	return "LoadBalancer " + t.old.Id
 }
 
 func lbObject(key lbpolicy.Key, lb *lbpolicy.LoadBalancer) string {
@@ -48,16 +60,16 @@ func serviceObject(lb *lbpolicy.LoadBalancer) string {
 // what they did.
 func (s *syncRun) applyLoadBalancers(ctx context.Context, tasks []lbTask) {
 	w := lbWorker{calls: s.calls, updates: s.r.updates}
-	outs, started := parallel(ctx, s.r.opts.Concurrency, len(tasks), func(ctx context.Context, i int) lbOutcome {
+	outs := parallel(ctx, s.r.opts.Concurrency, len(tasks), func(ctx context.Context, i int) lbOutcome {
 		return w.run(ctx, &tasks[i])
 	})
 	for i := range tasks {
 		t := &tasks[i]
-		if !started[i] {
+		if !outs[i].ok {
 			s.unfinished(t)
 			continue
 		}
-		s.recordLB(ctx, t, &outs[i])
+		s.recordLB(ctx, t, &outs[i].v)
 	}
 }
 
@@ -171,7 +183,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			Err: &ConflictError{Key: key, HolderID: foreign.Id}})
 		return tasks
 	}
-	task := lbTask{action: actionCreate, object: lbObject(key, lb), obj: obj, key: key, keyOK: true, want: want}
+	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: want}
 	if owned != nil {
 		task.action, task.old = actionUpdate, owned
 	}
@@ -185,10 +197,9 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 // deleteLB appends the task deleting the owned load balancer id.
 func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	lb := s.v.lbs[id]
-	task := lbTask{action: actionDelete, object: "LoadBalancer " + lb.Id, obj: keyLBDelete(id), old: lb}
+	task := lbTask{action: actionDelete, obj: keyLBDelete(id), old: lb}
 	if k, ok := s.v.keys[id]; ok {
 		task.key, task.keyOK = k, true
-		task.object = "LoadBalancer " + k.String() + " (ID " + lb.Id + ")"
 	}
 	if !s.due(task.obj) {
 		s.unfinished(&task)
@@ -228,11 +239,11 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			ids = append(ids, ep.Id)
 			continue
 		}
-		if want := s.idx.endpoint(ip); want != nil && want.Remote {
+		if want, ok := s.idx.endpoint(ip); ok && want.Remote {
 			// A sync of changes that came to this load balancer after
 			// phase 1 (its endpoint was replaced) resolves the rest here.
 			// (A full sync's phase 1 resolved every endpoint of the plan.)
-			if id, ok := s.existingRemote(want); ok {
+			if id, ok := s.existingRemote(&want); ok {
 				s.use(ip, id)
 				ids = append(ids, id)
 				continue

@@ -7,11 +7,14 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// planIndex finds a plan's load balancers by key and endpoints by IP. A
-// plan from lbpolicy is sorted by both, so a sync of a few changes
-// searches it rather than indexing all of it; any other plan gets maps.
+// planIndex finds the plan's load balancers by key and endpoints by IP. A
+// full sync indexes the whole plan (newPlanMaps). A sync of changes makes
+// few lookups: it asks the Tracker's Snapshot, which
+// answers without building the plan, or searches a plan from lbpolicy,
+// which is sorted by key and IP (newPlanIndex); any other plan gets maps.
 type planIndex struct {
-	plan *lbpolicy.Plan
+	plan *lbpolicy.Plan // nil when snap answers
+	snap *lbpolicy.Snapshot
 	// lbs is nil while plan.LoadBalancers is searched: sorted by key, as
 	// checked at the first lookup (a full sync makes none).
 	lbs       map[lbpolicy.Key]*lbpolicy.LoadBalancer
@@ -32,8 +35,12 @@ func newPlanMaps(plan *lbpolicy.Plan) planIndex {
 	return x
 }
 
-// newPlanIndex indexes plan for a few lookups.
-func newPlanIndex(plan *lbpolicy.Plan) planIndex {
+// newPlanIndex indexes plan, or when it is nil, snap's plan, for a few
+// lookups.
+func newPlanIndex(plan *lbpolicy.Plan, snap *lbpolicy.Snapshot) planIndex {
+	if plan == nil {
+		return planIndex{snap: snap}
+	}
 	byIP := func(a, b lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) }
 	if !slices.IsSortedFunc(plan.Endpoints, byIP) {
 		return newPlanMaps(plan)
@@ -43,6 +50,10 @@ func newPlanIndex(plan *lbpolicy.Plan) planIndex {
 
 // loadBalancer returns the plan's (first) load balancer with key k, or nil.
 func (x *planIndex) loadBalancer(k lbpolicy.Key) *lbpolicy.LoadBalancer {
+	if x.snap != nil {
+		lb, _ := x.snap.LoadBalancer(k)
+		return lb
+	}
 	lbs := x.plan.LoadBalancers
 	if !x.lbChecked {
 		x.lbChecked = true
@@ -65,8 +76,30 @@ func (x *planIndex) loadBalancer(k lbpolicy.Key) *lbpolicy.LoadBalancer {
 	return &lbs[i]
 }
 
-// endpoint returns the plan's (first) endpoint with IP ip, or nil.
-func (x *planIndex) endpoint(ip netip.Addr) *lbpolicy.Endpoint {
+// endpoint returns the plan's (first) endpoint with IP ip. Where only
+// whether there is one matters, hasEndpoint costs less.
+func (x *planIndex) endpoint(ip netip.Addr) (lbpolicy.Endpoint, bool) {
+	if x.snap != nil {
+		return x.snap.Endpoint(ip)
+	}
+	if ep := x.planEndpoint(ip); ep != nil {
+		return *ep, true
+	}
+	return lbpolicy.Endpoint{}, false
+}
+
+// hasEndpoint reports whether the plan has an endpoint with IP ip.
+func (x *planIndex) hasEndpoint(ip netip.Addr) bool {
+	if x.snap != nil {
+		_, ok := x.snap.Endpoint(ip)
+		return ok
+	}
+	return x.planEndpoint(ip) != nil
+}
+
+// planEndpoint returns plan's (first) endpoint with IP ip, or nil: the
+// entry itself, which a full sync tells apart from later ones of the IP.
+func (x *planIndex) planEndpoint(ip netip.Addr) *lbpolicy.Endpoint {
 	if x.eps != nil {
 		return x.eps[ip]
 	}

@@ -96,6 +96,8 @@ type Reconciler struct {
 	// updates is what in-place updates were seen to do on this HNS. The
 	// workers of a sync share it.
 	updates *inPlaceUpdates
+	// scratch is what the last sync's maps leave to the next (scratch.go).
+	scratch scratch
 }
 
 // NewReconciler returns a Reconciler applying plans to b. It validates opts
@@ -151,18 +153,26 @@ func (r *Reconciler) Sync(ctx context.Context, plan *lbpolicy.Plan) (Result, err
 	if plan == nil {
 		return Result{Calls: map[hns.Op]int{}}, errors.New("hnsadapter: Sync: nil plan")
 	}
-	return r.sync(ctx, plan, nil)
+	return r.sync(ctx, plan, nil, nil)
 }
 
 // sync makes a full sync or a sync of changes, as fullSyncReason says.
-func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes) (Result, error) {
-	s := newSyncRun(r, plan)
-	why := r.fullSyncReason(changes, s.now)
+// The plan is plan, or, when plan is nil, snap's: a sync of changes then
+// looks it up through snap, and only a full sync builds it.
+func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbpolicy.Changes, snap *lbpolicy.Snapshot) (Result, error) {
+	now := r.opts.Now()
+	why := r.fullSyncReason(changes, now)
+	if plan == nil && why != "" {
+		p := snap.Plan()
+		plan = &p
+	}
+	s := newSyncRun(r, plan, now)
 	s.res.Full = why != ""
 	var err error
 	if s.res.Full {
 		err = s.runFull(ctx)
 	} else {
+		s.idx = newPlanIndex(plan, snap)
 		err = s.runChanges(ctx, changes)
 	}
 	switch {
@@ -173,6 +183,7 @@ func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbp
 		err = ctx.Err()
 	}
 	r.saveRecord()
+	s.recycle()
 	s.res.Calls = s.calls.snapshot()
 	sortErrors(s.res.Errors)
 	sortDiagnostics(s.res.Diagnostics)
@@ -219,7 +230,8 @@ func (r *Reconciler) lookup(ctx context.Context, c *calls) error {
 // (added, updated or removed) to what plan says, from what the Reconciler
 // knows HNS holds, without listing. plan is the whole current plan and
 // changes what changed since the plan of the previous sync, as
-// lbpolicy.Tracker gives them together: a Snapshot's Plan and Changes.
+// lbpolicy.Diff gives them (with a Tracker, call SyncSnapshot, which needs
+// no whole plan).
 //
 // Its cost is that of what changed, not of the plan: no list unless a
 // load balancer it looks at has a local backend it has not seen an HNS
@@ -237,5 +249,47 @@ func (r *Reconciler) SyncChanges(ctx context.Context, plan *lbpolicy.Plan, chang
 	if plan == nil {
 		return Result{Calls: map[hns.Op]int{}}, errors.New("hnsadapter: SyncChanges: nil plan")
 	}
-	return r.sync(ctx, plan, changes)
+	return r.sync(ctx, plan, changes, nil)
+}
+
+// ErrNotReady is the error (test with errors.Is) of SyncSnapshot for a
+// Snapshot that is not Ready: the Tracker's informers had not synced, so
+// its plan may lack Services and endpoints that exist.
+var ErrNotReady = errors.New("the plan is not complete: the Tracker's informers have not synced (lbpolicy.Tracker.RequireSynced)")
+
+// SyncSnapshot makes HNS hold the plan of snap, a Tracker's Snapshot: the
+// sync a proxy driven by informers calls each time it takes one. It is
+// SyncChanges with snap's Changes, except that the plan is looked up
+// through snap, by key and IP, instead of being built: a sync of changes
+// costs what changed, however large the cluster. A full sync (see
+// SyncChanges for when) builds snap's plan (snap.Plan).
+//
+// Before anything, it checks that snap may be applied, and makes no HNS
+// call if not:
+//   - snap must be Ready (lbpolicy.Tracker.RequireSynced): a plan made
+//     before the informers synced lacks objects that exist, and the first
+//     sync adopts, for good, only the leftover HNS objects the plan wants.
+//     The error wraps ErrNotReady.
+//   - snap's network (the Tracker's Node.NetworkName), when set, must be
+//     Options.NetworkName: an *OptionError otherwise.
+//
+// The change set of snap is spent whatever happens: after an error, or a
+// refused snap, the next sync is a full one, with the plan of the
+// Snapshot it is given.
+func (r *Reconciler) SyncSnapshot(ctx context.Context, snap *lbpolicy.Snapshot) (Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case snap == nil:
+		return Result{Calls: map[hns.Op]int{}}, errors.New("hnsadapter: SyncSnapshot: nil Snapshot")
+	case !snap.Ready():
+		r.requireFull(fullAborted)
+		return Result{Calls: map[hns.Op]int{}}, fmt.Errorf("hnsadapter: SyncSnapshot: %w", ErrNotReady)
+	case snap.NetworkName() != "" && snap.NetworkName() != r.opts.NetworkName:
+		r.requireFull(fullAborted)
+		return Result{Calls: map[hns.Op]int{}}, &OptionError{Field: "NetworkName", Message: fmt.Sprintf(
+			"the Snapshot's node is on HNS network %q (lbpolicy.Node.NetworkName), this Reconciler manages %q: give both the same name",
+			snap.NetworkName(), r.opts.NetworkName)}
+	}
+	return r.sync(ctx, nil, &snap.Changes, snap)
 }

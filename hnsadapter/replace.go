@@ -66,11 +66,11 @@ func (s *syncRun) moveOffReplaced(ctx context.Context, todo []epTask) []epTask {
 	}
 	moves := s.moveOffTasks(owned, replaced, blocked)
 	w := lbWorker{calls: s.calls, updates: s.r.updates}
-	outs, started := parallel(ctx, s.r.opts.Concurrency, len(moves), func(ctx context.Context, i int) lbOutcome {
+	outs := parallel(ctx, s.r.opts.Concurrency, len(moves), func(ctx context.Context, i int) lbOutcome {
 		return w.run(ctx, &moves[i].task)
 	})
 	for i := range moves {
-		s.recordMoveOff(ctx, &moves[i], &outs[i], started[i], blocked)
+		s.recordMoveOff(ctx, &moves[i], &outs[i].v, outs[i].ok, blocked)
 	}
 	kept := todo[:0]
 	for _, t := range todo {
@@ -130,10 +130,9 @@ func (s *syncRun) moveOffTasks(owned map[string][]string, replaced map[string]ne
 				rest = append(rest, ep) // and leave out references HNS would refuse
 			}
 		}
-		m := moveOff{ips: ips, task: lbTask{action: actionDelete, object: "LoadBalancer " + old.Id, obj: keyLBDelete(id), old: old}}
+		m := moveOff{ips: ips, task: lbTask{action: actionDelete, obj: keyLBDelete(id), old: old}}
 		if k, ok := v.keys[id]; ok {
 			m.task.key, m.task.keyOK = k, true
-			m.task.object = "LoadBalancer " + k.String() + " (ID " + old.Id + ")"
 			if s.idx.loadBalancer(k) != nil && len(rest) > 0 {
 				want := *old
 				want.Id, want.HostComputeEndpoints = "", rest
@@ -154,7 +153,7 @@ func (s *syncRun) recordMoveOff(ctx context.Context, m *moveOff, o *lbOutcome, s
 		for _, ip := range m.ips {
 			if !blocked[ip] && started {
 				s.failed(ctx, keyEndpoint(ip), &ObjectError{Object: endpointObject(ip), Op: o.err.Op,
-					Err: fmt.Errorf("moving %s off the endpoint to replace: %w", t.object, o.err.Err)})
+					Err: fmt.Errorf("moving %s off the endpoint to replace: %w", t.object(), o.err.Err)})
 			}
 			blocked[ip] = true
 		}

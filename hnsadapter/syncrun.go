@@ -21,7 +21,7 @@ import (
 // phase applies here once they are done.
 type syncRun struct {
 	r     *Reconciler
-	plan  *lbpolicy.Plan
+	plan  *lbpolicy.Plan // nil in a sync of changes of a Snapshot
 	idx   planIndex
 	calls *calls
 	now   time.Time
@@ -38,6 +38,8 @@ type syncRun struct {
 	// endpoints it replaced (replace.go): phase 2 looks at them. Nil
 	// until one is.
 	detached map[lbpolicy.Key]bool
+	// scope is what a sync of changes looks at (changesync.go).
+	scope changeScope
 }
 
 // endpointUse is what the backends with one IP use this sync.
@@ -60,14 +62,14 @@ const (
 	markReleased
 )
 
-func newSyncRun(r *Reconciler, plan *lbpolicy.Plan) *syncRun {
+func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
 	return &syncRun{
 		r:         r,
 		plan:      plan,
 		calls:     newCalls(r.backend, r.log),
-		now:       r.opts.Now(),
-		endpoints: map[netip.Addr]endpointUse{},
-		ids:       map[string]endpointMarks{},
+		now:       now,
+		endpoints: take(&r.scratch.endpoints),
+		ids:       take(&r.scratch.ids),
 	}
 }
 
@@ -83,6 +85,14 @@ func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLB
 	s.createEndpoints(ctx, wants)
 	s.applyLoadBalancers(ctx, planLBs())
 	s.deleteEndpoints(ctx, candidates(), scope)
+}
+
+// recycle hands s's maps back to the Reconciler's scratch, once the sync
+// is over.
+func (s *syncRun) recycle() {
+	give(&s.r.scratch.endpoints, s.endpoints)
+	give(&s.r.scratch.ids, s.ids)
+	s.endpoints, s.ids = nil, nil
 }
 
 func (s *syncRun) markReleased(id string) { s.ids[id] |= markReleased }

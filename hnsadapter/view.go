@@ -96,9 +96,18 @@ func deleteID(ids []string, id string) []string {
 // recorded under its ID.
 func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	id := idKey(lb.Id)
+	k, ok := LoadBalancerKey(lb)
+	if old, had := v.keys[id]; had && ok && old == k && v.lbs[id] != nil {
+		// An update on the same key: only the references change.
+		v.releaseRefs(v.lbs[id])
+		delete(v.trusted, id)
+		v.lbs[id] = lb
+		forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
+		return
+	}
 	v.removeLB(id)
 	v.lbs[id] = lb
-	if k, ok := LoadBalancerKey(lb); ok {
+	if ok {
 		v.keys[id] = k
 		v.byKey[k] = insertID(v.byKey[k], id)
 	}
@@ -147,6 +156,11 @@ func (v *view) removeLB(id string) {
 			delete(v.byKey, k)
 		}
 	}
+	v.releaseRefs(lb)
+}
+
+// releaseRefs drops lb's references to its endpoints.
+func (v *view) releaseRefs(lb *hns.HostComputeLoadBalancer) {
 	forEachID(lb.HostComputeEndpoints, func(ep string) {
 		if v.refs[ep]--; v.refs[ep] <= 0 {
 			delete(v.refs, ep)

@@ -14,22 +14,25 @@ import (
 // EndpointSlices changed. Snapshot returns, in one call, what changed
 // since the previous Snapshot and the plan those changes lead to: always
 // exactly the one Compute returns for the same Node, Services and
-// EndpointSlices, byte for byte as JSON. An applier hands both to
-// hnsadapter's Reconciler.SyncChanges, which touches only what changed.
+// EndpointSlices, byte for byte as JSON. An applier hands the Snapshot to
+// hnsadapter's Reconciler.SyncSnapshot, which touches only what changed
+// and looks the plan up by key (LoadBalancer, Endpoint) without building
+// it.
 //
 // With client-go informers, register the handlers the Tracker returns
 // (they take client-go's objects and tombstones, without this package
-// depending on client-go):
+// depending on client-go), and tell it when the informers have listed
+// everything (RequireSynced): until then its Snapshots are not Ready.
 //
 //	t, err := lbpolicy.NewTracker(node)
 //	...
 //	report := func(err error) { log.Error(err, "informer event not tracked") }
-//	svcInformer.AddEventHandler(t.ServiceEventHandler(report))
-//	sliceInformer.AddEventHandler(t.EndpointSliceEventHandler(report))
+//	svcReg, _ := svcInformer.AddEventHandler(t.ServiceEventHandler(report))
+//	sliceReg, _ := sliceInformer.AddEventHandler(t.EndpointSliceEventHandler(report))
+//	t.RequireSynced(svcReg.HasSynced, sliceReg.HasSynced)
 //	for range syncSignal {
 //		s := t.Snapshot()
-//		plan := s.Plan()
-//		res, err := rec.SyncChanges(ctx, &plan, &s.Changes)
+//		res, err := rec.SyncSnapshot(ctx, &s) // hnsadapter.Reconciler
 //		...
 //	}
 //
@@ -83,6 +86,12 @@ type Tracker struct {
 	claims  claims    // the plan, assembled one Service at a time (tracker_claims.go)
 	log     changeLog // what changed since the last Snapshot (tracker_changelog.go)
 	plans   planCache // what builds the Snapshots' plans (tracker_plans.go)
+
+	// hasSynced are the informers' sync signals (RequireSynced); synced
+	// is set once all of them said true, and stays set.
+	syncMu    sync.Mutex
+	hasSynced []func() bool
+	synced    bool
 }
 
 // NewTracker returns a Tracker for node, holding no Services or
@@ -189,10 +198,52 @@ func (t *Tracker) OnEndpointSliceDelete(namespace, name string) {
 // Plan. It costs what changed, not the size of the plan (except the first
 // Snapshot, and the first after SetNode, which may change anything).
 func (t *Tracker) Snapshot() Snapshot {
+	// Asked before taking the lock: the informers deliver events while
+	// their sync signals may take locks of their own, and once synced
+	// they stay synced, so every event that made them so is already in.
+	ready := t.ready()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ch := t.log.take(&t.claims)
-	return Snapshot{Changes: ch, t: t, step: t.plans.next(&ch, &t.log)}
+	return Snapshot{Changes: ch, t: t, step: t.plans.next(&ch, &t.log), ready: ready, network: t.node.NetworkName}
+}
+
+// RequireSynced makes Snapshots Ready only once every hasSynced has
+// returned true: pass the HasSynced of the Service and EndpointSlice
+// informers, or of the handler registrations client-go's AddEventHandler
+// returns (true once the handler has been given every object of the
+// informer's initial list). Until then the Tracker's plan may lack
+// Services or endpoints that exist, and an applier must not act on it:
+// hnsadapter's Reconciler adopts leftover HNS objects at its first sync,
+// and a partial plan would leave them unadopted. A Tracker with nothing
+// registered is always ready. The functions are called, without the
+// Tracker's lock, by Snapshot, until all have said true once.
+func (t *Tracker) RequireSynced(hasSynced ...func() bool) {
+	t.syncMu.Lock()
+	defer t.syncMu.Unlock()
+	for _, f := range hasSynced {
+		if f != nil {
+			t.hasSynced = append(t.hasSynced, f)
+			t.synced = false
+		}
+	}
+}
+
+// ready reports whether every registered sync signal has said true.
+func (t *Tracker) ready() bool {
+	t.syncMu.Lock()
+	defer t.syncMu.Unlock()
+	if t.synced {
+		return true
+	}
+	for len(t.hasSynced) > 0 {
+		if !t.hasSynced[0]() {
+			return false
+		}
+		t.hasSynced = t.hasSynced[1:]
+	}
+	t.synced, t.hasSynced = true, nil
+	return true
 }
 
 // Snapshot is a Tracker's plan at one moment, and what changed in it
@@ -202,9 +253,21 @@ type Snapshot struct {
 	// must create, update and delete.
 	Changes Changes
 
-	t    *Tracker
-	step *planStep
+	t       *Tracker
+	step    *planStep
+	ready   bool
+	network string
 }
+
+// Ready reports whether the Tracker's informers had all synced when the
+// Snapshot was taken (see RequireSynced): whether its plan holds every
+// Service and EndpointSlice that existed then. The zero Snapshot is not
+// ready.
+func (s Snapshot) Ready() bool { return s.ready }
+
+// NetworkName is the HNS network of the Tracker's Node when the Snapshot
+// was taken (Node.NetworkName).
+func (s Snapshot) NetworkName() string { return s.network }
 
 // Plan returns the plan at the time of the Snapshot: exactly what Compute
 // returns for the Node, Services and EndpointSlices the Tracker held then.

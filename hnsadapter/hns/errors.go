@@ -51,6 +51,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // CodeOf returns the HNS code of err, or 0.
 func CodeOf(err error) Code {
+	switch e := err.(type) {
+	case nil:
+		return 0
+	case *Error: // the usual case, without errors.As's allocation
+		return e.Code
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

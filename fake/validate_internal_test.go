@@ -1,0 +1,56 @@
+package fake
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+)
+
+// The plain form is read as json.Unmarshal reads it, and anything else is
+// left to json.Unmarshal.
+func TestPlainProviderAddress(t *testing.T) {
+	for _, tc := range []struct {
+		settings string
+		plain    bool
+	}{
+		{`{"ProviderAddress":"10.0.0.4"}`, true},
+		{`{"ProviderAddress":"fd00::4"}`, true},
+		{`{"ProviderAddress":""}`, true},
+		{`{ "ProviderAddress": "10.0.0.4" }`, false},
+		{`{"ProviderAddress":"10.0.0.4","Other":1}`, false},
+		{`{"ProviderAddress":"10.0.\u0030.4"}`, false},
+		{`{"ProviderAddress":"a\"b"}`, false},
+		{`{"providerAddress":"10.0.0.4"}`, false},
+	} {
+		pa, ok := plainProviderAddress([]byte(tc.settings))
+		if ok != tc.plain {
+			t.Errorf("%s: plain = %v, want %v", tc.settings, ok, tc.plain)
+			continue
+		}
+		var s hns.ProviderAddressEndpointPolicySetting
+		if err := json.Unmarshal([]byte(tc.settings), &s); err != nil {
+			t.Fatalf("%s: %v", tc.settings, err)
+		}
+		if ok && pa != s.ProviderAddress {
+			t.Errorf("%s: read %q, json.Unmarshal reads %q", tc.settings, pa, s.ProviderAddress)
+		}
+		got, found, err := providerAddress(hns.HostComputeEndpoint{Policies: []hns.EndpointPolicy{
+			{Type: hns.EndpointPolicyProviderAddress, Settings: []byte(tc.settings)}}})
+		if err != nil || !found || got != s.ProviderAddress {
+			t.Errorf("%s: providerAddress = %q, %v, %v; want %q", tc.settings, got, found, err, s.ProviderAddress)
+		}
+	}
+}
+
+// normAddr gives one spelling per address, whatever the input's.
+func TestNormAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.4": "10.0.0.4", "::ffff:10.0.0.4": "10.0.0.4", "FD00::4": "fd00::4",
+		"fd00:0:0::4": "fd00::4", "not-an-ip": "not-an-ip", "NOT": "not",
+	} {
+		if got := normAddr(in); got != want {
+			t.Errorf("normAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package hnsadapter
+
+import (
+	"net/netip"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// scratch holds the per-sync maps and lists of the last sync, emptied, for
+// the next one: a sync of one change then allocates almost nothing of its
+// own. Only small ones are kept, since emptying a map costs its capacity:
+// after a full sync, the next sync of changes starts from fresh ones.
+// Syncs are serialised, so one scratch serves them all.
+type scratch struct {
+	endpoints map[netip.Addr]endpointUse
+	ids       map[string]endpointMarks
+	keys      map[lbpolicy.Key]struct{}
+	changed   map[lbpolicy.Key]struct{}
+	ips       map[netip.Addr]struct{}
+	ids2      []string
+	keyList   []lbpolicy.Key
+	keep      map[string]bool
+	wants     []lbpolicy.Endpoint
+	wantPtrs  []*lbpolicy.Endpoint
+}
+
+// keepScratch is the most entries a map may have held to be kept.
+const keepScratch = 256
+
+// take returns m emptied, or a new map if m is nil.
+func take[K comparable, V any](m *map[K]V) map[K]V {
+	if *m == nil {
+		return make(map[K]V)
+	}
+	out := *m
+	*m = nil
+	return out
+}
+
+// give keeps m for the next sync if it is small, emptied.
+func give[K comparable, V any](to *map[K]V, m map[K]V) {
+	if len(m) > keepScratch {
+		return
+	}
+	clear(m)
+	*to = m
+}

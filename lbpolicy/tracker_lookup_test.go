@@ -1,0 +1,125 @@
+package lbpolicy_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// heldSnapshot is a Snapshot and Compute's plan at the time it was taken.
+type heldSnapshot struct {
+	s    lbpolicy.Snapshot
+	want lbpolicy.Plan
+}
+
+// A Snapshot's lookups answer what its plan holds, whether the Snapshot is
+// the newest, older ones were taken since (their change logs chained), or
+// its plan or a later one is built.
+func TestSnapshotLookups(t *testing.T) {
+	shape := clusterShape{Services: 80, Endpoints: 800, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
+	svcs, sls := genCluster(shape, 13)
+	h := newHarness(t, genNode(shape))
+	for _, s := range svcs {
+		h.apply(trackerEvent{op: opServiceAdd, obj: s})
+	}
+	for _, s := range sls {
+		h.apply(trackerEvent{op: opSliceAdd, obj: s})
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	var held []heldSnapshot
+	steps := 150
+	if testing.Short() {
+		steps = 40
+	}
+	for step := 0; step < steps; step++ {
+		for range 1 + r.IntN(4) {
+			h.apply(liveEvent(r, h, shape))
+		}
+		switch k := r.IntN(10); {
+		case k < 6:
+			held = append(held, heldSnapshot{h.tr.Snapshot(), h.want()})
+		case k < 8 && len(held) > 0:
+			held[r.IntN(len(held))].s.Plan() // built: later lookups search it
+		default:
+			if len(held) > 3 {
+				held = held[len(held)-3:] // older ones are dropped, as a proxy does
+			}
+		}
+		for i, hs := range held {
+			checkLookups(t, step, i, hs, r)
+		}
+	}
+}
+
+// checkLookups compares hs's lookups with its plan: every key and IP of
+// the plan, and some that are not in it.
+func checkLookups(t *testing.T, step, i int, hs heldSnapshot, r *rand.Rand) {
+	t.Helper()
+	for j := range hs.want.LoadBalancers {
+		want := &hs.want.LoadBalancers[j]
+		got, ok := hs.s.LoadBalancer(want.Key())
+		if !ok {
+			t.Fatalf("step %d, snapshot %d: no load balancer %s", step, i, want.Key())
+		}
+		if diff := cmp.Diff(want, got, addrCmp); diff != "" {
+			t.Fatalf("step %d, snapshot %d: load balancer %s (-plan +lookup):\n%s", step, i, want.Key(), diff)
+		}
+	}
+	for _, want := range hs.want.Endpoints {
+		got, ok := hs.s.Endpoint(want.IP)
+		if !ok || got != want {
+			t.Fatalf("step %d, snapshot %d: endpoint %s: got %+v (found %v), want %+v", step, i, want.IP, got, ok, want)
+		}
+	}
+	absent := lbpolicy.Key{VIP: netip.AddrFrom4([4]byte{203, 0, 113, byte(r.IntN(256))}), Protocol: 6, Port: 80}
+	if lb, ok := hs.s.LoadBalancer(absent); ok {
+		t.Fatalf("step %d, snapshot %d: lookup of absent key %s found %+v", step, i, absent, lb)
+	}
+	if ep, ok := hs.s.Endpoint(absent.VIP); ok {
+		t.Fatalf("step %d, snapshot %d: lookup of absent IP %s found %+v", step, i, absent.VIP, ep)
+	}
+}
+
+// Snapshots are Ready only once every registered sync signal has said
+// true, and stay so.
+func TestSnapshotReady(t *testing.T) {
+	tr, err := lbpolicy.NewTracker(genNode(clusterShape{Services: 1, Endpoints: 1, Nodes: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Snapshot().Ready() {
+		t.Fatal("a Tracker with no sync signal is not ready")
+	}
+	svcSynced, sliceSynced := false, false
+	asked := 0
+	tr.RequireSynced(func() bool { asked++; return svcSynced }, nil, func() bool { return sliceSynced })
+	steps := []struct {
+		svc, slice bool
+		want       bool
+	}{
+		{false, false, false},
+		{true, false, false},
+		{true, true, true},
+		{false, false, true}, // once synced, always: the signals are not asked again
+	}
+	for i, s := range steps {
+		svcSynced, sliceSynced = s.svc, s.slice
+		if got := tr.Snapshot().Ready(); got != s.want {
+			t.Fatalf("step %d: Ready() = %v, want %v", i, got, s.want)
+		}
+	}
+	if asked != 2 {
+		t.Errorf("the Service signal was asked %d times, want 2 (not once it said true)", asked)
+	}
+	var zero lbpolicy.Snapshot
+	if zero.Ready() {
+		t.Error("the zero Snapshot is ready")
+	}
+	if _, ok := zero.LoadBalancer(lbpolicy.Key{}); ok {
+		t.Error("the zero Snapshot has a load balancer")
+	}
+}
