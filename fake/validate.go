@@ -380,9 +380,10 @@ func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
 }
 
 // plainProviderAddress reads settings of the form {"ProviderAddress":"A"}
-// (what hnsadapter and hcn's own helpers send), where A needs no
-// unescaping, without a JSON decoder; ok is false for any other form,
-// which json.Unmarshal then reads.
+// (what hnsadapter and hcn's own helpers send), where A holds only the
+// characters of an address (letters, digits, '.', ':', '%', '-', '_'),
+// without a JSON decoder; ok is false for any other form, which
+// json.Unmarshal then reads.
 func plainProviderAddress(settings []byte) (pa string, ok bool) {
 	const prefix, suffix = `{"ProviderAddress":"`, `"}`
 	s := string(settings)
@@ -390,8 +391,13 @@ func plainProviderAddress(settings []byte) (pa string, ok bool) {
 		return "", false
 	}
 	pa = s[len(prefix) : len(s)-len(suffix)]
-	if strings.ContainsAny(pa, `"\`) {
-		return "", false
+	for _, c := range []byte(pa) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '.', c == ':', c == '%', c == '-', c == '_':
+		default:
+			return "", false
+		}
 	}
 	return pa, true
 }

@@ -54,3 +54,24 @@ func TestNormAddr(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainProviderAddress: whenever the fast path reads settings, it reads
+// what json.Unmarshal reads.
+func FuzzPlainProviderAddress(f *testing.F) {
+	f.Add([]byte(`{"ProviderAddress":"10.0.0.4"}`))
+	f.Add([]byte(`{"ProviderAddress":"a\u0022"}`))
+	f.Add([]byte(`{"ProviderAddress":""}`))
+	f.Fuzz(func(t *testing.T, settings []byte) {
+		pa, ok := plainProviderAddress(settings)
+		if !ok {
+			return
+		}
+		var s hns.ProviderAddressEndpointPolicySetting
+		if err := json.Unmarshal(settings, &s); err != nil {
+			t.Fatalf("%q: read %q, but json.Unmarshal fails: %v", settings, pa, err)
+		}
+		if s.ProviderAddress != pa {
+			t.Fatalf("%q: read %q, json.Unmarshal reads %q", settings, pa, s.ProviderAddress)
+		}
+	})
+}
