@@ -1,0 +1,154 @@
+package hnsadapter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hnslb/hnslb/hnsadapter"
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// unsupportedPlan is a plan made for the newest HNS: beside a plain
+// ClusterIP, load balancers a Windows Server 2019 HNS (10.3) refuses with
+// 0x57: session affinity, IPv6, and 65 backends without DSR.
+func unsupportedPlan(e *env) (*lbpolicy.Plan, map[string]string) {
+	affinity := svc("sticky", "10.96.0.11", "10.244.1.2")
+	affinity.DistributionType = lbpolicy.DistributionSourceIP
+	e.h.AddLocalEndpoint(e.netID, "pod-v6", "fd00:244:1::2")
+	v6 := svc("web6", "fd00::10", "fd00:244:1::2")
+	v6.IPFamily, v6.Flags, v6.SourceVIP = lbpolicy.IPv6, lbpolicy.FlagIPv6, netip.Addr{}
+	var many []string
+	for i := range 65 {
+		ip := fmt.Sprintf("10.244.1.%d", 100+i)
+		e.h.AddLocalEndpoint(e.netID, "pod-"+ip, ip)
+		many = append(many, ip)
+	}
+	big := svc("big", "10.96.0.12", many...)
+	p := plan([]lbpolicy.LoadBalancer{svc("web", "10.96.0.10", "10.244.1.3"), affinity, v6, big})
+	return p, map[string]string{
+		affinity.Key().String(): "session affinity",
+		v6.Key().String():       "IPv6",
+		big.Key().String():      "more than 64 backends without DSR",
+	}
+}
+
+type unsupportedReport struct {
+	Op                hns.Op
+	Feature           string
+	Version           lbpolicy.Version
+	Tried             bool
+	Failures          int
+	RetryAtZero, Diag bool
+}
+
+func unsupportedReports(t *testing.T, res hnsadapter.Result) map[string]unsupportedReport {
+	t.Helper()
+	diags := map[string]bool{}
+	for _, d := range res.Diagnostics {
+		if d.Reason == hnsadapter.ReasonUnsupported && d.Severity == lbpolicy.SeverityError {
+			diags[d.Object] = true
+		}
+	}
+	got := map[string]unsupportedReport{}
+	for _, oe := range res.Errors {
+		var ue *hnsadapter.UnsupportedError
+		if !errors.As(oe.Err, &ue) {
+			t.Errorf("unexpected error: %v", oe)
+			continue
+		}
+		var key string
+		if _, err := fmt.Sscanf(oe.Object, "LoadBalancer %s", &key); err != nil {
+			t.Fatalf("object %q: %v", oe.Object, err)
+		}
+		svcObject := oe.Object[len("LoadBalancer "+key+" ("):]
+		svcObject = svcObject[:len(svcObject)-1]
+		got[key] = unsupportedReport{Op: oe.Op, Feature: ue.Feature, Version: ue.Version, Tried: oe.Tried,
+			Failures: oe.Failures, RetryAtZero: oe.RetryAt.IsZero(), Diag: diags[svcObject]}
+	}
+	return got
+}
+
+// A plan for the newest HNS against a WS2019 backend: what that HNS
+// cannot hold is never sent (no 0x57), each such load balancer is a typed
+// error at every sync, without backoff; the rest is applied.
+func TestUnsupportedNotSent(t *testing.T) {
+	e := newEnv(t, "ws2019")
+	p, features := unsupportedPlan(e)
+	want := map[string]unsupportedReport{}
+	for k, f := range features {
+		want[k] = unsupportedReport{Op: hns.OpCreateLoadBalancer, Feature: f, Version: lbpolicy.Version{Major: 10, Minor: 3},
+			Tried: true, RetryAtZero: true, Diag: true}
+	}
+	ctx := context.Background()
+	for i, step := range []string{"first sync", "full sync", "sync of changes", "after the backoff would end"} {
+		e.h.ResetCalls()
+		var res hnsadapter.Result
+		var err error
+		switch step {
+		case "full sync":
+			res, err = e.r.Sync(ctx, p)
+		case "after the backoff would end":
+			e.clock.Advance(hnsadapter.DefaultMaxBackoff)
+			fallthrough
+		default:
+			res, err = e.r.SyncChanges(ctx, p, &lbpolicy.Changes{})
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if d := cmp.Diff(want, unsupportedReports(t, res)); d != "" {
+			t.Errorf("%s: reports (-want +got):\n%s", step, d)
+		}
+		for _, c := range e.h.CallLog() {
+			if c.Err != nil {
+				t.Errorf("%s: a call failed: %v", step, c)
+			}
+		}
+		if wantCreates := map[bool]int{true: 1}[i == 0]; res.Calls[hns.OpCreateLoadBalancer] != wantCreates || res.Pending != 0 {
+			t.Errorf("%s: %d creates, %d pending; want %d and 0", step, res.Calls[hns.OpCreateLoadBalancer], res.Pending, wantCreates)
+		}
+	}
+	if n := len(e.h.LoadBalancers()); n != 1 {
+		t.Errorf("HNS holds %d load balancers, want the plain ClusterIP only", n)
+	}
+}
+
+// A load balancer HNS holds is left as it is when the plan asks for what
+// HNS cannot do: no update is tried.
+func TestUnsupportedUpdateNotSent(t *testing.T) {
+	e := newEnv(t, "ws2019")
+	plain := svc("sticky", "10.96.0.11", "10.244.1.2")
+	e.syncClean(plan([]lbpolicy.LoadBalancer{plain}))
+	before := e.h.LoadBalancers()
+
+	sticky := plain
+	sticky.DistributionType = lbpolicy.DistributionSourceIP
+	res := e.sync(plan([]lbpolicy.LoadBalancer{sticky}))
+	want := map[string]unsupportedReport{plain.Key().String(): {Op: hns.OpUpdateLoadBalancer, Feature: "session affinity",
+		Version: lbpolicy.Version{Major: 10, Minor: 3}, Tried: true, RetryAtZero: true, Diag: true}}
+	if d := cmp.Diff(want, unsupportedReports(t, res)); d != "" {
+		t.Errorf("reports (-want +got):\n%s", d)
+	}
+	if n := e.h.Calls().Mutating(); n != 0 {
+		t.Errorf("%d mutating calls, want 0", n)
+	}
+	if d := cmp.Diff(before, e.h.LoadBalancers()); d != "" {
+		t.Errorf("HNS changed (-before +after):\n%s", d)
+	}
+}
+
+// On the newest HNS the same plan is applied whole.
+func TestUnsupportedNothingOnNewestHNS(t *testing.T) {
+	e := newEnv(t, "latest")
+	p, _ := unsupportedPlan(e)
+	res := e.syncClean(p)
+	if res.Created != 4 {
+		t.Errorf("created %d load balancers, want 4", res.Created)
+	}
+}
