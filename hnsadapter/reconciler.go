@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -96,6 +97,8 @@ type Reconciler struct {
 	// updates is what in-place updates were seen to do on this HNS. The
 	// workers of a sync share it.
 	updates *inPlaceUpdates
+
+	lastSuccess atomic.Pointer[time.Time] // read without mu (metrics.go)
 }
 
 // NewReconciler returns a Reconciler applying plans to b. It validates opts
@@ -176,6 +179,7 @@ func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbp
 	s.res.Calls = s.calls.snapshot()
 	sortErrors(s.res.Errors)
 	sortDiagnostics(s.res.Diagnostics)
+	r.syncDone(s, err) // LastSuccess and Options.Metrics (metrics.go)
 	r.log.V(1).Info("HNS sync done", "created", s.res.Created, "updated", s.res.Updated,
 		"deleted", s.res.Deleted, "adopted", s.res.Adopted, "endpointsCreated", s.res.EndpointsCreated,
 		"endpointsDeleted", s.res.EndpointsDeleted, "errors", len(s.res.Errors), "pending", s.res.Pending,

@@ -64,7 +64,7 @@ func newSyncRun(r *Reconciler, plan *lbpolicy.Plan) *syncRun {
 	return &syncRun{
 		r:         r,
 		plan:      plan,
-		calls:     newCalls(r.backend, r.log),
+		calls:     newCalls(r.backend, r.log, r.opts.Now, r.opts.Metrics),
 		now:       r.opts.Now(),
 		endpoints: map[netip.Addr]endpointUse{},
 		ids:       map[string]endpointMarks{},
