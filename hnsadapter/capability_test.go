@@ -8,7 +8,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hnslb/hnslb/fake"
 	"github.com/hnslb/hnslb/hnsadapter"
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -150,5 +154,69 @@ func TestUnsupportedNothingOnNewestHNS(t *testing.T) {
 	res := e.syncClean(p)
 	if res.Created != 4 {
 		t.Errorf("created %d load balancers, want 4", res.Created)
+	}
+}
+
+// The case end to end: a ClientIP-affinity Service planned by
+// Compute for the default (newest) HNS, applied to a WS2019 HNS. The load
+// balancer is not sent and every sync says why; a Node from NodeFor (the
+// host's version) plans it without affinity, and it applies cleanly.
+func TestComputedPlanForNewestHNSOnWS2019(t *testing.T) {
+	ctx := context.Background()
+	p, _ := hns.ProfileNamed("ws2019")
+	h := fake.New(p)
+	netID := h.AddNetwork("cbr0", "L2Bridge")
+	h.AddLocalEndpoint(netID, "web-a", "10.244.1.5")
+	node := k8sNode("win-1", "", internalIP("10.0.0.4"))
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "sticky"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
+			SessionAffinity: corev1.ServiceAffinityClientIP,
+			Ports:           []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}},
+	}
+	name, port, ready, here := "http", int32(8080), true, "win-1"
+	slice := &discovery.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: "sticky-a", Labels: map[string]string{discovery.LabelServiceName: "sticky"}},
+		AddressType: discovery.AddressTypeIPv4,
+		Ports:       []discovery.EndpointPort{{Name: &name, Port: &port}},
+		Endpoints: []discovery.Endpoint{{Addresses: []string{"10.244.1.5"}, NodeName: &here,
+			Conditions: discovery.EndpointConditions{Ready: &ready}}},
+	}
+	r, err := hnsadapter.NewReconciler(h, hnsadapter.Options{NetworkName: "cbr0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	newest, err := lbpolicy.Compute(lbpolicy.Node{Name: "win-1", NodeIPs: []string{"10.0.0.4"}, NetworkType: lbpolicy.L2Bridge, NetworkName: "cbr0"},
+		[]*corev1.Service{svc}, []*discovery.EndpointSlice{slice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		h.ResetCalls()
+		res, err := r.Sync(ctx, &newest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ue *hnsadapter.UnsupportedError
+		if len(res.Errors) != 1 || !errors.As(res.Errors[0], &ue) || ue.Feature != "session affinity" || res.Errors[0].Failures != 0 {
+			t.Fatalf("sync %d: errors %v, want one UnsupportedError (session affinity) without backoff", i, res.Errors)
+		}
+		if c := h.Calls(); c.Mutating() != 0 {
+			t.Errorf("sync %d: %d mutating calls, want none", i, c.Mutating())
+		}
+	}
+
+	n, err := hnsadapter.NodeFor(ctx, h, "cbr0", node, hnsadapter.NodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPlan, err := lbpolicy.Compute(n, []*corev1.Service{svc}, []*discovery.EndpointSlice{slice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Sync(ctx, &hostPlan)
+	if err != nil || len(res.Errors) != 0 || res.Created != 1 {
+		t.Fatalf("sync of the host's plan: created %d, errors %v, %v; want 1 created, no error", res.Created, res.Errors, err)
 	}
 }
