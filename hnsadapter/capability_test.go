@@ -220,3 +220,76 @@ func TestComputedPlanForNewestHNSOnWS2019(t *testing.T) {
 		t.Fatalf("sync of the host's plan: created %d, errors %v, %v; want 1 created, no error", res.Created, res.Errors, err)
 	}
 }
+
+// Across HNS versions and load balancers asking for each capability, the
+// Reconciler sends exactly what HNS accepts: no call fails with 0x57, and
+// what it does not send is an UnsupportedError.
+func TestUnsupportedMatchesHNS(t *testing.T) {
+	versions := []lbpolicy.Version{{Major: 9, Minor: 2}, {Major: 9, Minor: 3}, {Major: 10, Minor: 1}, {Major: 10, Minor: 3},
+		{Major: 11, Minor: 9}, {Major: 11, Minor: 10}, {Major: 12, Minor: 0}, {Major: 15, Minor: 4}, {Major: 16, Minor: 0}}
+	type variant struct {
+		name                    string
+		dsr, v6, affinity, many bool
+	}
+	var variants []variant
+	for i := range 16 {
+		variants = append(variants, variant{name: fmt.Sprintf("dsr=%v v6=%v affinity=%v 65-backends=%v", i&1 != 0, i&2 != 0, i&4 != 0, i&8 != 0),
+			dsr: i&1 != 0, v6: i&2 != 0, affinity: i&4 != 0, many: i&8 != 0})
+	}
+	seen := map[bool]int{}
+	for _, v := range versions {
+		for _, va := range variants {
+			h := fake.New(hns.ProfileFor(v))
+			netID := h.AddNetwork("cbr0", "L2Bridge")
+			lb := lbpolicy.LoadBalancer{Service: "default/web", Port: "http", Kind: lbpolicy.KindClusterIP, IPFamily: lbpolicy.IPv4,
+				FrontendVIPs: []netip.Addr{netip.MustParseAddr("10.96.0.10")}, Protocol: lbpolicy.ProtocolTCP, InternalPort: 8080, ExternalPort: 80}
+			n := 1
+			if va.many {
+				n = 65
+			}
+			for i := range n {
+				a := fmt.Sprintf("10.244.1.%d", 10+i)
+				if va.v6 {
+					a = fmt.Sprintf("fd00:244:1::%x", 10+i)
+				}
+				h.AddLocalEndpoint(netID, "pod-"+a, a)
+				var be lbpolicy.Backend
+				if err := be.UnmarshalText([]byte(a)); err != nil {
+					t.Fatal(err)
+				}
+				lb.Backends = append(lb.Backends, be)
+			}
+			if va.v6 {
+				lb.IPFamily, lb.Flags, lb.FrontendVIPs = lbpolicy.IPv6, lbpolicy.FlagIPv6, []netip.Addr{netip.MustParseAddr("fd00::10")}
+			}
+			if va.dsr {
+				lb.Flags |= lbpolicy.FlagDSR
+			}
+			if va.affinity {
+				lb.DistributionType = lbpolicy.DistributionSourceIP
+			}
+			r, err := hnsadapter.NewReconciler(h, hnsadapter.Options{NetworkName: "cbr0", Concurrency: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.Sync(context.Background(), &lbpolicy.Plan{LoadBalancers: []lbpolicy.LoadBalancer{lb}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range h.CallLog() {
+				if c.Err != nil {
+					t.Errorf("HNS %s, %s: call %v", v, va.name, c)
+				}
+			}
+			var ue *hnsadapter.UnsupportedError
+			unsupported := len(res.Errors) == 1 && errors.As(res.Errors[0], &ue) && ue.Version == v
+			if sent := res.Created == 1; sent == unsupported || len(res.Errors) > 1 {
+				t.Errorf("HNS %s, %s: created %d, errors %v", v, va.name, res.Created, res.Errors)
+			}
+			seen[unsupported]++
+		}
+	}
+	if seen[true] == 0 || seen[false] == 0 {
+		t.Errorf("sent %d, not sent %d: the test covers one side only", seen[false], seen[true])
+	}
+}
