@@ -28,14 +28,18 @@ func newCalls(b hns.Client, log logr.Logger, now func() time.Time, metrics Metri
 }
 
 func (c *calls) done(op hns.Op, start time.Time, err error, keysAndValues ...any) {
-	took := c.now().Sub(start)
 	c.mu.Lock()
 	c.counts[op]++
 	c.mu.Unlock()
+	v := c.log.V(2)
+	if c.metrics == nil && !v.Enabled() {
+		return // no one to tell: spare the clock
+	}
+	took := c.now().Sub(start)
 	if c.metrics != nil {
 		c.metrics.CallDone(op, err, took)
 	}
-	if v := c.log.V(2); v.Enabled() {
+	if v.Enabled() {
 		keysAndValues = append(keysAndValues, "op", op, "duration", took)
 		if err != nil {
 			keysAndValues = append(keysAndValues, "err", err.Error())
