@@ -72,11 +72,16 @@
 //
 // # State, calls
 //
-// Snapshot returns everything the fake holds as a State (networks, load
-// balancers, endpoints, reserved ports); DumpJSON writes it as JSON in the
+// Snapshot returns everything the fake holds as a State (networks with
+// their policies, load balancers, endpoints, reserved ports); DumpJSON
+// writes it as JSON in the
 // field names of hcn's JSON, and Load (ParseState, Restore) seeds a fake
 // from it, rejecting what no HNS could hold (see Restore). Dump and
 // DumpStable render the same state as text, for people and golden files.
+// LoadBalancersByKey and EndpointsByIP give it structured: load balancers
+// by identity key (lbpolicy.Key), endpoints by IP address. A network's
+// policies (an Overlay network's RemoteSubnetRoute policies, which
+// hnsadapter.NodeFor reads) are set with SetNetworkPolicies.
 //
 // Calls counts the Client calls by operation; CallLog lists them in order,
 // each with the IDs it was about and its error code. ResetCalls clears

@@ -49,6 +49,9 @@ func (h *HNS) dumpNetworks(b *strings.Builder, ids bool) {
 		}
 		field(b, "Name", n.name)
 		field(b, "Type", n.typ)
+		for _, p := range n.policies {
+			field(b, "Policy", string(p.Type)+" "+string(p.Settings))
+		}
 	}
 }
 

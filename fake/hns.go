@@ -1,7 +1,9 @@
 package fake
 
 import (
+	"bytes"
 	crand "crypto/rand"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -43,6 +45,8 @@ var _ hns.Client = (*HNS)(nil)
 
 type network struct {
 	id, name, typ string
+	policies      []hns.NetworkPolicy // Settings compacted
+	ipams         []hns.Ipam
 }
 
 // reservation is a port the host holds (ReservePort).
@@ -254,6 +258,26 @@ func (h *HNS) RemoveEndpoint(id string) bool {
 	return h.deleteEP(id)
 }
 
+// SetNetworkPolicies replaces the policies of network networkID with
+// copies of policies, as the CNI does when it adds or removes a node's
+// RemoteSubnetRoute policy (hns.NetworkPolicyRemoteSubnetRoute); no
+// policies clears them. GetNetworkByName, Snapshot and DumpJSON show them.
+// It panics if the network does not exist or a policy's Settings are not
+// JSON.
+func (h *HNS) SetNetworkPolicies(networkID string, policies ...hns.NetworkPolicy) {
+	ps, err := compactPolicies(policies)
+	if err != nil {
+		panic(fmt.Sprintf("fake: SetNetworkPolicies %s: %v", networkID, err))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.networkByID(networkID)
+	if n == nil {
+		panic(fmt.Sprintf("fake: SetNetworkPolicies: no network %s", networkID))
+	}
+	n.policies = ps
+}
+
 // ReservePort makes the host hold vip:port for protocol (6 TCP, 17 UDP),
 // as a process bound to it or an excluded port range does: creating a load
 // balancer with that frontend then fails with 0x803B0013. vip "" reserves
@@ -303,7 +327,11 @@ func (h *HNS) Networks() []hns.HostComputeNetwork {
 }
 
 func (n network) hcn() hns.HostComputeNetwork {
-	return hns.HostComputeNetwork{Id: n.id, Name: n.name, Type: n.typ, SchemaVersion: hns.V2SchemaVersion()}
+	return hns.HostComputeNetwork{
+		Id: n.id, Name: n.name, Type: n.typ,
+		Policies: clonePolicies(n.policies), Ipams: cloneIpams(n.ipams),
+		SchemaVersion: hns.V2SchemaVersion(),
+	}
 }
 
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
@@ -336,6 +364,61 @@ func cloneLB(lb hns.HostComputeLoadBalancer) hns.HostComputeLoadBalancer {
 	lb.FrontendVIPs = slices.Clone(lb.FrontendVIPs)
 	lb.PortMappings = slices.Clone(lb.PortMappings)
 	return lb
+}
+
+// clonePolicies returns a deep copy of ps (nil stays nil).
+func clonePolicies(ps []hns.NetworkPolicy) []hns.NetworkPolicy {
+	if ps == nil {
+		return nil
+	}
+	out := make([]hns.NetworkPolicy, len(ps))
+	for i, p := range ps {
+		out[i] = hns.NetworkPolicy{Type: p.Type, Settings: slices.Clone(p.Settings)}
+	}
+	return out
+}
+
+// compactPolicies returns a copy of ps with each Settings compacted, or
+// an error naming the first whose Settings are not JSON.
+func compactPolicies(ps []hns.NetworkPolicy) ([]hns.NetworkPolicy, error) {
+	out := clonePolicies(ps)
+	for i, p := range out {
+		if len(p.Settings) == 0 {
+			continue
+		}
+		var b bytes.Buffer
+		if err := json.Compact(&b, p.Settings); err != nil {
+			return nil, fmt.Errorf("Policies[%d] (%s): Settings are not JSON: %w", i, p.Type, err)
+		}
+		out[i].Settings = b.Bytes()
+	}
+	return out, nil
+}
+
+// cloneIpams returns a deep copy of in (nil stays nil).
+func cloneIpams(in []hns.Ipam) []hns.Ipam {
+	if in == nil {
+		return nil
+	}
+	out := make([]hns.Ipam, len(in))
+	for i, ipam := range in {
+		out[i] = hns.Ipam{Type: ipam.Type}
+		if ipam.Subnets == nil {
+			continue
+		}
+		out[i].Subnets = make([]hns.Subnet, len(ipam.Subnets))
+		for j, s := range ipam.Subnets {
+			sub := hns.Subnet{IpAddressPrefix: s.IpAddressPrefix, Routes: slices.Clone(s.Routes)}
+			if s.Policies != nil {
+				sub.Policies = make([]json.RawMessage, len(s.Policies))
+				for k, p := range s.Policies {
+					sub.Policies[k] = slices.Clone(p)
+				}
+			}
+			out[i].Subnets[j] = sub
+		}
+	}
+	return out
 }
 
 // cloneEP returns a deep copy of ep.

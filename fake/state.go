@@ -23,7 +23,9 @@ import (
 //
 //	{
 //	  "Networks": [
-//	    {"ID": "…", "Name": "cbr0", "Type": "Overlay", "SchemaVersion": {"Major": 2, "Minor": 0}}
+//	    {"ID": "…", "Name": "cbr0", "Type": "Overlay",
+//	     "Policies": [{"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": "10.244.2.0/24", …}}],
+//	     "SchemaVersion": {"Major": 2, "Minor": 0}}
 //	  ],
 //	  "LoadBalancers": [
 //	    {"ID": "…", "HostComputeEndpoints": ["…"], "SourceVIP": "10.244.0.2", "FrontendVIPs": ["10.96.0.10"],
@@ -138,7 +140,9 @@ func Load(p hns.Profile, data []byte) (*HNS, error) {
 //   - every endpoint is on a network of s (HNS deletes a network's
 //     endpoints with it). The seeding method AddEndpoint does not check
 //     this; a state it made otherwise cannot be restored;
-//   - a network's SchemaVersion is 2.0, or absent (read as 2.0);
+//   - a network's SchemaVersion is 2.0, or absent (read as 2.0), and
+//     its policies' Settings and its subnets' policies, if any, are
+//     valid JSON (stored compacted);
 //   - an endpoint policy's Settings, if any, are valid JSON (stored
 //     compacted);
 //   - a reserved port's VIP is "" or an IP address (stored as
@@ -224,9 +228,35 @@ func checkNetworks(c *stateCheck, in []hns.HostComputeNetwork) []network {
 		if v := n.SchemaVersion; v != (hns.SchemaVersion{}) && v != hns.V2SchemaVersion() {
 			c.fail(object, "SchemaVersion %d.%d: HNS's v2 networks are 2.0", v.Major, v.Minor)
 		}
-		out = append(out, network{id: n.Id, name: n.Name, typ: n.Type})
+		policies, err := compactPolicies(n.Policies)
+		if err != nil {
+			c.fail(object, "%v", err)
+		}
+		ipams, err := compactIpams(n.Ipams)
+		if err != nil {
+			c.fail(object, "%v", err)
+		}
+		out = append(out, network{id: n.Id, name: n.Name, typ: n.Type, policies: policies, ipams: ipams})
 	}
 	return out
+}
+
+// compactIpams returns a copy of in with its subnets' policies compacted,
+// or an error naming the first that is not JSON.
+func compactIpams(in []hns.Ipam) ([]hns.Ipam, error) {
+	out := cloneIpams(in)
+	for i := range out {
+		for j, sub := range out[i].Subnets {
+			for k, p := range sub.Policies {
+				var b bytes.Buffer
+				if err := json.Compact(&b, p); err != nil {
+					return nil, fmt.Errorf("Ipams[%d].Subnets[%d].Policies[%d] are not JSON: %w", i, j, k, err)
+				}
+				sub.Policies[k] = b.Bytes()
+			}
+		}
+	}
+	return out, nil
 }
 
 func checkEndpoints(c *stateCheck, in []hns.HostComputeEndpoint, networks []network) []hns.HostComputeEndpoint {

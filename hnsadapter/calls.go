@@ -10,11 +10,14 @@ import (
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// calls wraps the Client for one sync: it counts every call by operation
-// and logs it at V(2). Safe for concurrent use.
+// calls wraps the Client for one sync: it counts every call by operation,
+// logs it at V(2) and reports it to Options.Metrics. Safe for concurrent
+// use.
 type calls struct {
-	b   hns.Client
-	log logr.Logger
+	b       hns.Client
+	log     logr.Logger
+	now     func() time.Time
+	metrics Metrics // nil: none
 
 	mu     sync.Mutex
 	counts [len(callOps)]int // by callOps index
@@ -27,8 +30,8 @@ var callOps = [...]hns.Op{
 	hns.OpGetNetwork, hns.OpVersion,
 }
 
-func newCalls(b hns.Client, log logr.Logger) *calls {
-	return &calls{b: b, log: log}
+func newCalls(b hns.Client, log logr.Logger, now func() time.Time, metrics Metrics) *calls {
+	return &calls{b: b, log: log, now: now, metrics: metrics}
 }
 
 // done counts and logs a call. What it logs besides the operation, its
@@ -43,8 +46,16 @@ func (c *calls) done(op hns.Op, start time.Time, err error, id, network string, 
 		}
 	}
 	c.mu.Unlock()
-	if v := c.log.V(2); v.Enabled() {
-		kv := []any{"op", op, "duration", time.Since(start)}
+	v := c.log.V(2)
+	if c.metrics == nil && !v.Enabled() {
+		return // no one to tell: spare the clock
+	}
+	took := c.now().Sub(start)
+	if c.metrics != nil {
+		c.metrics.CallDone(op, err, took)
+	}
+	if v.Enabled() {
+		kv := []any{"op", op, "duration", took}
 		if id != "" {
 			kv = append(kv, "id", id)
 		}
@@ -75,21 +86,21 @@ func (c *calls) snapshot() map[hns.Op]int {
 }
 
 func (c *calls) listLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
-	start := time.Now()
+	start := c.now()
 	lbs, err := c.b.ListLoadBalancers(ctx)
 	c.done(hns.OpListLoadBalancers, start, err, "", "", len(lbs))
 	return lbs, err
 }
 
 func (c *calls) getLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
-	start := time.Now()
+	start := c.now()
 	lb, err := c.b.GetLoadBalancer(ctx, id)
 	c.done(hns.OpGetLoadBalancer, start, err, id, "", -1)
 	return lb, err
 }
 
 func (c *calls) createLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
-	start := time.Now()
+	start := c.now()
 	got, err := c.b.CreateLoadBalancer(ctx, lb)
 	var id string
 	if got != nil {
@@ -100,28 +111,28 @@ func (c *calls) createLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadB
 }
 
 func (c *calls) updateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
-	start := time.Now()
+	start := c.now()
 	got, err := c.b.UpdateLoadBalancer(ctx, id, lb)
 	c.done(hns.OpUpdateLoadBalancer, start, err, id, "", -1)
 	return got, err
 }
 
 func (c *calls) deleteLoadBalancer(ctx context.Context, id string) error {
-	start := time.Now()
+	start := c.now()
 	err := c.b.DeleteLoadBalancer(ctx, id)
 	c.done(hns.OpDeleteLoadBalancer, start, err, id, "", -1)
 	return err
 }
 
 func (c *calls) listEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
-	start := time.Now()
+	start := c.now()
 	eps, err := c.b.ListEndpoints(ctx, networkID)
 	c.done(hns.OpListEndpoints, start, err, "", networkID, len(eps))
 	return eps, err
 }
 
 func (c *calls) createEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
-	start := time.Now()
+	start := c.now()
 	got, err := c.b.CreateEndpoint(ctx, networkID, ep)
 	var id string
 	if got != nil {
@@ -132,21 +143,21 @@ func (c *calls) createEndpoint(ctx context.Context, networkID string, ep *hns.Ho
 }
 
 func (c *calls) deleteEndpoint(ctx context.Context, id string) error {
-	start := time.Now()
+	start := c.now()
 	err := c.b.DeleteEndpoint(ctx, id)
 	c.done(hns.OpDeleteEndpoint, start, err, id, "", -1)
 	return err
 }
 
 func (c *calls) getNetworkByName(ctx context.Context, name string) (*hns.HostComputeNetwork, error) {
-	start := time.Now()
+	start := c.now()
 	n, err := c.b.GetNetworkByName(ctx, name)
 	c.done(hns.OpGetNetwork, start, err, "", name, -1)
 	return n, err
 }
 
 func (c *calls) version(ctx context.Context) (lbpolicy.Version, error) {
-	start := time.Now()
+	start := c.now()
 	v, err := c.b.Version(ctx)
 	c.done(hns.OpVersion, start, err, "", "", -1)
 	return v, err

@@ -14,15 +14,16 @@ import (
 
 // ObjectError is a failure to bring one HNS object to the plan's state.
 // Err is what HNS said (an *hns.Error: use the hns.Is* predicates), or the
-// Reconciler's own finding (use errors.As): a *ConflictError or an
-// *InUseError, for which it made no call, or a *MissingIDError, an answer
-// that broke the hns.Client contract. None is an *hns.Error.
+// Reconciler's own finding (use errors.As): a *ConflictError, an
+// *InUseError or an *UnsupportedError, for which it made no call, or a
+// *MissingIDError, an answer that broke the hns.Client contract. None is
+// an *hns.Error.
 type ObjectError struct {
 	// Object names the object: "LoadBalancer IPv4/10.96.0.10/TCP/80
 	// (Service ns/name:port)", or "Endpoint 10.244.2.7".
 	Object string
-	// Op is the Client operation that failed; for a *ConflictError, the
-	// one the Reconciler did not make.
+	// Op is the Client operation that failed; for a *ConflictError or an
+	// *UnsupportedError, the one the Reconciler did not make.
 	Op hns.Op
 	// Err is the failure.
 	Err error
@@ -33,9 +34,9 @@ type ObjectError struct {
 	Tried bool
 	// Failures counts the object's failures in a row that count towards
 	// its backoff, the last one included. Those that do not count are 0:
-	// a *ConflictError, an *InUseError, a *MissingIDError of an endpoint,
-	// and a call cut short because ctx ended; the next sync looks at the
-	// object again.
+	// a *ConflictError, an *InUseError, an *UnsupportedError, a
+	// *MissingIDError of an endpoint, and a call cut short because ctx
+	// ended; the next sync looks at the object again.
 	Failures int
 	// RetryAt is when the object's backoff ends: no sync tries it before.
 	// Zero when the next sync may.
@@ -128,4 +129,26 @@ func sortErrors(errs []*ObjectError) {
 	slices.SortFunc(errs, func(a, b *ObjectError) int {
 		return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(string(a.Op), string(b.Op)))
 	})
+}
+
+// UnsupportedError is a plan's load balancer that the backend's HNS
+// version cannot hold: HNS would refuse it with 0x57 (invalid parameter)
+// at every try. It is the Reconciler's own finding, from
+// lbpolicy.Version.Capabilities of the version Client.Version reported:
+// it makes no call for the load balancer (an existing one is left as it
+// is), reports it at every sync without backoff (Failures 0), and adds a
+// diagnostic (ReasonUnsupported). It usually means the plan was computed
+// for another HNS version than the host's: build the Node with NodeFor,
+// or set lbpolicy.Node.HNSVersion to what Client.Version reports.
+type UnsupportedError struct {
+	// Feature is what the load balancer asks for: "DSR", "IPv6",
+	// "session affinity", or "more than N backends without DSR".
+	Feature string
+	// Version is the backend's HNS version.
+	Version lbpolicy.Version
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("hnsadapter: HNS %s does not support %s, which this load balancer needs: not sent, as HNS would refuse it (0x57); the plan is for another HNS version",
+		e.Version, e.Feature)
 }

@@ -177,6 +177,8 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	switch {
 	case owned != nil && sameLoadBalancer(owned, want):
 		return tasks
+	case s.unsupported(lb, key, want, owned != nil):
+		return tasks // no call HNS would refuse with 0x57 (capability.go)
 	case owned == nil && foreign != nil:
 		r.objects.markDirty(obj)
 		s.report(&ObjectError{Object: lbObject(key, lb), Op: hns.OpCreateLoadBalancer,

@@ -82,8 +82,15 @@ type Options struct {
 	// which costs HNS seconds at 10,000 of them. Sync is always full.
 	FullSyncPeriod time.Duration
 
-	// Now is the clock backoff is measured with. Default time.Now.
+	// Now is the clock backoff, LastSuccess and Metrics' durations are
+	// measured with. Default time.Now. The goroutines making HNS calls
+	// call it too: it must be safe for concurrent use.
 	Now func() time.Time
+
+	// Metrics, if set, receives each sync's statistics and each HNS
+	// call's operation, outcome and duration (see Metrics). Default nil:
+	// none.
+	Metrics Metrics
 
 	// Logger receives the Reconciler's logs: one V(2) line per HNS call,
 	// V(1) a summary per sync, errors at Error level. Default

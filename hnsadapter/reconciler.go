@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -98,6 +99,8 @@ type Reconciler struct {
 	updates *inPlaceUpdates
 	// scratch is what the last sync's maps leave to the next (scratch.go).
 	scratch scratch
+
+	lastSuccess atomic.Pointer[time.Time] // read without mu (metrics.go)
 }
 
 // NewReconciler returns a Reconciler applying plans to b. It validates opts
@@ -187,6 +190,7 @@ func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbp
 	s.res.Calls = s.calls.snapshot()
 	sortErrors(s.res.Errors)
 	sortDiagnostics(s.res.Diagnostics)
+	r.syncDone(s, err) // LastSuccess and Options.Metrics (metrics.go)
 	r.log.V(1).Info("HNS sync done", "created", s.res.Created, "updated", s.res.Updated,
 		"deleted", s.res.Deleted, "adopted", s.res.Adopted, "endpointsCreated", s.res.EndpointsCreated,
 		"endpointsDeleted", s.res.EndpointsDeleted, "errors", len(s.res.Errors), "pending", s.res.Pending,

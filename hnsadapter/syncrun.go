@@ -66,7 +66,7 @@ func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
 	return &syncRun{
 		r:         r,
 		plan:      plan,
-		calls:     newCalls(r.backend, r.log),
+		calls:     newCalls(r.backend, r.log, r.opts.Now, r.opts.Metrics),
 		now:       now,
 		endpoints: take(&r.scratch.endpoints),
 		ids:       take(&r.scratch.ids),

@@ -135,7 +135,9 @@ func (h *HCN) DeleteEndpoint(context.Context, string) error {
 	return unavailable(OpDeleteEndpoint)
 }
 
-// GetNetworkByName returns the HNS network called name.
+// GetNetworkByName returns the HNS network called name, with its policies
+// (the RemoteSubnetRoute policies hnsadapter.NodeFor reads) and address
+// spaces.
 //
 // In this build (not Windows) it fails with CodeModuleNotFound.
 func (h *HCN) GetNetworkByName(context.Context, string) (*HostComputeNetwork, error) {

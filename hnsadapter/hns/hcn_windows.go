@@ -8,6 +8,7 @@ package hns
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -197,7 +198,9 @@ func (h *HCN) DeleteEndpoint(ctx context.Context, id string) error {
 	return err
 }
 
-// GetNetworkByName returns the HNS network called name.
+// GetNetworkByName returns the HNS network called name, with its policies
+// (the RemoteSubnetRoute policies hnsadapter.NodeFor reads) and address
+// spaces.
 func (h *HCN) GetNetworkByName(ctx context.Context, name string) (*HostComputeNetwork, error) {
 	return call(h, ctx, OpGetNetwork, name, func() (*HostComputeNetwork, error) {
 		return networkFromHCN(hcn.GetNetworkByName(name))
@@ -588,11 +591,50 @@ func fromHCNEndpoint(ep *hcn.HostComputeEndpoint) HostComputeEndpoint {
 	return out
 }
 
+// fromHCNNetwork converts nw, keeping its policies and address spaces
+// (NodeFor reads the RemoteSubnetRoute policies) and dropping what the
+// neutral type lacks (MacPool, Dns, Flags, Health).
 func fromHCNNetwork(nw *hcn.HostComputeNetwork) HostComputeNetwork {
-	return HostComputeNetwork{
+	out := HostComputeNetwork{
 		Id:            nw.Id,
 		Name:          nw.Name,
 		Type:          string(nw.Type),
 		SchemaVersion: SchemaVersion{Major: nw.SchemaVersion.Major, Minor: nw.SchemaVersion.Minor},
 	}
+	if nw.Policies != nil {
+		out.Policies = make([]NetworkPolicy, len(nw.Policies))
+		for i, p := range nw.Policies {
+			out.Policies[i] = NetworkPolicy{Type: NetworkPolicyType(string(p.Type)), Settings: slices.Clone(p.Settings)}
+		}
+	}
+	if nw.Ipams != nil {
+		out.Ipams = make([]Ipam, len(nw.Ipams))
+		for i, ipam := range nw.Ipams {
+			out.Ipams[i] = Ipam{Type: ipam.Type, Subnets: fromHCNSubnets(ipam.Subnets)}
+		}
+	}
+	return out
+}
+
+func fromHCNSubnets(in []hcn.Subnet) []Subnet {
+	if in == nil {
+		return nil
+	}
+	out := make([]Subnet, len(in))
+	for i, s := range in {
+		out[i].IpAddressPrefix = s.IpAddressPrefix
+		if s.Policies != nil {
+			out[i].Policies = make([]json.RawMessage, len(s.Policies))
+			for j, p := range s.Policies {
+				out[i].Policies[j] = slices.Clone(p)
+			}
+		}
+		if s.Routes != nil {
+			out[i].Routes = make([]Route, len(s.Routes))
+			for j, r := range s.Routes {
+				out[i].Routes[j] = Route{NextHop: r.NextHop, DestinationPrefix: r.DestinationPrefix, Metric: r.Metric}
+			}
+		}
+	}
+	return out
 }

@@ -299,13 +299,52 @@ func TestHCNEndpointFromHNSDropsExtras(t *testing.T) {
 }
 
 func TestHCNNetworkConversion(t *testing.T) {
+	rsr := json.RawMessage(`{"DestinationPrefix":"10.244.2.0/24","IsolationId":4096,"ProviderAddress":"192.0.2.12","DistributedRouterMacAddress":"00-15-5d-aa-bb-cc"}`)
 	h := hcn.HostComputeNetwork{
 		Id: "6A5B4C3D-2E1F-4A0B-9C8D-7E6F5A4B3C2D", Name: "flannel.4096", Type: hcn.Overlay,
+		Policies: []hcn.NetworkPolicy{
+			{Type: hcn.ProviderAddress, Settings: json.RawMessage(`{"ProviderAddress":"192.0.2.11"}`)},
+			{Type: hcn.RemoteSubnetRoute, Settings: rsr},
+		},
+		Ipams: []hcn.Ipam{{Type: "Static", Subnets: []hcn.Subnet{{
+			IpAddressPrefix: "10.244.1.0/24",
+			Policies:        []json.RawMessage{json.RawMessage(`{"Type":"VSID","Settings":{"IsolationId":4096}}`)},
+			Routes:          []hcn.Route{{NextHop: "10.244.1.1", DestinationPrefix: "0.0.0.0/0"}},
+		}}}},
 		SchemaVersion: hcn.SchemaVersion{Major: 2},
 	}
-	want := HostComputeNetwork{Id: h.Id, Name: "flannel.4096", Type: "Overlay", SchemaVersion: SchemaVersion{Major: 2}}
-	if d := cmp.Diff(want, fromHCNNetwork(&h)); d != "" {
+	want := HostComputeNetwork{
+		Id: h.Id, Name: "flannel.4096", Type: "Overlay",
+		Policies: []NetworkPolicy{
+			{Type: "ProviderAddress", Settings: h.Policies[0].Settings},
+			{Type: NetworkPolicyRemoteSubnetRoute, Settings: rsr},
+		},
+		Ipams: []Ipam{{Type: "Static", Subnets: []Subnet{{
+			IpAddressPrefix: "10.244.1.0/24",
+			Policies:        h.Ipams[0].Subnets[0].Policies,
+			Routes:          []Route{{NextHop: "10.244.1.1", DestinationPrefix: "0.0.0.0/0"}},
+		}}}},
+		SchemaVersion: SchemaVersion{Major: 2},
+	}
+	got := fromHCNNetwork(&h)
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+	got.Policies[1].Settings[0] = 'x'
+	if h.Policies[1].Settings[0] == 'x' {
+		t.Error("the conversion shares the policy settings with hcn's network")
+	}
+	// The mirror's JSON is hcn's: it reads back into hcn's type unchanged.
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back hcn.HostComputeNetwork
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(h, back); d != "" {
+		t.Errorf("mirror JSON read by hcn (-want +got):\n%s", d)
 	}
 }
 

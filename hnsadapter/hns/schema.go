@@ -2,6 +2,7 @@ package hns
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -91,10 +92,79 @@ type HostComputeEndpoint struct {
 }
 
 // HostComputeNetwork mirrors the parts of hcn.HostComputeNetwork the
-// adapter needs: its ID, name and type.
+// adapter and NodeFor need: its ID, name, type, policies (the Overlay
+// network's RemoteSubnetRoute policies among them) and address spaces.
 type HostComputeNetwork struct {
-	Id            string        `json:"ID,omitempty"`
-	Name          string        `json:",omitempty"`
-	Type          string        `json:",omitempty"` // "Overlay", "L2Bridge", ...
-	SchemaVersion SchemaVersion `json:",omitempty"`
+	Id            string          `json:"ID,omitempty"`
+	Name          string          `json:",omitempty"`
+	Type          string          `json:",omitempty"` // "Overlay", "L2Bridge", ...
+	Policies      []NetworkPolicy `json:",omitempty"`
+	Ipams         []Ipam          `json:",omitempty"`
+	SchemaVersion SchemaVersion   `json:",omitempty"`
+}
+
+// NetworkPolicyType mirrors hcn.NetworkPolicyType.
+type NetworkPolicyType string
+
+// NetworkPolicyRemoteSubnetRoute is hcn.RemoteSubnetRoute: on an Overlay
+// network, one per other node, routing that node's pod subnet to its
+// underlay address. Its Settings are a RemoteSubnetRoutePolicySetting.
+const NetworkPolicyRemoteSubnetRoute NetworkPolicyType = "RemoteSubnetRoute"
+
+// NetworkPolicy mirrors hcn.NetworkPolicy. Settings are kept as HNS wrote
+// them; their shape depends on Type.
+type NetworkPolicy struct {
+	Type     NetworkPolicyType `json:""`
+	Settings json.RawMessage   `json:",omitempty"`
+}
+
+// RemoteSubnetRoutePolicySetting mirrors hcn's setting of that name.
+type RemoteSubnetRoutePolicySetting struct {
+	DestinationPrefix           string
+	IsolationId                 uint16 //nolint:revive // hcn's name
+	ProviderAddress             string
+	DistributedRouterMacAddress string
+}
+
+// Route mirrors hcn.Route.
+type Route struct {
+	NextHop           string `json:",omitempty"`
+	DestinationPrefix string `json:",omitempty"`
+	Metric            uint16 `json:",omitempty"`
+}
+
+// Subnet mirrors hcn.Subnet: one address prefix of a network.
+type Subnet struct {
+	IpAddressPrefix string            `json:",omitempty"` //nolint:revive // hcn's name
+	Policies        []json.RawMessage `json:",omitempty"`
+	Routes          []Route           `json:",omitempty"`
+}
+
+// Ipam mirrors hcn.Ipam: an address space of a network.
+type Ipam struct {
+	Type    string   `json:",omitempty"` // "Static", "DHCP"
+	Subnets []Subnet `json:",omitempty"`
+}
+
+// RemoteSubnetRoutes returns the settings of n's RemoteSubnetRoute
+// policies, in the order HNS lists them; nil if there are none (an
+// L2Bridge network, or an Overlay network on a node alone in its
+// cluster). A policy whose Settings are not such a setting is an error
+// naming the policy.
+func (n *HostComputeNetwork) RemoteSubnetRoutes() ([]RemoteSubnetRoutePolicySetting, error) {
+	if n == nil {
+		return nil, nil
+	}
+	var out []RemoteSubnetRoutePolicySetting
+	for i, p := range n.Policies {
+		if p.Type != NetworkPolicyRemoteSubnetRoute {
+			continue
+		}
+		var s RemoteSubnetRoutePolicySetting
+		if err := json.Unmarshal(p.Settings, &s); err != nil {
+			return nil, fmt.Errorf("hns: network %q: Policies[%d] (%s): %w", n.Name, i, p.Type, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
