@@ -49,7 +49,8 @@ import (
 //     whether or not that Service exists yet, and used when it appears; a
 //     slice whose label changes moves from one Service to the other; a
 //     slice without the label plans nothing.
-//   - Node changes (SetNode) re-plan everything.
+//   - Node changes (SetNode) re-plan everything, but for a change of
+//     RemoteSubnets alone, which re-plans only what it affects.
 //
 // The Tracker keeps references to the objects it is given and reads them
 // again when it re-plans their Service: as with informers' caches, callers
@@ -106,8 +107,13 @@ func NewTracker(n Node) (*Tracker, error) {
 	return t, nil
 }
 
-// SetNode replaces the node and re-plans everything. An invalid node is
-// rejected with Compute's error and changes nothing.
+// SetNode replaces the node and re-plans everything, except when only its
+// RemoteSubnets changed (a node joined or left the cluster): the Tracker
+// then makes again the remote endpoints (their provider addresses) and
+// re-plans only the Services with a remote backend whose load balancer's
+// source VIP the change affects, at a cost of O(remote backends) rather
+// than planning every Service. An invalid node is rejected with Compute's
+// error and changes nothing.
 func (t *Tracker) SetNode(n Node) error {
 	v, err := n.validate()
 	if err != nil {
@@ -115,6 +121,10 @@ func (t *Tracker) SetNode(n Node) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if onlyRemoteSubnetsDiffer(t.node, v) {
+		t.setRemoteSubnets(v) // tracker_subnets.go
+		return nil
+	}
 	t.node = v
 	t.rebuild()
 	return nil
