@@ -185,6 +185,11 @@ func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbp
 		r.requireFull(fullCutShort)
 		err = ctx.Err()
 	}
+	if snap != nil && r.network != nil && snap.HNSVersion() != r.version {
+		s.diagnose(lbpolicy.SeverityWarning, "Node", ReasonHNSVersionMismatch,
+			"the plan was made for HNS %s, but HNS is %s: set Node.HNSVersion to %s (hnsadapter.NodeFor does)",
+			snap.HNSVersion(), r.version, r.version)
+	}
 	r.saveRecord()
 	s.recycle()
 	s.res.Calls = s.calls.snapshot()

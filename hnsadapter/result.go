@@ -29,6 +29,12 @@ const (
 	// after that list; the full sync that finds the reference reports it,
 	// once. Whoever owns the load balancer must update it.
 	ReasonDanglingReference lbpolicy.Reason = "DanglingReference"
+	// ReasonHNSVersionMismatch: the Snapshot's plan was made for another
+	// HNS version than the one the Reconciler talks to (Node.HNSVersion
+	// unset means the newest). What that HNS cannot hold is not sent
+	// (ReasonUnsupported); set Node.HNSVersion from the host
+	// (hnsadapter.NodeFor does) to plan what it can.
+	ReasonHNSVersionMismatch lbpolicy.Reason = "HNSVersionMismatch"
 )
 
 // Result says what one Sync did.

@@ -256,3 +256,39 @@ func TestSyncSnapshotNetworkMismatch(t *testing.T) {
 	assert.Contains(t, oe.Message, `"`+netName+`"`)
 	assert.Empty(t, e.h.CallLog())
 }
+
+// A Snapshot planned for another HNS version than the backend's gets one
+// diagnostic per sync saying which to set; one planned for the backend's
+// gets none.
+func TestSyncSnapshotVersionMismatch(t *testing.T) {
+	p, err := hns.ProfileNamed("ws2019")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, version string
+		want          int
+	}{
+		{"newest by default", "", 1},
+		{"the backend's", p.Version.String(), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			node := gencluster.Node(gencluster.Shape{})
+			node.NetworkName, node.HNSVersion, node.EnableDSR = netName, tc.version, false
+			tr, err := lbpolicy.NewTracker(node)
+			require.NoError(t, err)
+			e := newEnv(t, "ws2019")
+			for range 2 {
+				snap := tr.Snapshot()
+				res, err := e.r.SyncSnapshot(context.Background(), &snap)
+				require.NoError(t, err)
+				var got int
+				for _, d := range res.Diagnostics {
+					if d.Reason == hnsadapter.ReasonHNSVersionMismatch {
+						got++
+						assert.Contains(t, d.Message, p.Version.String())
+					}
+				}
+				assert.Equal(t, tc.want, got)
+			}
+		})
+	}
+}

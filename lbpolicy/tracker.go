@@ -215,7 +215,8 @@ func (t *Tracker) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ch := t.log.take(&t.claims)
-	return Snapshot{Changes: ch, t: t, step: t.plans.next(&ch, &t.log), ready: ready, network: t.node.NetworkName}
+	return Snapshot{Changes: ch, t: t, step: t.plans.next(&ch, &t.log), ready: ready,
+		network: t.node.NetworkName, version: t.node.version}
 }
 
 // RequireSynced makes Snapshots Ready only once every hasSynced has
@@ -267,6 +268,7 @@ type Snapshot struct {
 	step    *planStep
 	ready   bool
 	network string
+	version Version
 }
 
 // Ready reports whether the Tracker's informers had all synced when the
@@ -278,6 +280,10 @@ func (s Snapshot) Ready() bool { return s.ready }
 // NetworkName is the HNS network of the Tracker's Node when the Snapshot
 // was taken (Node.NetworkName).
 func (s Snapshot) NetworkName() string { return s.network }
+
+// HNSVersion is the HNS version the Snapshot's plan was made for: the
+// Tracker's Node.HNSVersion, or the newest when it gives none.
+func (s Snapshot) HNSVersion() Version { return s.version }
 
 // Plan returns the plan at the time of the Snapshot: exactly what Compute
 // returns for the Node, Services and EndpointSlices the Tracker held then.
