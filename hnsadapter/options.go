@@ -56,14 +56,20 @@ type Options struct {
 	// adopts by key. An ID in the record is owned again only if HNS still
 	// holds an object with that ID and the key recorded with it.
 	//
-	// The file is written after each sync that changed what it holds, not
-	// after those that changed nothing: to a temporary file in the same
-	// directory, flushed to disk, then renamed over it, so that a crash
-	// leaves the old record or the new one. A missing record (the first
-	// start), an unreadable one, or one of another network or format
-	// version is logged and not used: the Reconciler adopts by key, as
-	// without the option, and writes a new record. The directory must
-	// exist; give each Reconciler its own file.
+	// After each sync that changed what it holds (not after those that
+	// changed nothing), the changes are appended to a journal beside it
+	// (the same path with ".journal") and flushed to disk, so that a sync
+	// of one change writes a line, not the record of every object. At the
+	// first such sync of a process, and whenever the journal has grown
+	// past the record's size, the record is rewritten instead: to a
+	// temporary file in the same directory, flushed to disk, renamed over
+	// it, and a new journal started. A crash leaves the old record or the
+	// new one, and a journal whose last line may be cut short (the lines
+	// before it are used). A missing record (the first start), an
+	// unreadable one, or one of another network or format version is
+	// logged and not used: the Reconciler adopts by key, as without the
+	// option, and writes a new record. The directory must exist; give each
+	// Reconciler its own file.
 	//
 	// Default "": no record.
 	OwnershipFile string

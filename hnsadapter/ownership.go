@@ -43,10 +43,33 @@ type ownership struct {
 	// dirty: what the ownership record holds changed since it was last
 	// written.
 	dirty bool
+	// journal: keep changes, what changed since the record was last
+	// written, in order, for the record's journal (journal.go).
+	journal bool
+	changes []ownershipChange
 }
 
-func newOwnership() ownership {
-	return ownership{lbs: map[string]lbpolicy.Key{}, eps: map[string]netip.Addr{}}
+// ownershipChange is one object owned or no longer owned.
+type ownershipChange struct {
+	endpoint bool // else a load balancer
+	removed  bool
+	id       string
+	key      lbpolicy.Key // load balancer's
+	ip       netip.Addr   // endpoint's
+}
+
+// changed notes c.
+func (o *ownership) changed(c ownershipChange) {
+	o.dirty = true
+	if o.journal {
+		o.changes = append(o.changes, c)
+	}
+}
+
+// newOwnership returns an empty ownership; journal says whether to keep
+// the changes for the ownership record's journal.
+func newOwnership(journal bool) ownership {
+	return ownership{lbs: map[string]lbpolicy.Key{}, eps: map[string]netip.Addr{}, journal: journal}
 }
 
 func (o *ownership) ownsLB(id string) bool {
@@ -61,16 +84,29 @@ func (o *ownership) ownsEndpoint(id string) bool {
 
 // addLB owns the load balancer id, whose identity key is key (zero: none).
 func (o *ownership) addLB(id string, key lbpolicy.Key) {
-	o.dirty = add(o.lbs, idKey(id), key) || o.dirty
+	if id = idKey(id); add(o.lbs, id, key) {
+		o.changed(ownershipChange{id: id, key: key})
+	}
 }
 
 // addEndpoint owns the endpoint id, whose IP is ip.
 func (o *ownership) addEndpoint(id string, ip netip.Addr) {
-	o.dirty = add(o.eps, idKey(id), ip) || o.dirty
+	if id = idKey(id); add(o.eps, id, ip) {
+		o.changed(ownershipChange{endpoint: true, id: id, ip: ip})
+	}
 }
 
-func (o *ownership) removeLB(id string)       { o.dirty = remove(o.lbs, idKey(id)) || o.dirty }
-func (o *ownership) removeEndpoint(id string) { o.dirty = remove(o.eps, idKey(id)) || o.dirty }
+func (o *ownership) removeLB(id string) {
+	if id = idKey(id); remove(o.lbs, id) {
+		o.changed(ownershipChange{removed: true, id: id})
+	}
+}
+
+func (o *ownership) removeEndpoint(id string) {
+	if id = idKey(id); remove(o.eps, id) {
+		o.changed(ownershipChange{endpoint: true, removed: true, id: id})
+	}
+}
 
 // add sets m[id] to v and reports whether that changed m.
 func add[V comparable](m map[string]V, id string, v V) bool {
@@ -95,17 +131,16 @@ func remove[V any](m map[string]V, id string) bool {
 func (o *ownership) prune(v *view) (lbs, eps int) {
 	for id := range o.lbs {
 		if _, ok := v.lbs[id]; !ok {
-			delete(o.lbs, id)
+			o.removeLB(id)
 			lbs++
 		}
 	}
 	for id := range o.eps {
 		if _, ok := v.eps[id]; !ok {
-			delete(o.eps, id)
+			o.removeEndpoint(id)
 			eps++
 		}
 	}
-	o.dirty = o.dirty || lbs+eps > 0
 	return lbs, eps
 }
 

@@ -99,6 +99,8 @@ type Reconciler struct {
 	updates *inPlaceUpdates
 	// scratch is what the last sync's maps leave to the next (scratch.go).
 	scratch scratch
+	// journal is the state of the ownership record's files (journal.go).
+	journal journalState
 
 	lastSuccess atomic.Pointer[time.Time] // read without mu (metrics.go)
 }
@@ -119,7 +121,7 @@ func NewReconciler(b hns.Client, opts Options) (*Reconciler, error) {
 		backend: b,
 		opts:    opts,
 		log:     opts.Logger,
-		owned:   newOwnership(),
+		owned:   newOwnership(opts.OwnershipFile != ""),
 		objects: newObjectTable(opts.InitialBackoff, opts.MaxBackoff),
 		updates: &inPlaceUpdates{log: opts.Logger},
 	}, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
@@ -19,8 +20,9 @@ import (
 // key: a Service deleted while it was down would keep its load balancer
 // for ever. The record names the owned objects by ID with their identity
 // keys, and the creates HNS answered without saying whether they took
-// effect (unsure.go). It is read once, at the first sync, and written
-// after each sync that changed what it holds.
+// effect (unsure.go). It is read once, at the first sync, with its
+// journal, and saved after each sync that changed what it holds
+// (saveRecord).
 
 // recordVersion is the version of the record's format.
 const recordVersion = 1
@@ -28,6 +30,9 @@ const recordVersion = 1
 // ownershipRecord is the record, as JSON.
 type ownershipRecord struct {
 	Version int `json:"version"`
+	// Generation counts the record's rewrites; its journal (journal.go)
+	// names the generation it follows.
+	Generation uint64 `json:"generation,omitempty"`
 	// Network is Options.NetworkName: a record of another network is not
 	// used.
 	Network       string             `json:"network"`
@@ -82,6 +87,15 @@ func (r *Reconciler) loadRecord() *ownershipRecord {
 		r.log.Info("Ownership record is for another network"+ignored, "file", path, "network", rec.Network)
 		return nil
 	}
+	r.journal.loaded = rec.Generation
+	applied, torn, err := readJournal(journalPath(path), &rec)
+	switch {
+	case err != nil:
+		r.log.Error(err, "Ownership record's journal unreadable; using the record without it", "file", journalPath(path))
+	case torn:
+		r.log.Info("Ownership record's journal ends with an incomplete line (a write cut short); using the lines before it",
+			"file", journalPath(path), "lines", applied)
+	}
 	return &rec
 }
 
@@ -118,22 +132,60 @@ func (s *syncRun) restoreRecord(rec *ownershipRecord) (taken int) {
 	return taken
 }
 
-// saveRecord writes the ownership record if what it holds changed since it
-// was last written. A failure is logged and the write tried again after
-// the next sync.
+// saveRecord saves what the Reconciler owns if it changed since it was
+// last saved: by appending the changes to the record's journal, or, at the
+// first save and once the journal has outgrown the record, by rewriting
+// the record (journal.go). A failure is logged and the save tried again
+// after the next sync.
 func (r *Reconciler) saveRecord() {
-	if r.opts.OwnershipFile == "" || !r.owned.dirty {
+	path := r.opts.OwnershipFile
+	if path == "" || !r.owned.dirty {
 		return
 	}
-	data, err := json.Marshal(r.record())
+	unsure := r.unsureJSON()
+	j := &r.journal
+	if j.gen != 0 && j.size < j.limit && fileExists(path) {
+		data := journalLines(r.owned.changes, unsure, j.unsure)
+		err := appendSync(journalPath(path), data)
+		if err == nil {
+			j.size += int64(len(data))
+			j.unsure = unsure
+			r.owned.changes, r.owned.dirty = r.owned.changes[:0], false
+			return
+		}
+		r.log.Error(err, "Could not append to the ownership record's journal; rewriting the record", "file", journalPath(path))
+	}
+	gen := max(j.gen, j.loaded) + 1
+	rec := r.record()
+	rec.Generation = gen
+	data, err := json.Marshal(rec)
+	header := []byte(`{"generation":` + strconv.FormatUint(gen, 10) + "}\n")
 	if err == nil {
-		err = writeFileAtomic(r.opts.OwnershipFile, data)
+		err = writeFileAtomic(path, data)
+	}
+	if err == nil {
+		err = writeFileAtomic(journalPath(path), header)
 	}
 	if err != nil {
-		r.log.Error(err, "Could not write the ownership record; trying again after the next sync", "file", r.opts.OwnershipFile)
+		r.log.Error(err, "Could not write the ownership record; trying again after the next sync", "file", path)
 		return
 	}
-	r.owned.dirty = false
+	*j = journalState{loaded: j.loaded, gen: gen, size: int64(len(header)), limit: max(int64(len(data)), 64<<10), unsure: unsure}
+	r.owned.changes, r.owned.dirty = r.owned.changes[:0], false
+}
+
+// unsureJSON is the unsure creates as the journal writes them.
+func (r *Reconciler) unsureJSON() []byte {
+	var u unsureRecord
+	u.LoadBalancers, u.Endpoints = r.objects.peekUnsure()
+	sortUnsure(u.LoadBalancers, u.Endpoints)
+	data, _ := json.Marshal(u) // HNS objects: cannot fail
+	return data
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // record returns the ownership record, sorted by ID. An owned object HNS
@@ -155,17 +207,22 @@ func (r *Reconciler) record() *ownershipRecord {
 	slices.SortFunc(rec.LoadBalancers, func(a, b recordedLB) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(rec.Endpoints, func(a, b recordedEndpoint) int { return strings.Compare(a.ID, b.ID) })
 	rec.UnsureLoadBalancers, rec.UnsureEndpoints = r.objects.peekUnsure()
-	slices.SortFunc(rec.UnsureLoadBalancers, func(a, b *hns.HostComputeLoadBalancer) int {
+	sortUnsure(rec.UnsureLoadBalancers, rec.UnsureEndpoints)
+	return rec
+}
+
+// sortUnsure sorts unsure creates by key and IP, for a stable record.
+func sortUnsure(lbs []*hns.HostComputeLoadBalancer, eps []*hns.HostComputeEndpoint) {
+	slices.SortFunc(lbs, func(a, b *hns.HostComputeLoadBalancer) int {
 		ka, _ := LoadBalancerKey(a)
 		kb, _ := LoadBalancerKey(b)
 		return ka.Compare(kb)
 	})
-	slices.SortFunc(rec.UnsureEndpoints, func(a, b *hns.HostComputeEndpoint) int {
+	slices.SortFunc(eps, func(a, b *hns.HostComputeEndpoint) int {
 		ia, _ := endpointIP(a)
 		ib, _ := endpointIP(b)
 		return cmp.Or(ia.Compare(ib), strings.Compare(a.MacAddress, b.MacAddress))
 	})
-	return rec
 }
 
 // writeFileAtomic replaces the file at path by one holding data: it writes
