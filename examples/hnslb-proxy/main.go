@@ -155,4 +155,3 @@ func envOr(name, def string) string {
 	}
 	return def
 }
-

@@ -117,9 +117,9 @@ type summary struct {
 	Distribution lbpolicy.DistributionType
 }
 
-// want returns the load balancers lbpolicy.Compute plans for the objects
-// the API server holds, by key.
-func (c *cluster) want() map[lbpolicy.Key]summary {
+// plan returns what lbpolicy.Compute plans for the objects the API server
+// holds.
+func (c *cluster) plan() lbpolicy.Plan {
 	c.t.Helper()
 	ctx := context.Background()
 	svcList, err := c.client.CoreV1().Services("").List(ctx, metav1.ListOptions{})
@@ -142,8 +142,14 @@ func (c *cluster) want() map[lbpolicy.Key]summary {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	return plan
+}
+
+// want returns the load balancers of plan(), by key.
+func (c *cluster) want() map[lbpolicy.Key]summary {
+	c.t.Helper()
 	out := map[lbpolicy.Key]summary{}
-	for _, lb := range plan.LoadBalancers {
+	for _, lb := range c.plan().LoadBalancers {
 		s := summary{InternalPort: lb.InternalPort, Flags: lb.Flags, PortFlags: lb.PortMappingFlags, Distribution: lb.DistributionType}
 		for _, b := range lb.Backends {
 			s.Backends = append(s.Backends, b.String())
