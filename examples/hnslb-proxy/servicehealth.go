@@ -63,7 +63,8 @@ func (s *serviceHealth) Update(checks []healthCheck) {
 			delete(s.servers, name)
 		}
 	}
-	for name, c := range want {
+	for _, c := range checks { // in order, so that servers open in a stable order
+		name := c.Service
 		hs := s.servers[name]
 		if hs == nil {
 			var err error
