@@ -19,7 +19,11 @@ import (
 // endpoint; else the machine's HNS (Windows only).
 func newHNS(profile, networkName, networkType, rootEndpoint string, log logr.Logger) (hns.Client, error) {
 	if profile == "" {
-		return hns.NewHCN(networkName, log.WithName("hcn"))
+		h, err := hns.NewHCN(networkName, log.WithName("hcn"))
+		if err != nil {
+			return nil, err // not a nil *HCN in a non-nil Client
+		}
+		return h, nil
 	}
 	p, err := hns.ProfileNamed(profile)
 	if err != nil {

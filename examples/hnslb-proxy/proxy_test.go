@@ -48,6 +48,12 @@ type cluster struct {
 
 func newCluster(t *testing.T, objs ...runtime.Object) *cluster {
 	t.Helper()
+	return newClusterOn(t, "latest", objs...)
+}
+
+// newClusterOn is newCluster with a fake HNS of the given profile.
+func newClusterOn(t *testing.T, profile string, objs ...runtime.Object) *cluster {
+	t.Helper()
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: testNode, Labels: map[string]string{corev1.LabelTopologyZone: "zone-a"}},
 		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
@@ -57,7 +63,7 @@ func newCluster(t *testing.T, objs ...runtime.Object) *cluster {
 	}
 	c := &cluster{t: t, client: kubefake.NewClientset(append([]runtime.Object{node}, objs...)...)}
 	c.cut = cutWatches(c.client)
-	hc, err := newHNS("latest", testNetwork, string(lbpolicy.L2Bridge), "", logr.Discard())
+	hc, err := newHNS(profile, testNetwork, string(lbpolicy.L2Bridge), "", logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,6 +347,51 @@ func TestScenario(t *testing.T) {
 	c.converge("a change after an early sync")
 	if n := c.h.Calls().Mutating(); n == 0 {
 		t.Error("the change after the early sync made no HNS call")
+	}
+
+	// 7. The Node object changes (its zone): the proxy rebuilds its
+	// lbpolicy.Node, and zone hints now pick the other backend.
+	zonal := slice("zonal-1", "zonal", "10.244.2.20", "win-2", "10.244.2.21", "win-2")
+	zonal.Endpoints[0].Hints = &discovery.EndpointHints{ForZones: []discovery.ForZone{{Name: "zone-a"}}}
+	zonal.Endpoints[1].Hints = &discovery.EndpointHints{ForZones: []discovery.ForZone{{Name: "zone-b"}}}
+	createAll(t, c.client, service("zonal", "10.96.0.60", corev1.ServiceTypeClusterIP, 0), zonal)
+	c.converge("zone hints in zone-a")
+	before := c.want()
+	node, err := c.client.CoreV1().Nodes().Get(ctx, testNode, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Labels[corev1.LabelTopologyZone] = "zone-b"
+	node.ResourceVersion = "2"
+	if _, err := c.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.node.Zone = "zone-b"
+	if cmp.Equal(before, c.want()) {
+		t.Fatal("the zone change changes no load balancer: the step tests nothing")
+	}
+	c.converge("zone hints in zone-b")
+}
+
+// TestOldHNS runs the proxy on WS2019's HNS with a Service asking for
+// session affinity, which that HNS cannot do: the node takes its HNS
+// version from HNS, so the plan leaves affinity out (with a diagnostic)
+// instead of sending load balancers HNS refuses with 0x57.
+func TestOldHNS(t *testing.T) {
+	objs := allKinds()
+	for _, o := range objs {
+		if svc, ok := o.(*corev1.Service); ok && svc.Name == "web" {
+			svc.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+		}
+	}
+	c := newClusterOn(t, "ws2019", objs...)
+	p := c.newTestProxy(context.Background())
+	defer c.start(p).stop()
+	c.converge("ws2019")
+	for _, call := range c.h.CallLog() {
+		if call.Err != nil {
+			t.Errorf("HNS call failed: %v", call)
+		}
 	}
 }
 

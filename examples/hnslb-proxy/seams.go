@@ -6,11 +6,13 @@ package main
 // that replaces it; the rest of the proxy uses only what is here.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,25 +207,9 @@ func (s *seam) healthChecks(_ *lbpolicy.Tracker, node string) []healthCheck {
 		})
 	}
 	slices.SortFunc(out, func(a, b healthCheck) int {
-		return cmpNames(a.Service, b.Service)
+		return cmp.Or(strings.Compare(a.Service.Namespace, b.Service.Namespace), strings.Compare(a.Service.Name, b.Service.Name))
 	})
 	return out
-}
-
-func cmpNames(a, b types.NamespacedName) int {
-	if a.Namespace != b.Namespace {
-		if a.Namespace < b.Namespace {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.Name < b.Name:
-		return -1
-	case a.Name > b.Name:
-		return 1
-	}
-	return 0
 }
 
 // instrumented reports every call of c to m.
