@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/hnslb/hnslb/examples/hnslb-proxy/internal/runner"
@@ -57,6 +59,8 @@ type proxy struct {
 	tracker  *lbpolicy.Tracker
 	rec      *hnsadapter.Reconciler
 	seam     *seam
+	svcs     corelisters.ServiceLister
+	slices   discoverylisters.EndpointSliceLister
 	runner   *runner.Runner
 	health   *proxyHealth
 	services *serviceHealth
@@ -109,7 +113,7 @@ func newProxy(ctx context.Context, cfg config, client kubernetes.Interface, hc h
 func (p *proxy) watch(client kubernetes.Interface) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	svcs, slices := factory.Core().V1().Services(), factory.Discovery().V1().EndpointSlices()
-	p.seam.svcs, p.seam.slices = svcs.Lister(), slices.Lister()
+	p.svcs, p.slices = svcs.Lister(), slices.Lister()
 	report := func(err error) { p.log.Error(err, "Informer event not tracked") }
 	svcReg, err := svcs.Informer().AddEventHandler(queuing{p.tracker.ServiceEventHandler(report), p.queued})
 	if err != nil {
@@ -200,7 +204,7 @@ func (p *proxy) sync(ctx context.Context, why runner.Reason) {
 	start := p.now()
 	p.refreshNode(ctx)
 	if p.fake != nil {
-		p.fake.addPods(p.seam.slices, p.node)
+		p.fake.addPods(p.slices, p.node)
 	}
 	res, err := p.seam.syncSnapshot(ctx, p.rec, p.tracker)
 	switch {
@@ -221,7 +225,7 @@ func (p *proxy) sync(ctx context.Context, why runner.Reason) {
 			}
 		}
 	}
-	p.services.Update(p.seam.healthChecks(p.tracker, p.node.Name))
+	p.services.Update(healthChecks(p.tracker, p.node.Name, p.svcs, p.slices))
 }
 
 // refreshNode rebuilds the lbpolicy.Node when the Node object changed, and

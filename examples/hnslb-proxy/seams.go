@@ -3,7 +3,20 @@ package main
 // Every use of the library API that issue 9 adds (lbpolicy, hnsadapter and
 // fake seams) is in this file and seams_test.go, written for now with
 // stand-ins built from today's API. Each is marked TODO(seam) with the API
-// that replaces it; the rest of the proxy uses only what is here.
+// that replaces it; the rest of the proxy calls only what is here, so the
+// swap changes bodies, not call sites:
+//
+//	errNotReady             = hnsadapter.ErrNotReady
+//	nodeOptions, nodeFor    → hnsadapter.NodeOptions, hnsadapter.NodeFor (adds the remote subnets)
+//	syncStats, hnsMetrics   → type aliases of hnsadapter.SyncStats, hnsadapter.Metrics
+//	newReconciler           → opts.Metrics = m; hnsadapter.NewReconciler(c, opts); delete instrumented
+//	seam.requireSynced      → t.RequireSynced(hasSynced...)
+//	seam.syncSnapshot       → snap := t.Snapshot(); return rec.SyncSnapshot(ctx, &snap)
+//	seam.lastSuccessOf      → rec.LastSuccess()
+//	healthCheck, healthChecks → lbpolicy.HealthCheck, t.HealthChecks()
+//	loadBalancersByKey (seams_test.go) → h.LoadBalancersByKey()
+//
+// The seam struct then keeps nothing and can go.
 
 import (
 	"cmp"
@@ -118,8 +131,6 @@ func newReconciler(c hns.Client, opts hnsadapter.Options, m hnsMetrics) (*hnsada
 // seam keeps what the stand-ins need and the new API keeps itself.
 type seam struct {
 	metrics hnsMetrics
-	svcs    corelisters.ServiceLister
-	slices  discoverylisters.EndpointSliceLister
 
 	mu          sync.Mutex
 	hasSynced   []func() bool // TODO(seam): kept by Tracker.RequireSynced
@@ -178,9 +189,10 @@ func (s *seam) lastSuccessOf(*hnsadapter.Reconciler) time.Time {
 // healthChecks returns the health-check data of the Services with a
 // healthCheckNodePort, sorted by namespace/name: the local endpoints are
 // the distinct ready addresses on node, as kube-proxy counts them.
-// TODO(seam): replace with t.HealthChecks().
-func (s *seam) healthChecks(_ *lbpolicy.Tracker, node string) []healthCheck {
-	svcs, err := s.svcs.List(labels.Everything())
+// TODO(seam): replace with t.HealthChecks() (without the listers: the
+// Tracker holds what the informers gave it).
+func healthChecks(_ *lbpolicy.Tracker, node string, svcLister corelisters.ServiceLister, sliceLister discoverylisters.EndpointSliceLister) []healthCheck {
+	svcs, err := svcLister.List(labels.Everything())
 	if err != nil {
 		return nil
 	}
@@ -190,7 +202,7 @@ func (s *seam) healthChecks(_ *lbpolicy.Tracker, node string) []healthCheck {
 			continue
 		}
 		sel := labels.SelectorFromSet(labels.Set{discovery.LabelServiceName: svc.Name})
-		sls, _ := s.slices.EndpointSlices(svc.Namespace).List(sel)
+		sls, _ := sliceLister.EndpointSlices(svc.Namespace).List(sel)
 		local := map[string]bool{}
 		for _, sl := range sls {
 			for _, ep := range sl.Endpoints {
