@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -305,7 +306,18 @@ func TestScenario(t *testing.T) {
 			}
 		}
 	}, "services", "endpointslices")
+	waitFor(t, "both informers to relist", func() bool {
+		_, errSvc := p.svcs.Services("default").Get("np")
+		_, errSlice := p.slices.EndpointSlices("default").Get("np-1")
+		return apierrors.IsNotFound(errSvc) && apierrors.IsNotFound(errSlice)
+	})
 	c.converge("tombstone deletes")
+	// Had the Tracker missed the slice's tombstone, the Service back
+	// without a slice would get its load balancers back. (The marker,
+	// created after it, shows when the proxy has seen it.)
+	createAll(t, c.client, service("np", "10.96.0.11", corev1.ServiceTypeNodePort, 30080),
+		service("marker", "10.96.0.70", corev1.ServiceTypeClusterIP, 0), slice("marker-1", "marker", "10.244.2.70", "win-2"))
+	c.converge("the Service back without its slice")
 
 	// /healthz after syncs with nothing pending: healthy.
 	if code := healthzCode(p); code != http.StatusOK {
