@@ -29,6 +29,8 @@
 //	go run . -fake-hns latest -kubeconfig ~/.kube/config -node-name NODE -v 1
 //
 // It is a module of its own, so that client-go and the Prometheus client
-// never become requirements of an importer of the library. seams.go holds
-// every use of the library API that issue 9 adds, with stand-ins for now.
+// never become requirements of an importer of the library. It uses only
+// the library's public API: hnsadapter.NodeFor for the node,
+// lbpolicy.Tracker (RequireSynced, Snapshot, HealthChecks) fed by the
+// informers, Reconciler.SyncSnapshot, Options.Metrics and LastSuccess.
 package main

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hnslb/hnslb/hnsadapter"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -15,7 +16,7 @@ func TestParseFlags(t *testing.T) {
 		nodeName: "win-env", networkName: "cbr0", fakeNetworkType: "L2Bridge",
 		healthzAddr: "0.0.0.0:10256", metricsAddr: "127.0.0.1:10249",
 		minSyncPeriod: time.Second, syncPeriod: 30 * time.Second, burstSyncs: 2, fullSyncPeriod: 5 * time.Minute,
-		node: nodeOptions{HealthzPort: 10256},
+		node: hnsadapter.NodeOptions{HealthzPort: 10256},
 	}
 	tests := []struct {
 		name    string
@@ -32,7 +33,7 @@ func TestParseFlags(t *testing.T) {
 		want: func(c config) config {
 			c.fakeProfile, c.fakeNetworkType, c.nodeName, c.networkName = "ws2022", "Overlay", "win-1", "vxlan0"
 			c.healthzAddr = "127.0.0.1:20256"
-			c.node = nodeOptions{SourceVIPs: []string{"10.244.1.2", "fd00::2"}, HostMAC: "00-15-5D-00-00-01", HealthzPort: 20256}
+			c.node = hnsadapter.NodeOptions{SourceVIPs: []string{"10.244.1.2", "fd00::2"}, HostMAC: "00-15-5D-00-00-01", HealthzPort: 20256}
 			return c
 		},
 	}, {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,10 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hnslb/hnslb/hnsadapter"
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
-// metrics exports the Reconciler's measurements (its hnsMetrics hooks) to
+// metrics exports the Reconciler's measurements (hnsadapter.Metrics) to
 // Prometheus, on a registry of its own.
 type metrics struct {
 	reg          *prometheus.Registry
@@ -25,7 +25,7 @@ type metrics struct {
 	lastSuccess  prometheus.Gauge
 }
 
-var _ hnsMetrics = (*metrics)(nil)
+var _ hnsadapter.Metrics = (*metrics)(nil)
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -64,10 +64,8 @@ func newMetrics() *metrics {
 
 // SyncDone records one sync. One refused before the informers synced is
 // counted by NotReady.
-func (m *metrics) SyncDone(s syncStats) {
+func (m *metrics) SyncDone(s hnsadapter.SyncStats) {
 	switch {
-	case errors.Is(s.Err, errNotReady):
-		return
 	case s.Err != nil:
 		m.syncs.WithLabelValues("error").Inc()
 	default:

@@ -25,7 +25,7 @@ func TestMetricsAndDebug(t *testing.T) {
 	p.sync(ctx, runner.Triggered) // before the informers synced
 	r := c.start(p)
 	c.converge("start")
-	waitFor(t, "a successful sync", func() bool { return !p.seam.lastSuccessOf(p.rec).IsZero() })
+	waitFor(t, "a successful sync", func() bool { return !p.rec.LastSuccess().IsZero() })
 
 	for _, tc := range []struct {
 		name string

@@ -34,7 +34,7 @@ type config struct {
 	kubeconfig      string
 	nodeName        string
 	networkName     string
-	node            nodeOptions
+	node            hnsadapter.NodeOptions
 	fakeProfile     string // "" = the real HNS
 	fakeNetworkType string
 	healthzAddr     string
@@ -58,7 +58,6 @@ type proxy struct {
 	fake     *fakeCNI // nil against the real HNS
 	tracker  *lbpolicy.Tracker
 	rec      *hnsadapter.Reconciler
-	seam     *seam
 	svcs     corelisters.ServiceLister
 	slices   discoverylisters.EndpointSliceLister
 	runner   *runner.Runner
@@ -86,7 +85,7 @@ func newProxy(ctx context.Context, cfg config, client kubernetes.Interface, hc h
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", cfg.nodeName, err)
 	}
-	if p.node, err = nodeFor(ctx, hc, cfg.networkName, obj, cfg.node); err != nil {
+	if p.node, err = hnsadapter.NodeFor(ctx, hc, cfg.networkName, obj, cfg.node); err != nil {
 		return nil, err
 	}
 	p.nodeSeen, p.nodeAt = obj, p.now()
@@ -94,14 +93,14 @@ func newProxy(ctx context.Context, cfg config, client kubernetes.Interface, hc h
 	if p.tracker, err = lbpolicy.NewTracker(p.node); err != nil {
 		return nil, err
 	}
-	p.seam = &seam{metrics: p.metrics}
 	opts := hnsadapter.Options{NetworkName: cfg.networkName, ClaimNetwork: cfg.claimNetwork,
-		OwnershipFile: cfg.ownershipFile, FullSyncPeriod: cfg.fullSyncPeriod, Logger: log.WithName("reconciler")}
-	if p.rec, err = newReconciler(hc, opts, p.metrics); err != nil {
+		OwnershipFile: cfg.ownershipFile, FullSyncPeriod: cfg.fullSyncPeriod, Logger: log.WithName("reconciler"),
+		Metrics: p.metrics}
+	if p.rec, err = hnsadapter.NewReconciler(hc, opts); err != nil {
 		return nil, err
 	}
 	p.health = newProxyHealth(func() time.Time { return p.now() }, 2*cfg.syncPeriod,
-		func() time.Time { return p.seam.lastSuccessOf(p.rec) })
+		p.rec.LastSuccess)
 	p.health.SetNode(obj)
 	p.services = newServiceHealth(cfg.healthCheckIP, p.health.Healthy, log.WithName("healthcheck"))
 	p.runner = runner.New(p.sync, runner.Config{MinInterval: cfg.minSyncPeriod, MaxInterval: cfg.syncPeriod, Burst: cfg.burstSyncs})
@@ -123,7 +122,7 @@ func (p *proxy) watch(client kubernetes.Interface) error {
 	if err != nil {
 		return err
 	}
-	p.seam.requireSynced(p.tracker, svcReg.HasSynced, sliceReg.HasSynced)
+	p.tracker.RequireSynced(svcReg.HasSynced, sliceReg.HasSynced)
 
 	nodes := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(
 		func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + p.cfg.nodeName }))
@@ -206,9 +205,10 @@ func (p *proxy) sync(ctx context.Context, why runner.Reason) {
 	if p.fake != nil {
 		p.fake.addPods(p.slices, p.node)
 	}
-	res, err := p.seam.syncSnapshot(ctx, p.rec, p.tracker)
+	snap := p.tracker.Snapshot()
+	res, err := p.rec.SyncSnapshot(ctx, &snap)
 	switch {
-	case errors.Is(err, errNotReady):
+	case errors.Is(err, hnsadapter.ErrNotReady):
 		p.metrics.NotReady()
 		p.log.V(1).Info("Sync skipped", "reason", err)
 		return
@@ -225,7 +225,7 @@ func (p *proxy) sync(ctx context.Context, why runner.Reason) {
 			}
 		}
 	}
-	p.services.Update(healthChecks(p.tracker, p.node.Name, p.svcs, p.slices))
+	p.services.Update(p.tracker.HealthChecks())
 }
 
 // refreshNode rebuilds the lbpolicy.Node when the Node object changed, and
@@ -236,7 +236,7 @@ func (p *proxy) refreshNode(ctx context.Context) {
 	if obj.ResourceVersion == p.nodeSeen.ResourceVersion && p.now().Sub(p.nodeAt) < p.cfg.syncPeriod {
 		return
 	}
-	n, err := nodeFor(ctx, p.hns, p.cfg.networkName, obj, p.cfg.node)
+	n, err := hnsadapter.NodeFor(ctx, p.hns, p.cfg.networkName, obj, p.cfg.node)
 	if err != nil {
 		p.log.Error(err, "Node not updated")
 		return

@@ -178,7 +178,7 @@ func (c *cluster) got() map[lbpolicy.Key]summary {
 		}
 	}
 	out := map[lbpolicy.Key]summary{}
-	for key, lbs := range loadBalancersByKey(c.h) {
+	for key, lbs := range c.h.LoadBalancersByKey() {
 		if len(lbs) != 1 {
 			c.t.Fatalf("HNS holds %d load balancers on %v", len(lbs), key)
 		}
@@ -331,7 +331,7 @@ func TestScenario(t *testing.T) {
 	c.h.ResetCalls()
 	p2 := c.newTestProxy(ctx)
 	r2 := c.start(p2)
-	waitFor(t, "the first sync after the restart", func() bool { return !p2.seam.lastSuccessOf(p2.rec).IsZero() })
+	waitFor(t, "the first sync after the restart", func() bool { return !p2.rec.LastSuccess().IsZero() })
 	c.converge("restart")
 	if n := c.h.Calls().Mutating(); n != 0 {
 		t.Errorf("restart: %d mutating HNS calls, want 0: %v", n, c.h.CallLog())
@@ -351,7 +351,7 @@ func TestScenario(t *testing.T) {
 		t.Errorf("sync before the informers synced made HNS calls: %v", calls)
 	}
 	c.start(p3)
-	waitFor(t, "the first sync", func() bool { return !p3.seam.lastSuccessOf(p3.rec).IsZero() })
+	waitFor(t, "the first sync", func() bool { return !p3.rec.LastSuccess().IsZero() })
 	if owned, _ := p3.rec.Owned(); owned != lbs {
 		t.Errorf("after an early sync: the proxy owns %d load balancers, want all %d", owned, lbs)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+	"github.com/hnslb/hnslb/lbpolicy"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -49,8 +50,8 @@ func newServiceHealth(ip string, healthy func() bool, log logr.Logger) *serviceH
 // those of Services no longer listed (or listed with another port), and
 // updates the endpoint counts. A port that cannot be opened is logged and
 // tried again at the next Update.
-func (s *serviceHealth) Update(checks []healthCheck) {
-	want := make(map[types.NamespacedName]healthCheck, len(checks))
+func (s *serviceHealth) Update(checks []lbpolicy.HealthCheck) {
+	want := make(map[types.NamespacedName]lbpolicy.HealthCheck, len(checks))
 	for _, c := range checks {
 		want[c.Service] = c
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/hnslb/hnslb/lbpolicy"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -53,27 +54,27 @@ func TestServiceHealth(t *testing.T) {
 	}
 	steps := []struct {
 		name         string
-		checks       []healthCheck
+		checks       []lbpolicy.HealthCheck
 		proxyHealthy bool
 		want         map[types.NamespacedName]got // 0: no server
 	}{{
 		name:         "local endpoints: 200; none: 503",
-		checks:       []healthCheck{{Service: a, NodePort: 32000, LocalEndpoints: 2}, {Service: b, NodePort: 32001}},
+		checks:       []lbpolicy.HealthCheck{{Service: a, NodePort: 32000, LocalEndpoints: 2}, {Service: b, NodePort: 32001}},
 		proxyHealthy: true,
 		want:         map[types.NamespacedName]got{a: {200, answer(a, 2, true)}, b: {503, answer(b, 0, true)}},
 	}, {
 		name:         "the proxy is unhealthy: 503 everywhere",
-		checks:       []healthCheck{{Service: a, NodePort: 32000, LocalEndpoints: 2}, {Service: b, NodePort: 32001}},
+		checks:       []lbpolicy.HealthCheck{{Service: a, NodePort: 32000, LocalEndpoints: 2}, {Service: b, NodePort: 32001}},
 		proxyHealthy: false,
 		want:         map[types.NamespacedName]got{a: {503, answer(a, 2, false)}, b: {503, answer(b, 0, false)}},
 	}, {
 		name:         "counts change; a Service goes: its server closes",
-		checks:       []healthCheck{{Service: a, NodePort: 32000, LocalEndpoints: 0}},
+		checks:       []lbpolicy.HealthCheck{{Service: a, NodePort: 32000, LocalEndpoints: 0}},
 		proxyHealthy: true,
 		want:         map[types.NamespacedName]got{a: {503, answer(a, 0, true)}, b: {}},
 	}, {
 		name:         "a new port: the server moves",
-		checks:       []healthCheck{{Service: a, NodePort: 32005, LocalEndpoints: 1}},
+		checks:       []lbpolicy.HealthCheck{{Service: a, NodePort: 32005, LocalEndpoints: 1}},
 		proxyHealthy: true,
 		want:         map[types.NamespacedName]got{a: {200, answer(a, 1, true)}, b: {}},
 	}}
