@@ -171,16 +171,24 @@ func (s *syncRun) createFailed(ip netip.Addr, o *epOutcome) {
 // want: an owned one first, else another agent's, which is used but never
 // owned (referencing an endpoint does not modify it).
 func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
+	ids := s.v.remoteByIP[want.IP.Unmap()]
+	if len(ids) == 1 { // the usual case: owned or not, the one to use
+		if ep := s.v.eps[ids[0]]; sameRemote(ep, want) {
+			return ep.Id, true
+		}
+		return "", false
+	}
 	var other string
-	for _, id := range s.v.remoteByIP[want.IP.Unmap()] {
-		if !matchesEndpoint(s.v.eps[id], want) {
+	for _, id := range ids {
+		ep := s.v.eps[id]
+		if !matchesEndpoint(ep, want) {
 			continue
 		}
 		if s.r.owned.ownsEndpoint(id) {
-			return s.v.eps[id].Id, true
+			return ep.Id, true
 		}
 		if other == "" {
-			other = s.v.eps[id].Id
+			other = ep.Id
 		}
 	}
 	return other, other != ""
@@ -212,17 +220,27 @@ func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scop
 // endpointDeletes returns the endpoints among candidates to delete now.
 func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]struct{}) []*hns.HostComputeEndpoint {
 	r, v := s.r, s.v
-	slices.Sort(candidates)
-	candidates = slices.Compact(candidates)
-	var todo []*hns.HostComputeEndpoint
+	// The few to delete, then in ID order (a full sync passes every
+	// owned endpoint: sorting them all would cost more than the rest).
+	dels := candidates[:0]
 	for _, id := range candidates {
+		// Cheapest first: most of a full sync's candidates are in use.
+		if s.ids[id]&markUsed != 0 || v.referenced(id) || !r.owned.ownsEndpoint(id) {
+			continue
+		}
 		ep := v.eps[id]
-		if ep == nil || !r.owned.ownsEndpoint(id) || v.referenced(id) || s.ids[id]&markUsed != 0 {
+		if ep == nil {
 			continue
 		}
 		if scope != nil && s.keepUnscoped(ep, scope) {
 			continue
 		}
+		dels = append(dels, id)
+	}
+	slices.Sort(dels)
+	var todo []*hns.HostComputeEndpoint
+	for _, id := range slices.Compact(dels) {
+		ep := v.eps[id]
 		if k := keyEndpointDelete(id); s.due(k) {
 			todo = append(todo, ep)
 		} else {

@@ -161,9 +161,8 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
-	want := desiredLoadBalancer(lb, ids)
 	switch {
-	case owned != nil && sameLoadBalancer(owned, want):
+	case owned != nil && matchesLoadBalancer(owned, lb, ids):
 		return tasks
 	case owned == nil && foreign != nil:
 		r.objects.markDirty(obj)
@@ -171,6 +170,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			Err: &ConflictError{Key: key, HolderID: foreign.Id}})
 		return tasks
 	}
+	want := desiredLoadBalancer(lb, ids)
 	task := lbTask{action: actionCreate, object: lbObject(key, lb), obj: obj, key: key, keyOK: true, want: want}
 	if owned != nil {
 		task.action, task.old = actionUpdate, owned

@@ -96,6 +96,9 @@ type Reconciler struct {
 	// updates is what in-place updates were seen to do on this HNS. The
 	// workers of a sync share it.
 	updates *inPlaceUpdates
+	// scratch holds the big maps of the last full sync, for the next to
+	// empty and reuse (fullsync.go).
+	scratch fullScratch
 }
 
 // NewReconciler returns a Reconciler applying plans to b. It validates opts

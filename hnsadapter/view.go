@@ -3,7 +3,6 @@ package hnsadapter
 import (
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -48,31 +47,74 @@ type view struct {
 	// balancer still references them (one the Reconciler could not see,
 	// in a sync of changes).
 	deleted map[string]netip.Addr
+
+	// spare is where the lists of IDs above with one ID come from (see
+	// one).
+	spare []string
 }
 
 func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
+	return newViewReusing(lbs, eps, nil)
+}
+
+// newViewReusing is newView, emptying and reusing the endpoint maps of
+// old (nil: none), a view no longer used for endpoints: at 100,000
+// endpoints, making them anew at each full sync is much of its garbage.
+func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint, old *view) *view {
 	v := &view{
 		lbs:   make(map[string]*hns.HostComputeLoadBalancer, len(lbs)),
 		keys:  make(map[string]lbpolicy.Key, len(lbs)),
 		byKey: make(map[lbpolicy.Key][]string, len(lbs)),
-		refs:  make(map[string]int, len(eps)),
+		spare: make([]string, len(lbs)+len(eps)),
+	}
+	if old != nil && old.eps != nil && old.refs != nil {
+		v.refs, v.eps, v.remoteByIP = old.refs, old.eps, old.remoteByIP
+		v.localByIP, v.localByName = old.localByIP, old.localByName
+		old.refs, old.eps, old.remoteByIP, old.localByIP, old.localByName = nil, nil, nil, nil, nil
+		clear(v.refs)
+	} else {
+		v.refs = make(map[string]int, len(eps))
 	}
 	for i := range lbs {
 		v.putLB(&lbs[i])
 	}
-	v.setEndpoints(eps)
+	v.fillEndpoints(eps)
 	return v
 }
 
 // setEndpoints replaces the endpoints with a fresh list of them.
 func (v *view) setEndpoints(eps []hns.HostComputeEndpoint) {
-	v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
-	v.localByIP = map[netip.Addr][]string{}
-	v.localByName = map[string][]string{}
-	v.remoteByIP = make(map[netip.Addr][]string, len(eps))
+	v.eps, v.localByIP, v.localByName, v.remoteByIP = nil, nil, nil, nil
+	v.fillEndpoints(eps)
+}
+
+// fillEndpoints makes the endpoints eps, emptying the maps of those
+// held.
+func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
+	if v.eps == nil {
+		v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
+		v.localByIP = map[netip.Addr][]string{}
+		v.localByName = map[string][]string{}
+		v.remoteByIP = make(map[netip.Addr][]string, len(eps))
+	}
+	clear(v.eps)
+	clear(v.localByIP)
+	clear(v.localByName)
+	clear(v.remoteByIP)
+	if len(v.spare) < len(eps) {
+		v.spare = make([]string, len(eps))
+	}
 	for i := range eps {
 		v.putEndpoint(&eps[i])
 	}
+}
+
+// addID adds id to the sorted list ids, a list of the view's.
+func (v *view) addID(ids []string, id string) []string {
+	if len(ids) == 0 {
+		return v.one(id)
+	}
+	return insertID(ids, id)
 }
 
 // insertID adds id to the sorted list ids.
@@ -82,6 +124,19 @@ func insertID(ids []string, id string) []string {
 		return ids
 	}
 	return slices.Insert(ids, i, id)
+}
+
+// one returns the list holding only id. Most keys and IPs have one
+// holder: their lists are cut from a shared array, without room to grow
+// (a second ID moves the list out), rather than allocated one by one.
+func (v *view) one(id string) []string {
+	if len(v.spare) == 0 {
+		v.spare = make([]string, 64)
+	}
+	ids := v.spare[:1:1]
+	ids[0] = id
+	v.spare = v.spare[1:]
+	return ids
 }
 
 // deleteID removes id from the sorted list ids.
@@ -100,7 +155,7 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	v.lbs[id] = lb
 	if k, ok := LoadBalancerKey(lb); ok {
 		v.keys[id] = k
-		v.byKey[k] = insertID(v.byKey[k], id)
+		v.byKey[k] = v.addID(v.byKey[k], id)
 	}
 	forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 }
@@ -114,9 +169,12 @@ func forEachID(ids []string, fn func(id string)) {
 		}
 		return
 	}
-	for i, id := range ids {
-		if !slices.ContainsFunc(ids[:i], func(prev string) bool { return strings.EqualFold(prev, id) }) {
-			fn(idKey(id))
+	var buf [16]string
+	seen := buf[:0]
+	for _, id := range ids {
+		if k := idKey(id); !slices.Contains(seen, k) {
+			seen = append(seen, k)
+			fn(k)
 		}
 	}
 }
@@ -166,14 +224,14 @@ func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	switch {
 	case isRemote(ep):
 		if ok {
-			v.remoteByIP[ip] = insertID(v.remoteByIP[ip], id)
+			v.remoteByIP[ip] = v.addID(v.remoteByIP[ip], id)
 		}
 	default:
 		if ok {
-			v.localByIP[ip] = insertID(v.localByIP[ip], id)
+			v.localByIP[ip] = v.addID(v.localByIP[ip], id)
 		}
 		if ep.Name != "" {
-			v.localByName[ep.Name] = insertID(v.localByName[ep.Name], id)
+			v.localByName[ep.Name] = v.addID(v.localByName[ep.Name], id)
 		}
 	}
 }
