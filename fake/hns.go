@@ -32,8 +32,8 @@ type HNS struct {
 	// deleteLB, putEP and deleteEP.
 	lbsByFrontend map[frontend][]string // ID keys
 	epsByIP       map[string][]string   // ID keys, by normAddr of the IP
-	lbOrder       idOrder
-	epOrder       idOrder
+	lbOrder       idOrder[hns.HostComputeLoadBalancer]
+	epOrder       idOrder[hns.HostComputeEndpoint]
 
 	faults  []*activeFault
 	latency map[hns.Op]time.Duration // "" = every op
@@ -300,11 +300,8 @@ func (n network) hcn() hns.HostComputeNetwork {
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
 // h.mu held.
 func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
-	keys := orderedKeys(&h.lbOrder, h.lbs)
-	out := make([]hns.HostComputeLoadBalancer, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, h.lbs[k])
-	}
+	all := h.lbOrder.values(h.lbs)
+	out := append(make([]hns.HostComputeLoadBalancer, 0, len(all)), all...)
 	copyLBs(out)
 	return out
 }
@@ -312,11 +309,11 @@ func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
 // sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
 // by ID. Call with h.mu held.
 func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
-	keys := orderedKeys(&h.epOrder, h.eps)
-	out := make([]hns.HostComputeEndpoint, 0, len(keys))
-	for _, k := range keys {
-		if ep := h.eps[k]; networkID == "" || strings.EqualFold(ep.HostComputeNetwork, networkID) {
-			out = append(out, ep)
+	all := h.epOrder.values(h.eps)
+	out := make([]hns.HostComputeEndpoint, 0, len(all))
+	for i := range all {
+		if networkID == "" || strings.EqualFold(all[i].HostComputeNetwork, networkID) {
+			out = append(out, all[i])
 		}
 	}
 	copyEPs(out)

@@ -30,6 +30,7 @@ func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 		for _, f := range frontends(&old) {
 			removeHolder(h.lbsByFrontend, f, k)
 		}
+		h.lbOrder.changed(false)
 	} else {
 		h.lbOrder.add(k)
 	}
@@ -51,7 +52,7 @@ func (h *HNS) deleteLB(id string) bool {
 		removeHolder(h.lbsByFrontend, f, k)
 	}
 	delete(h.lbs, k)
-	h.lbOrder.removed = true
+	h.lbOrder.changed(true)
 	return true
 }
 
@@ -78,7 +79,7 @@ func (h *HNS) deleteEP(id string) bool {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
 	delete(h.eps, k)
-	h.epOrder.removed = true
+	h.epOrder.changed(true)
 	return true
 }
 
@@ -97,25 +98,49 @@ func removeHolder[K comparable](m map[K][]string, key K, id string) {
 	m[key] = ids
 }
 
-// idOrder keeps the ID keys of a store (h.lbs or h.eps) sorted for the
-// lists, lazily: a put notes a new key, a delete that keys went, and the
-// next list merges the new keys (sorted) into the order and drops the
-// gone ones. A list of an unchanged store sorts nothing, and one after k
-// changes sorts only those k keys.
-type idOrder struct {
+// idOrder keeps the objects of a store (h.lbs or h.eps) in ID order for
+// the lists, lazily: a put notes a new key, a delete that keys went, and
+// the next list merges the new keys (sorted) into the order and drops the
+// gone ones. A list of an unchanged store sorts nothing and looks nothing
+// up (it reads vals), and one after k changes sorts only those k keys.
+type idOrder[V any] struct {
 	sorted  []string // may still hold deleted keys while removed is set
 	added   []string // not yet in sorted; may repeat or be deleted since
 	removed bool
+	// vals holds the objects of sorted, as stored (sharing their slices:
+	// never hand them out), while valid.
+	vals  []V
+	valid bool
 }
 
-func (o *idOrder) add(k string) { o.added = append(o.added, k) }
+func (o *idOrder[V]) add(k string) { o.added, o.valid = append(o.added, k), false }
+
+// changed notes that an object was replaced or deleted.
+func (o *idOrder[V]) changed(removed bool) {
+	o.removed, o.valid = o.removed || removed, false
+}
 
 // reset empties the order, for a store emptied.
-func (o *idOrder) reset() { *o = idOrder{} }
+func (o *idOrder[V]) reset() { *o = idOrder[V]{} }
 
-// orderedKeys returns the keys of store m, whose order o is, sorted. The
-// slice is the order's own: read it under h.mu, never hand it out.
-func orderedKeys[V any](o *idOrder, m map[string]V) []string {
+// values returns the objects of store m, whose order o is, sorted by ID.
+// The slice and the objects' slices are the store's: read them under
+// h.mu, and copy them before handing them out.
+func (o *idOrder[V]) values(m map[string]V) []V {
+	if o.valid {
+		return o.vals
+	}
+	keys := o.keys(m)
+	o.vals = o.vals[:0]
+	for _, k := range keys {
+		o.vals = append(o.vals, m[k])
+	}
+	o.valid = true
+	return o.vals
+}
+
+// keys returns the keys of store m, sorted.
+func (o *idOrder[V]) keys(m map[string]V) []string {
 	if len(o.added) == 0 && !o.removed {
 		return o.sorted
 	}
