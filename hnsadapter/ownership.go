@@ -117,6 +117,10 @@ func (o *ownership) prune(v *view) (lbs, eps int) {
 func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpolicy.Endpoint,
 	claimNetwork bool, elsewhere map[string]struct{},
 ) (adopted int) {
+	if len(o.lbs) == 0 && len(o.eps) == 0 { // sized once: a restart adopts nearly all
+		o.lbs = make(map[string]lbpolicy.Key, len(keys))
+		o.eps = make(map[string]netip.Addr, len(wants))
+	}
 	for k := range keys {
 		if ids := v.byKey[k]; len(ids) > 0 {
 			o.addLB(ids[0], k) // several holders: the first by ID
