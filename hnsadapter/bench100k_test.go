@@ -91,7 +91,7 @@ func BenchmarkSyncNoop100k(b *testing.B) {
 			if backend == "bare" {
 				bh := newBareHNS(h)
 				for _, lb := range h.LoadBalancers() {
-					bh.lbs[lb.Id] = lb
+					bh.lbs.put(lb.Id, lb)
 				}
 				be = bh
 			}
