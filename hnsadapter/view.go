@@ -1,6 +1,7 @@
 package hnsadapter
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 
@@ -51,32 +52,53 @@ type view struct {
 	// spare is where the lists of IDs above with one ID come from (see
 	// one).
 	spare []string
+
+	// listedLBs and listedEPs are the lists the load balancers and the
+	// endpoints were made from, until the view changes them (nil since):
+	// a full sync whose list is the same keeps that part of the view
+	// rather than indexing 100,000 objects again (newViewReusing).
+	listedLBs []hns.HostComputeLoadBalancer
+	listedEPs []hns.HostComputeEndpoint
 }
 
 func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
 	return newViewReusing(lbs, eps, nil)
 }
 
-// newViewReusing is newView, emptying and reusing the endpoint maps of
-// old (nil: none), a view no longer used for endpoints: at 100,000
-// endpoints, making them anew at each full sync is much of its garbage.
+// newViewReusing is newView from old (nil: none), the view of the last
+// full sync, which is no longer used for anything but its trusted and
+// deleted sets: a part of old made from a list equal to lbs (or eps) and
+// not changed since is taken as it is; otherwise old's endpoint maps are
+// emptied and reused. At 100,000 endpoints, indexing them anew at each
+// full sync is much of its cost and most of its garbage.
 func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint, old *view) *view {
-	v := &view{
-		lbs:   make(map[string]*hns.HostComputeLoadBalancer, len(lbs)),
-		keys:  make(map[string]lbpolicy.Key, len(lbs)),
-		byKey: make(map[lbpolicy.Key][]string, len(lbs)),
-		spare: make([]string, len(lbs)+len(eps)),
-	}
-	if old != nil && old.eps != nil && old.refs != nil {
-		v.refs, v.eps, v.remoteByIP = old.refs, old.eps, old.remoteByIP
-		v.localByIP, v.localByName = old.localByIP, old.localByName
-		old.refs, old.eps, old.remoteByIP, old.localByIP, old.localByName = nil, nil, nil, nil, nil
-		clear(v.refs)
+	v := &view{}
+	if old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs) {
+		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs
 	} else {
-		v.refs = make(map[string]int, len(eps))
+		v.lbs = make(map[string]*hns.HostComputeLoadBalancer, len(lbs))
+		v.keys = make(map[string]lbpolicy.Key, len(lbs))
+		v.byKey = make(map[lbpolicy.Key][]string, len(lbs))
+		v.spare = make([]string, len(lbs))
+		if old != nil && old.refs != nil {
+			v.refs, old.refs = old.refs, nil
+			clear(v.refs)
+		} else {
+			v.refs = make(map[string]int, len(eps))
+		}
+		for i := range lbs {
+			v.putLB(&lbs[i])
+		}
+		v.listedLBs = lbs
 	}
-	for i := range lbs {
-		v.putLB(&lbs[i])
+	if old != nil && old.listedEPs != nil && sameEndpointList(old.listedEPs, eps) {
+		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
+		v.listedEPs = old.listedEPs
+		return v
+	}
+	if old != nil && old.eps != nil {
+		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
+		old.eps, old.localByIP, old.localByName, old.remoteByIP = nil, nil, nil, nil
 	}
 	v.fillEndpoints(eps)
 	return v
@@ -107,6 +129,29 @@ func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
 	for i := range eps {
 		v.putEndpoint(&eps[i])
 	}
+	v.listedEPs = eps
+}
+
+// sameLBList reports whether a and b are the same list: the same objects
+// in the same order, field by field, exactly.
+func sameLBList(a, b []hns.HostComputeLoadBalancer) bool {
+	return slices.EqualFunc(a, b, func(x, y hns.HostComputeLoadBalancer) bool {
+		return x.Id == y.Id && x.SourceVIP == y.SourceVIP && x.SchemaVersion == y.SchemaVersion && x.Flags == y.Flags &&
+			slices.Equal(x.HostComputeEndpoints, y.HostComputeEndpoints) && slices.Equal(x.FrontendVIPs, y.FrontendVIPs) &&
+			slices.Equal(x.PortMappings, y.PortMappings)
+	})
+}
+
+// sameEndpointList is sameLBList for endpoints.
+func sameEndpointList(a, b []hns.HostComputeEndpoint) bool {
+	return slices.EqualFunc(a, b, func(x, y hns.HostComputeEndpoint) bool {
+		return x.Id == y.Id && x.Name == y.Name && x.HostComputeNetwork == y.HostComputeNetwork &&
+			x.MacAddress == y.MacAddress && x.Flags == y.Flags && x.SchemaVersion == y.SchemaVersion &&
+			slices.Equal(x.IpConfigurations, y.IpConfigurations) &&
+			slices.EqualFunc(x.Policies, y.Policies, func(p, q hns.EndpointPolicy) bool {
+				return p.Type == q.Type && bytes.Equal(p.Settings, q.Settings)
+			})
+	})
 }
 
 // addID adds id to the sorted list ids, a list of the view's.
@@ -152,6 +197,7 @@ func deleteID(ids []string, id string) []string {
 func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	id := idKey(lb.Id)
 	v.removeLB(id)
+	v.listedLBs = nil
 	v.lbs[id] = lb
 	if k, ok := LoadBalancerKey(lb); ok {
 		v.keys[id] = k
@@ -195,6 +241,7 @@ func (v *view) removeLB(id string) {
 	if !ok {
 		return
 	}
+	v.listedLBs = nil
 	delete(v.lbs, id)
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
@@ -219,6 +266,7 @@ func (v *view) removeLB(id string) {
 func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	id := idKey(ep.Id)
 	v.removeEndpoint(id)
+	v.listedEPs = nil
 	v.eps[id] = ep
 	ip, ok := endpointIP(ep)
 	switch {
@@ -255,6 +303,7 @@ func (v *view) removeEndpoint(id string) {
 	if !ok {
 		return
 	}
+	v.listedEPs = nil
 	delete(v.eps, id)
 	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
 		if ids := deleteID(m[ip], id); len(ids) > 0 {
