@@ -127,8 +127,12 @@ func TestListEqualityKnowsEveryField(t *testing.T) {
 		func(x *hns.HostComputeEndpoint) { x.Flags = 0 },
 		func(x *hns.HostComputeEndpoint) { x.SchemaVersion = hns.SchemaVersion{} },
 		func(x *hns.HostComputeEndpoint) { x.IpConfigurations = []hns.IpConfig{{IpAddress: "1.1.1.1"}} },
-		func(x *hns.HostComputeEndpoint) { x.Policies = []hns.EndpointPolicy{{Type: "U", Settings: []byte("{}")}} },
-		func(x *hns.HostComputeEndpoint) { x.Policies = []hns.EndpointPolicy{{Type: "T", Settings: []byte("[]")}} },
+		func(x *hns.HostComputeEndpoint) {
+			x.Policies = []hns.EndpointPolicy{{Type: "U", Settings: []byte("{}")}}
+		},
+		func(x *hns.HostComputeEndpoint) {
+			x.Policies = []hns.EndpointPolicy{{Type: "T", Settings: []byte("[]")}}
+		},
 	} {
 		other := ep
 		f(&other)
