@@ -45,6 +45,7 @@ func synced100k(b *testing.B) (*fake.HNS, *lbpolicy.Plan, string) {
 	}
 	h := fake.New(prof)
 	netID := h.AddNetwork(network, "Overlay")
+	h.AddLocalEndpoint(netID, "cbr0", "") // the host's, for the health-check VIPs
 	for _, a := range c.locals {
 		if _, err := netip.ParseAddr(a); err == nil { // gencluster spells some IPv6 pods invalidly
 			h.AddLocalEndpoint(netID, "pod", a)

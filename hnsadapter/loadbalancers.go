@@ -170,7 +170,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			Err: &ConflictError{Key: key, HolderID: foreign.Id}})
 		return tasks
 	}
-	want := desiredLoadBalancer(lb, ids)
+	want := desiredLoadBalancer(lb, slices.Clone(ids))
 	task := lbTask{action: actionCreate, object: lbObject(key, lb), obj: obj, key: key, keyOK: true, want: want}
 	if owned != nil {
 		task.action, task.old = actionUpdate, owned
@@ -197,13 +197,15 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	return append(tasks, task)
 }
 
-// resolveBackends returns the sorted HNS endpoint IDs of lb's backends.
+// resolveBackends returns the sorted HNS endpoint IDs of lb's backends,
+// in a buffer the next call reuses.
 // waiting is true when a backend's plan endpoint could not be made this
 // sync. Backends without endpoint are left out, with a diagnostic, and
 // make missing true.
 func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (ids []string, waiting, missing bool) {
 	v := s.v
-	ids = make([]string, 0, len(lb.Backends))
+	ids = s.backendIDs[:0]
+	defer func() { s.backendIDs = ids[:0] }()
 	for _, b := range lb.Backends {
 		if b.EndpointName != "" {
 			if ep, ok := v.localNamed(b.EndpointName); ok {

@@ -38,6 +38,9 @@ type syncRun struct {
 	// endpoints it replaced (replace.go): phase 2 looks at them. Nil
 	// until one is.
 	detached map[lbpolicy.Key]bool
+	// backendIDs is resolveBackends' buffer, reused from one load
+	// balancer to the next.
+	backendIDs []string
 }
 
 // endpointUse is what the backends with one IP use this sync.
