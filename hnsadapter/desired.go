@@ -210,7 +210,8 @@ func matchesEndpoint(ep *hns.HostComputeEndpoint, want *lbpolicy.Endpoint) bool 
 // under want's IP: the IP and flag are known to match.
 func sameRemote(ep *hns.HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
 	return want.Remote &&
-		(strings.EqualFold(ep.MacAddress, want.MACAddress) || normalMAC(ep.MacAddress) == normalMAC(want.MACAddress)) &&
+		(ep.MacAddress == want.MACAddress || strings.EqualFold(ep.MacAddress, want.MACAddress) ||
+			normalMAC(ep.MacAddress) == normalMAC(want.MACAddress)) &&
 		hasProviderAddress(ep, want.ProviderAddress.Unmap())
 }
 

@@ -149,7 +149,7 @@ func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpo
 		}
 		ip := want.IP.Unmap()
 		for _, id := range v.remoteByIP[ip] {
-			if matchesEndpoint(v.eps[id], want) {
+			if sameRemote(v.eps[id], want) {
 				o.addEndpoint(id, ip)
 				break // one per IP: the first by ID
 			}
