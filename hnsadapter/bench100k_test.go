@@ -1,6 +1,7 @@
 package hnsadapter_test
 
 import (
+	"context"
 	"net/netip"
 	"sync"
 	"testing"
@@ -133,4 +134,28 @@ func BenchmarkSyncRestart100k(b *testing.B) {
 	}
 	b.StopTimer()
 	reportCounts(b, h)
+}
+
+// BenchmarkList100k: the two lists of a full sync (all load balancers, the
+// network's endpoints) on the fake holding the generated cluster's state
+// (see BenchmarkSyncNoop100k): what fake.HNS adds to a full sync.
+func BenchmarkList100k(b *testing.B) {
+	h, _, _ := synced100k(b)
+	netID := h.Networks()[0].Id
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		lbs, err := h.ListLoadBalancers(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		eps, err := h.ListEndpoints(ctx, netID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(lbs) == 0 || len(eps) == 0 {
+			b.Fatal("nothing listed")
+		}
+	}
 }
