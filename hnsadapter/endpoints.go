@@ -56,8 +56,20 @@ func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoin
 func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 	r, v := s.r, s.v
 	var todo []epTask
+	// A full sync's wants come in IP order (planEndpoints, from a sorted
+	// plan): it walks the view's remote endpoints in the same order.
+	var walk *remoteWalk
+	if s.res.Full && s.idx.eps == nil {
+		if all := v.remotesByIP(); all != nil {
+			walk = &remoteWalk{all: all}
+		}
+	}
 	for _, want := range wants {
 		ip := want.IP.Unmap()
+		var held []remoteEntry
+		if walk != nil {
+			held = walk.holding(ip)
+		}
 		if local, ok := v.local(ip); ok {
 			// A local endpoint with the IP wins: the pod is on this node
 			// now, whatever the plan says (kubernetes#138000).
@@ -65,7 +77,14 @@ func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 			continue
 		}
 		if want.Remote {
-			if id, ok := s.existingRemote(want); ok {
+			var id string
+			var ok bool
+			if walk != nil {
+				id, ok = s.existingRemoteIn(held, want)
+			} else {
+				id, ok = s.existingRemote(want)
+			}
+			if ok {
 				s.use(ip, id)
 				continue
 			}

@@ -59,6 +59,8 @@ type view struct {
 	// rather than indexing 100,000 objects again (newViewReusing).
 	listedLBs []hns.HostComputeLoadBalancer
 	listedEPs []hns.HostComputeEndpoint
+	// remotes is remotesByIP's, made at most once per listedEPs.
+	remotes []remoteEntry
 }
 
 func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
@@ -93,7 +95,7 @@ func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndp
 	}
 	if old != nil && old.listedEPs != nil && sameEndpointList(old.listedEPs, eps) {
 		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
-		v.listedEPs = old.listedEPs
+		v.listedEPs, v.remotes = old.listedEPs, old.remotes
 		return v
 	}
 	if old != nil && old.eps != nil {
@@ -129,7 +131,7 @@ func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
 	for i := range eps {
 		v.putEndpoint(&eps[i])
 	}
-	v.listedEPs = eps
+	v.listedEPs, v.remotes = eps, nil
 }
 
 // sameLBList reports whether a and b are the same list: the same objects
@@ -266,7 +268,7 @@ func (v *view) removeLB(id string) {
 func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	id := idKey(ep.Id)
 	v.removeEndpoint(id)
-	v.listedEPs = nil
+	v.listedEPs, v.remotes = nil, nil
 	v.eps[id] = ep
 	ip, ok := endpointIP(ep)
 	switch {
@@ -303,7 +305,7 @@ func (v *view) removeEndpoint(id string) {
 	if !ok {
 		return
 	}
-	v.listedEPs = nil
+	v.listedEPs, v.remotes = nil, nil
 	delete(v.eps, id)
 	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
 		if ids := deleteID(m[ip], id); len(ids) > 0 {

@@ -189,3 +189,61 @@ func cloneLists(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint
 	}
 	return lbs, eps
 }
+
+// TestRemoteWalk: walking the view's remote endpoints in IP order finds,
+// for every plan endpoint, what existingRemote finds by looking it up,
+// whatever the view holds: several endpoints per IP, owned or not,
+// matching or not, local ones, an ID listed twice.
+func TestRemoteWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 300 {
+		var eps []hns.HostComputeEndpoint
+		ids := rng.Perm(100) // IDs not in IP order
+		for i := range 1 + rng.IntN(40) {
+			ep := *desiredEndpoint(&lbpolicy.Endpoint{IP: netip.AddrFrom4([4]byte{10, 1, 0, byte(rng.IntN(6))}),
+				Remote: rng.IntN(5) > 0, MACAddress: fmt.Sprintf("02-00-00-00-00-%02X", rng.IntN(2)),
+				ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, byte(1 + rng.IntN(2))})}, "net")
+			ep.Id = fmt.Sprintf("EP-%03d", ids[i])
+			if i > 0 && rng.IntN(20) == 0 {
+				ep.Id = eps[rng.IntN(i)].Id // listed twice
+			}
+			eps = append(eps, ep)
+		}
+		r := &Reconciler{owned: newOwnership()}
+		s := &syncRun{r: r, v: newView(nil, eps)}
+		for id := range s.v.eps {
+			if rng.IntN(3) == 0 {
+				r.owned.addEndpoint(id, netip.Addr{})
+			}
+		}
+		var walk *remoteWalk
+		if all := s.v.remotesByIP(); all != nil {
+			walk = &remoteWalk{all: all}
+		} else if !hasDuplicateID(eps) && len(s.v.remoteByIP) > 0 {
+			t.Fatalf("round %d: no walk for a view made from its list", round)
+		}
+		for last := range 8 {
+			want := &lbpolicy.Endpoint{IP: netip.AddrFrom4([4]byte{10, 1, 0, byte(last)}), Remote: true,
+				MACAddress: "02-00-00-00-00-00", ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, 1})}
+			wantID, wantOK := s.existingRemote(want)
+			if walk == nil {
+				continue
+			}
+			gotID, gotOK := s.existingRemoteIn(walk.holding(want.IP), want)
+			if gotID != wantID || gotOK != wantOK {
+				t.Fatalf("round %d, %s: walk found %q %v, lookup %q %v", round, want.IP, gotID, gotOK, wantID, wantOK)
+			}
+		}
+	}
+}
+
+func hasDuplicateID(eps []hns.HostComputeEndpoint) bool {
+	seen := map[string]bool{}
+	for _, ep := range eps {
+		if seen[ep.Id] {
+			return true
+		}
+		seen[ep.Id] = true
+	}
+	return false
+}
