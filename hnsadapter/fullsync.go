@@ -86,7 +86,7 @@ func (s *syncRun) runFull(ctx context.Context) error {
 	// From here on the sync proceeds: state may change.
 	r.objects.begin()
 	wants := s.planEndpoints()
-	s.r.scratch.take(s, len(wants), len(l.eps))
+	r.scratch.take(s, len(wants), len(l.eps))
 	s.rebuildView(l, rec, wants)
 	r.fullNeeded = "" // the view is HNS's again; what this sync finds may set it
 	s.phases(ctx, wants, s.planAllLoadBalancers, s.ownedEndpoints, nil)
