@@ -20,9 +20,12 @@ func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalan
 	var out []hns.HostComputeLoadBalancer
 	err := h.do(ctx, op, nil, func(*Call) error {
 		lbs := h.sortedLBs()
-		ids := make([]string, len(lbs))
-		for i, lb := range lbs {
-			ids[i] = lb.Id
+		var ids []string // a fault's subjects; none to match without faults
+		if len(h.faults) > 0 {
+			ids = make([]string, len(lbs))
+			for i, lb := range lbs {
+				ids[i] = lb.Id
+			}
 		}
 		if err := h.injected(op, ids...).err; err != nil {
 			return err
@@ -184,9 +187,12 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostCo
 	var out []hns.HostComputeEndpoint
 	err := h.do(ctx, op, nonEmpty(networkID), func(*Call) error {
 		eps := h.sortedEPs(networkID)
-		ids := make([]string, len(eps))
-		for i, ep := range eps {
-			ids[i] = ep.Id
+		var ids []string // a fault's subjects; none to match without faults
+		if len(h.faults) > 0 {
+			ids = make([]string, len(eps))
+			for i, ep := range eps {
+				ids[i] = ep.Id
+			}
 		}
 		if err := h.injected(op, ids...).err; err != nil {
 			return err

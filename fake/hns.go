@@ -34,6 +34,8 @@ type HNS struct {
 	// deleteLB, putEP and deleteEP.
 	lbsByFrontend map[frontend][]string // ID keys
 	epsByIP       map[string][]string   // ID keys, by normAddr of the IP
+	lbOrder       idOrder[hns.HostComputeLoadBalancer]
+	epOrder       idOrder[hns.HostComputeEndpoint]
 
 	faults  []*activeFault
 	latency map[hns.Op]time.Duration // "" = every op
@@ -337,25 +339,84 @@ func (n network) hcn() hns.HostComputeNetwork {
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
 // h.mu held.
 func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
-	out := make([]hns.HostComputeLoadBalancer, 0, len(h.lbs))
-	for _, lb := range h.lbs {
-		out = append(out, cloneLB(lb))
-	}
-	slices.SortFunc(out, func(a, b hns.HostComputeLoadBalancer) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
+	all := h.lbOrder.values(h.lbs)
+	out := append(make([]hns.HostComputeLoadBalancer, 0, len(all)), all...)
+	copyLBs(out)
 	return out
 }
 
 // sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
 // by ID. Call with h.mu held.
 func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
-	out := make([]hns.HostComputeEndpoint, 0, len(h.eps))
-	for _, ep := range h.eps {
-		if networkID == "" || strings.EqualFold(ep.HostComputeNetwork, networkID) {
-			out = append(out, cloneEP(ep))
+	all := h.epOrder.values(h.eps)
+	out := make([]hns.HostComputeEndpoint, 0, len(all))
+	for i := range all {
+		if networkID == "" || strings.EqualFold(all[i].HostComputeNetwork, networkID) {
+			out = append(out, all[i])
 		}
 	}
-	slices.SortFunc(out, func(a, b hns.HostComputeEndpoint) int { return strings.Compare(idKey(a.Id), idKey(b.Id)) })
+	copyEPs(out)
 	return out
+}
+
+// copyLBs makes lbs deep copies: it replaces their slices by copies cut
+// from one backing array per field, each with its own capacity, so that a
+// list of many objects costs a few allocations and an append to one copy
+// never reaches another.
+func copyLBs(lbs []hns.HostComputeLoadBalancer) {
+	var nIDs, nVIPs, nPMs int
+	for i := range lbs {
+		nIDs += len(lbs[i].HostComputeEndpoints)
+		nVIPs += len(lbs[i].FrontendVIPs)
+		nPMs += len(lbs[i].PortMappings)
+	}
+	ids := make([]string, 0, nIDs)
+	vips := make([]string, 0, nVIPs)
+	pms := make([]hns.LoadBalancerPortMapping, 0, nPMs)
+	for i := range lbs {
+		lb := &lbs[i]
+		lb.HostComputeEndpoints, ids = cut(ids, lb.HostComputeEndpoints)
+		lb.FrontendVIPs, vips = cut(vips, lb.FrontendVIPs)
+		lb.PortMappings, pms = cut(pms, lb.PortMappings)
+	}
+}
+
+// copyEPs makes eps deep copies, as copyLBs does for load balancers.
+func copyEPs(eps []hns.HostComputeEndpoint) {
+	var nPols, nCfgs, nBytes int
+	for i := range eps {
+		nPols += len(eps[i].Policies)
+		nCfgs += len(eps[i].IpConfigurations)
+		for _, p := range eps[i].Policies {
+			nBytes += len(p.Settings)
+		}
+	}
+	pols := make([]hns.EndpointPolicy, 0, nPols)
+	cfgs := make([]hns.IpConfig, 0, nCfgs)
+	settings := make([]byte, 0, nBytes)
+	for i := range eps {
+		ep := &eps[i]
+		if ep.Policies != nil {
+			start := len(pols)
+			for _, p := range ep.Policies {
+				p.Settings, settings = cut(settings, p.Settings)
+				pols = append(pols, p)
+			}
+			ep.Policies = pols[start:len(pols):len(pols)]
+		}
+		ep.IpConfigurations, cfgs = cut(cfgs, ep.IpConfigurations)
+	}
+}
+
+// cut appends src to arena, which has room for it, and returns the copy
+// (nil for nil, as slices.Clone) with no room beyond it, and the arena.
+func cut[T any](arena, src []T) (dst, rest []T) {
+	if src == nil {
+		return nil, arena
+	}
+	start := len(arena)
+	arena = append(arena, src...)
+	return arena[start:len(arena):len(arena)], arena
 }
 
 // cloneLB returns a deep copy of lb.

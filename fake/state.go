@@ -167,6 +167,8 @@ func (h *HNS) Restore(s State) error {
 	h.eps = map[string]hns.HostComputeEndpoint{}
 	h.lbsByFrontend = map[frontend][]string{}
 	h.epsByIP = map[string][]string{}
+	h.lbOrder.reset()
+	h.epOrder.reset()
 	for _, lb := range s.LoadBalancers {
 		h.putLB(cloneLB(lb))
 	}

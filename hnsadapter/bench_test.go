@@ -145,19 +145,56 @@ func BenchmarkSync10kFromEmpty(b *testing.B) {
 }
 
 // bareHNS is a Client that stores what it is given and checks nothing,
-// seeded with the network and endpoints of a fake.
+// seeded with the network and endpoints of a fake. Its lists are shallow
+// copies of slices: what they cost is a memory copy, not the backend's.
 type bareHNS struct {
 	mu      sync.Mutex
 	network hns.HostComputeNetwork
 	next    int
-	lbs     map[string]hns.HostComputeLoadBalancer
-	eps     map[string]hns.HostComputeEndpoint
+	lbs     bareStore[hns.HostComputeLoadBalancer]
+	eps     bareStore[hns.HostComputeEndpoint]
 }
 
+// bareStore holds objects in a slice, indexed by ID.
+type bareStore[T any] struct {
+	objs []T
+	at   map[string]int
+}
+
+func (st *bareStore[T]) put(id string, obj T) {
+	if st.at == nil {
+		st.at = map[string]int{}
+	}
+	if i, ok := st.at[id]; ok {
+		st.objs[i] = obj
+		return
+	}
+	st.at[id] = len(st.objs)
+	st.objs = append(st.objs, obj)
+}
+
+func (st *bareStore[T]) get(id string) T { return st.objs[st.at[id]] }
+
+// remove swaps the last object into id's place.
+func (st *bareStore[T]) remove(id string, idOf func(*T) string) {
+	i, ok := st.at[id]
+	if !ok {
+		return
+	}
+	last := len(st.objs) - 1
+	st.objs[i] = st.objs[last]
+	st.at[idOf(&st.objs[i])] = i
+	st.objs = st.objs[:last]
+	delete(st.at, id)
+}
+
+func lbID(lb *hns.HostComputeLoadBalancer) string { return lb.Id }
+func epID(ep *hns.HostComputeEndpoint) string     { return ep.Id }
+
 func newBareHNS(h *fake.HNS) *bareHNS {
-	bh := &bareHNS{network: h.Networks()[0], lbs: map[string]hns.HostComputeLoadBalancer{}, eps: map[string]hns.HostComputeEndpoint{}}
+	bh := &bareHNS{network: h.Networks()[0]}
 	for _, ep := range h.Endpoints() {
-		bh.eps[ep.Id] = ep
+		bh.eps.put(ep.Id, ep)
 	}
 	return bh
 }
@@ -170,17 +207,13 @@ func (bh *bareHNS) id() string {
 func (bh *bareHNS) ListLoadBalancers(context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	out := make([]hns.HostComputeLoadBalancer, 0, len(bh.lbs))
-	for _, lb := range bh.lbs {
-		out = append(out, lb)
-	}
-	return out, nil
+	return slices.Clone(bh.lbs.objs), nil
 }
 
 func (bh *bareHNS) GetLoadBalancer(_ context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	lb := bh.lbs[id]
+	lb := bh.lbs.get(id)
 	return &lb, nil
 }
 
@@ -189,7 +222,7 @@ func (bh *bareHNS) CreateLoadBalancer(_ context.Context, lb *hns.HostComputeLoad
 	defer bh.mu.Unlock()
 	c := *lb
 	c.Id = bh.id()
-	bh.lbs[c.Id] = c
+	bh.lbs.put(c.Id, c)
 	return &c, nil
 }
 
@@ -198,25 +231,21 @@ func (bh *bareHNS) UpdateLoadBalancer(_ context.Context, id string, lb *hns.Host
 	defer bh.mu.Unlock()
 	c := *lb
 	c.Id = id
-	bh.lbs[id] = c
+	bh.lbs.put(id, c)
 	return &c, nil
 }
 
 func (bh *bareHNS) DeleteLoadBalancer(_ context.Context, id string) error {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	delete(bh.lbs, id)
+	bh.lbs.remove(id, lbID)
 	return nil
 }
 
 func (bh *bareHNS) ListEndpoints(context.Context, string) ([]hns.HostComputeEndpoint, error) {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	out := make([]hns.HostComputeEndpoint, 0, len(bh.eps))
-	for _, ep := range bh.eps {
-		out = append(out, ep)
-	}
-	return out, nil
+	return slices.Clone(bh.eps.objs), nil
 }
 
 func (bh *bareHNS) CreateEndpoint(_ context.Context, _ string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
@@ -224,14 +253,14 @@ func (bh *bareHNS) CreateEndpoint(_ context.Context, _ string, ep *hns.HostCompu
 	defer bh.mu.Unlock()
 	c := *ep
 	c.Id = bh.id()
-	bh.eps[c.Id] = c
+	bh.eps.put(c.Id, c)
 	return &c, nil
 }
 
 func (bh *bareHNS) DeleteEndpoint(_ context.Context, id string) error {
 	bh.mu.Lock()
 	defer bh.mu.Unlock()
-	delete(bh.eps, id)
+	bh.eps.remove(id, epID)
 	return nil
 }
 

@@ -86,6 +86,42 @@ func sameLoadBalancer(a, b *hns.HostComputeLoadBalancer) bool {
 		sameIDSet(a.HostComputeEndpoints, b.HostComputeEndpoints)
 }
 
+// matchesLoadBalancer reports whether held is the same load balancer
+// (sameLoadBalancer) as desiredLoadBalancer(lb, endpointIDs), without
+// building that: a full sync compares every load balancer, and most
+// match.
+func matchesLoadBalancer(held *hns.HostComputeLoadBalancer, lb *lbpolicy.LoadBalancer, endpointIDs []string) bool {
+	pm := hns.LoadBalancerPortMapping{
+		Protocol:         uint32(lb.Protocol),
+		InternalPort:     lb.InternalPort,
+		ExternalPort:     lb.ExternalPort,
+		DistributionType: lbpolicy.DistributionType(lb.DistributionType),
+		Flags:            lbpolicy.PortMappingFlags(lb.PortMappingFlags),
+	}
+	if held.Flags != lbpolicy.LoadBalancerFlags(lb.Flags) || len(held.PortMappings) != 1 || held.PortMappings[0] != pm ||
+		len(held.FrontendVIPs) != len(lb.FrontendVIPs) {
+		return false
+	}
+	if lb.SourceVIP.IsValid() != (held.SourceVIP != "") || lb.SourceVIP.IsValid() && !isAddr(held.SourceVIP, lb.SourceVIP) {
+		return false
+	}
+	for i, v := range lb.FrontendVIPs {
+		if !isAddr(held.FrontendVIPs[i], v) {
+			return false
+		}
+	}
+	return sameIDSet(held.HostComputeEndpoints, endpointIDs)
+}
+
+// isAddr reports sameAddr(s, a.String()) without building the string.
+func isAddr(s string, a netip.Addr) bool {
+	if !a.IsValid() {
+		return s == a.String()
+	}
+	p, err := netip.ParseAddr(s)
+	return err == nil && p.Unmap() == a.Unmap()
+}
+
 func sameAddr(a, b string) bool {
 	if a == b {
 		return true
@@ -204,6 +240,15 @@ func matchesEndpoint(ep *hns.HostComputeEndpoint, want *lbpolicy.Endpoint) bool 
 	return ok && ip == want.IP.Unmap() &&
 		isRemote(ep) == want.Remote &&
 		(strings.EqualFold(ep.MacAddress, want.MACAddress) || normalMAC(ep.MacAddress) == normalMAC(want.MACAddress)) &&
+		hasProviderAddress(ep, want.ProviderAddress.Unmap())
+}
+
+// sameRemote is matchesEndpoint for a remote endpoint ep the view holds
+// under want's IP: the IP and flag are known to match.
+func sameRemote(ep *hns.HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
+	return want.Remote &&
+		(ep.MacAddress == want.MACAddress || strings.EqualFold(ep.MacAddress, want.MACAddress) ||
+			normalMAC(ep.MacAddress) == normalMAC(want.MACAddress)) &&
 		hasProviderAddress(ep, want.ProviderAddress.Unmap())
 }
 

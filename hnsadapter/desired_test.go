@@ -129,3 +129,81 @@ func TestProviderAddressSettings(t *testing.T) {
 		assert.Equal(t, string(want), string(providerAddressSettings(netip.MustParseAddr(pa))), pa)
 	}
 }
+
+// TestMatchesLoadBalancer: matchesLoadBalancer, the full sync's compare,
+// says what sameLoadBalancer says of the load balancer desiredLoadBalancer
+// builds, for held load balancers equal to it and differing from it in
+// each field, spelled as HNS may spell them.
+func TestMatchesLoadBalancer(t *testing.T) {
+	plans := map[string]lbpolicy.LoadBalancer{
+		"IPv6 ClusterIP with source VIP": {
+			FrontendVIPs: []netip.Addr{netip.MustParseAddr("fd00::10")}, Protocol: lbpolicy.ProtocolTCP,
+			InternalPort: 8080, ExternalPort: 80, Flags: lbpolicy.FlagIPv6 | lbpolicy.FlagDSR,
+			SourceVIP: netip.MustParseAddr("fd00:244::2"),
+		},
+		"IPv4 NodePort without source VIP": {
+			Protocol: lbpolicy.ProtocolUDP, InternalPort: 53, ExternalPort: 30053,
+			PortMappingFlags: lbpolicy.PortMappingVipExternalIP, DistributionType: lbpolicy.DistributionSourceIP,
+		},
+		"IPv4-mapped VIP": {
+			FrontendVIPs: []netip.Addr{netip.MustParseAddr("::ffff:10.96.0.1")}, Protocol: lbpolicy.ProtocolTCP,
+			ExternalPort: 443, SourceVIP: netip.MustParseAddr("10.244.0.2"),
+		},
+	}
+	ids := []string{"EP-1", "EP-2"}
+	edits := map[string]func(*hns.HostComputeLoadBalancer){
+		"as built":         func(*hns.HostComputeLoadBalancer) {},
+		"other ID, schema": func(lb *hns.HostComputeLoadBalancer) { lb.Id, lb.SchemaVersion = "X", hns.SchemaVersion{} },
+		"IDs reordered":    func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"ep-2", "EP-1"} },
+		"an ID missing":    func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1"} },
+		"another ID":       func(lb *hns.HostComputeLoadBalancer) { lb.HostComputeEndpoints = []string{"EP-1", "EP-3"} },
+		"VIP spelt longer": func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = respell(lb.FrontendVIPs) },
+		"VIP gone":         func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = nil },
+		"VIP added":        func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = append(lb.FrontendVIPs, "10.96.9.9") },
+		"VIP other":        func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = []string{"10.96.9.9"} },
+		"VIP unparsable":   func(lb *hns.HostComputeLoadBalancer) { lb.FrontendVIPs = []string{"nope"} },
+		"source VIP spelt": func(lb *hns.HostComputeLoadBalancer) { lb.SourceVIP = respell([]string{lb.SourceVIP})[0] },
+		"source VIP gone":  func(lb *hns.HostComputeLoadBalancer) { lb.SourceVIP = "" },
+		"source VIP set":   func(lb *hns.HostComputeLoadBalancer) { lb.SourceVIP = "10.244.0.3" },
+		"source VIP bad":   func(lb *hns.HostComputeLoadBalancer) { lb.SourceVIP = "nope" },
+		"internal port":    func(lb *hns.HostComputeLoadBalancer) { lb.PortMappings[0].InternalPort++ },
+		"mapping flags":    func(lb *hns.HostComputeLoadBalancer) { lb.PortMappings[0].Flags ^= lbpolicy.PortMappingLocalRoutedVIP },
+		"distribution": func(lb *hns.HostComputeLoadBalancer) {
+			lb.PortMappings[0].DistributionType ^= lbpolicy.DistributionSourceIP
+		},
+		"two port mappings": func(lb *hns.HostComputeLoadBalancer) { lb.PortMappings = append(lb.PortMappings, lb.PortMappings[0]) },
+		"no port mapping":   func(lb *hns.HostComputeLoadBalancer) { lb.PortMappings = nil },
+		"flags":             func(lb *hns.HostComputeLoadBalancer) { lb.Flags ^= lbpolicy.FlagDSR },
+	}
+	matched := 0
+	for pname, plan := range plans {
+		for ename, edit := range edits {
+			held := desiredLoadBalancer(&plan, ids)
+			held.PortMappings = append([]hns.LoadBalancerPortMapping(nil), held.PortMappings...)
+			edit(held)
+			want := sameLoadBalancer(held, desiredLoadBalancer(&plan, ids))
+			if want {
+				matched++
+			}
+			assert.Equal(t, want, matchesLoadBalancer(held, &plan, ids), "%s, %s", pname, ename)
+		}
+	}
+	assert.Greater(t, matched, len(plans)*3, "the cases that match")
+}
+
+// respell writes IPv4 addresses as IPv4-mapped IPv6 and IPv6 ones in full.
+func respell(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for i, s := range addrs {
+		a, err := netip.ParseAddr(s)
+		switch {
+		case err != nil:
+			out[i] = s
+		case a.Unmap().Is4():
+			out[i] = netip.AddrFrom16(a.As16()).String()
+		default:
+			out[i] = a.StringExpanded()
+		}
+	}
+	return out
+}

@@ -56,8 +56,20 @@ func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoin
 func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 	r, v := s.r, s.v
 	var todo []epTask
+	// A full sync's wants come in IP order (planEndpoints, from a sorted
+	// plan): it walks the view's remote endpoints in the same order.
+	var walk *remoteWalk
+	if s.res.Full && s.idx.eps == nil {
+		if all := v.remotesByIP(); all != nil {
+			walk = &remoteWalk{all: all}
+		}
+	}
 	for _, want := range wants {
 		ip := want.IP.Unmap()
+		var held []remoteEntry
+		if walk != nil {
+			held = walk.holding(ip)
+		}
 		if local, ok := v.local(ip); ok {
 			// A local endpoint with the IP wins: the pod is on this node
 			// now, whatever the plan says (kubernetes#138000).
@@ -65,7 +77,14 @@ func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 			continue
 		}
 		if want.Remote {
-			if id, ok := s.existingRemote(want); ok {
+			var id string
+			var ok bool
+			if walk != nil {
+				id, ok = s.existingRemoteIn(held, want)
+			} else {
+				id, ok = s.existingRemote(want)
+			}
+			if ok {
 				s.use(ip, id)
 				continue
 			}
@@ -171,16 +190,24 @@ func (s *syncRun) createFailed(ip netip.Addr, o *epOutcome) {
 // want: an owned one first, else another agent's, which is used but never
 // owned (referencing an endpoint does not modify it).
 func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
+	ids := s.v.remoteByIP[want.IP.Unmap()]
+	if len(ids) == 1 { // the usual case: owned or not, the one to use
+		if ep := s.v.eps[ids[0]]; sameRemote(ep, want) {
+			return ep.Id, true
+		}
+		return "", false
+	}
 	var other string
-	for _, id := range s.v.remoteByIP[want.IP.Unmap()] {
-		if !matchesEndpoint(s.v.eps[id], want) {
+	for _, id := range ids {
+		ep := s.v.eps[id]
+		if !matchesEndpoint(ep, want) {
 			continue
 		}
 		if s.r.owned.ownsEndpoint(id) {
-			return s.v.eps[id].Id, true
+			return ep.Id, true
 		}
 		if other == "" {
-			other = s.v.eps[id].Id
+			other = ep.Id
 		}
 	}
 	return other, other != ""
@@ -212,17 +239,27 @@ func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scop
 // endpointDeletes returns the endpoints among candidates to delete now.
 func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]struct{}) []*hns.HostComputeEndpoint {
 	r, v := s.r, s.v
-	slices.Sort(candidates)
-	candidates = slices.Compact(candidates)
-	var todo []*hns.HostComputeEndpoint
+	// The few to delete, then in ID order (a full sync passes every
+	// owned endpoint: sorting them all would cost more than the rest).
+	dels := candidates[:0]
 	for _, id := range candidates {
+		// Cheapest first: most of a full sync's candidates are in use.
+		if s.ids[id]&markUsed != 0 || v.referenced(id) || !r.owned.ownsEndpoint(id) {
+			continue
+		}
 		ep := v.eps[id]
-		if ep == nil || !r.owned.ownsEndpoint(id) || v.referenced(id) || s.ids[id]&markUsed != 0 {
+		if ep == nil {
 			continue
 		}
 		if scope != nil && s.keepUnscoped(ep, scope) {
 			continue
 		}
+		dels = append(dels, id)
+	}
+	slices.Sort(dels)
+	var todo []*hns.HostComputeEndpoint
+	for _, id := range slices.Compact(dels) {
+		ep := v.eps[id]
 		if k := keyEndpointDelete(id); s.due(k) {
 			todo = append(todo, ep)
 		} else {

@@ -71,7 +71,7 @@ func (r *Reconciler) fullSyncReason(changes *lbpolicy.Changes, now time.Time) fu
 // (adopting at the first one), and compares the whole plan against it.
 func (s *syncRun) runFull(ctx context.Context) error {
 	r := s.r
-	s.idx = newPlanMaps(s.plan)
+	s.idx = newPlanIndex(s.plan, nil) // lbpolicy's plans are sorted: searched, not indexed
 	if err := r.lookup(ctx, s.calls); err != nil {
 		return err
 	}
@@ -85,12 +85,34 @@ func (s *syncRun) runFull(ctx context.Context) error {
 	}
 	// From here on the sync proceeds: state may change.
 	r.objects.begin()
-	s.rebuildView(l, rec)
+	wants := s.planEndpoints()
+	r.full.take(s, len(wants), len(l.eps))
+	s.rebuildView(l, rec, wants)
 	r.fullNeeded = "" // the view is HNS's again; what this sync finds may set it
-	s.phases(ctx, s.planEndpoints(), s.planAllLoadBalancers, s.ownedEndpoints, nil)
+	s.phases(ctx, wants, s.planAllLoadBalancers, s.ownedEndpoints, nil)
 	r.objects.retainSeen()
 	r.lastFull = s.now
 	return nil
+}
+
+// fullScratch holds the maps of a full sync that grow with every endpoint,
+// for the next full sync to empty and reuse: at 100,000 endpoints, making
+// them anew at each sync is most of its garbage.
+type fullScratch struct {
+	endpoints map[netip.Addr]endpointUse
+	ids       map[string]endpointMarks
+}
+
+// take gives s the maps, empty, sized for nIPs endpoint IPs and nIDs HNS
+// endpoints.
+func (sc *fullScratch) take(s *syncRun, nIPs, nIDs int) {
+	if sc.endpoints == nil {
+		sc.endpoints = make(map[netip.Addr]endpointUse, nIPs)
+		sc.ids = make(map[string]endpointMarks, nIDs)
+	}
+	clear(sc.endpoints)
+	clear(sc.ids)
+	s.endpoints, s.ids = sc.endpoints, sc.ids
 }
 
 // lists is what a full sync's lists returned.
@@ -133,12 +155,13 @@ func (s *syncRun) list(ctx context.Context) (l lists, err error) {
 // rebuildView makes the view from a full sync's lists: it checks update
 // answers against the lists, forgets the owned objects they lack, takes
 // what unsure creates made, at the first sync after NewReconciler takes
-// what it may (rec: the ownership record, if any), and reports the
-// references to endpoints it deleted.
-func (s *syncRun) rebuildView(l lists, rec *ownershipRecord) {
+// what it may (rec: the ownership record, if any; wants: the plan's
+// endpoints, as planEndpoints returns them), and reports the references
+// to endpoints it deleted.
+func (s *syncRun) rebuildView(l lists, rec *ownershipRecord, wants []*lbpolicy.Endpoint) {
 	r := s.r
 	old := r.view
-	s.v = newView(l.lbs, l.eps)
+	s.v = newViewReusing(l.lbs, l.eps, old)
 	r.view = s.v
 	if old != nil {
 		s.checkUpdates(old)
@@ -157,7 +180,7 @@ func (s *syncRun) rebuildView(l lists, rec *ownershipRecord) {
 		for i := range s.plan.LoadBalancers {
 			keys[s.plan.LoadBalancers[i].Key()] = struct{}{}
 		}
-		s.res.Adopted += r.owned.adopt(s.v, keys, s.idx.eps, r.opts.ClaimNetwork, l.elsewhere)
+		s.res.Adopted += r.owned.adopt(s.v, keys, wants, r.opts.ClaimNetwork, l.elsewhere)
 		r.started = true
 		r.log.V(1).Info("Adopted HNS objects", "loadBalancers", s.res.Adopted, "ownedEndpoints", len(r.owned.eps),
 			"fromRecord", recorded, "claimNetwork", r.opts.ClaimNetwork)
@@ -209,10 +232,17 @@ func (s *syncRun) reportDangling(deleted map[string]netip.Addr) {
 // planEndpoints returns the plan's endpoints (the first of each IP), in
 // the plan's order.
 func (s *syncRun) planEndpoints() []*lbpolicy.Endpoint {
-	out := make([]*lbpolicy.Endpoint, 0, len(s.plan.Endpoints))
-	for i := range s.plan.Endpoints {
-		if want := &s.plan.Endpoints[i]; s.idx.planEndpoint(want.IP.Unmap()) == want {
-			out = append(out, want) // else an invalid IP, or not the first of its IP
+	eps := s.plan.Endpoints
+	out := make([]*lbpolicy.Endpoint, 0, len(eps))
+	sorted := s.idx.eps == nil // by IP: the first of an IP follows another IP
+	for i := range eps {
+		want, ip := &eps[i], eps[i].IP.Unmap()
+		switch {
+		case !ip.IsValid():
+		case sorted && (i == 0 || eps[i-1].IP.Unmap() != ip):
+			out = append(out, want)
+		case !sorted && s.idx.planEndpoint(ip) == want: // the first of its IP
+			out = append(out, want)
 		}
 	}
 	return out
@@ -223,7 +253,7 @@ func (s *syncRun) planEndpoints() []*lbpolicy.Endpoint {
 // ones it does not want, by ID.
 func (s *syncRun) planAllLoadBalancers() []lbTask {
 	var tasks []lbTask
-	keep := map[string]bool{} // owned IDs to keep
+	keep := make(map[string]bool, len(s.plan.LoadBalancers)) // owned IDs to keep
 	wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
 	for i := range s.plan.LoadBalancers {
 		lb := &s.plan.LoadBalancers[i]
@@ -236,10 +266,15 @@ func (s *syncRun) planAllLoadBalancers() []lbTask {
 		wanted[key] = true
 		tasks = s.planLB(tasks, lb, key, false, keep)
 	}
-	for _, id := range s.v.sortedLBIDs() {
-		if s.r.owned.ownsLB(id) && !keep[id] {
-			tasks = s.deleteLB(tasks, id)
+	var unwanted []string
+	for id := range s.v.lbs {
+		if !keep[id] && s.r.owned.ownsLB(id) {
+			unwanted = append(unwanted, id)
 		}
+	}
+	slices.Sort(unwanted) // the few deletes in ID order, not every ID
+	for _, id := range unwanted {
+		tasks = s.deleteLB(tasks, id)
 	}
 	return tasks
 }

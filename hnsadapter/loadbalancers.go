@@ -173,10 +173,11 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
-	want := desiredLoadBalancer(lb, ids)
-	switch {
-	case owned != nil && sameLoadBalancer(owned, want):
+	if owned != nil && matchesLoadBalancer(owned, lb, ids) {
 		return tasks
+	}
+	want := desiredLoadBalancer(lb, slices.Clone(ids)) // ids is resolveBackends' buffer
+	switch {
 	case s.unsupported(lb, key, want, owned != nil):
 		return tasks // no call HNS would refuse with 0x57 (capability.go)
 	case owned == nil && foreign != nil:
@@ -210,13 +211,15 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	return append(tasks, task)
 }
 
-// resolveBackends returns the sorted HNS endpoint IDs of lb's backends.
+// resolveBackends returns the sorted HNS endpoint IDs of lb's backends,
+// in a buffer the next call reuses.
 // waiting is true when a backend's plan endpoint could not be made this
 // sync. Backends without endpoint are left out, with a diagnostic, and
 // make missing true.
 func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (ids []string, waiting, missing bool) {
 	v := s.v
-	ids = make([]string, 0, len(lb.Backends))
+	ids = s.backendIDs[:0]
+	defer func() { s.backendIDs = ids[:0] }()
 	for _, b := range lb.Backends {
 		if b.EndpointName != "" {
 			if ep, ok := v.localNamed(b.EndpointName); ok {

@@ -146,12 +146,16 @@ func (o *ownership) prune(v *view) (lbs, eps int) {
 
 // adopt takes ownership of what a restarted Reconciler may take (see
 // ownership) and returns the number of load balancers adopted. keys are
-// the plan's load-balancer keys; endpoints its endpoints by IP. With
-// claimNetwork, elsewhere holds the IDs (in idKey form) of the endpoints on
-// other networks.
-func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, endpoints map[netip.Addr]*lbpolicy.Endpoint,
+// the plan's load-balancer keys; wants its endpoints, the first of each IP.
+// With claimNetwork, elsewhere holds the IDs (in idKey form) of the
+// endpoints on other networks.
+func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpolicy.Endpoint,
 	claimNetwork bool, elsewhere map[string]struct{},
 ) (adopted int) {
+	if len(o.lbs) == 0 && len(o.eps) == 0 { // sized once: a restart adopts nearly all
+		o.lbs = make(map[string]lbpolicy.Key, len(keys))
+		o.eps = make(map[string]netip.Addr, len(wants))
+	}
 	for k := range keys {
 		if ids := v.byKey[k]; len(ids) > 0 {
 			o.addLB(ids[0], k) // several holders: the first by ID
@@ -166,14 +170,23 @@ func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, endpoints map
 			}
 		}
 	}
-	for ip, ids := range v.remoteByIP {
-		want := endpoints[ip]
-		for _, id := range ids {
-			if claimNetwork || (want != nil && want.Remote && matchesEndpoint(v.eps[id], want)) {
+	if claimNetwork {
+		for ip, ids := range v.remoteByIP {
+			for _, id := range ids {
 				o.addEndpoint(id, ip)
-				if !claimNetwork {
-					break // one per IP
-				}
+			}
+		}
+		return adopted
+	}
+	for _, want := range wants {
+		if !want.Remote {
+			continue
+		}
+		ip := want.IP.Unmap()
+		for _, id := range v.remoteByIP[ip] {
+			if sameRemote(v.eps[id], want) {
+				o.addEndpoint(id, ip)
+				break // one per IP: the first by ID
 			}
 		}
 	}

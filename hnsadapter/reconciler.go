@@ -97,8 +97,12 @@ type Reconciler struct {
 	// updates is what in-place updates were seen to do on this HNS. The
 	// workers of a sync share it.
 	updates *inPlaceUpdates
-	// scratch is what the last sync's maps leave to the next (scratch.go).
+	// scratch is what the last sync of changes's maps leave to the next
+	// (scratch.go).
 	scratch scratch
+	// full holds the big maps of the last full sync, for the next to
+	// empty and reuse (fullsync.go).
+	full fullScratch
 	// journal is the state of the ownership record's files (journal.go).
 	journal journalState
 

@@ -40,6 +40,9 @@ type syncRun struct {
 	detached map[lbpolicy.Key]bool
 	// scope is what a sync of changes looks at (changesync.go).
 	scope changeScope
+	// backendIDs is resolveBackends' buffer, reused from one load
+	// balancer to the next.
+	backendIDs []string
 }
 
 // endpointUse is what the backends with one IP use this sync.
@@ -88,8 +91,11 @@ func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLB
 }
 
 // recycle hands s's maps back to the Reconciler's scratch, once the sync
-// is over.
+// is over. A full sync's are the Reconciler's already (fullScratch).
 func (s *syncRun) recycle() {
+	if s.res.Full {
+		return
+	}
 	give(&s.r.scratch.endpoints, s.endpoints)
 	give(&s.r.scratch.ids, s.ids)
 	s.endpoints, s.ids = nil, nil

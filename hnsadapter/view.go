@@ -1,9 +1,9 @@
 package hnsadapter
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -48,31 +48,120 @@ type view struct {
 	// balancer still references them (one the Reconciler could not see,
 	// in a sync of changes).
 	deleted map[string]netip.Addr
+
+	// spare is where the lists of IDs above with one ID come from (see
+	// one).
+	spare []string
+
+	// listedLBs and listedEPs are the lists the load balancers and the
+	// endpoints were made from, until the view changes them (nil since):
+	// a full sync whose list is the same keeps that part of the view
+	// rather than indexing 100,000 objects again (newViewReusing).
+	listedLBs []hns.HostComputeLoadBalancer
+	listedEPs []hns.HostComputeEndpoint
+	// remotes is remotesByIP's, made at most once per listedEPs.
+	remotes []remoteEntry
 }
 
 func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
-	v := &view{
-		lbs:   make(map[string]*hns.HostComputeLoadBalancer, len(lbs)),
-		keys:  make(map[string]lbpolicy.Key, len(lbs)),
-		byKey: make(map[lbpolicy.Key][]string, len(lbs)),
-		refs:  make(map[string]int, len(eps)),
+	return newViewReusing(lbs, eps, nil)
+}
+
+// newViewReusing is newView from old (nil: none), the view of the last
+// full sync, which is no longer used for anything but its trusted and
+// deleted sets: a part of old made from a list equal to lbs (or eps) and
+// not changed since is taken as it is; otherwise old's endpoint maps are
+// emptied and reused. At 100,000 endpoints, indexing them anew at each
+// full sync is much of its cost and most of its garbage.
+func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint, old *view) *view {
+	v := &view{}
+	if old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs) {
+		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs
+	} else {
+		v.lbs = make(map[string]*hns.HostComputeLoadBalancer, len(lbs))
+		v.keys = make(map[string]lbpolicy.Key, len(lbs))
+		v.byKey = make(map[lbpolicy.Key][]string, len(lbs))
+		v.spare = make([]string, len(lbs))
+		if old != nil && old.refs != nil {
+			v.refs, old.refs = old.refs, nil
+			clear(v.refs)
+		} else {
+			v.refs = make(map[string]int, len(eps))
+		}
+		for i := range lbs {
+			v.putLB(&lbs[i])
+		}
+		v.listedLBs = lbs
 	}
-	for i := range lbs {
-		v.putLB(&lbs[i])
+	if old != nil && old.listedEPs != nil && sameEndpointList(old.listedEPs, eps) {
+		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
+		v.listedEPs, v.remotes = old.listedEPs, old.remotes
+		return v
 	}
-	v.setEndpoints(eps)
+	if old != nil && old.eps != nil {
+		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
+		old.eps, old.localByIP, old.localByName, old.remoteByIP = nil, nil, nil, nil
+	}
+	v.fillEndpoints(eps)
 	return v
 }
 
 // setEndpoints replaces the endpoints with a fresh list of them.
 func (v *view) setEndpoints(eps []hns.HostComputeEndpoint) {
-	v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
-	v.localByIP = map[netip.Addr][]string{}
-	v.localByName = map[string][]string{}
-	v.remoteByIP = make(map[netip.Addr][]string, len(eps))
+	v.eps, v.localByIP, v.localByName, v.remoteByIP = nil, nil, nil, nil
+	v.fillEndpoints(eps)
+}
+
+// fillEndpoints makes the endpoints eps, emptying the maps of those
+// held.
+func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
+	if v.eps == nil {
+		v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
+		v.localByIP = map[netip.Addr][]string{}
+		v.localByName = map[string][]string{}
+		v.remoteByIP = make(map[netip.Addr][]string, len(eps))
+	}
+	clear(v.eps)
+	clear(v.localByIP)
+	clear(v.localByName)
+	clear(v.remoteByIP)
+	if len(v.spare) < len(eps) {
+		v.spare = make([]string, len(eps))
+	}
 	for i := range eps {
 		v.putEndpoint(&eps[i])
 	}
+	v.listedEPs, v.remotes = eps, nil
+}
+
+// sameLBList reports whether a and b are the same list: the same objects
+// in the same order, field by field, exactly.
+func sameLBList(a, b []hns.HostComputeLoadBalancer) bool {
+	return slices.EqualFunc(a, b, func(x, y hns.HostComputeLoadBalancer) bool {
+		return x.Id == y.Id && x.SourceVIP == y.SourceVIP && x.SchemaVersion == y.SchemaVersion && x.Flags == y.Flags &&
+			slices.Equal(x.HostComputeEndpoints, y.HostComputeEndpoints) && slices.Equal(x.FrontendVIPs, y.FrontendVIPs) &&
+			slices.Equal(x.PortMappings, y.PortMappings)
+	})
+}
+
+// sameEndpointList is sameLBList for endpoints.
+func sameEndpointList(a, b []hns.HostComputeEndpoint) bool {
+	return slices.EqualFunc(a, b, func(x, y hns.HostComputeEndpoint) bool {
+		return x.Id == y.Id && x.Name == y.Name && x.HostComputeNetwork == y.HostComputeNetwork &&
+			x.MacAddress == y.MacAddress && x.Flags == y.Flags && x.SchemaVersion == y.SchemaVersion &&
+			slices.Equal(x.IpConfigurations, y.IpConfigurations) &&
+			slices.EqualFunc(x.Policies, y.Policies, func(p, q hns.EndpointPolicy) bool {
+				return p.Type == q.Type && bytes.Equal(p.Settings, q.Settings)
+			})
+	})
+}
+
+// addID adds id to the sorted list ids, a list of the view's.
+func (v *view) addID(ids []string, id string) []string {
+	if len(ids) == 0 {
+		return v.one(id)
+	}
+	return insertID(ids, id)
 }
 
 // insertID adds id to the sorted list ids.
@@ -82,6 +171,19 @@ func insertID(ids []string, id string) []string {
 		return ids
 	}
 	return slices.Insert(ids, i, id)
+}
+
+// one returns the list holding only id. Most keys and IPs have one
+// holder: their lists are cut from a shared array, without room to grow
+// (a second ID moves the list out), rather than allocated one by one.
+func (v *view) one(id string) []string {
+	if len(v.spare) == 0 {
+		v.spare = make([]string, 64)
+	}
+	ids := v.spare[:1:1]
+	ids[0] = id
+	v.spare = v.spare[1:]
+	return ids
 }
 
 // deleteID removes id from the sorted list ids.
@@ -101,15 +203,17 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 		// An update on the same key: only the references change.
 		v.releaseRefs(v.lbs[id])
 		delete(v.trusted, id)
+		v.listedLBs = nil // no longer what the list said
 		v.lbs[id] = lb
 		forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 		return
 	}
 	v.removeLB(id)
+	v.listedLBs = nil
 	v.lbs[id] = lb
 	if ok {
 		v.keys[id] = k
-		v.byKey[k] = insertID(v.byKey[k], id)
+		v.byKey[k] = v.addID(v.byKey[k], id)
 	}
 	forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 }
@@ -123,9 +227,12 @@ func forEachID(ids []string, fn func(id string)) {
 		}
 		return
 	}
-	for i, id := range ids {
-		if !slices.ContainsFunc(ids[:i], func(prev string) bool { return strings.EqualFold(prev, id) }) {
-			fn(idKey(id))
+	var buf [16]string
+	seen := buf[:0]
+	for _, id := range ids {
+		if k := idKey(id); !slices.Contains(seen, k) {
+			seen = append(seen, k)
+			fn(k)
 		}
 	}
 }
@@ -146,6 +253,7 @@ func (v *view) removeLB(id string) {
 	if !ok {
 		return
 	}
+	v.listedLBs = nil
 	delete(v.lbs, id)
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
@@ -175,19 +283,20 @@ func (v *view) releaseRefs(lb *hns.HostComputeLoadBalancer) {
 func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	id := idKey(ep.Id)
 	v.removeEndpoint(id)
+	v.listedEPs, v.remotes = nil, nil
 	v.eps[id] = ep
 	ip, ok := endpointIP(ep)
 	switch {
 	case isRemote(ep):
 		if ok {
-			v.remoteByIP[ip] = insertID(v.remoteByIP[ip], id)
+			v.remoteByIP[ip] = v.addID(v.remoteByIP[ip], id)
 		}
 	default:
 		if ok {
-			v.localByIP[ip] = insertID(v.localByIP[ip], id)
+			v.localByIP[ip] = v.addID(v.localByIP[ip], id)
 		}
 		if ep.Name != "" {
-			v.localByName[ep.Name] = insertID(v.localByName[ep.Name], id)
+			v.localByName[ep.Name] = v.addID(v.localByName[ep.Name], id)
 		}
 	}
 }
@@ -211,6 +320,7 @@ func (v *view) removeEndpoint(id string) {
 	if !ok {
 		return
 	}
+	v.listedEPs, v.remotes = nil, nil
 	delete(v.eps, id)
 	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
 		if ids := deleteID(m[ip], id); len(ids) > 0 {

@@ -1,0 +1,249 @@
+package hnsadapter
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// viewContent is what a view says HNS holds, by value, for comparisons.
+type viewContent struct {
+	LBs         map[string]hns.HostComputeLoadBalancer
+	Keys        map[string]lbpolicy.Key
+	ByKey       map[lbpolicy.Key][]string
+	Refs        map[string]int
+	EPs         map[string]hns.HostComputeEndpoint
+	LocalByIP   map[netip.Addr][]string
+	LocalByName map[string][]string
+	RemoteByIP  map[netip.Addr][]string
+}
+
+func contentOf(v *view) viewContent {
+	c := viewContent{LBs: map[string]hns.HostComputeLoadBalancer{}, EPs: map[string]hns.HostComputeEndpoint{},
+		Keys: v.keys, ByKey: v.byKey, Refs: v.refs, LocalByIP: v.localByIP, LocalByName: v.localByName, RemoteByIP: v.remoteByIP}
+	for id, lb := range v.lbs {
+		c.LBs[id] = *lb
+	}
+	for id, ep := range v.eps {
+		c.EPs[id] = *ep
+	}
+	return c
+}
+
+// TestViewReuse: a full sync's view made from the last one (reusing the
+// parts whose lists did not change) holds what a view made afresh from
+// the same lists holds, whatever the sync changed in the last view and
+// whatever changed in the lists.
+func TestViewReuse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		lbs, eps := randomLists(rng)
+		old := newView(lbs, eps)
+		if round%3 == 0 {
+			old = newViewReusing(lbs, eps, newView(cloneLists(lbs, eps))) // itself reused
+		}
+		// The sync's own calls change the view, or not.
+		switch rng.IntN(5) {
+		case 0:
+			ep := eps[rng.IntN(len(eps))]
+			old.removeEndpoint(ep.Id)
+		case 1:
+			lb := lbs[rng.IntN(len(lbs))]
+			old.removeLB(lb.Id)
+		case 2:
+			lb := lbs[rng.IntN(len(lbs))]
+			lb.HostComputeEndpoints = lb.HostComputeEndpoints[:1]
+			old.putLB(&lb)
+		}
+		// The next list: the same (copied), or changed in one field.
+		lbs2, eps2 := cloneLists(lbs, eps)
+		switch rng.IntN(6) {
+		case 0:
+			lbs2[rng.IntN(len(lbs2))].HostComputeEndpoints[0] = "EP-9999"
+		case 1:
+			eps2[rng.IntN(len(eps2))].IpConfigurations[0].IpAddress = "10.9.9.9"
+		case 2:
+			eps2[rng.IntN(len(eps2))].Policies[0].Settings[3] = 'x'
+		case 3:
+			eps2 = eps2[1:]
+		}
+		want := contentOf(newView(cloneLists(lbs2, eps2)))
+		got := newViewReusing(lbs2, eps2, old)
+		if diff := cmp.Diff(want, contentOf(got), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+			t.Fatalf("round %d: reused view (-fresh +reused):\n%s", round, diff)
+		}
+	}
+}
+
+// TestListEqualityKnowsEveryField: sameLBList and sameEndpointList compare
+// every field of the schema types; a field added to them must be added
+// there, or a changed list would keep a stale view.
+func TestListEqualityKnowsEveryField(t *testing.T) {
+	for typ, n := range map[reflect.Type]int{
+		reflect.TypeFor[hns.HostComputeLoadBalancer](): 7,
+		reflect.TypeFor[hns.HostComputeEndpoint]():     8,
+		reflect.TypeFor[hns.EndpointPolicy]():          2,
+		reflect.TypeFor[hns.IpConfig]():                2,
+	} {
+		if typ.NumField() != n {
+			t.Errorf("%s has %d fields, the list comparisons know %d", typ, typ.NumField(), n)
+		}
+	}
+	lb := hns.HostComputeLoadBalancer{Id: "A", HostComputeEndpoints: []string{"E"}, SourceVIP: "1.1.1.1",
+		FrontendVIPs: []string{"2.2.2.2"}, PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6}},
+		SchemaVersion: hns.V2SchemaVersion(), Flags: 1}
+	for i, f := range []func(*hns.HostComputeLoadBalancer){
+		func(x *hns.HostComputeLoadBalancer) { x.Id = "B" },
+		func(x *hns.HostComputeLoadBalancer) { x.HostComputeEndpoints = []string{"F"} },
+		func(x *hns.HostComputeLoadBalancer) { x.SourceVIP = "" },
+		func(x *hns.HostComputeLoadBalancer) { x.FrontendVIPs = nil },
+		func(x *hns.HostComputeLoadBalancer) { x.PortMappings = []hns.LoadBalancerPortMapping{{Protocol: 17}} },
+		func(x *hns.HostComputeLoadBalancer) { x.SchemaVersion = hns.SchemaVersion{} },
+		func(x *hns.HostComputeLoadBalancer) { x.Flags = 0 },
+	} {
+		other := lb
+		f(&other)
+		if sameLBList([]hns.HostComputeLoadBalancer{lb}, []hns.HostComputeLoadBalancer{other}) {
+			t.Errorf("load balancer field %d: a change is not seen", i)
+		}
+	}
+	ep := hns.HostComputeEndpoint{Id: "A", Name: "n", HostComputeNetwork: "N", MacAddress: "M", Flags: 1,
+		SchemaVersion: hns.V2SchemaVersion(), IpConfigurations: []hns.IpConfig{{IpAddress: "1.1.1.1", PrefixLength: 32}},
+		Policies: []hns.EndpointPolicy{{Type: "T", Settings: []byte("{}")}}}
+	for i, f := range []func(*hns.HostComputeEndpoint){
+		func(x *hns.HostComputeEndpoint) { x.Id = "B" },
+		func(x *hns.HostComputeEndpoint) { x.Name = "m" },
+		func(x *hns.HostComputeEndpoint) { x.HostComputeNetwork = "O" },
+		func(x *hns.HostComputeEndpoint) { x.MacAddress = "m" },
+		func(x *hns.HostComputeEndpoint) { x.Flags = 0 },
+		func(x *hns.HostComputeEndpoint) { x.SchemaVersion = hns.SchemaVersion{} },
+		func(x *hns.HostComputeEndpoint) { x.IpConfigurations = []hns.IpConfig{{IpAddress: "1.1.1.1"}} },
+		func(x *hns.HostComputeEndpoint) {
+			x.Policies = []hns.EndpointPolicy{{Type: "U", Settings: []byte("{}")}}
+		},
+		func(x *hns.HostComputeEndpoint) {
+			x.Policies = []hns.EndpointPolicy{{Type: "T", Settings: []byte("[]")}}
+		},
+	} {
+		other := ep
+		f(&other)
+		if sameEndpointList([]hns.HostComputeEndpoint{ep}, []hns.HostComputeEndpoint{other}) {
+			t.Errorf("endpoint field %d: a change is not seen", i)
+		}
+	}
+}
+
+// randomLists are a few load balancers over a few local and remote
+// endpoints, some sharing an IP, a key or a name.
+func randomLists(rng *rand.Rand) ([]hns.HostComputeLoadBalancer, []hns.HostComputeEndpoint) {
+	var eps []hns.HostComputeEndpoint
+	for i := range 2 + rng.IntN(10) {
+		ep := hns.HostComputeEndpoint{Id: fmt.Sprintf("EP-%d", i), MacAddress: "02-00-00-00-00-01",
+			IpConfigurations: []hns.IpConfig{{IpAddress: fmt.Sprintf("10.1.0.%d", rng.IntN(6))}},
+			Policies:         []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress, Settings: []byte(`{"ProviderAddress":"10.0.0.1"}`)}}}
+		if rng.IntN(3) == 0 {
+			ep.Name = fmt.Sprintf("pod-%d", rng.IntN(3))
+		} else {
+			ep.Flags = hns.EndpointFlagsRemoteEndpoint
+		}
+		eps = append(eps, ep)
+	}
+	var lbs []hns.HostComputeLoadBalancer
+	for i := range 1 + rng.IntN(8) {
+		lb := hns.HostComputeLoadBalancer{Id: fmt.Sprintf("LB-%d", i),
+			FrontendVIPs: []string{fmt.Sprintf("10.96.0.%d", rng.IntN(4))},
+			PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, ExternalPort: 80}}}
+		for range 1 + rng.IntN(3) {
+			lb.HostComputeEndpoints = append(lb.HostComputeEndpoints, eps[rng.IntN(len(eps))].Id)
+		}
+		lbs = append(lbs, lb)
+	}
+	return lbs, eps
+}
+
+// cloneLists deep-copies lists.
+func cloneLists(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) ([]hns.HostComputeLoadBalancer, []hns.HostComputeEndpoint) {
+	lbs = slices.Clone(lbs)
+	for i := range lbs {
+		lbs[i].HostComputeEndpoints = slices.Clone(lbs[i].HostComputeEndpoints)
+		lbs[i].FrontendVIPs = slices.Clone(lbs[i].FrontendVIPs)
+		lbs[i].PortMappings = slices.Clone(lbs[i].PortMappings)
+	}
+	eps = slices.Clone(eps)
+	for i := range eps {
+		eps[i].IpConfigurations = slices.Clone(eps[i].IpConfigurations)
+		pols := slices.Clone(eps[i].Policies)
+		for j := range pols {
+			pols[j].Settings = slices.Clone(pols[j].Settings)
+		}
+		eps[i].Policies = pols
+	}
+	return lbs, eps
+}
+
+// TestRemoteWalk: walking the view's remote endpoints in IP order finds,
+// for every plan endpoint, what existingRemote finds by looking it up,
+// whatever the view holds: several endpoints per IP, owned or not,
+// matching or not, local ones, an ID listed twice.
+func TestRemoteWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 300 {
+		var eps []hns.HostComputeEndpoint
+		ids := rng.Perm(100) // IDs not in IP order
+		for i := range 1 + rng.IntN(40) {
+			ep := *desiredEndpoint(&lbpolicy.Endpoint{IP: netip.AddrFrom4([4]byte{10, 1, 0, byte(rng.IntN(6))}),
+				Remote: rng.IntN(5) > 0, MACAddress: fmt.Sprintf("02-00-00-00-00-%02X", rng.IntN(2)),
+				ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, byte(1 + rng.IntN(2))})}, "net")
+			ep.Id = fmt.Sprintf("EP-%03d", ids[i])
+			if i > 0 && rng.IntN(20) == 0 {
+				ep.Id = eps[rng.IntN(i)].Id // listed twice
+			}
+			eps = append(eps, ep)
+		}
+		r := &Reconciler{owned: newOwnership(false)}
+		s := &syncRun{r: r, v: newView(nil, eps)}
+		for id := range s.v.eps {
+			if rng.IntN(3) == 0 {
+				r.owned.addEndpoint(id, netip.Addr{})
+			}
+		}
+		var walk *remoteWalk
+		if all := s.v.remotesByIP(); all != nil {
+			walk = &remoteWalk{all: all}
+		} else if !hasDuplicateID(eps) && len(s.v.remoteByIP) > 0 {
+			t.Fatalf("round %d: no walk for a view made from its list", round)
+		}
+		for last := range 8 {
+			want := &lbpolicy.Endpoint{IP: netip.AddrFrom4([4]byte{10, 1, 0, byte(last)}), Remote: true,
+				MACAddress: "02-00-00-00-00-00", ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, 1})}
+			wantID, wantOK := s.existingRemote(want)
+			if walk == nil {
+				continue
+			}
+			gotID, gotOK := s.existingRemoteIn(walk.holding(want.IP), want)
+			if gotID != wantID || gotOK != wantOK {
+				t.Fatalf("round %d, %s: walk found %q %v, lookup %q %v", round, want.IP, gotID, gotOK, wantID, wantOK)
+			}
+		}
+	}
+}
+
+func hasDuplicateID(eps []hns.HostComputeEndpoint) bool {
+	seen := map[string]bool{}
+	for _, ep := range eps {
+		if seen[ep.Id] {
+			return true
+		}
+		seen[ep.Id] = true
+	}
+	return false
+}
