@@ -37,15 +37,39 @@ const defaultAffinityTimeout = 10800 // seconds; core/v1's default
 // never fail the computation: they become Diagnostics, and the other
 // objects are planned as usual.
 func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.EndpointSlice) (Plan, error) {
+	return compute(node, services, endpointSlices, 0)
+}
+
+// compute is Compute on workers goroutines (0: computeWorkers decides).
+// The plan does not depend on workers.
+func compute(node Node, services []*corev1.Service, endpointSlices []*discovery.EndpointSlice, workers int) (Plan, error) {
 	n, err := node.validate()
 	if err != nil {
 		return Plan{}, err
 	}
-	c := &computer{node: n}
+	svcs := make([]*corev1.Service, 0, len(services))
+	for _, s := range services {
+		if s != nil {
+			svcs = append(svcs, s)
+		}
+	}
+	if workers <= 0 {
+		workers = computeWorkers(len(svcs))
+	}
+	bySvc := groupSlices(workers, func() map[types.NamespacedName][]*discovery.EndpointSlice {
+		return endpoints.ByService(endpointSlices)
+	})
+	svcs = sortServices(svcs, workers)
+
+	c := &computer{node: n, workers: workers}
 	c.backendArena.chunk, c.addrArena.chunk = 1024, 1024 // some hundred load balancers' lists each
-	// Most Services give one or two load balancers.
-	c.lbs = make([]LoadBalancer, 0, 2*len(services))
-	c.remotes = make([][]netip.Addr, 0, 2*len(services))
+	if workers <= 1 {
+		// Most Services give one or two load balancers. (Several workers'
+		// batches are sized once all are planned.)
+		c.lbs = make([]LoadBalancer, 0, 2*len(svcs))
+		c.remotes = make([][]netip.Addr, 0, 2*len(svcs))
+		c.owners = make([]ownerSpan, 0, len(svcs))
+	}
 	c.diags = append(c.diags, n.diagnostics...)
 	// The source-VIP endpoints come first: nothing may take their IPs.
 	for _, fam := range n.families {
@@ -55,25 +79,7 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 			c.addEndpoint(fam.network.SourceVIPEndpoint(), "Node "+n.Name)
 		}
 	}
-
-	bySvc := endpoints.ByService(endpointSlices)
-	svcs := make([]*corev1.Service, 0, len(services))
-	for _, s := range services {
-		if s != nil {
-			svcs = append(svcs, s)
-		}
-	}
-	slices.SortFunc(svcs, compareServices)
-	c.owners = make([]ownerSpan, 0, len(svcs))
-	for i, s := range svcs {
-		if i > 0 && s.Namespace == svcs[i-1].Namespace && s.Name == svcs[i-1].Name {
-			c.diag(SeverityError, "Service "+s.Namespace+"/"+s.Name, ReasonInvalidService,
-				"the Service is given more than once; only one copy (the lowest UID and resourceVersion) is planned")
-			continue
-		}
-		c.startService(s)
-		c.service(s, bySvc[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}])
-	}
+	c.services(svcs, bySvc(), workers)
 	return c.plan(), nil
 }
 
@@ -82,8 +88,12 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 // by UID, resourceVersion and, as a last resort, content, so that which
 // copy is planned never depends on the input order.
 func compareServices(a, b *corev1.Service) int {
-	if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name),
-		strings.Compare(string(a.UID), string(b.UID)), strings.Compare(a.ResourceVersion, b.ResourceVersion)); c != 0 {
+	// Two steps: cmp.Or's arguments are all evaluated, and names almost
+	// always differ.
+	if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name)); c != 0 {
+		return c
+	}
+	if c := cmp.Or(strings.Compare(string(a.UID), string(b.UID)), strings.Compare(a.ResourceVersion, b.ResourceVersion)); c != 0 {
 		return c
 	}
 	if a == b {
@@ -97,6 +107,7 @@ func compareServices(a, b *corev1.Service) int {
 // computer accumulates one Compute call's results.
 type computer struct {
 	node      *node
+	workers   int            // goroutines Compute may use (0 and 1: this one)
 	lbs       []LoadBalancer // candidates, before frontend conflicts are resolved
 	remotes   [][]netip.Addr // per candidate: backends that need a remote endpoint
 	endpoints []endpointCandidate
@@ -705,6 +716,10 @@ func (c *computer) plan() Plan {
 	// lbOrder puts each key's candidates in a run; frontendWinner picks
 	// the run's winner (compareFrontendClaims), and the others get
 	// frontendConflict's diagnostic.
+	// The recorded endpoints do not depend on the winners: they are sorted
+	// meanwhile.
+	var recorded []endpointCandidate
+	waitRecorded := c.concurrently(func() { recorded = c.recordedByIP() })
 	order := c.lbOrder()
 	lbs := make([]LoadBalancer, 0, len(order))
 	won := make([]bool, len(c.lbs))
@@ -735,7 +750,8 @@ func (c *computer) plan() Plan {
 			remotes = append(remotes, c.remotes[i])
 		}
 	}
-	eps := c.endpointList(remotes)
+	waitRecorded()
+	eps := c.endpointList(remotes, recorded)
 
 	slices.SortFunc(c.diags, compareDiagnostics)
 	diags := slices.CompactFunc(c.diags, func(a, b Diagnostic) bool { return a == b })
@@ -746,13 +762,12 @@ func (c *computer) plan() Plan {
 }
 
 // endpointList returns the plan's endpoints sorted by IP: the recorded
-// ones (source VIP first, then ClusterIP endpoints) and a remote endpoint
+// ones (source VIP first, then ClusterIP endpoints; recordedByIP) and a remote endpoint
 // per remote backend of a planned load balancer. Where several want one
 // IP, resolveEndpoint decides: the first recorded one wins, and a
 // recorded one wins over the remote backend's.
-func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
-	ips, v4 := remoteBackendIPs(remotes)
-	recorded := c.recordedByIP()
+func (c *computer) endpointList(remotes [][]netip.Addr, recorded []endpointCandidate) []Endpoint {
+	ips, v4 := remoteBackendIPs(remotes, c.workers > 1 && len(remotes) >= parallelMinRemoteLists)
 	// The remote endpoints go into one array with room for the recorded
 	// ones, which mergeRecorded then merges in, in place.
 	out := make([]Endpoint, 0, len(ips)+len(recorded))
@@ -761,7 +776,7 @@ func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
 		if fam.name == IPv6 {
 			lo, hi = v4, len(ips)
 		}
-		out = fam.network.AppendRemoteEndpoints(out, ips[lo:hi])
+		out = c.appendRemoteEndpoints(fam.network, out, ips[lo:hi])
 	}
 	return mergeRecorded(out, recorded, func(group []endpointCandidate, remote *Endpoint) Endpoint {
 		var ep Endpoint

@@ -110,8 +110,33 @@ func (c *computer) recordedByIP() []endpointCandidate {
 // remoteBackendIPs returns the distinct IPs in remotes, sorted (IPv4
 // first), and how many of them are IPv4. Many load balancers share remote
 // backends, so the lists are collected, sorted and deduplicated; IPv4
-// addresses sort as integers, which is fast.
-func remoteBackendIPs(remotes [][]netip.Addr) ([]netip.Addr, int) {
+// addresses sort as integers, which is fast. With two goroutines, each
+// does half of the lists, and the halves are merged.
+func remoteBackendIPs(remotes [][]netip.Addr, parallel bool) ([]netip.Addr, int) {
+	var v4 []uint32
+	var v6 []netip.Addr
+	if parallel {
+		half := len(remotes) / 2
+		var v4a []uint32
+		var v6a []netip.Addr
+		wait := goAndWait(func() { v4a, v6a = sortedRemotes(remotes[:half]) })
+		v4, v6 = sortedRemotes(remotes[half:])
+		wait()
+		v4 = mergeDistinct(v4a, v4)
+		v6 = slices.Compact(slices.SortedFunc(slices.Values(append(v6a, v6...)), netip.Addr.Compare))
+	} else {
+		v4, v6 = sortedRemotes(remotes)
+	}
+	ips := make([]netip.Addr, 0, len(v4)+len(v6))
+	for _, x := range v4 {
+		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
+	}
+	return append(ips, v6...), len(v4) // IPv4 sorts before IPv6
+}
+
+// sortedRemotes returns the distinct IPv4 addresses in remotes, as
+// integers, and IPv6 addresses, each sorted.
+func sortedRemotes(remotes [][]netip.Addr) ([]uint32, []netip.Addr) {
 	size := 0
 	for _, rs := range remotes {
 		size += len(rs) // an upper bound, to allocate once
@@ -135,12 +160,23 @@ func remoteBackendIPs(remotes [][]netip.Addr) ([]netip.Addr, int) {
 	}
 	v4 = slices.Compact(radixSort(v4, 1, func(x *uint32, _ int) uint64 { return uint64(*x) }))
 	slices.SortFunc(v6, netip.Addr.Compare)
-	v6 = slices.Compact(v6)
-	ips := make([]netip.Addr, 0, len(v4)+len(v6))
-	for _, x := range v4 {
-		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
+	return v4, slices.Compact(v6)
+}
+
+// mergeDistinct merges two sorted lists of distinct values into one.
+func mergeDistinct(a, b []uint32) []uint32 {
+	out := make([]uint32, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
 	}
-	return append(ips, v6...), len(v4) // IPv4 sorts before IPv6
+	return append(append(out, a...), b...)
 }
 
 // mergeRecorded merges the recorded endpoints (sorted by IP, see
