@@ -33,18 +33,90 @@ type serviceState struct {
 // modified once made, so that pointers into it stay valid while claims and
 // the change log refer to them.
 type serviceOutput struct {
-	lbs       []LoadBalancer
+	lbs []LoadBalancer
+	// Per load balancer, its remote backends (an empty list, not nil, when
+	// none), or nil where they are all its backends (see remotesOf), as
+	// for almost every load balancer when a cluster has many nodes.
 	remotes   [][]netip.Addr
 	endpoints []endpointCandidate
 	diags     []Diagnostic
 }
 
-// sliceEntry is a held EndpointSlice and the Service it was filed under
-// when it arrived (its label then, not re-read later).
+// newServiceOutput returns c's output, for a Tracker to keep: remote
+// backend lists that repeat all the backends' IPs are dropped, and the
+// load balancers are cut to their number.
+func newServiceOutput(c *computer) serviceOutput {
+	out := serviceOutput{lbs: c.lbs, remotes: c.remotes, endpoints: c.endpoints, diags: c.diags}
+	if cap(out.lbs) > len(out.lbs) {
+		out.lbs = append([]LoadBalancer(nil), out.lbs...)
+	}
+	for i, rs := range out.remotes {
+		switch {
+		case len(rs) == 0:
+			out.remotes[i] = []netip.Addr{} // allocates nothing
+		case sameIPs(rs, out.lbs[i].Backends):
+			out.remotes[i] = nil
+		}
+	}
+	return out
+}
+
+// remotesOf returns load balancer i's remote backends.
+func (o *serviceOutput) remotesOf(i int) remoteView {
+	if rs := o.remotes[i]; rs != nil {
+		return remoteView{ips: rs}
+	}
+	return remoteView{backends: o.lbs[i].Backends}
+}
+
+func sameIPs(ips []netip.Addr, backends []Backend) bool {
+	if len(ips) != len(backends) {
+		return false
+	}
+	for i := range ips {
+		if ips[i] != backends[i].IP {
+			return false
+		}
+	}
+	return true
+}
+
+// remoteView is a load balancer's remote backends: ips or, when backends
+// is not nil, every backend's IP.
+type remoteView struct {
+	ips      []netip.Addr
+	backends []Backend
+}
+
+func (r remoteView) len() int {
+	if r.backends != nil {
+		return len(r.backends)
+	}
+	return len(r.ips)
+}
+
+func (r remoteView) at(i int) netip.Addr {
+	if r.backends != nil {
+		return r.backends[i].IP
+	}
+	return r.ips[i]
+}
+
+func (r remoteView) sorted() bool {
+	for i := 1; i < r.len(); i++ {
+		if r.at(i).Less(r.at(i - 1)) {
+			return false
+		}
+	}
+	return true
+}
+
+// sliceEntry is a held EndpointSlice and the Service state it was filed
+// under when it arrived (its label then, not re-read later), nil when
+// none. The state lives at least as long as the slice is filed under it.
 type sliceEntry struct {
-	obj      *discovery.EndpointSlice
-	owner    types.NamespacedName
-	hasOwner bool
+	obj   *discovery.EndpointSlice
+	owner *serviceState
 }
 
 func newObjects() objects {
@@ -120,15 +192,17 @@ func (o *objects) putSlice(sl *discovery.EndpointSlice) (from, to *serviceState)
 	if ok && old.obj == sl {
 		return nil, nil // an informer's resync: the object held, unchanged
 	}
-	if ok && old.hasOwner && (!hasOwner || old.owner != owner) {
-		from = o.services[old.owner]
+	if ok && old.owner != nil && (!hasOwner || old.owner.key != owner) {
+		from = old.owner
 		from.removeSlice(sl.Name)
 	}
-	o.slices[key] = sliceEntry{obj: sl, owner: owner, hasOwner: hasOwner}
+	entry := sliceEntry{obj: sl}
 	if hasOwner {
 		to = o.state(owner)
 		to.putSlice(sl)
+		entry.owner = to
 	}
+	o.slices[key] = entry
 	return from, to
 }
 
@@ -140,12 +214,11 @@ func (o *objects) deleteSlice(key types.NamespacedName) *serviceState {
 		return nil
 	}
 	delete(o.slices, key)
-	if !old.hasOwner {
+	if old.owner == nil {
 		return nil
 	}
-	st := o.services[old.owner]
-	st.removeSlice(key.Name)
-	return st
+	old.owner.removeSlice(key.Name)
+	return old.owner
 }
 
 // putSlice adds or replaces sl (by name) in the name-sorted list.
