@@ -342,11 +342,70 @@ func (c *claims) settle() {
 		slices.SortFunc(c.touchedIPs, netip.Addr.Compare)
 		c.touchedIPs = slices.Compact(c.touchedIPs)
 	}
+	fresh := freshRemotes{eps: c.remoteEndpoints(c.touchedIPs)}
 	for _, ip := range c.touchedIPs {
-		c.settleIP(ip)
+		c.settleIP(ip, &fresh)
 	}
 	c.touchedIPs = c.touchedIPs[:0]
+	if cap(c.touchedIPs) > 4096 || cap(c.touchedKeys) > 4096 {
+		c.touchedIPs, c.touchedKeys = nil, nil // after a rebuild: do not keep the room
+	}
 	c.epoch++
+}
+
+// remoteEndpoints makes, in IP order, the remote endpoints that settleIP
+// will need for ips (sorted): those of IPs whose endpoint becomes a remote
+// backend's. When there are many (a new slice's), they are made at once,
+// with one string for all their MACs; else settleIP makes each.
+func (c *claims) remoteEndpoints(ips []netip.Addr) []Endpoint {
+	const few = 8
+	if len(ips) < few {
+		return nil
+	}
+	var need []netip.Addr
+	for _, ip := range ips {
+		if st := c.ips[ip]; st != nil && st.remotes > 0 && !st.curRemote {
+			need = append(need, ip)
+		}
+	}
+	if len(need) < few {
+		return nil
+	}
+	v4, _ := slices.BinarySearchFunc(need, false, func(ip netip.Addr, _ bool) int {
+		if ip.Is4() {
+			return -1
+		}
+		return 1
+	})
+	eps := make([]Endpoint, 0, len(need))
+	for _, f := range c.node.families {
+		if f.name == IPv4 {
+			eps = f.network.AppendRemoteEndpoints(eps, need[:v4])
+		}
+	}
+	for _, f := range c.node.families {
+		if f.name == IPv6 {
+			eps = f.network.AppendRemoteEndpoints(eps, need[v4:])
+		}
+	}
+	return eps
+}
+
+// freshRemotes hands out remoteEndpoints's endpoints as settle asks for
+// them, in IP order.
+type freshRemotes struct {
+	eps  []Endpoint
+	next int
+}
+
+func (f *freshRemotes) take(ip netip.Addr) (Endpoint, bool) {
+	for f.next < len(f.eps) && f.eps[f.next].IP.Less(ip) {
+		f.next++
+	}
+	if f.next < len(f.eps) && f.eps[f.next].IP == ip {
+		return f.eps[f.next], true
+	}
+	return Endpoint{}, false
 }
 
 func (c *claims) settleKey(k Key) {
@@ -412,7 +471,7 @@ func diffRemotes(old, new remoteView, claim func(netip.Addr, int)) {
 	}
 }
 
-func (c *claims) settleIP(ip netip.Addr) {
+func (c *claims) settleIP(ip netip.Addr, fresh *freshRemotes) {
 	st := c.ips[ip]
 	rec := st.recorded()
 	var cur endpointState
@@ -421,7 +480,7 @@ func (c *claims) settleIP(ip netip.Addr) {
 	switch {
 	case len(rec) == 0 && st.remotes == 0:
 	case len(rec) == 0:
-		cur, remote = c.remoteEndpoint(ip, st), true
+		cur, remote = c.remoteEndpoint(ip, st, fresh), true
 	case len(rec) == 1 && st.remotes == 0:
 		cur = endpointState{ep: c.cand(&rec[0]).ep, ok: true}
 	default:
@@ -432,7 +491,7 @@ func (c *claims) settleIP(ip netip.Addr) {
 		}
 		var rem *Endpoint
 		if st.remotes > 0 {
-			if r := c.remoteEndpoint(ip, st); r.ok {
+			if r := c.remoteEndpoint(ip, st, fresh); r.ok {
 				rem = &r.ep
 			}
 		}
@@ -474,9 +533,12 @@ func (c *claims) endpoint(ip netip.Addr) endpointState {
 
 // remoteEndpoint is the endpoint computer.endpointList makes for a remote
 // backend: none when the node plans no family of the IP.
-func (c *claims) remoteEndpoint(ip netip.Addr, st *ipState) endpointState {
+func (c *claims) remoteEndpoint(ip netip.Addr, st *ipState, fresh *freshRemotes) endpointState {
 	if st.curRemote {
 		return st.cur
+	}
+	if ep, ok := fresh.take(ip); ok {
+		return endpointState{ep: ep, ok: true}
 	}
 	for _, f := range c.node.families {
 		if (f.name == IPv4) == ip.Is4() {

@@ -36,7 +36,8 @@ type serviceOutput struct {
 	lbs []LoadBalancer
 	// Per load balancer, its remote backends (an empty list, not nil, when
 	// none), or nil where they are all its backends (see remotesOf), as
-	// for almost every load balancer when a cluster has many nodes.
+	// for almost every load balancer when a cluster has many nodes; nil
+	// when they all are.
 	remotes   [][]netip.Addr
 	endpoints []endpointCandidate
 	diags     []Diagnostic
@@ -50,21 +51,27 @@ func newServiceOutput(c *computer) serviceOutput {
 	if cap(out.lbs) > len(out.lbs) {
 		out.lbs = append([]LoadBalancer(nil), out.lbs...)
 	}
+	all := true
 	for i, rs := range out.remotes {
 		switch {
 		case len(rs) == 0:
 			out.remotes[i] = []netip.Addr{} // allocates nothing
 		case sameIPs(rs, out.lbs[i].Backends):
 			out.remotes[i] = nil
+			continue
 		}
+		all = false
+	}
+	if all {
+		out.remotes = nil
 	}
 	return out
 }
 
 // remotesOf returns load balancer i's remote backends.
 func (o *serviceOutput) remotesOf(i int) remoteView {
-	if rs := o.remotes[i]; rs != nil {
-		return remoteView{ips: rs}
+	if o.remotes != nil && o.remotes[i] != nil {
+		return remoteView{ips: o.remotes[i]}
 	}
 	return remoteView{backends: o.lbs[i].Backends}
 }
