@@ -35,6 +35,8 @@ type claims struct {
 	ips     map[netip.Addr]*ipState
 	diags   map[Diagnostic]int
 	nodeEPs []endpointCandidate // the node's recorded endpoints, by family index
+	// keyDiags are the conflict diagnostics of the keys that have some.
+	keyDiags map[Key][]Diagnostic
 	// diagsPeak is the most diagnostics held since diags was made: a map
 	// keeps the room it once needed (a Tracker loaded Service by Service
 	// holds each one's NoEndpoints until its slices arrive).
@@ -52,9 +54,11 @@ type keyState struct {
 	claims     []lbClaim
 	win        *LoadBalancer // claims[0].lb as last settled; nil when none
 	winRemotes []netip.Addr  // win's remote backends; see winAll
-	diags      *[]Diagnostic // conflict diagnostics in the multiset; nil when none (most keys)
 	epoch      uint64
 	winAll     bool // win's remote backends are all its backends (winRemotes nil)
+	// hasDiags is set when the key has conflict diagnostics in the
+	// multiset: few keys do, so they are kept in claims.keyDiags.
+	hasDiags bool
 }
 
 // winView returns the winner's remote backends as last settled.
@@ -167,6 +171,7 @@ func (c *claims) reset(n *node, log *changeLog) {
 	c.ips = make(map[netip.Addr]*ipState, len(c.ips))
 	c.diags = make(map[Diagnostic]int, len(c.diags))
 	c.diagsPeak = 0
+	c.keyDiags = map[Key][]Diagnostic{}
 	for _, d := range n.diagnostics {
 		c.addDiag(d)
 	}
@@ -362,7 +367,7 @@ func (c *claims) remoteEndpoints(ips []netip.Addr) []Endpoint {
 	if len(ips) < few {
 		return nil
 	}
-	var need []netip.Addr
+	need := make([]netip.Addr, 0, len(ips))
 	for _, ip := range ips {
 		if st := c.ips[ip]; st != nil && st.remotes > 0 && !st.curRemote {
 			need = append(need, ip)
@@ -426,15 +431,12 @@ func (c *claims) settleKey(k Key) {
 		diffRemotes(ks.winView(), winRemotes, c.remoteClaim)
 		ks.win, ks.winRemotes, ks.winAll = win, winRemotes.ips, winRemotes.backends != nil
 	}
-	if len(diags) > 0 || ks.diags != nil {
-		var old []Diagnostic
-		if ks.diags != nil {
-			old = *ks.diags
-		}
-		c.replaceDiags(old, diags)
-		ks.diags = nil
-		if len(diags) > 0 {
-			ks.diags = &diags
+	if len(diags) > 0 || ks.hasDiags {
+		c.replaceDiags(c.keyDiags[k], diags)
+		if ks.hasDiags = len(diags) > 0; ks.hasDiags {
+			c.keyDiags[k] = diags
+		} else {
+			delete(c.keyDiags, k)
 		}
 	}
 	if len(ks.claims) == 0 {
