@@ -67,17 +67,35 @@ func groupSlices(workers int, group func() map[types.NamespacedName][]*discovery
 // so that a bug never crashes the process from a goroutine the caller
 // cannot recover on.
 func goAndWait(f func()) (wait func()) {
-	var p any
-	done := make(chan struct{})
+	t := start(f)
+	return func() { waitAll(t) }
+}
+
+// task is a function running on a goroutine of its own.
+type task struct {
+	done  chan struct{}
+	panic any
+}
+
+func start(f func()) *task {
+	t := &task{done: make(chan struct{})}
 	go func() {
-		defer close(done)
-		defer func() { p = recover() }()
+		defer close(t.done)
+		defer func() { t.panic = recover() }()
 		f()
 	}()
-	return func() {
-		<-done
-		if p != nil {
-			panic(p)
+	return t
+}
+
+// waitAll waits for every task to end, then re-panics with the first
+// one's panic, if any.
+func waitAll(tasks ...*task) {
+	for _, t := range tasks {
+		<-t.done
+	}
+	for _, t := range tasks {
+		if t.panic != nil {
+			panic(t.panic)
 		}
 	}
 }
@@ -91,9 +109,9 @@ func (c *computer) services(svcs []*corev1.Service, bySvc map[types.NamespacedNa
 	}
 	batches := make([]*computer, (len(svcs)+serviceBatch-1)/serviceBatch)
 	var next atomic.Int64
-	waits := make([]func(), workers)
-	for w := range waits {
-		waits[w] = goAndWait(func() {
+	tasks := make([]*task, workers)
+	for w := range tasks {
+		tasks[w] = start(func() {
 			// Each worker keeps its arenas from batch to batch.
 			var backendArena arena[Backend]
 			var addrArena arena[netip.Addr]
@@ -114,9 +132,7 @@ func (c *computer) services(svcs []*corev1.Service, bySvc map[types.NamespacedNa
 			}
 		})
 	}
-	for _, wait := range waits {
-		wait()
-	}
+	waitAll(tasks...)
 	c.concat(batches)
 }
 
