@@ -109,9 +109,12 @@ func compareServices(a, b *corev1.Service) int {
 
 // computer accumulates one Compute call's results.
 type computer struct {
-	node      *node
-	workers   int            // goroutines Compute may use (0 and 1: this one)
-	lbs       []LoadBalancer // candidates, before frontend conflicts are resolved
+	node    *node
+	workers int            // goroutines Compute may use (0 and 1: this one)
+	lbs     []LoadBalancer // candidates, before frontend conflicts are resolved
+	// cands points at every candidate, in order: at lbs, or, when several
+	// workers planned them, into their batches' lbs. plan makes it.
+	cands     []*LoadBalancer
 	remotes   [][]netip.Addr // per candidate: backends that need a remote endpoint
 	endpoints []endpointCandidate
 	diags     []Diagnostic
@@ -723,23 +726,29 @@ func (c *computer) plan() Plan {
 	// meanwhile.
 	var recorded []endpointCandidate
 	waitRecorded := c.concurrently(func() { recorded = c.recordedByIP() })
+	if c.cands == nil {
+		c.cands = make([]*LoadBalancer, len(c.lbs))
+		for i := range c.lbs {
+			c.cands[i] = &c.lbs[i]
+		}
+	}
 	order := c.lbOrder()
 	lbs := make([]LoadBalancer, 0, len(order))
-	won := make([]bool, len(c.lbs))
+	won := make([]bool, len(c.cands))
 	for r := 0; r < len(order); {
 		e := r + 1
 		for e < len(order) && order[e].key == order[r].key {
 			e++
 		}
 		w := c.frontendWinner(order[r:e])
-		win := &c.lbs[w]
+		win := c.cands[w]
 		won[w] = true
 		lbs = append(lbs, *win)
 		for _, o := range order[r:e] {
 			if o.idx == w {
 				continue
 			}
-			if d, ok := frontendConflict(win, &c.lbs[o.idx]); ok {
+			if d, ok := frontendConflict(win, c.cands[o.idx]); ok {
 				c.diags = append(c.diags, d)
 			}
 		}

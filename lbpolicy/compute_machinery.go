@@ -85,9 +85,9 @@ func keySortKey(k Key, idx int) sortKey {
 // lbOrder returns the candidates' sort keys in Key order, candidates of
 // one key in the order they were planned.
 func (c *computer) lbOrder() []sortKey {
-	order := make([]sortKey, len(c.lbs))
-	for i := range c.lbs {
-		order[i] = keySortKey(c.lbs[i].Key(), i)
+	order := make([]sortKey, len(c.cands))
+	for i, lb := range c.cands {
+		order[i] = keySortKey(lb.Key(), i)
 	}
 	return radixSort(order, len(sortKey{}.key), (*sortKey).word)
 }
@@ -255,7 +255,7 @@ func radixSort[T any](s []T, words int, word func(*T, int) uint64) []T {
 	return s
 }
 
-// ownerSpan says that the candidates from c.lbs[start] on, up to the next
+// ownerSpan says that the candidates from c.cands[start] on, up to the next
 // span's start, are svc's: Compute plans Services one after the other, so
 // each one's candidates are contiguous. Only frontend conflicts need a
 // candidate's Service (for its creation time), so this is one record per
@@ -283,7 +283,7 @@ func (c *computer) createdOf(i int) time.Time {
 	return c.owners[j-1].svc.CreationTimestamp.Time
 }
 
-// frontendWinner returns the index in c.lbs of the winner among the
+// frontendWinner returns the index in c.cands of the winner among the
 // candidates of one key (run, in candidate order): the first in
 // compareFrontendClaims's order, ties (one Service's port) going to the
 // one planned first, as in the Tracker's compareLBClaims. Almost every run
@@ -297,7 +297,7 @@ func (c *computer) frontendWinner(run []sortKey) int {
 	for _, o := range run[1:] {
 		created := c.createdOf(o.idx)
 		// run is in candidate order, so a tie keeps the earlier one.
-		if compareFrontendClaims(&c.lbs[o.idx], created, &c.lbs[w], wCreated) < 0 {
+		if compareFrontendClaims(c.cands[o.idx], created, c.cands[w], wCreated) < 0 {
 			w, wCreated = o.idx, created
 		}
 	}

@@ -151,22 +151,25 @@ func (c *computer) serviceRange(svcs []*corev1.Service, lo, hi int, bySvc map[ty
 	}
 }
 
-// concat appends the batches' outputs to c's, in batch order.
+// concat appends the batches' outputs to c's, in batch order. The
+// candidate load balancers stay where they are, in c.cands's order.
 func (c *computer) concat(batches []*computer) {
 	var lbs, eps, diags, owners int
 	for _, b := range batches {
 		lbs, eps, diags, owners = lbs+len(b.lbs), eps+len(b.endpoints), diags+len(b.diags), owners+len(b.owners)
 	}
-	c.lbs = growTo(c.lbs, lbs)
+	c.cands = make([]*LoadBalancer, 0, lbs)
 	c.remotes = growTo(c.remotes, lbs)
 	c.endpoints = growTo(c.endpoints, eps)
 	c.diags = growTo(c.diags, diags)
 	c.owners = growTo(c.owners, owners)
 	for _, b := range batches {
 		for _, o := range b.owners {
-			c.owners = append(c.owners, ownerSpan{svc: o.svc, start: len(c.lbs) + o.start})
+			c.owners = append(c.owners, ownerSpan{svc: o.svc, start: len(c.cands) + o.start})
 		}
-		c.lbs = append(c.lbs, b.lbs...)
+		for i := range b.lbs {
+			c.cands = append(c.cands, &b.lbs[i])
+		}
 		c.remotes = append(c.remotes, b.remotes...)
 		c.endpoints = append(c.endpoints, b.endpoints...)
 		c.diags = append(c.diags, b.diags...)
