@@ -101,7 +101,9 @@ func waitAll(tasks ...*task) {
 }
 
 // services plans svcs (sorted by compareServices) with their slices, on
-// workers goroutines.
+// this goroutine and workers-1 more. This one works too, rather than
+// waiting: on a busy machine the kernel deschedules threads, and every
+// wait may last a time slice.
 func (c *computer) services(svcs []*corev1.Service, bySvc map[types.NamespacedName][]*discovery.EndpointSlice, workers int) {
 	if workers <= 1 || len(svcs) <= serviceBatch {
 		c.serviceRange(svcs, 0, len(svcs), bySvc)
@@ -109,30 +111,39 @@ func (c *computer) services(svcs []*corev1.Service, bySvc map[types.NamespacedNa
 	}
 	batches := make([]*computer, (len(svcs)+serviceBatch-1)/serviceBatch)
 	var next atomic.Int64
-	tasks := make([]*task, workers)
-	for w := range tasks {
-		tasks[w] = start(func() {
-			// Each worker keeps its arenas from batch to batch.
-			var backendArena arena[Backend]
-			var addrArena arena[netip.Addr]
-			backendArena.chunk, addrArena.chunk = c.backendArena.chunk, c.addrArena.chunk
-			for {
-				b := int(next.Add(1)) - 1
-				if b >= len(batches) {
-					return
-				}
-				lo, hi := b*serviceBatch, min((b+1)*serviceBatch, len(svcs))
-				bc := &computer{node: c.node, backendArena: backendArena, addrArena: addrArena}
-				bc.lbs = make([]LoadBalancer, 0, 2*(hi-lo))
-				bc.remotes = make([][]netip.Addr, 0, 2*(hi-lo))
-				bc.owners = make([]ownerSpan, 0, hi-lo)
-				bc.serviceRange(svcs, lo, hi, bySvc)
-				backendArena, addrArena = bc.backendArena, bc.addrArena
-				batches[b] = bc
+	work := func() {
+		// Each worker keeps its arenas from batch to batch.
+		var backendArena arena[Backend]
+		var addrArena arena[netip.Addr]
+		backendArena.chunk, addrArena.chunk = c.backendArena.chunk, c.addrArena.chunk
+		for {
+			b := int(next.Add(1)) - 1
+			if b >= len(batches) {
+				return
 			}
-		})
+			lo, hi := b*serviceBatch, min((b+1)*serviceBatch, len(svcs))
+			bc := &computer{node: c.node, backendArena: backendArena, addrArena: addrArena}
+			bc.lbs = make([]LoadBalancer, 0, 2*(hi-lo))
+			bc.remotes = make([][]netip.Addr, 0, 2*(hi-lo))
+			bc.owners = make([]ownerSpan, 0, hi-lo)
+			bc.serviceRange(svcs, lo, hi, bySvc)
+			backendArena, addrArena = bc.backendArena, bc.addrArena
+			batches[b] = bc
+		}
 	}
+	tasks := make([]*task, workers-1)
+	for w := range tasks {
+		tasks[w] = start(work)
+	}
+	var p any
+	func() {
+		defer func() { p = recover() }()
+		work()
+	}()
 	waitAll(tasks...)
+	if p != nil {
+		panic(p)
+	}
 	c.concat(batches)
 }
 
