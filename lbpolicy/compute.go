@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/hnslb/hnslb/endpoints"
+	"github.com/hnslb/hnslb/sourcevip"
 )
 
 // Well-known labels and annotations.
@@ -114,8 +115,10 @@ type computer struct {
 	lbs     []LoadBalancer // candidates, before frontend conflicts are resolved
 	// cands points at every candidate, in order: at lbs, or, when several
 	// workers planned them, into their batches' lbs. plan makes it.
-	cands     []*LoadBalancer
-	remotes   [][]netip.Addr // per candidate: backends that need a remote endpoint
+	cands []*LoadBalancer
+	// Per candidate, its backends that need a remote endpoint: nil when
+	// all do (most, and then no list is made), empty when none does.
+	remotes   [][]netip.Addr
 	endpoints []endpointCandidate
 	diags     []Diagnostic
 
@@ -452,7 +455,7 @@ func addressType(f IPFamily) discovery.AddressType {
 type selection struct {
 	internalPort uint16
 	backends     []Backend
-	remote       []netip.Addr
+	remote       []netip.Addr // nil: all backends are remote; empty: none is
 	sourceVIP    netip.Addr
 }
 
@@ -630,7 +633,7 @@ func (c *computer) healthCheck(sc *svcContext, fam family, ingress netip.Addr, l
 		Backends:         append(c.backendArena.take(1), Backend{EndpointName: c.node.rootEndpoint}),
 	}
 	c.lbs = append(c.lbs, lb)
-	c.remotes = append(c.remotes, nil)
+	c.remotes = append(c.remotes, []netip.Addr{}) // allocates nothing
 }
 
 // selectBackends turns one endpoint set into a load balancer's backends:
@@ -659,7 +662,10 @@ func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpo
 			remote++
 		}
 	}
-	if remote > 0 {
+	// When every backend is remote (most sets, on a cluster of many
+	// nodes), sel.remote stays nil: the backends say it.
+	someLocal := remote < len(set)
+	if someLocal {
 		sel.remote = c.addrArena.take(remote)
 	}
 	var dropped []string
@@ -669,7 +675,7 @@ func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpo
 			continue
 		}
 		sel.backends = append(sel.backends, Backend{IP: e.Addr})
-		if !e.Local {
+		if someLocal && !e.Local {
 			sel.remote = append(sel.remote, e.Addr)
 		}
 	}
@@ -678,9 +684,30 @@ func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpo
 			"endpoints disagree on the target port and HNS takes one per load balancer: using %d, skipping %s",
 			port, strings.Join(dropped, ", "))
 	}
-	sel.backends, sel.remote = slices.Clip(sel.backends), slices.Clip(sel.remote)
-	sel.sourceVIP = fam.network.SourceVIP(sel.remote)
+	sel.backends = slices.Clip(sel.backends)
+	if someLocal {
+		sel.remote = slices.Clip(sel.remote)
+		if sel.remote == nil {
+			sel.remote = []netip.Addr{} // allocates nothing
+		}
+		sel.sourceVIP = fam.network.SourceVIP(sel.remote)
+	} else {
+		sel.sourceVIP = allRemoteSourceVIP(fam.network, sel.backends)
+	}
 	return sel
+}
+
+// allRemoteSourceVIP is network.SourceVIP of backends' IPs, all remote,
+// without listing them: the node IP when one forces it, else what
+// SourceVIP gives for no remote backend (the source VIP, or none on
+// L2Bridge).
+func allRemoteSourceVIP(network *sourcevip.Network, backends []Backend) netip.Addr {
+	for _, b := range backends {
+		if network.ForcesNodeIP(b.IP) {
+			return network.NodeIP()
+		}
+	}
+	return network.SourceVIP(nil)
 }
 
 // majorityPort returns the port most endpoints use; ties go to the lowest.
@@ -701,7 +728,10 @@ func majorityPort(set []endpoints.Endpoint) int32 {
 // truncate keeps the first limit backends of sel (the rare WS2019 case).
 func truncate(fam family, sel *selection, limit int) ([]Backend, []netip.Addr, netip.Addr) {
 	backends := sel.backends[:limit:limit]
-	var remote []netip.Addr
+	if sel.remote == nil { // all remote, and still so
+		return backends, nil, allRemoteSourceVIP(fam.network, backends)
+	}
+	remote := []netip.Addr{}
 	for _, r := range sel.remote {
 		if slices.ContainsFunc(backends, func(b Backend) bool { return b.IP == r }) {
 			remote = append(remote, r)
@@ -756,10 +786,13 @@ func (c *computer) plan() Plan {
 	}
 	// The winners' remote backends, in candidate order: there the kinds
 	// of one port, which share a slice, are neighbours.
-	remotes := c.remotes[:0]
+	remotes := make([]remoteView, 0, len(lbs))
 	for i, ok := range won {
 		if ok {
-			remotes = append(remotes, c.remotes[i])
+			remotes = append(remotes, remoteView{ips: c.remotes[i]})
+			if c.remotes[i] == nil {
+				remotes[len(remotes)-1].backends = c.cands[i].Backends
+			}
 		}
 	}
 	waitRecorded()
@@ -778,7 +811,7 @@ func (c *computer) plan() Plan {
 // per remote backend of a planned load balancer. Where several want one
 // IP, resolveEndpoint decides: the first recorded one wins, and a
 // recorded one wins over the remote backend's.
-func (c *computer) endpointList(remotes [][]netip.Addr, recorded []endpointCandidate) []Endpoint {
+func (c *computer) endpointList(remotes []remoteView, recorded []endpointCandidate) []Endpoint {
 	ips, v4 := remoteBackendIPs(remotes, c.workers > 1 && len(remotes) >= parallelMinRemoteLists)
 	// The remote endpoints go into one array with room for the recorded
 	// ones, which mergeRecorded then merges in, in place.

@@ -112,7 +112,7 @@ func (c *computer) recordedByIP() []endpointCandidate {
 // backends, so the lists are collected, sorted and deduplicated; IPv4
 // addresses sort as integers, which is fast. With two goroutines, each
 // does half of the lists, and the halves are merged.
-func remoteBackendIPs(remotes [][]netip.Addr, parallel bool) ([]netip.Addr, int) {
+func remoteBackendIPs(remotes []remoteView, parallel bool) ([]netip.Addr, int) {
 	var v4 []uint32
 	var v6 []netip.Addr
 	if parallel {
@@ -136,21 +136,36 @@ func remoteBackendIPs(remotes [][]netip.Addr, parallel bool) ([]netip.Addr, int)
 
 // sortedRemotes returns the distinct IPv4 addresses in remotes, as
 // integers, and IPv6 addresses, each sorted.
-func sortedRemotes(remotes [][]netip.Addr) ([]uint32, []netip.Addr) {
+func sortedRemotes(remotes []remoteView) ([]uint32, []netip.Addr) {
 	size := 0
 	for _, rs := range remotes {
-		size += len(rs) // an upper bound, to allocate once
+		size += rs.len() // an upper bound, to allocate once
 	}
 	v4 := make([]uint32, 0, size)
 	var v6 []netip.Addr
-	var last *netip.Addr
+	var lastIP *netip.Addr
+	var lastBackend *Backend
+	lastLen := 0
 	for _, rs := range remotes {
-		if len(rs) == 0 || &rs[0] == last {
-			continue // the kinds of one port share their backends' slice
+		// The kinds of one port share their backends' and remote lists
+		// (a truncated one shares the start of its backends).
+		n := rs.len()
+		switch {
+		case n == 0:
+			continue
+		case rs.backends != nil:
+			if &rs.backends[0] == lastBackend && n == lastLen {
+				continue
+			}
+			lastBackend, lastIP, lastLen = &rs.backends[0], nil, n
+		default:
+			if &rs.ips[0] == lastIP && n == lastLen {
+				continue
+			}
+			lastBackend, lastIP, lastLen = nil, &rs.ips[0], n
 		}
-		last = &rs[0]
-		for _, ip := range rs {
-			if ip.Is4() {
+		for i := range n {
+			if ip := rs.at(i); ip.Is4() {
 				b := ip.As4()
 				v4 = append(v4, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
 			} else {
@@ -302,4 +317,34 @@ func (c *computer) frontendWinner(run []sortKey) int {
 		}
 	}
 	return w
+}
+
+// remoteView is a load balancer's remote backends: ips or, when backends
+// is not nil, every backend's IP.
+type remoteView struct {
+	ips      []netip.Addr
+	backends []Backend
+}
+
+func (r remoteView) len() int {
+	if r.backends != nil {
+		return len(r.backends)
+	}
+	return len(r.ips)
+}
+
+func (r remoteView) at(i int) netip.Addr {
+	if r.backends != nil {
+		return r.backends[i].IP
+	}
+	return r.ips[i]
+}
+
+func (r remoteView) sorted() bool {
+	for i := 1; i < r.len(); i++ {
+		if r.at(i).Less(r.at(i - 1)) {
+			return false
+		}
+	}
+	return true
 }

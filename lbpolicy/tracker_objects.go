@@ -44,8 +44,10 @@ type serviceOutput struct {
 }
 
 // newServiceOutput returns c's output, for a Tracker to keep: remote
-// backend lists that repeat all the backends' IPs are dropped, and the
-// load balancers are cut to their number.
+// backend lists that repeat all the backends' IPs are dropped (the
+// computer makes none where every endpoint is remote; where some are
+// dropped for their port, it may), and the load balancers are cut to
+// their number.
 func newServiceOutput(c *computer) serviceOutput {
 	out := serviceOutput{lbs: c.lbs, remotes: c.remotes, endpoints: c.endpoints, diags: c.diags}
 	if cap(out.lbs) > len(out.lbs) {
@@ -53,14 +55,10 @@ func newServiceOutput(c *computer) serviceOutput {
 	}
 	all := true
 	for i, rs := range out.remotes {
-		switch {
-		case len(rs) == 0:
-			out.remotes[i] = []netip.Addr{} // allocates nothing
-		case sameIPs(rs, out.lbs[i].Backends):
+		if len(rs) > 0 && sameIPs(rs, out.lbs[i].Backends) {
 			out.remotes[i] = nil
-			continue
 		}
-		all = false
+		all = all && out.remotes[i] == nil
 	}
 	if all {
 		out.remotes = nil
@@ -82,36 +80,6 @@ func sameIPs(ips []netip.Addr, backends []Backend) bool {
 	}
 	for i := range ips {
 		if ips[i] != backends[i].IP {
-			return false
-		}
-	}
-	return true
-}
-
-// remoteView is a load balancer's remote backends: ips or, when backends
-// is not nil, every backend's IP.
-type remoteView struct {
-	ips      []netip.Addr
-	backends []Backend
-}
-
-func (r remoteView) len() int {
-	if r.backends != nil {
-		return len(r.backends)
-	}
-	return len(r.ips)
-}
-
-func (r remoteView) at(i int) netip.Addr {
-	if r.backends != nil {
-		return r.backends[i].IP
-	}
-	return r.ips[i]
-}
-
-func (r remoteView) sorted() bool {
-	for i := 1; i < r.len(); i++ {
-		if r.at(i).Less(r.at(i - 1)) {
 			return false
 		}
 	}
