@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/hnslb/hnslb/endpoints"
+	"github.com/hnslb/hnslb/sourcevip"
 )
 
 // Well-known labels and annotations.
@@ -36,16 +37,43 @@ const defaultAffinityTimeout = 10800 // seconds; core/v1's default
 // with a *FieldError per problem). Problems with single Services or slices
 // never fail the computation: they become Diagnostics, and the other
 // objects are planned as usual.
+//
+// From 1,024 Services on, Compute plans on up to GOMAXPROCS goroutines,
+// all ended before it returns; the Plan is the same whatever their number.
 func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.EndpointSlice) (Plan, error) {
+	return compute(node, services, endpointSlices, 0)
+}
+
+// compute is Compute on workers goroutines (0: computeWorkers decides).
+// The plan does not depend on workers.
+func compute(node Node, services []*corev1.Service, endpointSlices []*discovery.EndpointSlice, workers int) (Plan, error) {
 	n, err := node.validate()
 	if err != nil {
 		return Plan{}, err
 	}
-	c := &computer{node: n}
+	svcs := make([]*corev1.Service, 0, len(services))
+	for _, s := range services {
+		if s != nil {
+			svcs = append(svcs, s)
+		}
+	}
+	if workers <= 0 {
+		workers = computeWorkers(len(svcs))
+	}
+	bySvc := groupSlices(workers, func() map[types.NamespacedName][]*discovery.EndpointSlice {
+		return endpoints.ByService(endpointSlices)
+	})
+	svcs = sortServices(svcs, workers)
+
+	c := &computer{node: n, workers: workers}
 	c.backendArena.chunk, c.addrArena.chunk = 1024, 1024 // some hundred load balancers' lists each
-	// Most Services give one or two load balancers.
-	c.lbs = make([]LoadBalancer, 0, 2*len(services))
-	c.remotes = make([][]netip.Addr, 0, 2*len(services))
+	if workers <= 1 {
+		// Most Services give one or two load balancers. (Several workers'
+		// batches are sized once all are planned.)
+		c.lbs = make([]LoadBalancer, 0, 2*len(svcs))
+		c.remotes = make([][]netip.Addr, 0, 2*len(svcs))
+		c.owners = make([]ownerSpan, 0, len(svcs))
+	}
 	c.diags = append(c.diags, n.diagnostics...)
 	// The source-VIP endpoints come first: nothing may take their IPs.
 	for _, fam := range n.families {
@@ -55,25 +83,7 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 			c.addEndpoint(fam.network.SourceVIPEndpoint(), "Node "+n.Name)
 		}
 	}
-
-	bySvc := endpoints.ByService(endpointSlices)
-	svcs := make([]*corev1.Service, 0, len(services))
-	for _, s := range services {
-		if s != nil {
-			svcs = append(svcs, s)
-		}
-	}
-	slices.SortFunc(svcs, compareServices)
-	c.owners = make([]ownerSpan, 0, len(svcs))
-	for i, s := range svcs {
-		if i > 0 && s.Namespace == svcs[i-1].Namespace && s.Name == svcs[i-1].Name {
-			c.diag(SeverityError, "Service "+s.Namespace+"/"+s.Name, ReasonInvalidService,
-				"the Service is given more than once; only one copy (the lowest UID and resourceVersion) is planned")
-			continue
-		}
-		c.startService(s)
-		c.service(s, bySvc[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}])
-	}
+	c.services(svcs, bySvc(), workers)
 	return c.plan(), nil
 }
 
@@ -82,8 +92,12 @@ func Compute(node Node, services []*corev1.Service, endpointSlices []*discovery.
 // by UID, resourceVersion and, as a last resort, content, so that which
 // copy is planned never depends on the input order.
 func compareServices(a, b *corev1.Service) int {
-	if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name),
-		strings.Compare(string(a.UID), string(b.UID)), strings.Compare(a.ResourceVersion, b.ResourceVersion)); c != 0 {
+	// Two steps: cmp.Or's arguments are all evaluated, and names almost
+	// always differ.
+	if c := cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name)); c != 0 {
+		return c
+	}
+	if c := cmp.Or(strings.Compare(string(a.UID), string(b.UID)), strings.Compare(a.ResourceVersion, b.ResourceVersion)); c != 0 {
 		return c
 	}
 	if a == b {
@@ -96,9 +110,15 @@ func compareServices(a, b *corev1.Service) int {
 
 // computer accumulates one Compute call's results.
 type computer struct {
-	node      *node
-	lbs       []LoadBalancer // candidates, before frontend conflicts are resolved
-	remotes   [][]netip.Addr // per candidate: backends that need a remote endpoint
+	node    *node
+	workers int            // goroutines Compute may use (0 and 1: this one)
+	lbs     []LoadBalancer // candidates, before frontend conflicts are resolved
+	// cands points at every candidate, in order: at lbs, or, when several
+	// workers planned them, into their batches' lbs. plan makes it.
+	cands []*LoadBalancer
+	// Per candidate, its backends that need a remote endpoint: nil when
+	// all do (most, and then no list is made), empty when none does.
+	remotes   [][]netip.Addr
 	endpoints []endpointCandidate
 	diags     []Diagnostic
 
@@ -435,7 +455,7 @@ func addressType(f IPFamily) discovery.AddressType {
 type selection struct {
 	internalPort uint16
 	backends     []Backend
-	remote       []netip.Addr
+	remote       []netip.Addr // nil: all backends are remote; empty: none is
 	sourceVIP    netip.Addr
 }
 
@@ -613,7 +633,7 @@ func (c *computer) healthCheck(sc *svcContext, fam family, ingress netip.Addr, l
 		Backends:         append(c.backendArena.take(1), Backend{EndpointName: c.node.rootEndpoint}),
 	}
 	c.lbs = append(c.lbs, lb)
-	c.remotes = append(c.remotes, nil)
+	c.remotes = append(c.remotes, []netip.Addr{}) // allocates nothing
 }
 
 // selectBackends turns one endpoint set into a load balancer's backends:
@@ -642,7 +662,10 @@ func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpo
 			remote++
 		}
 	}
-	if remote > 0 {
+	// When every backend is remote (most sets, on a cluster of many
+	// nodes), sel.remote stays nil: the backends say it.
+	someLocal := remote < len(set)
+	if someLocal {
 		sel.remote = c.addrArena.take(remote)
 	}
 	var dropped []string
@@ -652,7 +675,7 @@ func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpo
 			continue
 		}
 		sel.backends = append(sel.backends, Backend{IP: e.Addr})
-		if !e.Local {
+		if someLocal && !e.Local {
 			sel.remote = append(sel.remote, e.Addr)
 		}
 	}
@@ -661,9 +684,30 @@ func (c *computer) selectBackends(obj portRef, fam family, set []endpoints.Endpo
 			"endpoints disagree on the target port and HNS takes one per load balancer: using %d, skipping %s",
 			port, strings.Join(dropped, ", "))
 	}
-	sel.backends, sel.remote = slices.Clip(sel.backends), slices.Clip(sel.remote)
-	sel.sourceVIP = fam.network.SourceVIP(sel.remote)
+	sel.backends = slices.Clip(sel.backends)
+	if someLocal {
+		sel.remote = slices.Clip(sel.remote)
+		if sel.remote == nil {
+			sel.remote = []netip.Addr{} // allocates nothing
+		}
+		sel.sourceVIP = fam.network.SourceVIP(sel.remote)
+	} else {
+		sel.sourceVIP = allRemoteSourceVIP(fam.network, sel.backends)
+	}
 	return sel
+}
+
+// allRemoteSourceVIP is network.SourceVIP of backends' IPs, all remote,
+// without listing them: the node IP when one forces it, else what
+// SourceVIP gives for no remote backend (the source VIP, or none on
+// L2Bridge).
+func allRemoteSourceVIP(network *sourcevip.Network, backends []Backend) netip.Addr {
+	for _, b := range backends {
+		if network.ForcesNodeIP(b.IP) {
+			return network.NodeIP()
+		}
+	}
+	return network.SourceVIP(nil)
 }
 
 // majorityPort returns the port most endpoints use; ties go to the lowest.
@@ -684,7 +728,10 @@ func majorityPort(set []endpoints.Endpoint) int32 {
 // truncate keeps the first limit backends of sel (the rare WS2019 case).
 func truncate(fam family, sel *selection, limit int) ([]Backend, []netip.Addr, netip.Addr) {
 	backends := sel.backends[:limit:limit]
-	var remote []netip.Addr
+	if sel.remote == nil { // all remote, and still so
+		return backends, nil, allRemoteSourceVIP(fam.network, backends)
+	}
+	remote := []netip.Addr{}
 	for _, r := range sel.remote {
 		if slices.ContainsFunc(backends, func(b Backend) bool { return b.IP == r }) {
 			remote = append(remote, r)
@@ -705,23 +752,33 @@ func (c *computer) plan() Plan {
 	// lbOrder puts each key's candidates in a run; frontendWinner picks
 	// the run's winner (compareFrontendClaims), and the others get
 	// frontendConflict's diagnostic.
+	// The recorded endpoints do not depend on the winners: they are sorted
+	// meanwhile.
+	var recorded []endpointCandidate
+	waitRecorded := c.concurrently(func() { recorded = c.recordedByIP() })
+	if c.cands == nil {
+		c.cands = make([]*LoadBalancer, len(c.lbs))
+		for i := range c.lbs {
+			c.cands[i] = &c.lbs[i]
+		}
+	}
 	order := c.lbOrder()
 	lbs := make([]LoadBalancer, 0, len(order))
-	won := make([]bool, len(c.lbs))
+	won := make([]bool, len(c.cands))
 	for r := 0; r < len(order); {
 		e := r + 1
 		for e < len(order) && order[e].key == order[r].key {
 			e++
 		}
 		w := c.frontendWinner(order[r:e])
-		win := &c.lbs[w]
+		win := c.cands[w]
 		won[w] = true
 		lbs = append(lbs, *win)
 		for _, o := range order[r:e] {
 			if o.idx == w {
 				continue
 			}
-			if d, ok := frontendConflict(win, &c.lbs[o.idx]); ok {
+			if d, ok := frontendConflict(win, c.cands[o.idx]); ok {
 				c.diags = append(c.diags, d)
 			}
 		}
@@ -729,13 +786,17 @@ func (c *computer) plan() Plan {
 	}
 	// The winners' remote backends, in candidate order: there the kinds
 	// of one port, which share a slice, are neighbours.
-	remotes := c.remotes[:0]
+	remotes := make([]remoteView, 0, len(lbs))
 	for i, ok := range won {
 		if ok {
-			remotes = append(remotes, c.remotes[i])
+			remotes = append(remotes, remoteView{ips: c.remotes[i]})
+			if c.remotes[i] == nil {
+				remotes[len(remotes)-1].backends = c.cands[i].Backends
+			}
 		}
 	}
-	eps := c.endpointList(remotes)
+	waitRecorded()
+	eps := c.endpointList(remotes, recorded)
 
 	slices.SortFunc(c.diags, compareDiagnostics)
 	diags := slices.CompactFunc(c.diags, func(a, b Diagnostic) bool { return a == b })
@@ -746,13 +807,12 @@ func (c *computer) plan() Plan {
 }
 
 // endpointList returns the plan's endpoints sorted by IP: the recorded
-// ones (source VIP first, then ClusterIP endpoints) and a remote endpoint
+// ones (source VIP first, then ClusterIP endpoints; recordedByIP) and a remote endpoint
 // per remote backend of a planned load balancer. Where several want one
 // IP, resolveEndpoint decides: the first recorded one wins, and a
 // recorded one wins over the remote backend's.
-func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
-	ips, v4 := remoteBackendIPs(remotes)
-	recorded := c.recordedByIP()
+func (c *computer) endpointList(remotes []remoteView, recorded []endpointCandidate) []Endpoint {
+	ips, v4 := remoteBackendIPs(remotes, c.workers > 1 && len(remotes) >= parallelMinRemoteLists)
 	// The remote endpoints go into one array with room for the recorded
 	// ones, which mergeRecorded then merges in, in place.
 	out := make([]Endpoint, 0, len(ips)+len(recorded))
@@ -761,7 +821,7 @@ func (c *computer) endpointList(remotes [][]netip.Addr) []Endpoint {
 		if fam.name == IPv6 {
 			lo, hi = v4, len(ips)
 		}
-		out = fam.network.AppendRemoteEndpoints(out, ips[lo:hi])
+		out = c.appendRemoteEndpoints(fam.network, out, ips[lo:hi])
 	}
 	return mergeRecorded(out, recorded, func(group []endpointCandidate, remote *Endpoint) Endpoint {
 		var ep Endpoint

@@ -85,9 +85,9 @@ func keySortKey(k Key, idx int) sortKey {
 // lbOrder returns the candidates' sort keys in Key order, candidates of
 // one key in the order they were planned.
 func (c *computer) lbOrder() []sortKey {
-	order := make([]sortKey, len(c.lbs))
-	for i := range c.lbs {
-		order[i] = keySortKey(c.lbs[i].Key(), i)
+	order := make([]sortKey, len(c.cands))
+	for i, lb := range c.cands {
+		order[i] = keySortKey(lb.Key(), i)
 	}
 	return radixSort(order, len(sortKey{}.key), (*sortKey).word)
 }
@@ -110,22 +110,62 @@ func (c *computer) recordedByIP() []endpointCandidate {
 // remoteBackendIPs returns the distinct IPs in remotes, sorted (IPv4
 // first), and how many of them are IPv4. Many load balancers share remote
 // backends, so the lists are collected, sorted and deduplicated; IPv4
-// addresses sort as integers, which is fast.
-func remoteBackendIPs(remotes [][]netip.Addr) ([]netip.Addr, int) {
+// addresses sort as integers, which is fast. With two goroutines, each
+// does half of the lists, and the halves are merged.
+func remoteBackendIPs(remotes []remoteView, parallel bool) ([]netip.Addr, int) {
+	var v4 []uint32
+	var v6 []netip.Addr
+	if parallel {
+		half := len(remotes) / 2
+		var v4a []uint32
+		var v6a []netip.Addr
+		wait := goAndWait(func() { v4a, v6a = sortedRemotes(remotes[:half]) })
+		v4, v6 = sortedRemotes(remotes[half:])
+		wait()
+		v4 = mergeDistinct(v4a, v4)
+		v6 = slices.Compact(slices.SortedFunc(slices.Values(append(v6a, v6...)), netip.Addr.Compare))
+	} else {
+		v4, v6 = sortedRemotes(remotes)
+	}
+	ips := make([]netip.Addr, 0, len(v4)+len(v6))
+	for _, x := range v4 {
+		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
+	}
+	return append(ips, v6...), len(v4) // IPv4 sorts before IPv6
+}
+
+// sortedRemotes returns the distinct IPv4 addresses in remotes, as
+// integers, and IPv6 addresses, each sorted.
+func sortedRemotes(remotes []remoteView) ([]uint32, []netip.Addr) {
 	size := 0
 	for _, rs := range remotes {
-		size += len(rs) // an upper bound, to allocate once
+		size += rs.len() // an upper bound, to allocate once
 	}
 	v4 := make([]uint32, 0, size)
 	var v6 []netip.Addr
-	var last *netip.Addr
+	var lastIP *netip.Addr
+	var lastBackend *Backend
+	lastLen := 0
 	for _, rs := range remotes {
-		if len(rs) == 0 || &rs[0] == last {
-			continue // the kinds of one port share their backends' slice
+		// The kinds of one port share their backends' and remote lists
+		// (a truncated one shares the start of its backends).
+		n := rs.len()
+		switch {
+		case n == 0:
+			continue
+		case rs.backends != nil:
+			if &rs.backends[0] == lastBackend && n == lastLen {
+				continue
+			}
+			lastBackend, lastIP, lastLen = &rs.backends[0], nil, n
+		default:
+			if &rs.ips[0] == lastIP && n == lastLen {
+				continue
+			}
+			lastBackend, lastIP, lastLen = nil, &rs.ips[0], n
 		}
-		last = &rs[0]
-		for _, ip := range rs {
-			if ip.Is4() {
+		for i := range n {
+			if ip := rs.at(i); ip.Is4() {
 				b := ip.As4()
 				v4 = append(v4, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
 			} else {
@@ -135,12 +175,23 @@ func remoteBackendIPs(remotes [][]netip.Addr) ([]netip.Addr, int) {
 	}
 	v4 = slices.Compact(radixSort(v4, 1, func(x *uint32, _ int) uint64 { return uint64(*x) }))
 	slices.SortFunc(v6, netip.Addr.Compare)
-	v6 = slices.Compact(v6)
-	ips := make([]netip.Addr, 0, len(v4)+len(v6))
-	for _, x := range v4 {
-		ips = append(ips, netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)}))
+	return v4, slices.Compact(v6)
+}
+
+// mergeDistinct merges two sorted lists of distinct values into one.
+func mergeDistinct(a, b []uint32) []uint32 {
+	out := make([]uint32, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch {
+		case a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
 	}
-	return append(ips, v6...), len(v4) // IPv4 sorts before IPv6
+	return append(append(out, a...), b...)
 }
 
 // mergeRecorded merges the recorded endpoints (sorted by IP, see
@@ -219,7 +270,7 @@ func radixSort[T any](s []T, words int, word func(*T, int) uint64) []T {
 	return s
 }
 
-// ownerSpan says that the candidates from c.lbs[start] on, up to the next
+// ownerSpan says that the candidates from c.cands[start] on, up to the next
 // span's start, are svc's: Compute plans Services one after the other, so
 // each one's candidates are contiguous. Only frontend conflicts need a
 // candidate's Service (for its creation time), so this is one record per
@@ -247,7 +298,7 @@ func (c *computer) createdOf(i int) time.Time {
 	return c.owners[j-1].svc.CreationTimestamp.Time
 }
 
-// frontendWinner returns the index in c.lbs of the winner among the
+// frontendWinner returns the index in c.cands of the winner among the
 // candidates of one key (run, in candidate order): the first in
 // compareFrontendClaims's order, ties (one Service's port) going to the
 // one planned first, as in the Tracker's compareLBClaims. Almost every run
@@ -261,9 +312,39 @@ func (c *computer) frontendWinner(run []sortKey) int {
 	for _, o := range run[1:] {
 		created := c.createdOf(o.idx)
 		// run is in candidate order, so a tie keeps the earlier one.
-		if compareFrontendClaims(&c.lbs[o.idx], created, &c.lbs[w], wCreated) < 0 {
+		if compareFrontendClaims(c.cands[o.idx], created, c.cands[w], wCreated) < 0 {
 			w, wCreated = o.idx, created
 		}
 	}
 	return w
+}
+
+// remoteView is a load balancer's remote backends: ips or, when backends
+// is not nil, every backend's IP.
+type remoteView struct {
+	ips      []netip.Addr
+	backends []Backend
+}
+
+func (r remoteView) len() int {
+	if r.backends != nil {
+		return len(r.backends)
+	}
+	return len(r.ips)
+}
+
+func (r remoteView) at(i int) netip.Addr {
+	if r.backends != nil {
+		return r.backends[i].IP
+	}
+	return r.ips[i]
+}
+
+func (r remoteView) sorted() bool {
+	for i := 1; i < r.len(); i++ {
+		if r.at(i).Less(r.at(i - 1)) {
+			return false
+		}
+	}
+	return true
 }

@@ -28,14 +28,16 @@
 // safe for concurrent use; see ExampleTracker.
 //
 // The files follow the same split: compute.go holds the rules of Compute
-// and compute_machinery.go what makes it fast; conflicts.go the rules for
+// and compute_machinery.go what makes it fast, compute_parallel.go how it
+// uses several cores; conflicts.go the rules for
 // candidates that want one frontend or endpoint IP, shared by Compute and
 // the Tracker; tracker.go the Tracker's API, with its stored objects, its
 // claims (the incrementally assembled plan), its change log and its plan
 // cache each in a tracker_*.go file of its own, and informer.go the glue
 // for informers.
 //
-// The package is pure: no I/O, no goroutines, no globals, no clock, and it
-// never modifies its inputs. It never panics on input; problems with one
+// The package is pure: no I/O, no goroutines left running (Compute's
+// workers end before it returns), no globals, no clock, and it never
+// modifies its inputs. It never panics on input; problems with one
 // object become Diagnostics and never stop the others from being planned.
 package lbpolicy

@@ -311,7 +311,7 @@ func (t *Tracker) replan(st *serviceState) {
 	if st.svc != nil {
 		c := computer{node: t.node}
 		c.service(st.svc, st.slices)
-		st.out = serviceOutput{lbs: c.lbs, remotes: c.remotes, endpoints: c.endpoints, diags: c.diags}
+		st.out = newServiceOutput(&c)
 	}
 	t.claims.replace(st, &old, &st.out)
 	t.objects.forgetIfEmpty(st)

@@ -29,13 +29,21 @@ import (
 // the winners, endpoints and conflict diagnostics of the keys and IPs
 // touched up to date, and tells the change log what changed.
 type claims struct {
-	node  *node
-	log   *changeLog
-	keys  map[Key]*keyState
-	ips   map[netip.Addr]*ipState
-	diags map[Diagnostic]int
+	node    *node
+	log     *changeLog
+	keys    map[Key]*keyState
+	ips     map[netip.Addr]*ipState
+	diags   map[Diagnostic]int
+	nodeEPs []endpointCandidate // the node's recorded endpoints, by family index
+	// keyDiags are the conflict diagnostics of the keys that have some.
+	keyDiags map[Key][]Diagnostic
+	// diagsPeak is the most diagnostics held since diags was made: a map
+	// keeps the room it once needed (a Tracker loaded Service by Service
+	// holds each one's NoEndpoints until its slices arrive).
+	diagsPeak int
 
-	// Keys and IPs touched since the last settle.
+	// Keys and IPs touched since the last settle (IPs possibly more than
+	// once: settle drops repeats).
 	epoch       uint64
 	touchedKeys []Key
 	touchedIPs  []netip.Addr
@@ -45,37 +53,79 @@ type claims struct {
 type keyState struct {
 	claims     []lbClaim
 	win        *LoadBalancer // claims[0].lb as last settled; nil when none
-	winRemotes []netip.Addr
-	diags      []Diagnostic // conflict diagnostics in the multiset
+	winRemotes []netip.Addr  // win's remote backends; see winAll
 	epoch      uint64
+	winAll     bool // win's remote backends are all its backends (winRemotes nil)
+	// hasDiags is set when the key has conflict diagnostics in the
+	// multiset: few keys do, so they are kept in claims.keyDiags.
+	hasDiags bool
 }
 
-// lbClaim is one candidate load balancer of one Service.
+// winView returns the winner's remote backends as last settled.
+func (ks *keyState) winView() remoteView {
+	if ks.winAll {
+		return remoteView{backends: ks.win.Backends}
+	}
+	return remoteView{ips: ks.winRemotes}
+}
+
+// lbClaim is one candidate load balancer of one Service: svc.out.lbs[idx].
+// What else it needs (its remote backends, the Service's creation time) is
+// read from svc: a claim lives only as long as svc's output and Service
+// object stay the ones it was made from (re-planning replaces its claims).
 type lbClaim struct {
-	svc     *serviceState
-	idx     int // in svc.out.lbs
-	lb      *LoadBalancer
-	remotes []netip.Addr
-	created time.Time // the Service's creationTimestamp when claimed
+	svc *serviceState
+	idx int
+	lb  *LoadBalancer
 }
 
-// ipState is one endpoint IP.
+func (cl *lbClaim) remotes() remoteView { return cl.svc.out.remotesOf(cl.idx) }
+
+// created is the Service's creationTimestamp.
+func (cl *lbClaim) created() time.Time {
+	if cl.svc.svc == nil {
+		return time.Time{}
+	}
+	return cl.svc.svc.CreationTimestamp.Time
+}
+
+// ipState is one endpoint IP. There are as many as the plan has endpoints
+// (mostly remote backends'), so what few IPs need is kept aside, in more.
 type ipState struct {
-	recorded []epClaim
-	remotes  int           // winning load balancers with the IP as remote backend
-	cur      endpointState // the plan's endpoint for the IP, as last settled
-	diags    []Diagnostic
-	epoch    uint64
+	cur     endpointState // the plan's endpoint for the IP, as last settled
+	more    *ipMore       // nil when the IP has neither recorded endpoints nor diagnostics
+	remotes int32         // winning load balancers with the IP as remote backend
 	// curRemote is set when cur is the remote backend's endpoint, which
 	// then need not be made again.
 	curRemote bool
 }
 
-// epClaim is one recorded endpoint: the node's (svc nil) or a Service's.
+// ipMore is what an IP with recorded endpoints or conflicts has.
+type ipMore struct {
+	recorded []epClaim
+	diags    []Diagnostic
+}
+
+func (st *ipState) recorded() []epClaim {
+	if st.more == nil {
+		return nil
+	}
+	return st.more.recorded
+}
+
+// epClaim is one recorded endpoint: the node's (svc nil; idx is the
+// family's index in claims.nodeEPs) or a Service's (svc.out.endpoints[idx]).
 type epClaim struct {
-	svc  *serviceState
-	idx  int // in svc.out.endpoints, or the node's family index
-	cand endpointCandidate
+	svc *serviceState
+	idx int
+}
+
+// cand returns cl's endpoint candidate.
+func (c *claims) cand(cl *epClaim) *endpointCandidate {
+	if cl.svc == nil {
+		return &c.nodeEPs[cl.idx]
+	}
+	return &cl.svc.out.endpoints[cl.idx]
 }
 
 // endpointState is an endpoint or none.
@@ -106,7 +156,7 @@ func compareClaims(a *serviceState, ai int, b *serviceState, bi int) int {
 // first, as Compute's frontendWinner decides: compareFrontendClaims, then,
 // for one Service's port, the order of its candidates.
 func compareLBClaims(a, b *lbClaim) int {
-	if c := compareFrontendClaims(a.lb, a.created, b.lb, b.created); c != 0 {
+	if c := compareFrontendClaims(a.lb, a.created(), b.lb, b.created()); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.idx, b.idx)
@@ -116,16 +166,20 @@ func compareLBClaims(a, b *lbClaim) int {
 // needs: its diagnostics and, on Overlay, the source-VIP endpoints.
 func (c *claims) reset(n *node, log *changeLog) {
 	c.node, c.log = n, log
-	c.epoch++ // never 0, the epoch of new key and IP states
+	c.epoch++ // never 0, the epoch of new key states
 	c.keys = make(map[Key]*keyState, len(c.keys))
 	c.ips = make(map[netip.Addr]*ipState, len(c.ips))
 	c.diags = make(map[Diagnostic]int, len(c.diags))
+	c.diagsPeak = 0
+	c.keyDiags = map[Key][]Diagnostic{}
 	for _, d := range n.diagnostics {
 		c.addDiag(d)
 	}
+	c.nodeEPs = make([]endpointCandidate, len(n.families))
 	for i, fam := range n.families {
 		if fam.network.Overlay() {
-			c.claimEndpoint(epClaim{idx: i, cand: endpointCandidate{ep: fam.network.SourceVIPEndpoint(), owner: "Node " + n.Name}})
+			c.nodeEPs[i] = endpointCandidate{ep: fam.network.SourceVIPEndpoint(), owner: "Node " + n.Name}
+			c.claimEndpoint(epClaim{idx: i}, c.nodeEPs[i].ep.IP)
 		}
 	}
 }
@@ -145,17 +199,14 @@ func (c *claims) replace(svc *serviceState, old, out *serviceOutput) {
 		c.unclaimEndpoint(svc, i, old.endpoints[i].ep.IP)
 	}
 	for i := range out.endpoints {
-		c.claimEndpoint(epClaim{svc: svc, idx: i, cand: out.endpoints[i]})
+		c.claimEndpoint(epClaim{svc: svc, idx: i}, out.endpoints[i].ep.IP)
 	}
 	for i := range old.lbs {
 		c.unclaimLB(svc, old.lbs[i].Key())
 	}
-	var created time.Time
-	if svc.svc != nil {
-		created = svc.svc.CreationTimestamp.Time
-	}
+	// The claims read svc's output: out must be it.
 	for i := range out.lbs {
-		c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i], remotes: out.remotes[i], created: created})
+		c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
 	}
 }
 
@@ -166,9 +217,10 @@ func (c *claims) touchKey(k Key, ks *keyState) {
 	}
 }
 
-func (c *claims) touchIP(ip netip.Addr, st *ipState) {
-	if st.epoch != c.epoch {
-		st.epoch = c.epoch
+// touchIP notes ip for settle, which drops repeats: an IP state has no
+// room for an epoch.
+func (c *claims) touchIP(ip netip.Addr) {
+	if n := len(c.touchedIPs); n == 0 || c.touchedIPs[n-1] != ip {
 		c.touchedIPs = append(c.touchedIPs, ip)
 	}
 }
@@ -209,33 +261,37 @@ func (c *claims) ipState(ip netip.Addr) *ipState {
 	return st
 }
 
-func (c *claims) claimEndpoint(cl epClaim) {
-	ip := cl.cand.ep.IP
+// claimEndpoint records cl, an endpoint for ip.
+func (c *claims) claimEndpoint(cl epClaim, ip netip.Addr) {
 	st := c.ipState(ip)
-	i := len(st.recorded)
-	if i > 0 && compareClaims(st.recorded[i-1].svc, st.recorded[i-1].idx, cl.svc, cl.idx) > 0 {
-		i = sort.Search(len(st.recorded), func(j int) bool {
-			return compareClaims(st.recorded[j].svc, st.recorded[j].idx, cl.svc, cl.idx) > 0
+	if st.more == nil {
+		st.more = &ipMore{}
+	}
+	rec := st.more.recorded
+	i := len(rec)
+	if i > 0 && compareClaims(rec[i-1].svc, rec[i-1].idx, cl.svc, cl.idx) > 0 {
+		i = sort.Search(len(rec), func(j int) bool {
+			return compareClaims(rec[j].svc, rec[j].idx, cl.svc, cl.idx) > 0
 		})
 	}
-	st.recorded = slices.Insert(st.recorded, i, cl)
-	c.touchIP(ip, st)
+	st.more.recorded = slices.Insert(rec, i, cl)
+	c.touchIP(ip)
 }
 
 func (c *claims) unclaimEndpoint(svc *serviceState, idx int, ip netip.Addr) {
 	st := c.ips[ip]
-	if st == nil {
+	if st == nil || st.more == nil {
 		return
 	}
-	st.recorded = slices.DeleteFunc(st.recorded, func(cl epClaim) bool { return cl.svc == svc && cl.idx == idx })
-	c.touchIP(ip, st)
+	st.more.recorded = slices.DeleteFunc(st.more.recorded, func(cl epClaim) bool { return cl.svc == svc && cl.idx == idx })
+	c.touchIP(ip)
 }
 
 // remoteClaim counts a winning load balancer's remote backend in or out.
 func (c *claims) remoteClaim(ip netip.Addr, delta int) {
 	st := c.ipState(ip)
-	st.remotes += delta
-	c.touchIP(ip, st)
+	st.remotes += int32(delta)
+	c.touchIP(ip)
 }
 
 func (c *claims) addDiag(d Diagnostic) {
@@ -244,6 +300,7 @@ func (c *claims) addDiag(d Diagnostic) {
 		c.log.noteDiag(d, false)
 	}
 	c.diags[d] = n + 1
+	c.diagsPeak = max(c.diagsPeak, len(c.diags))
 }
 
 func (c *claims) removeDiag(d Diagnostic) {
@@ -251,9 +308,22 @@ func (c *claims) removeDiag(d Diagnostic) {
 	if n <= 1 {
 		c.log.noteDiag(d, true)
 		delete(c.diags, d)
+		if c.diagsPeak > 1024 && len(c.diags) < c.diagsPeak/4 {
+			c.shrinkDiags()
+		}
 		return
 	}
 	c.diags[d] = n - 1
+}
+
+// shrinkDiags copies the diagnostics into a map of their size, which
+// costs as much as the removals since the peak did.
+func (c *claims) shrinkDiags() {
+	m := make(map[Diagnostic]int, len(c.diags))
+	for d, n := range c.diags {
+		m[d] = n
+	}
+	c.diags, c.diagsPeak = m, len(m)
 }
 
 // replaceDiags swaps the diagnostics a key or IP holds in the multiset.
@@ -273,20 +343,83 @@ func (c *claims) settle() {
 		c.settleKey(k)
 	}
 	c.touchedKeys = c.touchedKeys[:0]
+	if len(c.touchedIPs) > 1 {
+		slices.SortFunc(c.touchedIPs, netip.Addr.Compare)
+		c.touchedIPs = slices.Compact(c.touchedIPs)
+	}
+	fresh := freshRemotes{eps: c.remoteEndpoints(c.touchedIPs)}
 	for _, ip := range c.touchedIPs {
-		c.settleIP(ip)
+		c.settleIP(ip, &fresh)
 	}
 	c.touchedIPs = c.touchedIPs[:0]
+	if cap(c.touchedIPs) > 4096 || cap(c.touchedKeys) > 4096 {
+		c.touchedIPs, c.touchedKeys = nil, nil // after a rebuild: do not keep the room
+	}
 	c.epoch++
+}
+
+// remoteEndpoints makes, in IP order, the remote endpoints that settleIP
+// will need for ips (sorted): those of IPs whose endpoint becomes a remote
+// backend's. When there are many (a new slice's), they are made at once,
+// with one string for all their MACs; else settleIP makes each.
+func (c *claims) remoteEndpoints(ips []netip.Addr) []Endpoint {
+	const few = 8
+	if len(ips) < few {
+		return nil
+	}
+	need := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		if st := c.ips[ip]; st != nil && st.remotes > 0 && !st.curRemote {
+			need = append(need, ip)
+		}
+	}
+	if len(need) < few {
+		return nil
+	}
+	v4, _ := slices.BinarySearchFunc(need, false, func(ip netip.Addr, _ bool) int {
+		if ip.Is4() {
+			return -1
+		}
+		return 1
+	})
+	eps := make([]Endpoint, 0, len(need))
+	for _, f := range c.node.families {
+		if f.name == IPv4 {
+			eps = f.network.AppendRemoteEndpoints(eps, need[:v4])
+		}
+	}
+	for _, f := range c.node.families {
+		if f.name == IPv6 {
+			eps = f.network.AppendRemoteEndpoints(eps, need[v4:])
+		}
+	}
+	return eps
+}
+
+// freshRemotes hands out remoteEndpoints's endpoints as settle asks for
+// them, in IP order.
+type freshRemotes struct {
+	eps  []Endpoint
+	next int
+}
+
+func (f *freshRemotes) take(ip netip.Addr) (Endpoint, bool) {
+	for f.next < len(f.eps) && f.eps[f.next].IP.Less(ip) {
+		f.next++
+	}
+	if f.next < len(f.eps) && f.eps[f.next].IP == ip {
+		return f.eps[f.next], true
+	}
+	return Endpoint{}, false
 }
 
 func (c *claims) settleKey(k Key) {
 	ks := c.keys[k]
 	var win *LoadBalancer
-	var winRemotes []netip.Addr
+	var winRemotes remoteView
 	var diags []Diagnostic
 	if len(ks.claims) > 0 {
-		win, winRemotes = ks.claims[0].lb, ks.claims[0].remotes
+		win, winRemotes = ks.claims[0].lb, ks.claims[0].remotes()
 		for _, cl := range ks.claims[1:] {
 			if d, ok := frontendConflict(win, cl.lb); ok {
 				diags = append(diags, d)
@@ -295,12 +428,16 @@ func (c *claims) settleKey(k Key) {
 	}
 	if win != ks.win {
 		c.log.noteLB(k, ks.win)
-		diffRemotes(ks.winRemotes, winRemotes, c.remoteClaim)
-		ks.win, ks.winRemotes = win, winRemotes
+		diffRemotes(ks.winView(), winRemotes, c.remoteClaim)
+		ks.win, ks.winRemotes, ks.winAll = win, winRemotes.ips, winRemotes.backends != nil
 	}
-	if len(diags) > 0 || len(ks.diags) > 0 {
-		c.replaceDiags(ks.diags, diags)
-		ks.diags = diags
+	if len(diags) > 0 || ks.hasDiags {
+		c.replaceDiags(c.keyDiags[k], diags)
+		if ks.hasDiags = len(diags) > 0; ks.hasDiags {
+			c.keyDiags[k] = diags
+		} else {
+			delete(c.keyDiags, k)
+		}
 	}
 	if len(ks.claims) == 0 {
 		delete(c.keys, k)
@@ -310,24 +447,24 @@ func (c *claims) settleKey(k Key) {
 // diffRemotes calls claim(ip, -1) for the IPs only in old and claim(ip, +1)
 // for those only in new, counting repeats. Remote backend lists are sorted
 // (backends are); should one not be, every IP is counted out and in.
-func diffRemotes(old, new []netip.Addr, claim func(netip.Addr, int)) {
-	if !slices.IsSortedFunc(old, netip.Addr.Compare) || !slices.IsSortedFunc(new, netip.Addr.Compare) {
-		for _, ip := range old {
-			claim(ip, -1)
+func diffRemotes(old, new remoteView, claim func(netip.Addr, int)) {
+	if !old.sorted() || !new.sorted() {
+		for i := range old.len() {
+			claim(old.at(i), -1)
 		}
-		for _, ip := range new {
-			claim(ip, +1)
+		for i := range new.len() {
+			claim(new.at(i), +1)
 		}
 		return
 	}
 	i, j := 0, 0
-	for i < len(old) || j < len(new) {
+	for i < old.len() || j < new.len() {
 		switch {
-		case j == len(new) || i < len(old) && old[i].Less(new[j]):
-			claim(old[i], -1)
+		case j == new.len() || i < old.len() && old.at(i).Less(new.at(j)):
+			claim(old.at(i), -1)
 			i++
-		case i == len(old) || new[j].Less(old[i]):
-			claim(new[j], +1)
+		case i == old.len() || new.at(j).Less(old.at(i)):
+			claim(new.at(j), +1)
 			j++
 		default:
 			i++
@@ -336,26 +473,27 @@ func diffRemotes(old, new []netip.Addr, claim func(netip.Addr, int)) {
 	}
 }
 
-func (c *claims) settleIP(ip netip.Addr) {
+func (c *claims) settleIP(ip netip.Addr, fresh *freshRemotes) {
 	st := c.ips[ip]
+	rec := st.recorded()
 	var cur endpointState
 	var diags []Diagnostic
 	remote := false
 	switch {
-	case len(st.recorded) == 0 && st.remotes == 0:
-	case len(st.recorded) == 0:
-		cur, remote = c.remoteEndpoint(ip, st), true
-	case len(st.recorded) == 1 && st.remotes == 0:
-		cur = endpointState{ep: st.recorded[0].cand.ep, ok: true}
+	case len(rec) == 0 && st.remotes == 0:
+	case len(rec) == 0:
+		cur, remote = c.remoteEndpoint(ip, st, fresh), true
+	case len(rec) == 1 && st.remotes == 0:
+		cur = endpointState{ep: c.cand(&rec[0]).ep, ok: true}
 	default:
 		// Competing endpoints.
-		cands := make([]endpointCandidate, len(st.recorded))
-		for i := range st.recorded {
-			cands[i] = st.recorded[i].cand
+		cands := make([]endpointCandidate, len(rec))
+		for i := range rec {
+			cands[i] = *c.cand(&rec[i])
 		}
 		var rem *Endpoint
 		if st.remotes > 0 {
-			if r := c.remoteEndpoint(ip, st); r.ok {
+			if r := c.remoteEndpoint(ip, st, fresh); r.ok {
 				rem = &r.ep
 			}
 		}
@@ -367,11 +505,14 @@ func (c *claims) settleIP(ip netip.Addr) {
 		st.cur = cur
 	}
 	st.curRemote = remote
-	if len(diags) > 0 || len(st.diags) > 0 {
-		c.replaceDiags(st.diags, diags)
-		st.diags = diags
+	if st.more != nil && (len(diags) > 0 || len(st.more.diags) > 0) {
+		c.replaceDiags(st.more.diags, diags)
+		st.more.diags = diags
 	}
-	if len(st.recorded) == 0 && st.remotes == 0 {
+	if st.more != nil && len(st.more.recorded) == 0 && len(st.more.diags) == 0 {
+		st.more = nil
+	}
+	if len(rec) == 0 && st.remotes == 0 {
 		delete(c.ips, ip)
 	}
 }
@@ -394,9 +535,12 @@ func (c *claims) endpoint(ip netip.Addr) endpointState {
 
 // remoteEndpoint is the endpoint computer.endpointList makes for a remote
 // backend: none when the node plans no family of the IP.
-func (c *claims) remoteEndpoint(ip netip.Addr, st *ipState) endpointState {
+func (c *claims) remoteEndpoint(ip netip.Addr, st *ipState, fresh *freshRemotes) endpointState {
 	if st.curRemote {
 		return st.cur
+	}
+	if ep, ok := fresh.take(ip); ok {
+		return endpointState{ep: ep, ok: true}
 	}
 	for _, f := range c.node.families {
 		if (f.name == IPv4) == ip.Is4() {

@@ -33,18 +33,65 @@ type serviceState struct {
 // modified once made, so that pointers into it stay valid while claims and
 // the change log refer to them.
 type serviceOutput struct {
-	lbs       []LoadBalancer
+	lbs []LoadBalancer
+	// Per load balancer, its remote backends (an empty list, not nil, when
+	// none), or nil where they are all its backends (see remotesOf), as
+	// for almost every load balancer when a cluster has many nodes; nil
+	// when they all are.
 	remotes   [][]netip.Addr
 	endpoints []endpointCandidate
 	diags     []Diagnostic
 }
 
-// sliceEntry is a held EndpointSlice and the Service it was filed under
-// when it arrived (its label then, not re-read later).
+// newServiceOutput returns c's output, for a Tracker to keep: remote
+// backend lists that repeat all the backends' IPs are dropped (the
+// computer makes none where every endpoint is remote; where some are
+// dropped for their port, it may), and the load balancers are cut to
+// their number.
+func newServiceOutput(c *computer) serviceOutput {
+	out := serviceOutput{lbs: c.lbs, remotes: c.remotes, endpoints: c.endpoints, diags: c.diags}
+	if cap(out.lbs) > len(out.lbs) {
+		out.lbs = append([]LoadBalancer(nil), out.lbs...)
+	}
+	all := true
+	for i, rs := range out.remotes {
+		if len(rs) > 0 && sameIPs(rs, out.lbs[i].Backends) {
+			out.remotes[i] = nil
+		}
+		all = all && out.remotes[i] == nil
+	}
+	if all {
+		out.remotes = nil
+	}
+	return out
+}
+
+// remotesOf returns load balancer i's remote backends.
+func (o *serviceOutput) remotesOf(i int) remoteView {
+	if o.remotes != nil && o.remotes[i] != nil {
+		return remoteView{ips: o.remotes[i]}
+	}
+	return remoteView{backends: o.lbs[i].Backends}
+}
+
+func sameIPs(ips []netip.Addr, backends []Backend) bool {
+	if len(ips) != len(backends) {
+		return false
+	}
+	for i := range ips {
+		if ips[i] != backends[i].IP {
+			return false
+		}
+	}
+	return true
+}
+
+// sliceEntry is a held EndpointSlice and the Service state it was filed
+// under when it arrived (its label then, not re-read later), nil when
+// none. The state lives at least as long as the slice is filed under it.
 type sliceEntry struct {
-	obj      *discovery.EndpointSlice
-	owner    types.NamespacedName
-	hasOwner bool
+	obj   *discovery.EndpointSlice
+	owner *serviceState
 }
 
 func newObjects() objects {
@@ -120,15 +167,17 @@ func (o *objects) putSlice(sl *discovery.EndpointSlice) (from, to *serviceState)
 	if ok && old.obj == sl {
 		return nil, nil // an informer's resync: the object held, unchanged
 	}
-	if ok && old.hasOwner && (!hasOwner || old.owner != owner) {
-		from = o.services[old.owner]
+	if ok && old.owner != nil && (!hasOwner || old.owner.key != owner) {
+		from = old.owner
 		from.removeSlice(sl.Name)
 	}
-	o.slices[key] = sliceEntry{obj: sl, owner: owner, hasOwner: hasOwner}
+	entry := sliceEntry{obj: sl}
 	if hasOwner {
 		to = o.state(owner)
 		to.putSlice(sl)
+		entry.owner = to
 	}
+	o.slices[key] = entry
 	return from, to
 }
 
@@ -140,12 +189,11 @@ func (o *objects) deleteSlice(key types.NamespacedName) *serviceState {
 		return nil
 	}
 	delete(o.slices, key)
-	if !old.hasOwner {
+	if old.owner == nil {
 		return nil
 	}
-	st := o.services[old.owner]
-	st.removeSlice(key.Name)
-	return st
+	old.owner.removeSlice(key.Name)
+	return old.owner
 }
 
 // putSlice adds or replaces sl (by name) in the name-sorted list.
