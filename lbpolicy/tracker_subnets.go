@@ -45,11 +45,11 @@ func (t *Tracker) setRemoteSubnets(n *node) {
 			}
 		}
 		st.curRemote = false // made with the old subnets
-		t.claims.touchIP(ip, st)
+		t.claims.touchIP(ip)
 	}
 	var replan []*serviceState
 	for _, st := range t.objects.services {
-		if forcingChanged(old, n, st.out.remotes) {
+		if forcingChanged(old, n, &st.out) {
 			replan = append(replan, st)
 		}
 	}
@@ -60,12 +60,14 @@ func (t *Tracker) setRemoteSubnets(n *node) {
 	t.claims.settle()
 }
 
-// forcingChanged reports whether any of remotes (a Service's remote
-// backends, per load balancer) forces the node IP as source VIP under one
-// node's subnets and not the other's.
-func forcingChanged(a, b *node, remotes [][]netip.Addr) bool {
-	for _, ips := range remotes {
-		for _, ip := range ips {
+// forcingChanged reports whether any of a Service's remote backends
+// forces the node IP as source VIP under one node's subnets and not the
+// other's.
+func forcingChanged(a, b *node, out *serviceOutput) bool {
+	for i := range out.lbs {
+		rv := out.remotesOf(i)
+		for j := range rv.len() {
+			ip := rv.at(j)
 			fa, fb := a.familyOf(ip), b.familyOf(ip)
 			if fa != nil && fb != nil && fa.network.ForcesNodeIP(ip) != fb.network.ForcesNodeIP(ip) {
 				return true
