@@ -77,7 +77,11 @@ import (
 // (BenchmarkTracker*). Besides the objects and the claims, a Tracker keeps
 // the newest plan built and which keys, IPs and diagnostics changed since,
 // and for each Snapshot still held whose plan is not built, what changed
-// after it; nothing for Snapshots no one holds.
+// after it; nothing for Snapshots no one holds. When 16 Snapshots in a row
+// had no plan built (an applier that uses the changes and lookups, as
+// hnsadapter's SyncSnapshot does between full syncs), it drops that plan
+// and makes the next from the claims, sorting them: at 10,000 Services it
+// then holds about 3.5 KB per Service instead of 4.5.
 //
 // Create one with NewTracker; the zero Tracker is not usable.
 type Tracker struct {

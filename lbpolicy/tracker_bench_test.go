@@ -33,7 +33,10 @@ type trackerFixture struct {
 	tr         *lbpolicy.Tracker
 	compute    time.Duration // one full Compute, best of three
 	perService float64       // heap bytes the loaded Tracker holds per Service
-	loadTime   time.Duration // feeding every object as an add event
+	// perServiceApplier is the same once the Tracker has dropped its plan,
+	// as when only Snapshots' changes are used.
+	perServiceApplier float64
+	loadTime          time.Duration // feeding every object as an add event
 }
 
 var (
@@ -74,6 +77,23 @@ func loadFixture(b *testing.B) *trackerFixture {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		f.perService = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(f.svcs))
+		// As an applier that only uses the changes holds it (hnsadapter's
+		// SyncSnapshot, between full syncs): Snapshots of events, no plan
+		// built, until the Tracker drops the plan it keeps.
+		orig := f.slices[0]
+		moved := orig.DeepCopy()
+		moved.Endpoints = moved.Endpoints[1:]
+		for i := range 40 {
+			if i%2 == 0 {
+				tr.OnEndpointSliceUpdate(orig, moved)
+			} else {
+				tr.OnEndpointSliceUpdate(moved, orig)
+			}
+			tr.Snapshot()
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		f.perServiceApplier = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(f.svcs))
 		f.tr = tr
 		fixture = f
 	})
@@ -89,6 +109,7 @@ func (f *trackerFixture) report(b *testing.B) {
 	b.ReportMetric(float64(f.compute.Nanoseconds())/perOp, "x-faster")
 	b.ReportMetric(float64(f.compute.Microseconds())/1e3, "compute-ms")
 	b.ReportMetric(f.perService, "B-held/service")
+	b.ReportMetric(f.perServiceApplier, "B-held/service-changes-only")
 }
 
 // BenchmarkTrackerSliceUpdate: one EndpointSlice update (an endpoint

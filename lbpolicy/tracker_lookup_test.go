@@ -1,6 +1,8 @@
 package lbpolicy_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -121,5 +123,43 @@ func TestSnapshotReady(t *testing.T) {
 	}
 	if _, ok := zero.LoadBalancer(lbpolicy.Key{}); ok {
 		t.Error("the zero Snapshot has a load balancer")
+	}
+}
+
+// A Tracker whose Snapshots' plans are seldom built (an applier that uses
+// the changes and lookups, building a plan only for a full sync) drops the
+// plan it keeps to patch, and makes the next from its claims: that plan,
+// and an older held Snapshot's, are still Compute's.
+func TestSnapshotPlanAfterManyUnbuilt(t *testing.T) {
+	shape := clusterShape{Services: 80, Endpoints: 800, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
+	svcs, sls := genCluster(shape, 23)
+	h := newHarness(t, genNode(shape))
+	for _, s := range svcs {
+		h.apply(trackerEvent{op: opServiceAdd, obj: s})
+	}
+	for _, s := range sls {
+		h.apply(trackerEvent{op: opSliceAdd, obj: s})
+	}
+	h.tr.Snapshot().Plan()
+	r := rand.New(rand.NewPCG(5, 5))
+	for round := range 3 {
+		var held []heldSnapshot
+		for i := range 40 { // well past the cache's limit
+			h.apply(liveEvent(r, h, shape))
+			s := h.tr.Snapshot()
+			if i%13 == 0 {
+				held = append(held, heldSnapshot{s, h.want()})
+			}
+		}
+		latest := heldSnapshot{h.tr.Snapshot(), h.want()}
+		// The older ones first: made from the claims with what changed
+		// since put back, as no base is kept then.
+		for i, hs := range append(held, latest) {
+			want, _ := json.Marshal(hs.want)
+			got, _ := json.Marshal(hs.s.Plan())
+			if !bytes.Equal(want, got) {
+				t.Fatalf("round %d, snapshot %d: plan differs from Compute:\n%s", round, i, jsonDiff(want, got))
+			}
+		}
 	}
 }

@@ -20,12 +20,26 @@ import (
 // Snapshot, or, if none, the value now. Links go from older Snapshots to
 // newer ones only, so the logs of Snapshots no one holds are garbage: an
 // applier that uses only the changes keeps nothing but base and dirty.
+//
+// An applier that seldom builds a plan (hnsadapter's SyncSnapshot builds
+// one only for a full sync, every few minutes) need not pay for keeping
+// base, a copy of every load balancer and endpoint: after dropAfter
+// Snapshots without a plan built, base goes, and the next plan is made
+// from the claims (sorted, as for the first Snapshot) instead of patched.
 // Everything is guarded by the Tracker's lock.
 type planCache struct {
 	latest *planStep // nil before the first Snapshot
 	base   Plan
 	dirty  keySet
+	// noBase: base was dropped (dirty is then not kept); unbuilt counts
+	// the Snapshots since a plan was last built.
+	noBase  bool
+	unbuilt int
 }
+
+// dropAfter is how many Snapshots without a plan built make the cache drop
+// base.
+const dropAfter = 16
 
 // planStep is one Snapshot's plan, or how to build it.
 type planStep struct {
@@ -88,7 +102,13 @@ func (c *planCache) next(ch *Changes, log *changeLog) *planStep {
 		log.reset()
 		return s
 	}
-	c.dirty.add(&log.values)
+	if c.unbuilt++; c.unbuilt >= dropAfter && !c.noBase {
+		c.base, c.noBase = Plan{}, true
+		c.dirty.reset()
+	}
+	if !c.noBase {
+		c.dirty.add(&log.values)
+	}
 	if ch.Empty() {
 		log.reset()
 		return c.latest
@@ -129,14 +149,39 @@ func (c *planCache) plan(s *planStep, cl *claims, log *changeLog) Plan {
 		changed.add(&then)
 		s.plan = patch(j.plan, &changed, &then, nil)
 	} else {
-		s.plan = patch(c.base, &c.dirty, &then, cl)
+		s.plan = c.fromLatest(&then, cl)
 	}
+	c.unbuilt = 0
 	s.built, s.next, s.after = true, nil, notes{}
 	if s == c.latest {
-		c.base = s.plan
+		c.base, c.noBase = s.plan, false
 		c.dirty.reset()
 	}
 	return s.plan
+}
+
+// fromLatest returns the plan of a Snapshot whose values, where they
+// differ from the claims now, are then: base with the dirty entries and
+// then's brought to their values at the Snapshot, or, without base, the
+// claims' plan with then's entries put back.
+func (c *planCache) fromLatest(then *values, cl *claims) Plan {
+	if !c.noBase {
+		return patch(c.base, &c.dirty, then, cl)
+	}
+	ch := everything(cl)
+	now := emptyPlan()
+	if ch.AddedLoadBalancers != nil {
+		now.LoadBalancers = ch.AddedLoadBalancers
+	}
+	if ch.AddedEndpoints != nil {
+		now.Endpoints = ch.AddedEndpoints
+	}
+	if ch.AddedDiagnostics != nil {
+		now.Diagnostics = ch.AddedDiagnostics
+	}
+	var changed keySet
+	changed.add(then)
+	return patch(now, &changed, then, nil)
 }
 
 // addFirst adds to m the notes of keys it lacks.
