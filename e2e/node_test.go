@@ -48,6 +48,8 @@ type hnsNode struct {
 	mu     sync.Mutex
 	seen   map[string]string // kind/namespace/name -> resourceVersion delivered
 	errors []error           // events the Tracker could not use
+
+	stop func() // stops the informers; idempotent
 }
 
 // startHNSNode starts informers on their own client, as a proxy process
@@ -58,8 +60,23 @@ func startHNSNode(t *testing.T, cp *controlPlane, profile string) *hnsNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &hnsNode{hns: fake.New(p), seen: map[string]string{}}
-	n.network = n.hns.AddNetwork(winNetwork, "L2Bridge")
+	h := fake.New(p)
+	return runHNSNode(t, cp, h, h.AddNetwork(winNetwork, "L2Bridge"))
+}
+
+// restart stops n's informers and starts a new process's worth of hnslb
+// (Tracker, Reconciler, informers) on the HNS n leaves behind, as a proxy
+// restart does.
+func (n *hnsNode) restart(t *testing.T, cp *controlPlane) *hnsNode {
+	t.Helper()
+	n.stop()
+	return runHNSNode(t, cp, n.hns, n.network)
+}
+
+func runHNSNode(t *testing.T, cp *controlPlane, h *fake.HNS, networkID string) *hnsNode {
+	t.Helper()
+	n := &hnsNode{hns: h, network: networkID, seen: map[string]string{}}
+	var err error
 	n.node = lbpolicy.Node{Name: winNode, Zone: winZone, NodeIPs: []string{winNodeIP},
 		NetworkType: lbpolicy.L2Bridge, NetworkName: winNetwork}
 	if n.tracker, err = lbpolicy.NewTracker(n.node); err != nil {
@@ -89,10 +106,11 @@ func startHNSNode(t *testing.T, cp *controlPlane, profile string) *hnsNode {
 	n.tracker.RequireSynced(svcReg.HasSynced, sliceReg.HasSynced)
 	stop := make(chan struct{})
 	factory.Start(stop)
-	t.Cleanup(func() {
+	n.stop = sync.OnceFunc(func() {
 		close(stop)
 		factory.Shutdown()
 	})
+	t.Cleanup(n.stop)
 	return n
 }
 
@@ -227,6 +245,7 @@ type stepResult struct {
 // what the sync did.
 func (n *hnsNode) sync(t *testing.T, what string, converged func(apiState) error) (lbpolicy.Plan, stepResult) {
 	t.Helper()
+	what = what + " [" + n.hns.Profile().Name + "]"
 	snap, state := n.settle(t, what, converged)
 	if !snap.Ready() {
 		t.Fatalf("%s: Snapshot not ready after the informers synced", what)

@@ -41,29 +41,43 @@ func TestControlPlane(t *testing.T) {
 		cp.createNode(t, n.name, n.zone, n.ip)
 	}
 	cp.createNamespace(t, ns)
-	node := startHNSNode(t, cp, "latest")
+	// hnslb for win-1 twice, on two HNS versions: the newest, which updates
+	// load balancers in place, and WS2022's, which cannot (delete and create).
+	hnsNodes := []*hnsNode{startHNSNode(t, cp, "latest"), startHNSNode(t, cp, "ws2022")}
 
 	var calls []string
-	var last stepResult
+	var last []stepResult
 	step := func(name string, converged func(apiState) error) lbpolicy.Plan {
 		t.Helper()
-		plan, r := node.sync(t, name, converged)
-		last = r
-		calls = append(calls, fmt.Sprintf("%-30s full=%-5v mutating=%-2d %v", name, r.Result.Full, r.Calls.Mutating(), r.Calls))
+		var plan lbpolicy.Plan
+		last = last[:0]
+		for i, n := range hnsNodes {
+			p, r := n.sync(t, name, converged)
+			if i == 0 {
+				plan = p
+			}
+			last = append(last, r)
+			calls = append(calls, fmt.Sprintf("%-30s %-6s full=%-5v mutating=%-3d %v", name, n.hns.Profile().Name,
+				r.Result.Full, r.Calls.Mutating(), r.Calls))
+		}
 		return plan
 	}
 	defer func() { t.Logf("HNS calls per step:\n%s", strings.Join(calls, "\n")) }()
 	noMutation := func() {
 		t.Helper()
-		if m := last.Calls.Mutating(); m != 0 {
-			t.Errorf("%d mutating HNS calls for a step that changed nothing hnslb plans: %v", m, last.Calls)
+		for _, r := range last {
+			if m := r.Calls.Mutating(); m != 0 {
+				t.Errorf("%d mutating HNS calls for a step that changed nothing hnslb plans: %v", m, r.Calls)
+			}
 		}
 	}
 
 	// 1. A ClusterIP Service with three ready pods: two remote, one local
 	// (its HNS endpoint made by the CNI).
 	web := cp.createService(t, ns, "web", nil)
-	node.addLocalPod("web-002", "10.244.0.10")
+	for _, n := range hnsNodes {
+		n.addLocalPod("web-002", "10.244.0.10")
+	}
 	cp.createPod(t, ns, "web-000", "web", "linux-1", "10.244.1.10", true)
 	cp.createPod(t, ns, "web-001", "web", "linux-2", "10.244.2.10", true)
 	cp.createPod(t, ns, "web-002", "web", winNode, "10.244.0.10", true)
@@ -75,8 +89,11 @@ func TestControlPlane(t *testing.T) {
 			Backends: []string{"10.244.0.10", "10.244.1.10", "10.244.2.10"}}},
 		Endpoints: []string{"10.244.1.10", "10.244.2.10"}, // remote; the local one is the CNI's
 	}
-	if d := cmp.Diff(want, node.hnsView(t)); d != "" {
-		t.Errorf("HNS after the first step differs from the hand-written expectation (-want +hns):\n%s", d)
+	for _, n := range hnsNodes {
+		if d := cmp.Diff(want, n.hnsView(t)); d != "" {
+			t.Errorf("%s: HNS after the first step differs from the hand-written expectation (-want +hns):\n%s",
+				n.hns.Profile().Name, d)
+		}
 	}
 	step("nothing changed", endpointsAre("web", map[string]string{
 		"10.244.1.10": ready, "10.244.2.10": ready, "10.244.0.10": ready}))
@@ -128,6 +145,14 @@ func TestControlPlane(t *testing.T) {
 			t.Errorf("load balancer %s has %d backends, want %d", k, len(b), bigPods)
 		}
 	}
+
+	// 4b. hnslb restarts (new Tracker and Reconciler, HNS as it was): it
+	// adopts what HNS holds by key and changes nothing.
+	for i, n := range hnsNodes {
+		hnsNodes[i] = n.restart(t, cp)
+	}
+	step("proxy restarted, HNS kept", endpointsAre("big", wantBig))
+	noMutation()
 
 	// 5. The Service deleted. No garbage collector runs here, so its slices
 	// stay until the test deletes them as the collector would.
