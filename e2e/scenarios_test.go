@@ -140,6 +140,15 @@ func TestControlPlane(t *testing.T) {
 		}
 		return endpointsAre("big", wantBig)(s)
 	})
+	state, err := listAPI(context.Background(), cp.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for _, sl := range slicesOf(state, "big") {
+		sizes = append(sizes, len(sl.Endpoints))
+	}
+	t.Logf("the controller put big's %d endpoints in slices of %v", bigPods, sizes)
 	for k, b := range backendsOf(plan, ns+"/big") {
 		if len(b) != bigPods {
 			t.Errorf("load balancer %s has %d backends, want %d", k, len(b), bigPods)
@@ -168,7 +177,7 @@ func TestControlPlane(t *testing.T) {
 	if b := backendsOf(plan, ns+"/big"); len(b) != 0 {
 		t.Errorf("deleted Service still has load balancers: %v", b)
 	}
-	err := cp.Client.DiscoveryV1().EndpointSlices(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
+	err = cp.Client.DiscoveryV1().EndpointSlices(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{},
 		metav1.ListOptions{LabelSelector: discovery.LabelServiceName + "=big"})
 	if err != nil {
 		t.Fatalf("delete big's slices: %v", err)
