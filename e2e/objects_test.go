@@ -71,16 +71,16 @@ func (cp *controlPlane) deleteService(t *testing.T, ns, name string) {
 	}
 }
 
-// createPod creates a Pod labelled app=app bound to node, then sets its
-// status as the node's kubelet would once its sandbox runs: Running, with
-// podIP, and Ready as given.
-func (cp *controlPlane) createPod(t *testing.T, ns, name, app, node, ip string, ready bool) {
+// createPod creates a Pod labelled app=app bound to node, its container
+// exposing ports, then sets its status as the node's kubelet would once its
+// sandbox runs: Running, with podIP, and Ready as given.
+func (cp *controlPlane) createPod(t *testing.T, ns, name, app, node, ip string, ready bool, ports ...corev1.ContainerPort) {
 	t.Helper()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": app}},
 		Spec: corev1.PodSpec{
 			NodeName:   node,
-			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10", Ports: ports}},
 		},
 	}
 	if _, err := cp.Client.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {

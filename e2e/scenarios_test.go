@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -57,7 +59,7 @@ func TestControlPlane(t *testing.T) {
 				plan = p
 			}
 			last = append(last, r)
-			calls = append(calls, fmt.Sprintf("%-30s %-6s full=%-5v mutating=%-3d %v", name, n.hns.Profile().Name,
+			calls = append(calls, fmt.Sprintf("%-32s %-6s full=%-5v mutating=%-3d %v", name, n.hns.Profile().Name,
 				r.Result.Full, r.Calls.Mutating(), r.Calls))
 		}
 		return plan
@@ -124,6 +126,51 @@ func TestControlPlane(t *testing.T) {
 	plan = step("terminating pod removed", endpointsAre("web", map[string]string{
 		"10.244.2.10": notReady, "10.244.0.10": notReady}))
 	wantBackends(t, plan, "web", key)
+
+	// 3d. NodePort with externalTrafficPolicy Local, a named target port and
+	// session affinity. The pods name the port differently, so the
+	// controller publishes one slice per port.
+	api := cp.createService(t, ns, "api", func(s *corev1.Service) {
+		s.Spec.Type = corev1.ServiceTypeNodePort
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+		s.Spec.Ports[0].TargetPort = intstr.FromString("http")
+	})
+	for _, n := range hnsNodes {
+		n.addLocalPod("api-0", "10.244.0.20")
+	}
+	cp.createPod(t, ns, "api-0", "api", winNode, "10.244.0.20", true, corev1.ContainerPort{Name: "http", ContainerPort: 9090})
+	cp.createPod(t, ns, "api-1", "api", "linux-1", "10.244.1.20", true, corev1.ContainerPort{Name: "http", ContainerPort: 9090})
+	cp.createPod(t, ns, "api-2", "api", "linux-2", "10.244.2.20", true, corev1.ContainerPort{Name: "http", ContainerPort: 9091})
+	plan = step("nodeport, ETP Local, named port", func(s apiState) error {
+		if n := len(slicesOf(s, "api")); n != 2 {
+			return fmt.Errorf("api has %d slices, want one per target port (2)", n)
+		}
+		return endpointsAre("api", map[string]string{"10.244.0.20": ready, "10.244.1.20": ready, "10.244.2.20": ready})(s)
+	})
+	// HNS takes one internal port per load balancer: the pods on the other
+	// port are left out, with a warning.
+	apiWant := map[lbpolicy.Kind]lbView{
+		lbpolicy.KindClusterIP: {VIPs: []string{api.Spec.ClusterIP}, InternalPort: 9090,
+			Distribution: lbpolicy.DistributionSourceIP, Backends: []string{"10.244.0.20", "10.244.1.20"}},
+		// ETP Local: only this node's pod, and DSR (docs/semantics.md §4.2).
+		lbpolicy.KindNodePort: {InternalPort: 9090, Distribution: lbpolicy.DistributionSourceIP, Flags: lbpolicy.FlagDSR,
+			PortMappingFlags: lbpolicy.PortMappingLocalRoutedVIP | lbpolicy.PortMappingVipExternalIP,
+			Backends:         []string{"10.244.0.20"}},
+	}
+	apiGot := map[lbpolicy.Kind]lbView{}
+	for _, lb := range plan.LoadBalancers {
+		if lb.Service == ns+"/api" {
+			lv := planViewOf(lbpolicy.Plan{LoadBalancers: []lbpolicy.LoadBalancer{lb}}, lb.Service).LoadBalancers[lb.Key().String()]
+			apiGot[lb.Kind] = lv
+		}
+	}
+	if d := cmp.Diff(apiWant, apiGot); d != "" {
+		t.Errorf("api's load balancers (-want +plan):\n%s", d)
+	}
+	if !hasDiagnostic(plan, "Service "+ns+"/api:http", lbpolicy.ReasonMixedInternalPorts) {
+		t.Errorf("no %s diagnostic for api: %v", lbpolicy.ReasonMixedInternalPorts, plan.Diagnostics)
+	}
 
 	// 4. More than 100 endpoints: the controller splits them over slices.
 	const bigPods = 150
@@ -251,4 +298,13 @@ func wantBackends(t *testing.T, plan lbpolicy.Plan, svc string, key lbpolicy.Key
 	if d := cmp.Diff(ips, got); d != "" {
 		t.Errorf("backends of %s (-want +plan):\n%s", key, d)
 	}
+}
+
+func hasDiagnostic(p lbpolicy.Plan, object string, reason lbpolicy.Reason) bool {
+	for _, d := range p.Diagnostics {
+		if d.Object == object && d.Reason == reason {
+			return true
+		}
+	}
+	return false
 }
