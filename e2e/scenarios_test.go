@@ -161,8 +161,7 @@ func TestControlPlane(t *testing.T) {
 	apiGot := map[lbpolicy.Kind]lbView{}
 	for _, lb := range plan.LoadBalancers {
 		if lb.Service == ns+"/api" {
-			lv := planViewOf(lbpolicy.Plan{LoadBalancers: []lbpolicy.LoadBalancer{lb}}, lb.Service).LoadBalancers[lb.Key().String()]
-			apiGot[lb.Kind] = lv
+			apiGot[lb.Kind] = planView(lbpolicy.Plan{LoadBalancers: []lbpolicy.LoadBalancer{lb}}).LoadBalancers[lb.Key().String()]
 		}
 	}
 	if d := cmp.Diff(apiWant, apiGot); d != "" {
@@ -171,6 +170,34 @@ func TestControlPlane(t *testing.T) {
 	if !hasDiagnostic(plan, "Service "+ns+"/api:http", lbpolicy.ReasonMixedInternalPorts) {
 		t.Errorf("no %s diagnostic for api: %v", lbpolicy.ReasonMixedInternalPorts, plan.Diagnostics)
 	}
+
+	// 3e. trafficDistribution PreferClose: the controller gives every
+	// endpoint a hint for its own zone, and win-1 (zone-a) uses the zone-a
+	// endpoints only.
+	near := cp.createService(t, ns, "near", func(s *corev1.Service) {
+		s.Spec.TrafficDistribution = ptr(corev1.ServiceTrafficDistributionPreferClose)
+	})
+	for _, n := range hnsNodes {
+		n.addLocalPod("near-0", "10.244.0.30")
+	}
+	cp.createPod(t, ns, "near-0", "near", winNode, "10.244.0.30", true)
+	cp.createPod(t, ns, "near-1", "near", "linux-1", "10.244.1.30", true)
+	cp.createPod(t, ns, "near-2", "near", "linux-2", "10.244.2.30", true)
+	plan = step("PreferClose, zone hints", func(s apiState) error {
+		if err := endpointsAre("near", map[string]string{"10.244.0.30": ready, "10.244.1.30": ready, "10.244.2.30": ready})(s); err != nil {
+			return err
+		}
+		for _, sl := range slicesOf(s, "near") {
+			for _, e := range sl.Endpoints {
+				if e.Hints == nil || len(e.Hints.ForZones) == 0 {
+					return fmt.Errorf("endpoint %v has no zone hint yet", e.Addresses)
+				}
+			}
+		}
+		return nil
+	})
+	nearKey := lbpolicy.Key{Family: lbpolicy.IPv4, VIP: netip.MustParseAddr(near.Spec.ClusterIP), Protocol: lbpolicy.ProtocolTCP, Port: 80}
+	wantBackends(t, plan, "near", nearKey, "10.244.0.30", "10.244.1.30")
 
 	// 4. More than 100 endpoints: the controller splits them over slices.
 	const bigPods = 150
@@ -308,3 +335,5 @@ func hasDiagnostic(p lbpolicy.Plan, object string, reason lbpolicy.Reason) bool 
 	}
 	return false
 }
+
+func ptr[T any](v T) *T { return &v }
