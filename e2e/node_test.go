@@ -255,6 +255,12 @@ func (n *hnsNode) sync(t *testing.T, what string, converged func(apiState) error
 	if err != nil {
 		t.Fatalf("%s: SyncSnapshot: %v", what, err)
 	}
+	for _, e := range res.Errors {
+		t.Errorf("%s: SyncSnapshot left an object failing: %v", what, e)
+	}
+	for _, d := range res.Diagnostics {
+		t.Errorf("%s: SyncSnapshot noticed: %v", what, d)
+	}
 	plan, err := lbpolicy.Compute(n.node, state.Services, state.Slices)
 	if err != nil {
 		t.Fatalf("%s: Compute: %v", what, err)
