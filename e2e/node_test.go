@@ -78,7 +78,8 @@ func runHNSNode(t *testing.T, cp *controlPlane, h *fake.HNS, networkID string) *
 	n := &hnsNode{hns: h, network: networkID, seen: map[string]string{}}
 	var err error
 	n.node = lbpolicy.Node{Name: winNode, Zone: winZone, NodeIPs: []string{winNodeIP},
-		NetworkType: lbpolicy.L2Bridge, NetworkName: winNetwork}
+		NetworkType: lbpolicy.L2Bridge, NetworkName: winNetwork,
+		HNSVersion: h.Profile().Version.String()} // planned for the HNS that holds it, as NodeFor does
 	if n.tracker, err = lbpolicy.NewTracker(n.node); err != nil {
 		t.Fatalf("tracker: %v", err)
 	}
