@@ -303,15 +303,13 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 	}
 	out := cloneEP(ep)
 	out.HostComputeNetwork = n.id
-	var ips []string
 	for i, c := range out.IpConfigurations {
-		a, err := netip.ParseAddr(c.IpAddress)
-		if err != nil {
+		if _, err := netip.ParseAddr(c.IpAddress); err != nil {
 			return invalid("IpAddress %q is not an IP address", c.IpAddress)
 		}
-		out.IpConfigurations[i].IpAddress = a.Unmap().String()
-		ips = append(ips, a.Unmap().String())
+		out.IpConfigurations[i].IpAddress = normAddr(c.IpAddress) // no new string when canonical
 	}
+	ips := out.IpConfigurations
 	remote := ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0
 	switch {
 	case ep.MacAddress != "":
@@ -321,7 +319,7 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 	case remote:
 		return invalid("a remote endpoint needs a MacAddress")
 	default:
-		out.MacAddress = localMAC(ips[0], ep.Name)
+		out.MacAddress = localMAC(ips[0].IpAddress, ep.Name)
 	}
 	if remote && strings.EqualFold(n.typ, "Overlay") {
 		pa, ok, err := providerAddress(ep)
@@ -335,7 +333,8 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 			return invalid("ProviderAddress %q is not an IP address", pa)
 		}
 	}
-	for _, ip := range ips {
+	for _, c := range ips {
+		ip := c.IpAddress
 		for _, k := range h.epsByIP[ip] {
 			if other := h.eps[k]; strings.EqualFold(other.HostComputeNetwork, n.id) {
 				return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeAlreadyExists,

@@ -218,8 +218,8 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 // make missing true.
 func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (ids []string, waiting, missing bool) {
 	v := s.v
-	ids = s.backendIDs[:0]
-	defer func() { s.backendIDs = ids[:0] }()
+	ids = s.r.scratch.backendIDs[:0]
+	defer func() { s.r.scratch.backendIDs = ids[:0] }()
 	for _, b := range lb.Backends {
 		if b.EndpointName != "" {
 			if ep, ok := v.localNamed(b.EndpointName); ok {

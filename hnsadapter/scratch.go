@@ -22,6 +22,9 @@ type scratch struct {
 	keep      map[string]bool
 	wants     []lbpolicy.Endpoint
 	wantPtrs  []*lbpolicy.Endpoint
+	// backendIDs is resolveBackends' buffer, reused from one load
+	// balancer to the next, and from sync to sync.
+	backendIDs []string
 }
 
 // keepScratch is the most entries a map may have held to be kept.

@@ -40,9 +40,6 @@ type syncRun struct {
 	detached map[lbpolicy.Key]bool
 	// scope is what a sync of changes looks at (changesync.go).
 	scope changeScope
-	// backendIDs is resolveBackends' buffer, reused from one load
-	// balancer to the next.
-	backendIDs []string
 }
 
 // endpointUse is what the backends with one IP use this sync.
