@@ -3,13 +3,26 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	certutil "k8s.io/client-go/util/cert"
+	kubeapiservertesting "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -260,4 +273,224 @@ func podMovedStep(t *testing.T, cp *controlPlane, s *stepper) {
 func contains(sorted []string, s string) bool {
 	i := sort.SearchStrings(sorted, s)
 	return i < len(sorted) && sorted[i] == s
+}
+
+// TestControlPlaneAPIServerRestart restarts kube-apiserver on the same etcd
+// while hnslb and the EndpointSlice controller keep running: their watches
+// are cut and must resume on the new server. The clients reach the API
+// server through a loopback TCP forwarder (the new server listens on a new
+// port) with a static token and a serving certificate both servers share,
+// as a cluster's clients keep theirs across an API server restart.
+func TestControlPlaneAPIServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd and kube-apiserver")
+	}
+	cp, apiserver := startRestartableControlPlane(t)
+	for _, n := range nodes {
+		cp.createNode(t, n.name, n.zone, n.ip)
+	}
+	cp.createNamespace(t, ns)
+	hnsNodes := []*hnsNode{startHNSNode(t, cp, "latest"), startHNSNode(t, cp, "ws2022")}
+	s := &stepper{t: t, nodes: hnsNodes}
+	defer func() { t.Logf("HNS calls per step:\n%s", strings.Join(s.calls, "\n")) }()
+
+	rs := cp.createService(t, ns, "rs", nil)
+	s.addLocalPod("rs-0", "10.244.0.44")
+	cp.createPod(t, ns, "rs-0", "rs", winNode, "10.244.0.44", true)
+	cp.createPod(t, ns, "rs-1", "rs", "linux-1", "10.244.1.44", true)
+	before := endpointsAre("rs", map[string]string{"10.244.0.44": ready, "10.244.1.44": ready})
+	s.step("before the restart", before)
+	mark := len(s.calls)
+
+	apiserver.restart(t)
+	s.step("apiserver restarted", before)
+	for _, c := range s.calls[mark:] {
+		if !strings.Contains(c, "mutating=0 ") {
+			t.Errorf("mutating HNS calls after a restart that changed nothing: %s", c)
+		}
+	}
+
+	// Changes made on the new server reach hnslb only through resumed
+	// watches (settle waits until the informers delivered exactly what the
+	// API server lists).
+	cp.setPodStatus(t, ns, "rs-1", "10.244.1.44", false)
+	cp.createPod(t, ns, "rs-2", "rs", "linux-2", "10.244.2.44", true)
+	plan := s.step("changed after the restart", endpointsAre("rs", map[string]string{
+		"10.244.0.44": ready, "10.244.1.44": notReady, "10.244.2.44": ready}))
+	s.wantService("rs", plan, map[string]lbView{
+		"ClusterIP " + rs.Spec.ClusterIP: {VIPs: []string{rs.Spec.ClusterIP}, InternalPort: 8080,
+			Backends: []string{"10.244.0.44", "10.244.2.44"}},
+	})
+}
+
+// restartableAPIServer is a kube-apiserver that can be stopped and started
+// again on the same etcd and storage prefix, behind a forwarder whose
+// address the clients keep.
+type restartableAPIServer struct {
+	etcdURL, prefix string
+	flags           []string
+	fwd             *forwarder
+	stop            func()
+}
+
+// startRestartableControlPlane starts etcd, a restartable kube-apiserver and
+// the EndpointSlice controller, the clients going through the forwarder.
+func startRestartableControlPlane(t *testing.T) (*controlPlane, *restartableAPIServer) {
+	t.Helper()
+	dir := t.TempDir()
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey("127.0.0.1", []net.IP{net.ParseIP("127.0.0.1")}, nil)
+	if err != nil {
+		t.Fatalf("serving certificate: %v", err)
+	}
+	const token = "e2e-admin-token"
+	files := map[string][]byte{
+		"serving.crt": certPEM, "serving.key": keyPEM,
+		"tokens.csv": []byte(token + `,e2e-admin,e2e-admin,"system:masters"` + "\n"),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := &restartableAPIServer{
+		etcdURL: startEtcd(t),
+		prefix:  "/registry-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		flags: []string{
+			"--bind-address=127.0.0.1",
+			"--endpoint-reconciler-type=none",
+			"--disable-admission-plugins=ServiceAccount",
+			"--token-auth-file=" + filepath.Join(dir, "tokens.csv"),
+			"--tls-cert-file=" + filepath.Join(dir, "serving.crt"),
+			"--tls-private-key-file=" + filepath.Join(dir, "serving.key"),
+		},
+		fwd: startForwarder(t),
+	}
+	a.start(t)
+	t.Cleanup(func() { a.stop() })
+
+	cfg := &rest.Config{Host: "https://" + a.fwd.addr(), BearerToken: token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: certPEM}, QPS: 1000, Burst: 10000}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatalf("client for kube-apiserver: %v", err)
+	}
+	startEndpointSliceController(t, client)
+	return &controlPlane{Config: cfg, Client: client}, a
+}
+
+func (a *restartableAPIServer) start(t *testing.T) {
+	t.Helper()
+	storage := storagebackend.NewDefaultConfig(a.prefix, nil)
+	storage.Transport.ServerList = []string{a.etcdURL}
+	opts := kubeapiservertesting.NewDefaultTestServerOptions()
+	opts.DisableInvariantChecks = true
+	// Clients authenticate with the token; client certificates would also
+	// make the test server look for its peer CA next to a serving
+	// certificate it did not generate.
+	opts.EnableCertAuth = false
+	srv, err := kubeapiservertesting.StartTestServer(t, opts, a.flags, storage)
+	if err != nil {
+		t.Fatalf("start kube-apiserver: %v", err)
+	}
+	u, err := url.Parse(srv.ClientConfig.Host)
+	if err != nil {
+		srv.TearDownFn()
+		t.Fatalf("kube-apiserver address %q: %v", srv.ClientConfig.Host, err)
+	}
+	a.stop = srv.TearDownFn
+	a.fwd.setTarget(u.Host)
+}
+
+// restart cuts the clients' connections, as a server process's exit does,
+// stops the API server and starts a new one on the same etcd. (Stopping it
+// first would wait a minute for the open watches to end.)
+func (a *restartableAPIServer) restart(t *testing.T) {
+	t.Helper()
+	a.fwd.setTarget("") // also refuses connections while no server runs
+	a.stop()
+	a.start(t)
+}
+
+// forwarder relays loopback TCP connections to a target it can switch;
+// switching closes the connections relayed so far.
+type forwarder struct {
+	l      net.Listener
+	mu     sync.Mutex
+	target string
+	conns  map[net.Conn]struct{}
+}
+
+func startForwarder(t *testing.T) *forwarder {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("forwarder: %v", err)
+	}
+	f := &forwarder{l: l, conns: map[net.Conn]struct{}{}}
+	go f.serve()
+	t.Cleanup(func() {
+		l.Close()
+		f.setTarget("")
+	})
+	return f
+}
+
+func (f *forwarder) addr() string { return f.l.Addr().String() }
+
+func (f *forwarder) setTarget(target string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.target = target
+	for c := range f.conns {
+		c.Close()
+	}
+	clear(f.conns)
+}
+
+func (f *forwarder) serve() {
+	for {
+		in, err := f.l.Accept()
+		if err != nil {
+			return // listener closed
+		}
+		go f.relay(in)
+	}
+}
+
+func (f *forwarder) relay(in net.Conn) {
+	f.mu.Lock()
+	target := f.target
+	f.mu.Unlock()
+	if target == "" {
+		in.Close()
+		return
+	}
+	out, err := net.Dial("tcp", target)
+	if err != nil {
+		in.Close()
+		return
+	}
+	f.mu.Lock()
+	if f.target != target { // switched while dialling
+		f.mu.Unlock()
+		in.Close()
+		out.Close()
+		return
+	}
+	f.conns[in], f.conns[out] = struct{}{}, struct{}{}
+	f.mu.Unlock()
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		io.Copy(dst, src)
+		done <- struct{}{}
+	}
+	go pipe(out, in)
+	go pipe(in, out)
+	<-done // either side ended: end both
+	in.Close()
+	out.Close()
+	f.mu.Lock()
+	delete(f.conns, in)
+	delete(f.conns, out)
+	f.mu.Unlock()
 }
