@@ -28,7 +28,7 @@ import (
 
 // TestReferenceProxy runs the reference proxy (examples/hnslb-proxy), built
 // from this checkout, as its own process against the real control plane,
-// with -fake-hns latest: what it programs is read back from its
+// with -fake-hns latest, then ws2022: what it programs is read back from its
 // /debug/hns and compared with lbpolicy.Compute over the API server's
 // objects; its /healthz, /metrics and a health-check server answer over
 // loopback. The process is stopped with SIGTERM (and waited for) when the
@@ -38,6 +38,13 @@ func TestReferenceProxy(t *testing.T) {
 		t.Skip("starts etcd, kube-apiserver and the proxy")
 	}
 	bin := buildProxy(t)
+	for _, profile := range []string{"latest", "ws2022"} {
+		t.Run(profile, func(t *testing.T) { testReferenceProxy(t, bin, profile) })
+	}
+}
+
+// testReferenceProxy is TestReferenceProxy on a fake HNS of profile.
+func testReferenceProxy(t *testing.T, bin, profileName string) {
 	cp := startControlPlane(t)
 	for _, n := range nodes {
 		cp.createNode(t, n.name, n.zone, n.ip)
@@ -48,10 +55,10 @@ func TestReferenceProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	healthz, metrics := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
-	startProxy(t, bin, writeKubeconfig(t, cp.Config), "-node-name", winNode, "-fake-hns", "latest",
+	startProxy(t, bin, writeKubeconfig(t, cp.Config), "-node-name", winNode, "-fake-hns", profileName,
 		"-network-name", winNetwork, "-healthz-bind-address", healthz, "-metrics-bind-address", metrics,
 		"-healthcheck-ip", "127.0.0.1", "-min-sync-period", "100ms", "-sync-period", "20s", "-v", "1")
-	profile, err := hns.ProfileNamed("latest")
+	profile, err := hns.ProfileNamed(profileName)
 	if err != nil {
 		t.Fatal(err)
 	}
