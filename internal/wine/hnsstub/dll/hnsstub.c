@@ -234,21 +234,33 @@ static HRESULT exchange(const stub_call_args *a)
 	return hr;
 }
 
-HRESULT stub_call(const stub_call_args *a)
+/* Winsock is started once per process and never cleaned up: with a
+ * WSAStartup/WSACleanup pair per call, calls made at once (the Reconciler
+ * makes up to Options.Concurrency) were seen under Wine to bring the
+ * process's count to zero, which closes every socket of the process, the
+ * Go test's server included (WSANOTINITIALISED, 10093). */
+static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
+static int wsa_err;
+
+static BOOL CALLBACK wsa_start(PINIT_ONCE once, PVOID param, PVOID *ctx)
 {
 	WSADATA wsa;
-	HRESULT hr;
-	int err;
 
+	(void)once, (void)param, (void)ctx;
+	wsa_err = WSAStartup(MAKEWORD(2, 2), &wsa);
+	return TRUE;
+}
+
+HRESULT stub_call(const stub_call_args *a)
+{
 	if (a->handle_out)
 		*a->handle_out = NULL;
 	if (a->out)
 		*a->out = NULL;
 	if (a->result)
 		*a->result = NULL;
-	if ((err = WSAStartup(MAKEWORD(2, 2), &wsa)) != 0)
-		return fail(a, E_STUB_UNAVAILABLE, "WSAStartup failed", err);
-	hr = exchange(a);
-	WSACleanup();
-	return hr;
+	InitOnceExecuteOnce(&wsa_once, wsa_start, NULL, NULL);
+	if (wsa_err != 0)
+		return fail(a, E_STUB_UNAVAILABLE, "WSAStartup failed", wsa_err);
+	return exchange(a);
 }
