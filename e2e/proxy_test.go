@@ -57,7 +57,7 @@ func testReferenceProxy(t *testing.T, bin, profileName string) {
 	healthz, metrics := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
 	startProxy(t, bin, writeKubeconfig(t, cp.Config), "-node-name", winNode, "-fake-hns", profileName,
 		"-network-name", winNetwork, "-healthz-bind-address", healthz, "-metrics-bind-address", metrics,
-		"-healthcheck-ip", "127.0.0.1", "-min-sync-period", "100ms", "-sync-period", "20s", "-v", "1")
+		"-healthcheck-ip", "127.0.0.1", "-min-sync-period", "100ms", "-sync-period", "2s", "-full-sync-period", "1s", "-v", "1")
 	profile, err := hns.ProfileNamed(profileName)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +127,48 @@ func testReferenceProxy(t *testing.T, bin, profileName string) {
 	waitFor(t, "the health-check server: no local endpoint", time.Minute, func() (bool, error) {
 		return healthAnswer(healthCheck, http.StatusServiceUnavailable, 0)
 	})
+
+	// HNS fails every call (the proxy's /debug/hns/faults): its syncs fail
+	// (the full ones, every second here, cannot list), and once a change
+	// has waited two sync periods (4s) unsynced, /healthz says so; it is
+	// healthy again after the next successful sync.
+	request(t, http.MethodPost, "http://"+metrics+"/debug/hns/faults")
+	polls, ready := 0, true
+	waitFor(t, "/healthz stale while HNS fails", time.Minute, func() (bool, error) {
+		if polls++; polls%20 == 1 { // a change to sync, every second
+			ready = !ready
+			cp.setPodStatus(t, ns, "web-2", "10.244.3.10", ready)
+		}
+		code, body := get(t, "http://"+healthz+"/healthz")
+		return code == http.StatusServiceUnavailable, fmt.Errorf("/healthz: %d %s", code, body)
+	})
+	if _, body := get(t, "http://"+metrics+"/metrics"); !strings.Contains(body, `hnslb_syncs_total{outcome="error"}`) {
+		t.Errorf("/metrics counts no failed sync")
+	}
+	request(t, http.MethodDelete, "http://"+metrics+"/debug/hns/faults")
+	cp.setPodStatus(t, ns, "web-2", "10.244.3.10", true)
+	converge("HNS back", backendsAre(ns+"/web", "10.244.1.10", "10.244.2.10", "10.244.3.10"))
+	waitFor(t, "/healthz healthy again", time.Minute, func() (bool, error) {
+		code, body := get(t, "http://"+healthz+"/healthz")
+		return code == http.StatusOK, fmt.Errorf("/healthz: %d %s", code, body)
+	})
+}
+
+// request makes a request without a body that must succeed (2xx).
+func request(t *testing.T, method, url string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %d", method, url, resp.StatusCode)
+	}
 }
 
 // backendsAre is a condition on a plan: the ClusterIP load balancer of

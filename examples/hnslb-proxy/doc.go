@@ -24,7 +24,8 @@
 // network -network-name (of type -fake-network-type), which gives each
 // local pod an HNS endpoint as the CNI would, and serves its state on
 // /debug/hns of the metrics address (JSON that fake.Load reads back, or
-// ?format=text):
+// ?format=text); POST /debug/hns/faults?op=&code=&count= makes it fail,
+// DELETE clears the faults:
 //
 //	go run . -fake-hns latest -kubeconfig ~/.kube/config -node-name NODE -v 1
 //

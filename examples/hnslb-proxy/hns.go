@@ -1,8 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -112,4 +116,60 @@ func (c *fakeCNI) serveDump(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(data)
+}
+
+// serveFaults makes the fake HNS fail, to see what the proxy does when HNS
+// does (its /healthz, metrics, backoff). POST injects a fault: ?op= the
+// hns.Op that fails (default: every operation), &code= its HNS error code
+// (default 0x80004005, E_FAIL), &count= how many calls fail (default: all
+// until cleared); DELETE clears every fault.
+func (c *fakeCNI) serveFaults(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		f, err := parseFault(r.URL.Query())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c.h.InjectFault(f)
+	case http.MethodDelete:
+		c.h.ClearFaults()
+	default:
+		w.Header().Set("Allow", "POST, DELETE")
+		http.Error(w, "POST or DELETE", http.StatusMethodNotAllowed)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseFault reads a fault from serveFaults' query parameters.
+func parseFault(q url.Values) (fake.Fault, error) {
+	var f fake.Fault
+	if op := q.Get("op"); op != "" {
+		f.Op = hns.Op(op)
+		if !slices.Contains(allOps, f.Op) {
+			return f, fmt.Errorf("op %q is not an HNS operation (one of %v)", op, allOps)
+		}
+	}
+	if code := q.Get("code"); code != "" {
+		n, err := strconv.ParseUint(code, 0, 32)
+		if err != nil {
+			return f, fmt.Errorf("code %q: %v", code, err)
+		}
+		f.Code = hns.Code(n)
+	}
+	if count := q.Get("count"); count != "" {
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			return f, fmt.Errorf("count %q: %v", count, err)
+		}
+		f.Count = n
+	}
+	return f, nil
+}
+
+var allOps = []hns.Op{
+	hns.OpListLoadBalancers, hns.OpGetLoadBalancer, hns.OpCreateLoadBalancer, hns.OpUpdateLoadBalancer,
+	hns.OpDeleteLoadBalancer, hns.OpListEndpoints, hns.OpCreateEndpoint, hns.OpDeleteEndpoint,
+	hns.OpGetNetwork, hns.OpVersion,
 }

@@ -283,12 +283,13 @@ func (p *proxy) serve(ln net.Listener, h http.Handler, mln net.Listener, m http.
 
 // debugHandler serves /metrics and, against the fake HNS, /debug/hns: its
 // state as JSON (fake.Load reads it back), or ?format=text as hnsdiag
-// prints it.
+// prints it; and /debug/hns/faults, to make it fail (serveFaults).
 func (p *proxy) debugHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", p.metrics.Handler())
 	if p.fake != nil {
 		mux.HandleFunc("/debug/hns", p.fake.serveDump)
+		mux.HandleFunc("/debug/hns/faults", p.fake.serveFaults)
 	}
 	return mux
 }
