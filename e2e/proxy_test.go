@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,9 +56,11 @@ func testReferenceProxy(t *testing.T, bin, profileName string) {
 		t.Fatal(err)
 	}
 	healthz, metrics := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
-	startProxy(t, bin, writeKubeconfig(t, cp.Config), "-node-name", winNode, "-fake-hns", profileName,
+	args := []string{"-node-name", winNode, "-fake-hns", profileName, "-fake-hns-state", filepath.Join(t.TempDir(), "hns.json"),
 		"-network-name", winNetwork, "-healthz-bind-address", healthz, "-metrics-bind-address", metrics,
-		"-healthcheck-ip", "127.0.0.1", "-min-sync-period", "100ms", "-sync-period", "2s", "-full-sync-period", "1s", "-v", "1")
+		"-healthcheck-ip", "127.0.0.1", "-min-sync-period", "100ms", "-sync-period", "2s", "-full-sync-period", "1s", "-v", "1"}
+	kubeconfig := writeKubeconfig(t, cp.Config)
+	stop := startProxy(t, bin, kubeconfig, args...)
 	profile, err := hns.ProfileNamed(profileName)
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +155,45 @@ func testReferenceProxy(t *testing.T, bin, profileName string) {
 		code, body := get(t, "http://"+healthz+"/healthz")
 		return code == http.StatusOK, fmt.Errorf("/healthz: %d %s", code, body)
 	})
+
+	// A restart with HNS kept (-fake-hns-state: the fake is saved at
+	// shutdown and loaded at start, as HNS outlives the proxy on a node):
+	// the new process adopts what the old one made, with no mutating call.
+	stop()
+	startProxy(t, bin, kubeconfig, args...)
+	waitFor(t, "the restarted proxy's first sync", time.Minute, func() (bool, error) {
+		_, body, err := tryGet("http://" + metrics + "/metrics")
+		return err == nil && strings.Contains(body, `hnslb_syncs_total{outcome="ok"}`), err
+	})
+	converge("restarted", backendsAre(ns+"/web", "10.244.1.10", "10.244.2.10", "10.244.3.10"))
+	_, body := get(t, "http://"+metrics+"/metrics")
+	for _, op := range []string{"CreateLoadBalancer", "UpdateLoadBalancer", "DeleteLoadBalancer", "CreateEndpoint", "DeleteEndpoint"} {
+		if strings.Contains(body, `hnslb_hns_calls_total{op="`+op+`"`) {
+			t.Errorf("the restart with HNS kept called %s:\n%s", op, grepLines(body, "hnslb_hns_calls_total"))
+		}
+	}
+}
+
+// tryGet is get that returns its error.
+func tryGet(url string) (int, string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // request makes a request without a body that must succeed (2xx).
@@ -271,9 +313,10 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
 }
 
 // startProxy starts bin with the kubeconfig and args, its output in a file
-// (shown if the test fails); the test's cleanup stops it with SIGTERM and
-// waits for it (SIGKILL after 30s).
-func startProxy(t *testing.T, bin, kubeconfig string, args ...string) {
+// (shown if the test fails). The returned function stops it with SIGTERM
+// and waits for it (SIGKILL after 30s); the test's cleanup calls it if the
+// test did not.
+func startProxy(t *testing.T, bin, kubeconfig string, args ...string) (stop func()) {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "proxy.log")
 	logFile, err := os.Create(logPath)
@@ -287,7 +330,15 @@ func startProxy(t *testing.T, bin, kubeconfig string, args ...string) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
+	var once sync.Once
+	stop = func() { once.Do(func() { stopProxy(t, cmd, done, logFile, logPath) }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// stopProxy stops the proxy cmd, whose Wait reports on done.
+func stopProxy(t *testing.T, cmd *exec.Cmd, done chan error, logFile *os.File, logPath string) {
+	{
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-done:
@@ -304,7 +355,7 @@ func startProxy(t *testing.T, bin, kubeconfig string, args ...string) {
 			log, _ := os.ReadFile(logPath)
 			t.Logf("proxy log (last 4 KB):\n%s", tail(log, 4096))
 		}
-	})
+	}
 }
 
 func tail(b []byte, n int) string {

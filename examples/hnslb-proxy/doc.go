@@ -25,7 +25,7 @@
 // local pod an HNS endpoint as the CNI would, and serves its state on
 // /debug/hns of the metrics address (JSON that fake.Load reads back, or
 // ?format=text); POST /debug/hns/faults?op=&code=&count= makes it fail,
-// DELETE clears the faults:
+// DELETE clears the faults; -fake-hns-state FILE keeps it across restarts:
 //
 //	go run . -fake-hns latest -kubeconfig ~/.kube/config -node-name NODE -v 1
 //

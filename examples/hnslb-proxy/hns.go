@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -172,4 +175,47 @@ var allOps = []hns.Op{
 	hns.OpListLoadBalancers, hns.OpGetLoadBalancer, hns.OpCreateLoadBalancer, hns.OpUpdateLoadBalancer,
 	hns.OpDeleteLoadBalancer, hns.OpListEndpoints, hns.OpCreateEndpoint, hns.OpDeleteEndpoint,
 	hns.OpGetNetwork, hns.OpVersion,
+}
+
+// loadFakeState returns the fake HNS saved in path by a previous run
+// (saveFakeState), or h, a new one, when there is none yet. h is a fake:
+// -fake-hns-state goes with -fake-hns.
+func loadFakeState(h hns.Client, profile, path string) (hns.Client, error) {
+	if _, ok := h.(*fake.HNS); !ok {
+		return nil, errors.New("-fake-hns-state needs -fake-hns")
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return h, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := hns.ProfileNamed(profile)
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := fake.Load(p, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return loaded, nil
+}
+
+// saveFakeState writes the fake HNS h to path (a temporary file renamed
+// over it, so that a crash leaves the old state or the new one).
+func saveFakeState(h hns.Client, path string) error {
+	f, ok := h.(*fake.HNS)
+	if !ok {
+		return nil
+	}
+	data, err := f.DumpJSON()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -48,6 +48,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	hc, err := newHNS(cfg.fakeProfile, cfg.networkName, cfg.fakeNetworkType, cfg.node.RootEndpointName, log)
+	if err == nil && cfg.fakeState != "" {
+		hc, err = loadFakeState(hc, cfg.fakeProfile, cfg.fakeState)
+	}
 	if err != nil {
 		return fmt.Errorf("HNS: %w", err)
 	}
@@ -63,7 +66,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return p.run(ctx, healthz, metrics)
+	if err := p.run(ctx, healthz, metrics); err != nil {
+		return err
+	}
+	if cfg.fakeState != "" {
+		return saveFakeState(hc, cfg.fakeState)
+	}
+	return nil
 }
 
 // listen listens on addr; "" means not at all.
@@ -115,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (config, int, error) {
 	fs.StringVar(&cfg.networkName, "network-name", envOr("KUBE_NETWORK", "cbr0"), "HNS network of the pods (default $KUBE_NETWORK, else cbr0)")
 	fs.StringVar(&cfg.fakeProfile, "fake-hns", "", "run against an in-memory HNS of this profile (ws2019, ws2022, ws2025, latest) instead of the machine's")
 	fs.StringVar(&cfg.fakeNetworkType, "fake-network-type", string(lbpolicy.L2Bridge), "type of the fake HNS's network: L2Bridge or Overlay")
+	fs.StringVar(&cfg.fakeState, "fake-hns-state", "", "with -fake-hns: load the fake HNS from this file if it exists, and save it there at shutdown (HNS kept across a restart, as on a node)")
 	fs.StringVar(&sourceVIPs, "source-vip", "", "Overlay source VIPs, comma-separated, at most one per family")
 	fs.StringVar(&cfg.node.HostMAC, "host-mac", "", "MAC of the host vNIC (Overlay)")
 	fs.BoolVar(&cfg.node.EnableDSR, "enable-dsr", false, "direct server return for ClusterIP load balancers")

@@ -37,6 +37,7 @@ type config struct {
 	node            hnsadapter.NodeOptions
 	fakeProfile     string // "" = the real HNS
 	fakeNetworkType string
+	fakeState       string // file the fake HNS is loaded from and saved to; "" = none
 	healthzAddr     string
 	metricsAddr     string
 	healthCheckIP   string // where the per-Service servers listen; "" = every address
