@@ -364,3 +364,60 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// proxyNode is the reference proxy as its own process on a fake HNS of one
+// profile, for TestControlPlane to check at each step.
+type proxyNode struct {
+	profile hns.Profile
+	node    lbpolicy.Node
+	metrics string // its metrics address, with /debug/hns
+}
+
+// startProxyNode starts the proxy bin against cp on a fake HNS of profile,
+// its per-Service health-check servers on healthCheckIP (a loopback
+// address of its own, so that two proxies never want one port).
+func startProxyNode(t *testing.T, bin string, cp *controlPlane, profileName, healthCheckIP string) *proxyNode {
+	t.Helper()
+	p, err := hns.ProfileNamed(profileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := &proxyNode{profile: p, metrics: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		node: lbpolicy.Node{Name: winNode, Zone: winZone, NodeIPs: []string{winNodeIP}, NetworkType: lbpolicy.L2Bridge,
+			NetworkName: winNetwork, HNSVersion: p.Version.String()}}
+	startProxy(t, bin, writeKubeconfig(t, cp.Config), "-node-name", winNode, "-fake-hns", profileName,
+		"-network-name", winNetwork, "-healthz-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"-metrics-bind-address", px.metrics, "-healthcheck-ip", healthCheckIP, "-min-sync-period", "100ms")
+	return px
+}
+
+// converge waits until the API server's state satisfies converged and the
+// proxy's HNS equals lbpolicy.Compute over that state.
+func (px *proxyNode) converge(t *testing.T, step string, cp *controlPlane, converged func(apiState) error) {
+	t.Helper()
+	waitFor(t, step+" [proxy "+px.profile.Name+"]", 2*time.Minute, func() (bool, error) {
+		s, err := listAPI(context.Background(), cp.Client)
+		if err != nil {
+			return false, err
+		}
+		if err := converged(s); err != nil {
+			return false, err
+		}
+		plan, err := lbpolicy.Compute(px.node, s.Services, s.Slices)
+		if err != nil {
+			return false, err
+		}
+		got, err := proxyHNS(t, px.profile, px.metrics)
+		if err != nil {
+			return false, err
+		}
+		if diff := cmp.Diff(planView(plan), got); diff != "" {
+			return false, fmt.Errorf("HNS differs from the plan (-plan +HNS):\n%s", diff)
+		}
+		return true, nil
+	})
+}

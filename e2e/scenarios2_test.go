@@ -50,7 +50,9 @@ func TestControlPlaneExternal(t *testing.T) {
 	}
 	cp.createNamespace(t, ns)
 	hnsNodes := []*hnsNode{startHNSNode(t, cp, "latest"), startHNSNode(t, cp, "ws2022")}
-	s := &stepper{t: t, nodes: hnsNodes}
+	bin := buildProxy(t)
+	s := &stepper{t: t, nodes: hnsNodes, cp: cp, proxies: []*proxyNode{
+		startProxyNode(t, bin, cp, "latest", "127.0.0.2"), startProxyNode(t, bin, cp, "ws2022", "127.0.0.3")}}
 	defer func() { t.Logf("HNS calls per step:\n%s", strings.Join(s.calls, "\n")) }()
 
 	loadBalancerSteps(t, cp, s)
@@ -59,11 +61,14 @@ func TestControlPlaneExternal(t *testing.T) {
 	podMovedStep(t, cp, s)
 }
 
-// stepper syncs every hnsNode after a change and records the HNS calls.
+// stepper syncs every hnsNode after a change and records the HNS calls;
+// with proxies, it also waits until each proxy's HNS is the plan.
 type stepper struct {
-	t     *testing.T
-	nodes []*hnsNode
-	calls []string
+	t       *testing.T
+	nodes   []*hnsNode
+	calls   []string
+	cp      *controlPlane
+	proxies []*proxyNode
 }
 
 // step syncs each node (sync checks HNS against Compute) and returns the
@@ -78,6 +83,9 @@ func (s *stepper) step(name string, converged func(apiState) error) lbpolicy.Pla
 		}
 		s.calls = append(s.calls, fmt.Sprintf("%-32s %-6s full=%-5v mutating=%-3d %v", name, n.hns.Profile().Name,
 			r.Result.Full, r.Calls.Mutating(), r.Calls))
+	}
+	for _, px := range s.proxies {
+		px.converge(s.t, name, s.cp, converged)
 	}
 	return plan
 }

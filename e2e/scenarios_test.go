@@ -28,7 +28,8 @@ var nodes = []struct{ name, zone, ip string }{
 }
 
 // TestControlPlane runs hnslb against a real kube-apiserver and the real
-// EndpointSlice controller, step by step. Each step changes the cluster as a
+// EndpointSlice controller, step by step, in the test process and through
+// the reference proxy's process. Each step changes the cluster as a
 // user or a kubelet would, waits until the controller has published the
 // EndpointSlices the step implies and hnslb's informers have delivered
 // exactly what the API server holds, syncs, and checks that fake.HNS holds
@@ -46,6 +47,10 @@ func TestControlPlane(t *testing.T) {
 	// hnslb for win-1 twice, on two HNS versions: the newest, which updates
 	// load balancers in place, and WS2022's, which cannot (delete and create).
 	hnsNodes := []*hnsNode{startHNSNode(t, cp, "latest"), startHNSNode(t, cp, "ws2022")}
+	// And the reference proxy, as its own process, on the same two: each
+	// step also waits until what it programmed is the plan.
+	bin := buildProxy(t)
+	proxies := []*proxyNode{startProxyNode(t, bin, cp, "latest", "127.0.0.2"), startProxyNode(t, bin, cp, "ws2022", "127.0.0.3")}
 
 	var calls []string
 	var last []stepResult
@@ -61,6 +66,9 @@ func TestControlPlane(t *testing.T) {
 			last = append(last, r)
 			calls = append(calls, fmt.Sprintf("%-32s %-6s full=%-5v mutating=%-3d %v", name, n.hns.Profile().Name,
 				r.Result.Full, r.Calls.Mutating(), r.Calls))
+		}
+		for _, px := range proxies {
+			px.converge(t, name, cp, converged)
 		}
 		return plan
 	}
