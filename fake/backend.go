@@ -20,14 +20,7 @@ func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalan
 	var out []hns.HostComputeLoadBalancer
 	err := h.do(ctx, op, nil, func(*Call) error {
 		lbs := h.sortedLBs()
-		var ids []string // a fault's subjects; none to match without faults
-		if len(h.faults) > 0 {
-			ids = make([]string, len(lbs))
-			for i, lb := range lbs {
-				ids[i] = lb.Id
-			}
-		}
-		if err := h.injected(op, ids...).err; err != nil {
+		if err := h.injected(op, h.listSubjects(len(lbs), func(i int) string { return lbs[i].Id })...).err; err != nil {
 			return err
 		}
 		out = lbs
@@ -187,14 +180,7 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostCo
 	var out []hns.HostComputeEndpoint
 	err := h.do(ctx, op, nonEmpty(networkID), func(*Call) error {
 		eps := h.sortedEPs(networkID)
-		var ids []string // a fault's subjects; none to match without faults
-		if len(h.faults) > 0 {
-			ids = make([]string, len(eps))
-			for i, ep := range eps {
-				ids[i] = ep.Id
-			}
-		}
-		if err := h.injected(op, ids...).err; err != nil {
+		if err := h.injected(op, h.listSubjects(len(eps), func(i int) string { return eps[i].Id })...).err; err != nil {
 			return err
 		}
 		out = eps
@@ -326,4 +312,18 @@ func subjectID(stored string, ok bool, passed string) string {
 		return stored
 	}
 	return strings.TrimSpace(passed)
+}
+
+// listSubjects returns the IDs of a list's n objects (id(i) of each): the
+// subjects a fault may match. Without faults there is nothing to match,
+// and nothing is allocated.
+func (h *HNS) listSubjects(n int, id func(i int) string) []string {
+	if len(h.faults) == 0 {
+		return nil
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = id(i)
+	}
+	return ids
 }

@@ -20,15 +20,15 @@ type calls struct {
 	metrics Metrics // nil: none
 
 	mu     sync.Mutex
-	counts [len(callOps)]int // by callOps index
+	counts [numOps]int // by callOps index
 }
 
 // callOps are the Client's operations, in the order of calls.counts.
-var callOps = [...]hns.Op{
-	hns.OpListLoadBalancers, hns.OpGetLoadBalancer, hns.OpCreateLoadBalancer, hns.OpUpdateLoadBalancer,
-	hns.OpDeleteLoadBalancer, hns.OpListEndpoints, hns.OpCreateEndpoint, hns.OpDeleteEndpoint,
-	hns.OpGetNetwork, hns.OpVersion,
-}
+var callOps = hns.Ops()
+
+// numOps is len(hns.Ops()), as a constant for the counts' array
+// (TestCallOps).
+const numOps = 10
 
 func newCalls(b hns.Client, log logr.Logger, now func() time.Time, metrics Metrics) *calls {
 	return &calls{b: b, log: log, now: now, metrics: metrics}

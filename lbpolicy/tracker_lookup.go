@@ -33,54 +33,52 @@ func (s Snapshot) Endpoint(ip netip.Addr) (Endpoint, bool) {
 	return st.ep, st.ok
 }
 
-// loadBalancerAt returns k's load balancer in s's plan: the first value
-// noted for k in a change log after s, or k's in the nearest later built
-// plan, or, if nothing noted k since, the winner now. This is what plan
-// does for every key, done for one.
+// loadBalancerAt returns k's load balancer in s's plan (valueAt).
 func (c *planCache) loadBalancerAt(s *planStep, k Key, cl *claims, log *changeLog) *LoadBalancer {
-	for j := s; ; j = j.next {
-		if j.built {
-			lbs := j.plan.LoadBalancers
-			i, ok := slices.BinarySearchFunc(lbs, k, func(lb LoadBalancer, k Key) int { return lb.Key().Compare(k) })
+	return valueAt(c, s, k, log.lbs, func(n *notes) []note[Key, *LoadBalancer] { return n.lbs },
+		func(p *Plan) *LoadBalancer {
+			i, ok := slices.BinarySearchFunc(p.LoadBalancers, k, func(lb LoadBalancer, k Key) int { return lb.Key().Compare(k) })
 			if !ok {
 				return nil
 			}
-			return &lbs[i]
-		}
-		if j == c.latest {
-			if lb, ok := log.lbs[k]; ok {
-				return lb
-			}
-			return cl.winner(k)
-		}
-		for _, n := range j.after.lbs {
-			if n.key == k {
-				return n.val
-			}
-		}
-	}
+			return &p.LoadBalancers[i]
+		},
+		func() *LoadBalancer { return cl.winner(k) })
 }
 
-// endpointAt returns ip's endpoint in s's plan, as loadBalancerAt does
-// for a key.
+// endpointAt returns ip's endpoint in s's plan (valueAt).
 func (c *planCache) endpointAt(s *planStep, ip netip.Addr, cl *claims, log *changeLog) endpointState {
-	for j := s; ; j = j.next {
-		if j.built {
-			eps := j.plan.Endpoints
-			i, ok := slices.BinarySearchFunc(eps, ip, func(e Endpoint, ip netip.Addr) int { return e.IP.Compare(ip) })
+	return valueAt(c, s, ip, log.eps, func(n *notes) []note[netip.Addr, endpointState] { return n.eps },
+		func(p *Plan) endpointState {
+			i, ok := slices.BinarySearchFunc(p.Endpoints, ip, func(e Endpoint, ip netip.Addr) int { return e.IP.Compare(ip) })
 			if !ok {
 				return endpointState{}
 			}
-			return endpointState{ep: eps[i], ok: true}
+			return endpointState{ep: p.Endpoints[i], ok: true}
+		},
+		func() endpointState { return cl.endpoint(ip) })
+}
+
+// valueAt returns k's value in s's plan: the first value noted for k in a
+// change log after s (logged, the latest log's notes; after, a detached
+// log's), or k's in the nearest later built plan (inPlan), or, if nothing
+// noted k since, its value now. This is what plan does for every key,
+// done for one.
+func valueAt[K comparable, V any](c *planCache, s *planStep, k K, logged map[K]V,
+	after func(*notes) []note[K, V], inPlan func(*Plan) V, now func() V,
+) V {
+	for j := s; ; j = j.next {
+		if j.built {
+			return inPlan(&j.plan)
 		}
 		if j == c.latest {
-			if st, ok := log.eps[ip]; ok {
-				return st
+			if v, ok := logged[k]; ok {
+				return v
 			}
-			return cl.endpoint(ip)
+			return now()
 		}
-		for _, n := range j.after.eps {
-			if n.key == ip {
+		for _, n := range after(&j.after) {
+			if n.key == k {
 				return n.val
 			}
 		}

@@ -150,8 +150,8 @@ func parseFault(q url.Values) (fake.Fault, error) {
 	var f fake.Fault
 	if op := q.Get("op"); op != "" {
 		f.Op = hns.Op(op)
-		if !slices.Contains(allOps, f.Op) {
-			return f, fmt.Errorf("op %q is not an HNS operation (one of %v)", op, allOps)
+		if !slices.Contains(hns.Ops(), f.Op) {
+			return f, fmt.Errorf("op %q is not an HNS operation (one of %v)", op, hns.Ops())
 		}
 	}
 	if code := q.Get("code"); code != "" {
@@ -169,12 +169,6 @@ func parseFault(q url.Values) (fake.Fault, error) {
 		f.Count = n
 	}
 	return f, nil
-}
-
-var allOps = []hns.Op{
-	hns.OpListLoadBalancers, hns.OpGetLoadBalancer, hns.OpCreateLoadBalancer, hns.OpUpdateLoadBalancer,
-	hns.OpDeleteLoadBalancer, hns.OpListEndpoints, hns.OpCreateEndpoint, hns.OpDeleteEndpoint,
-	hns.OpGetNetwork, hns.OpVersion,
 }
 
 // loadFakeState returns the fake HNS saved in path by a previous run

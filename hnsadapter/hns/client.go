@@ -137,6 +137,12 @@ const (
 	OpVersion            Op = "Version"
 )
 
+// Ops returns every Client operation, in the order of their declaration.
+func Ops() []Op {
+	return []Op{OpListLoadBalancers, OpGetLoadBalancer, OpCreateLoadBalancer, OpUpdateLoadBalancer,
+		OpDeleteLoadBalancer, OpListEndpoints, OpCreateEndpoint, OpDeleteEndpoint, OpGetNetwork, OpVersion}
+}
+
 // Mutating reports whether o is a call that changes what HNS holds: the
 // create, update and delete of load balancers and the create and delete of
 // endpoints. Lists, gets and Version are not; nor is any Op not listed
