@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -25,12 +28,7 @@ func TestSnapshotLookups(t *testing.T) {
 	shape := clusterShape{Services: 80, Endpoints: 800, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
 	svcs, sls := genCluster(shape, 13)
 	h := newHarness(t, genNode(shape))
-	for _, s := range svcs {
-		h.apply(trackerEvent{op: opServiceAdd, obj: s})
-	}
-	for _, s := range sls {
-		h.apply(trackerEvent{op: opSliceAdd, obj: s})
-	}
+	h.load(svcs, sls)
 	r := rand.New(rand.NewPCG(4, 4))
 	var held []heldSnapshot
 	steps := 150
@@ -134,12 +132,7 @@ func TestSnapshotPlanAfterManyUnbuilt(t *testing.T) {
 	shape := clusterShape{Services: 80, Endpoints: 800, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
 	svcs, sls := genCluster(shape, 23)
 	h := newHarness(t, genNode(shape))
-	for _, s := range svcs {
-		h.apply(trackerEvent{op: opServiceAdd, obj: s})
-	}
-	for _, s := range sls {
-		h.apply(trackerEvent{op: opSliceAdd, obj: s})
-	}
+	h.load(svcs, sls)
 	h.tr.Snapshot().Plan()
 	r := rand.New(rand.NewPCG(5, 5))
 	for round := range 3 {
@@ -161,5 +154,16 @@ func TestSnapshotPlanAfterManyUnbuilt(t *testing.T) {
 				t.Fatalf("round %d, snapshot %d: plan differs from Compute:\n%s", round, i, jsonDiff(want, got))
 			}
 		}
+	}
+}
+
+// load adds svcs and then sls, as informers' initial lists do.
+func (h *trackerHarness) load(svcs []*corev1.Service, sls []*discovery.EndpointSlice) {
+	h.t.Helper()
+	for _, s := range svcs {
+		h.apply(trackerEvent{op: opServiceAdd, obj: s})
+	}
+	for _, s := range sls {
+		h.apply(trackerEvent{op: opSliceAdd, obj: s})
 	}
 }

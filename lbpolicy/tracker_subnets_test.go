@@ -16,12 +16,7 @@ func TestTrackerRemoteSubnetsChange(t *testing.T) {
 	svcs, sls := genCluster(shape, 17)
 	base := genNode(shape)
 	h := newHarness(t, base)
-	for _, s := range svcs {
-		h.apply(trackerEvent{op: opServiceAdd, obj: s})
-	}
-	for _, s := range sls {
-		h.apply(trackerEvent{op: opSliceAdd, obj: s})
-	}
+	h.load(svcs, sls)
 	h.check()
 	subnets := base.RemoteSubnets
 	// Each step from the one before; lbs: whether load balancers may
