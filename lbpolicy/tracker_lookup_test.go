@@ -7,10 +7,9 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	discovery "k8s.io/api/discovery/v1"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
