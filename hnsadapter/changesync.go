@@ -181,11 +181,16 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 	}
 	slices.SortFunc(keys, lbpolicy.Key.Compare)
 	keep := take(&s.r.scratch.keep) // owned IDs to keep
+	// The tasks' list is the scratch's too: phase 2 is over before the
+	// next sync takes it.
+	tasks := s.r.scratch.lbTasks[:0]
 	defer func() {
 		s.r.scratch.keyList = keys[:0]
 		give(&s.r.scratch.keep, keep)
+		if cap(tasks) <= keepScratch {
+			s.r.scratch.lbTasks = tasks[:0]
+		}
 	}()
-	tasks := make([]lbTask, 0, len(keys))
 	for _, key := range keys {
 		if lb := s.idx.loadBalancer(key); lb != nil {
 			_, changed := sc.changed[key]

@@ -42,23 +42,21 @@ func LoadBalancerKey(lb *hns.HostComputeLoadBalancer) (key lbpolicy.Key, ok bool
 // desiredLoadBalancer is the HNS load balancer for lb with the given
 // endpoint IDs (sorted by the caller).
 func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *hns.HostComputeLoadBalancer {
-	// One allocation for the load balancer and its usual single port
-	// mapping and frontend VIP: a sync makes one per load balancer.
+	// One allocation for the load balancer, its usual single port
+	// mapping and frontend VIP, and a few endpoint IDs: a sync makes one
+	// per load balancer.
 	a := &struct {
 		lb   hns.HostComputeLoadBalancer
 		pm   [1]hns.LoadBalancerPortMapping
 		vips [1]string
+		ids  [8]string
 	}{}
-	vips := a.vips[:0]
-	for _, v := range lb.FrontendVIPs {
-		vips = append(vips, v.String())
+	if len(endpointIDs) <= len(a.ids) {
+		endpointIDs = append(a.ids[:0:len(a.ids)], endpointIDs...)
+	} else {
+		endpointIDs = slices.Clone(endpointIDs)
 	}
-	if len(vips) == 0 {
-		vips = nil
-	}
-	if lb.SourceVIP.IsValid() {
-		a.lb.SourceVIP = lb.SourceVIP.String()
-	}
+	a.lb.SourceVIP, a.lb.FrontendVIPs = addrTexts(lb.SourceVIP, lb.FrontendVIPs, a.vips[:0])
 	a.pm[0] = hns.LoadBalancerPortMapping{
 		Protocol:         uint32(lb.Protocol),
 		InternalPort:     lb.InternalPort,
@@ -67,11 +65,36 @@ func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *hns.H
 		Flags:            lbpolicy.PortMappingFlags(lb.PortMappingFlags),
 	}
 	a.lb.HostComputeEndpoints = endpointIDs
-	a.lb.FrontendVIPs = vips
 	a.lb.PortMappings = a.pm[:]
 	a.lb.SchemaVersion = hns.V2SchemaVersion()
 	a.lb.Flags = lbpolicy.LoadBalancerFlags(lb.Flags)
 	return &a.lb
+}
+
+// addrTexts returns the text of src ("" if invalid) and, appended to
+// vips (nil if none), those of frontends, all cut from one string: one
+// allocation for all of a load balancer's addresses.
+func addrTexts(src netip.Addr, frontends []netip.Addr, vips []string) (string, []string) {
+	b := make([]byte, 0, 128) // on the stack: only its string copy escapes
+	if src.IsValid() {
+		b = src.AppendTo(b)
+	}
+	srcEnd := len(b)
+	ends := make([]int, 0, 8) // where each frontend's text ends
+	for _, v := range frontends {
+		b = v.AppendTo(b)
+		ends = append(ends, len(b))
+	}
+	all := string(b)
+	at := srcEnd
+	for _, end := range ends {
+		vips = append(vips, all[at:end])
+		at = end
+	}
+	if len(vips) == 0 {
+		vips = nil
+	}
+	return all[:srcEnd], vips
 }
 
 // sameLoadBalancer reports whether a and b have the same content: all but
@@ -169,11 +192,13 @@ func idSet(ids []string) []string {
 
 // desiredEndpoint is the HNS endpoint for a plan endpoint.
 func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *hns.HostComputeEndpoint {
-	// One allocation for the endpoint, its IP configuration and policy.
+	// One allocation for the endpoint, its IP configuration, policy and
+	// the policy's settings.
 	a := &struct {
-		ep     hns.HostComputeEndpoint
-		ipc    [1]hns.IpConfig
-		policy [1]hns.EndpointPolicy
+		ep       hns.HostComputeEndpoint
+		ipc      [1]hns.IpConfig
+		policy   [1]hns.EndpointPolicy
+		settings [len(paSettingsPrefix+paSettingsSuffix) + len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")]byte
 	}{}
 	a.ipc[0].IpAddress = ep.IP.String()
 	a.ep.HostComputeNetwork = networkID
@@ -184,7 +209,7 @@ func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *hns.HostComputeEn
 		a.ep.Flags = hns.EndpointFlagsRemoteEndpoint
 	}
 	if ep.ProviderAddress.IsValid() {
-		a.policy[0] = hns.EndpointPolicy{Type: hns.EndpointPolicyProviderAddress, Settings: providerAddressSettings(ep.ProviderAddress)}
+		a.policy[0] = hns.EndpointPolicy{Type: hns.EndpointPolicyProviderAddress, Settings: appendPASettings(a.settings[:0], ep.ProviderAddress)}
 		a.ep.Policies = a.policy[:]
 	}
 	return &a.ep
@@ -195,10 +220,16 @@ func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *hns.HostComputeEn
 // writes it (TestProviderAddressSettings), written by hand: an address
 // needs no escaping, and a sync makes one per remote endpoint.
 func providerAddressSettings(pa netip.Addr) json.RawMessage {
-	b := make([]byte, 0, len(`{"ProviderAddress":""}`)+len("255.255.255.255"))
-	b = append(b, `{"ProviderAddress":"`...)
+	return appendPASettings(make([]byte, 0, len(paSettingsPrefix+paSettingsSuffix)+len("255.255.255.255")), pa)
+}
+
+const paSettingsPrefix, paSettingsSuffix = `{"ProviderAddress":"`, `"}`
+
+// appendPASettings appends providerAddressSettings(pa) to b.
+func appendPASettings(b []byte, pa netip.Addr) json.RawMessage {
+	b = append(b, paSettingsPrefix...)
 	b = pa.AppendTo(b)
-	return append(b, `"}`...)
+	return append(b, paSettingsSuffix...)
 }
 
 func isRemote(ep *hns.HostComputeEndpoint) bool { return ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 }

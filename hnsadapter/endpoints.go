@@ -37,10 +37,8 @@ type epOutcome struct {
 // conflict.
 func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoint) {
 	todo := s.moveOffReplaced(ctx, s.endpointTasks(wants))
-	c, networkID := s.calls, s.r.network.Id
-	outs := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) epOutcome {
-		return runEndpointTask(ctx, c, networkID, &todo[i])
-	})
+	env := epCalls{s.calls, s.r.network.Id}
+	outs := parallel(ctx, s.r.opts.Concurrency, env, todo, &s.r.scratch.epOuts, runEndpointTask)
 	for i := range todo {
 		ip := todo[i].want.IP.Unmap()
 		if !outs[i].ok {
@@ -55,7 +53,12 @@ func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoin
 // returns the tasks for the others.
 func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 	r, v := s.r, s.v
-	var todo []epTask
+	todo := s.r.scratch.epTasks[:0] // phase 1 is over before the next sync takes it
+	defer func() {
+		if cap(todo) <= keepScratch {
+			s.r.scratch.epTasks = todo[:0]
+		}
+	}()
 	// A full sync's wants come in IP order (planEndpoints, from a sorted
 	// plan): it walks the view's remote endpoints in the same order.
 	var walk *remoteWalk
@@ -113,9 +116,17 @@ func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 	return todo
 }
 
+// epCalls is what the workers of phase 1 get: the calls and the network's
+// ID.
+type epCalls struct {
+	c         *calls
+	networkID string
+}
+
 // runEndpointTask makes t's calls. It runs on a worker goroutine, with
 // only the calls and the network's ID.
-func runEndpointTask(ctx context.Context, c *calls, networkID string, t *epTask) (o epOutcome) {
+func runEndpointTask(ctx context.Context, e epCalls, t *epTask) (o epOutcome) {
+	c, networkID := e.c, e.networkID
 	for _, old := range t.replace {
 		switch err := c.deleteEndpoint(ctx, old.Id); {
 		case err == nil:
@@ -223,10 +234,10 @@ func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
 // its IP.
 func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scope map[netip.Addr]struct{}) {
 	todo := s.endpointDeletes(candidates, scope)
-	c := s.calls
-	errs := parallel(ctx, s.r.opts.Concurrency, len(todo), func(ctx context.Context, i int) error {
-		return c.deleteEndpoint(ctx, todo[i].Id)
-	})
+	errs := parallel(ctx, s.r.opts.Concurrency, s.calls, todo, &s.r.scratch.deleteOuts,
+		func(ctx context.Context, c *calls, ep **hns.HostComputeEndpoint) error {
+			return c.deleteEndpoint(ctx, (*ep).Id)
+		})
 	for i, ep := range todo {
 		if !errs[i].ok {
 			s.r.objects.markDirty(keyEndpointDelete(ep.Id))
@@ -257,7 +268,12 @@ func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]stru
 		dels = append(dels, id)
 	}
 	slices.Sort(dels)
-	var todo []*hns.HostComputeEndpoint
+	todo := s.r.scratch.deletes[:0] // phase 3 is over before the next sync takes it
+	defer func() {
+		if cap(todo) <= keepScratch {
+			s.r.scratch.deletes = todo[:0]
+		}
+	}()
 	for _, id := range slices.Compact(dels) {
 		ep := v.eps[id]
 		if k := keyEndpointDelete(id); s.due(k) {

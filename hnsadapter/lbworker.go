@@ -41,6 +41,9 @@ type lbOutcome struct {
 	err    *ObjectError
 }
 
+// runLBTask makes t's calls, on a worker of parallel.
+func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome { return w.run(ctx, t) }
+
 // run makes one task's calls.
 func (w lbWorker) run(ctx context.Context, t *lbTask) lbOutcome {
 	switch t.action {

@@ -60,9 +60,7 @@ func serviceObject(lb *lbpolicy.LoadBalancer) string {
 // what they did.
 func (s *syncRun) applyLoadBalancers(ctx context.Context, tasks []lbTask) {
 	w := lbWorker{calls: s.calls, updates: s.r.updates}
-	outs := parallel(ctx, s.r.opts.Concurrency, len(tasks), func(ctx context.Context, i int) lbOutcome {
-		return w.run(ctx, &tasks[i])
-	})
+	outs := parallel(ctx, s.r.opts.Concurrency, w, tasks, &s.r.scratch.lbOuts, runLBTask)
 	for i := range tasks {
 		t := &tasks[i]
 		if !outs[i].ok {
@@ -176,7 +174,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	if owned != nil && matchesLoadBalancer(owned, lb, ids) {
 		return tasks
 	}
-	want := desiredLoadBalancer(lb, slices.Clone(ids)) // ids is resolveBackends' buffer
+	want := desiredLoadBalancer(lb, ids) // it copies ids, resolveBackends' buffer
 	switch {
 	case s.unsupported(lb, key, want, owned != nil):
 		return tasks // no call HNS would refuse with 0x57 (capability.go)

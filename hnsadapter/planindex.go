@@ -14,7 +14,9 @@ import (
 // which is sorted by key and IP (newPlanIndex); any other plan gets maps.
 type planIndex struct {
 	plan *lbpolicy.Plan // nil when snap answers
-	snap *lbpolicy.Snapshot
+	// snap is a copy, so that the caller's Snapshot stays on its stack.
+	snap    lbpolicy.Snapshot
+	hasSnap bool
 	// lbs is nil while plan.LoadBalancers is searched: sorted by key, as
 	// checked at the first lookup (a full sync makes none).
 	lbs       map[lbpolicy.Key]*lbpolicy.LoadBalancer
@@ -39,7 +41,7 @@ func newPlanMaps(plan *lbpolicy.Plan) planIndex {
 // lookups.
 func newPlanIndex(plan *lbpolicy.Plan, snap *lbpolicy.Snapshot) planIndex {
 	if plan == nil {
-		return planIndex{snap: snap}
+		return planIndex{snap: *snap, hasSnap: true}
 	}
 	byIP := func(a, b lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) }
 	if !slices.IsSortedFunc(plan.Endpoints, byIP) {
@@ -50,7 +52,7 @@ func newPlanIndex(plan *lbpolicy.Plan, snap *lbpolicy.Snapshot) planIndex {
 
 // loadBalancer returns the plan's (first) load balancer with key k, or nil.
 func (x *planIndex) loadBalancer(k lbpolicy.Key) *lbpolicy.LoadBalancer {
-	if x.snap != nil {
+	if x.hasSnap {
 		lb, _ := x.snap.LoadBalancer(k)
 		return lb
 	}
@@ -79,7 +81,7 @@ func (x *planIndex) loadBalancer(k lbpolicy.Key) *lbpolicy.LoadBalancer {
 // endpoint returns the plan's (first) endpoint with IP ip. Where only
 // whether there is one matters, hasEndpoint costs less.
 func (x *planIndex) endpoint(ip netip.Addr) (lbpolicy.Endpoint, bool) {
-	if x.snap != nil {
+	if x.hasSnap {
 		return x.snap.Endpoint(ip)
 	}
 	if ep := x.planEndpoint(ip); ep != nil {
@@ -90,7 +92,7 @@ func (x *planIndex) endpoint(ip netip.Addr) (lbpolicy.Endpoint, bool) {
 
 // hasEndpoint reports whether the plan has an endpoint with IP ip.
 func (x *planIndex) hasEndpoint(ip netip.Addr) bool {
-	if x.snap != nil {
+	if x.hasSnap {
 		_, ok := x.snap.Endpoint(ip)
 		return ok
 	}

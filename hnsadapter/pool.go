@@ -6,42 +6,69 @@ import (
 	"sync/atomic"
 )
 
-// parallel runs do(ctx, i) for every i in [0, n) on at most workers
-// goroutines. Each do makes its HNS calls one after the other, so at most
-// workers calls are in flight. Items not yet started when ctx ends are
-// skipped: out[i].ok says which ran.
-func parallel[T any](ctx context.Context, workers, n int, do func(ctx context.Context, i int) T) (out []ran[T]) {
-	out = make([]ran[T], n)
+// parallel runs do(ctx, env, &tasks[i]) for every task on at most workers
+// goroutines, and returns the outcomes in the order of tasks. Each do
+// makes its HNS calls one after the other, so at most workers calls are in
+// flight. Tasks not yet started when ctx ends are skipped: out[i].ok says
+// which ran.
+//
+// The outcomes go in *buf, which the caller keeps from one sync to the
+// next, and do takes what it needs in env rather than as a closure's
+// captures: a sync of one change, with one task per phase, then allocates
+// nothing here.
+func parallel[E, T, O any](ctx context.Context, workers int, env E, tasks []T, buf *[]ran[O],
+	do func(ctx context.Context, env E, t *T) O,
+) []ran[O] {
+	n := len(tasks)
+	out := outcomes(buf, n) // assigned once: the workers capture it by value
 	workers = min(workers, n)
 	if workers <= 1 {
-		for i := range n {
+		for i := range tasks {
 			if ctx.Err() != nil {
 				break
 			}
-			out[i] = ran[T]{do(ctx, i), true}
+			out[i] = ran[O]{do(ctx, env, &tasks[i]), true}
 		}
 		return out
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
+	var st struct { // one allocation, shared by the workers
+		next atomic.Int64
+		wg   sync.WaitGroup
+	}
 	for range workers {
-		wg.Add(1)
+		st.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer st.wg.Done()
 			for {
-				i := int(next.Add(1) - 1)
+				i := int(st.next.Add(1) - 1)
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				out[i] = ran[T]{do(ctx, i), true}
+				out[i] = ran[O]{do(ctx, env, &tasks[i]), true}
 			}
 		}()
 	}
-	wg.Wait()
+	st.wg.Wait()
 	return out
 }
 
-// ran is the outcome of one item of parallel: v, if ok (it was started).
+// outcomes returns n empty outcomes from *buf, which it keeps for the
+// next call if small.
+func outcomes[O any](buf *[]ran[O], n int) []ran[O] {
+	out := *buf
+	if cap(out) < n {
+		out = make([]ran[O], n)
+	} else {
+		out = out[:n]
+		clear(out)
+	}
+	if n <= keepScratch {
+		*buf = out
+	}
+	return out
+}
+
+// ran is the outcome of one task of parallel: v, if ok (it was started).
 type ran[T any] struct {
 	v  T
 	ok bool

@@ -100,6 +100,9 @@ type Reconciler struct {
 	// scratch is what the last sync of changes's maps leave to the next
 	// (scratch.go).
 	scratch scratch
+	// spareRun is the syncRun the last sync finished with, for the next
+	// to reuse.
+	spareRun *syncRun
 	// full holds the big maps of the last full sync, for the next to
 	// empty and reuse (fullsync.go).
 	full fullScratch
@@ -202,11 +205,21 @@ func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbp
 	sortErrors(s.res.Errors)
 	sortDiagnostics(s.res.Diagnostics)
 	r.syncDone(s, err) // LastSuccess and Options.Metrics (metrics.go)
-	r.log.V(1).Info("HNS sync done", "created", s.res.Created, "updated", s.res.Updated,
-		"deleted", s.res.Deleted, "adopted", s.res.Adopted, "endpointsCreated", s.res.EndpointsCreated,
-		"endpointsDeleted", s.res.EndpointsDeleted, "errors", len(s.res.Errors), "pending", s.res.Pending,
-		"mutatingCalls", s.res.MutatingCalls(), "full", s.res.Full, "fullReason", why, "aborted", err != nil)
-	return s.res, err
+	res := s.res
+	*s = syncRun{calls: s.calls, onRelease: s.onRelease} // holds nothing of this sync
+	r.spareRun = s
+	if v := r.log.V(1); v.Enabled() {
+		r.logSync(v, &res, why, err)
+	}
+	return res, err
+}
+
+// logSync logs what a sync did.
+func (r *Reconciler) logSync(v logr.Logger, res *Result, why fullReason, err error) {
+	v.Info("HNS sync done", "created", res.Created, "updated", res.Updated,
+		"deleted", res.Deleted, "adopted", res.Adopted, "endpointsCreated", res.EndpointsCreated,
+		"endpointsDeleted", res.EndpointsDeleted, "errors", len(res.Errors), "pending", res.Pending,
+		"mutatingCalls", res.MutatingCalls(), "full", res.Full, "fullReason", why, "aborted", err != nil)
 }
 
 // Owned returns how many load balancers and endpoints the Reconciler owns.

@@ -66,9 +66,8 @@ func (s *syncRun) moveOffReplaced(ctx context.Context, todo []epTask) []epTask {
 	}
 	moves := s.moveOffTasks(owned, replaced, blocked)
 	w := lbWorker{calls: s.calls, updates: s.r.updates}
-	outs := parallel(ctx, s.r.opts.Concurrency, len(moves), func(ctx context.Context, i int) lbOutcome {
-		return w.run(ctx, &moves[i].task)
-	})
+	outs := parallel(ctx, s.r.opts.Concurrency, w, moves, new([]ran[lbOutcome]),
+		func(ctx context.Context, w lbWorker, m *moveOff) lbOutcome { return w.run(ctx, &m.task) })
 	for i := range moves {
 		s.recordMoveOff(ctx, &moves[i], &outs[i].v, outs[i].ok, blocked)
 	}

@@ -3,6 +3,7 @@ package hnsadapter
 import (
 	"net/netip"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -25,6 +26,13 @@ type scratch struct {
 	// backendIDs is resolveBackends' buffer, reused from one load
 	// balancer to the next, and from sync to sync.
 	backendIDs []string
+	lbTasks    []lbTask
+	epTasks    []epTask
+	deletes    []*hns.HostComputeEndpoint
+	// The outcomes of the phases' calls (parallel).
+	epOuts     []ran[epOutcome]
+	lbOuts     []ran[lbOutcome]
+	deleteOuts []ran[error]
 }
 
 // keepScratch is the most entries a map may have held to be kept.

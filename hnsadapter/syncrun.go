@@ -40,6 +40,9 @@ type syncRun struct {
 	detached map[lbpolicy.Key]bool
 	// scope is what a sync of changes looks at (changesync.go).
 	scope changeScope
+	// onRelease is s.markReleased, made once: the view calls it while
+	// the phases run.
+	onRelease func(id string)
 }
 
 // endpointUse is what the backends with one IP use this sync.
@@ -62,15 +65,27 @@ const (
 	markReleased
 )
 
+// newSyncRun returns the syncRun of a sync: the one the last sync
+// finished with (r.spareRun), reset, or a new one.
 func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
-	return &syncRun{
+	s := r.spareRun
+	r.spareRun = nil
+	if s == nil {
+		s = &syncRun{calls: new(calls)}
+		s.onRelease = s.markReleased // one method value for every sync s runs
+	}
+	c, onRelease := s.calls, s.onRelease
+	*c = calls{b: r.backend, log: r.log, now: r.opts.Now, metrics: r.opts.Metrics}
+	*s = syncRun{
 		r:         r,
 		plan:      plan,
-		calls:     newCalls(r.backend, r.log, r.opts.Now, r.opts.Metrics),
+		calls:     c,
 		now:       now,
 		endpoints: take(&r.scratch.endpoints),
 		ids:       take(&r.scratch.ids),
+		onRelease: onRelease,
 	}
+	return s
 }
 
 // phases runs the three phases: endpoints to create (wants, in order),
@@ -80,7 +95,7 @@ func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
 func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLBs func() []lbTask,
 	candidates func() []string, scope map[netip.Addr]struct{},
 ) {
-	s.v.released = s.markReleased
+	s.v.released = s.onRelease
 	defer func() { s.v.released = nil }()
 	s.createEndpoints(ctx, wants)
 	s.applyLoadBalancers(ctx, planLBs())
