@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -121,12 +122,19 @@ func TestSameIDSetLong(t *testing.T) {
 
 // The settings written by hand are json.Marshal's.
 func TestProviderAddressSettings(t *testing.T) {
-	for _, pa := range []string{"10.0.0.4", "255.255.255.255", "fd00::4", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"} {
+	for _, pa := range []string{"10.0.0.4", "255.255.255.255", "fd00::4", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+		"::ffff:255.255.255.255", "fe80::1%eth0"} {
 		want, err := json.Marshal(hns.ProviderAddressEndpointPolicySetting{ProviderAddress: pa})
 		if err != nil {
 			t.Fatal(err)
 		}
-		assert.Equal(t, string(want), string(providerAddressSettings(netip.MustParseAddr(pa))), pa)
+		addr := netip.MustParseAddr(pa)
+		assert.Equal(t, string(want), string(providerAddressSettings(addr)), pa)
+		// desiredEndpoint writes them into its own allocation.
+		ep := desiredEndpoint(&lbpolicy.Endpoint{IP: netip.MustParseAddr("10.1.0.1"), Remote: true, ProviderAddress: addr}, "net")
+		if assert.Len(t, ep.Policies, 1, pa) {
+			assert.Equal(t, string(want), string(ep.Policies[0].Settings), pa)
+		}
 	}
 }
 
@@ -206,4 +214,56 @@ func respell(addrs []string) []string {
 		}
 	}
 	return out
+}
+
+// TestDesiredLoadBalancerAddresses: the addresses and endpoint IDs of a
+// desired load balancer, cut from shared allocations, are each
+// address's text and the IDs given, whatever their number, and do not
+// change when the caller's buffer of IDs is reused.
+func TestDesiredLoadBalancerAddresses(t *testing.T) {
+	many := func(n int, format string) (addrs []netip.Addr, texts []string) {
+		for i := range n {
+			a := netip.MustParseAddr(fmt.Sprintf(format, i+1))
+			addrs, texts = append(addrs, a), append(texts, a.String())
+		}
+		return addrs, texts
+	}
+	v4, v4Texts := many(3, "10.96.0.%d")
+	v6, v6Texts := many(12, "fd00:1234:5678:9abc:def0:1234:5678:%x")
+	ids := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("EP-%02d", i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		src       netip.Addr
+		frontends []netip.Addr
+		ids       []string
+		wantSrc   string
+		wantVIPs  []string
+	}{
+		{name: "none", ids: ids(1)},
+		{name: "source VIP only", src: netip.MustParseAddr("10.244.1.254"), ids: ids(8), wantSrc: "10.244.1.254"},
+		{name: "frontends only", frontends: v4, ids: ids(9), wantVIPs: v4Texts},
+		{name: "both", src: netip.MustParseAddr("10.244.1.254"), frontends: v4[:1], ids: ids(2),
+			wantSrc: "10.244.1.254", wantVIPs: v4Texts[:1]},
+		{name: "IPv6, past the stack buffer", src: netip.MustParseAddr("fd00::254"), frontends: v6, ids: ids(40),
+			wantSrc: "fd00::254", wantVIPs: v6Texts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := &lbpolicy.LoadBalancer{SourceVIP: tc.src, FrontendVIPs: tc.frontends, Protocol: lbpolicy.ProtocolTCP,
+				InternalPort: 8080, ExternalPort: 80}
+			buf := slices.Clone(tc.ids)
+			lb := desiredLoadBalancer(plan, buf)
+			for i := range buf {
+				buf[i] = "reused"
+			}
+			assert.Equal(t, tc.wantSrc, lb.SourceVIP)
+			assert.Equal(t, tc.wantVIPs, lb.FrontendVIPs)
+			assert.Equal(t, tc.ids, lb.HostComputeEndpoints)
+		})
+	}
 }

@@ -1,0 +1,57 @@
+package hnsadapter
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestParallel: every task runs once, its outcome at its index, on one
+// worker or several; tasks not started when ctx ends are marked not run;
+// and a reused buffer holds nothing of an earlier call.
+func TestParallel(t *testing.T) {
+	double := func(_ context.Context, add int, x *int) int { return 2**x + add }
+	tasks := func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	want := func(n, add int) []ran[int] {
+		out := make([]ran[int], n)
+		for i := range out {
+			out[i] = ran[int]{2*i + add, true}
+		}
+		return out
+	}
+	var buf []ran[int]
+	for _, tc := range []struct{ workers, n int }{{1, 0}, {1, 5}, {4, 1}, {4, 3}, {4, 50}, {2, 7}, {8, keepScratch + 1}} {
+		t.Run(fmt.Sprintf("%d workers, %d tasks", tc.workers, tc.n), func(t *testing.T) {
+			got := parallel(context.Background(), tc.workers, 1, tasks(tc.n), &buf, double)
+			if diff := cmp.Diff(want(tc.n, 1), got, cmp.AllowUnexported(ran[int]{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("ctx ended", func(t *testing.T) { // in a buffer whose tasks all ran before
+
+		ctx, cancel := context.WithCancel(context.Background())
+		stopAt2 := func(_ context.Context, _ int, x *int) int {
+			if *x == 2 {
+				cancel()
+			}
+			return *x
+		}
+		got := parallel(ctx, 1, 0, tasks(5), &buf, stopAt2)
+		wantRan := []bool{true, true, true, false, false}
+		for i := range got {
+			if got[i].ok != wantRan[i] {
+				t.Errorf("task %d ran: %v, want %v", i, got[i].ok, wantRan[i])
+			}
+		}
+	})
+}
