@@ -339,7 +339,7 @@ func (n network) hcn() hns.HostComputeNetwork {
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
 // h.mu held.
 func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
-	all := h.lbOrder.values(h.lbs)
+	all := h.lbOrder.values(h.lbs, copyLBs)
 	out := append(make([]hns.HostComputeLoadBalancer, 0, len(all)), all...)
 	copyLBs(out)
 	return out
@@ -348,7 +348,7 @@ func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
 // sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
 // by ID. Call with h.mu held.
 func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
-	all := h.epOrder.values(h.eps)
+	all := h.epOrder.values(h.eps, copyEPs)
 	out := make([]hns.HostComputeEndpoint, 0, len(all))
 	for i := range all {
 		if networkID == "" || strings.EqualFold(all[i].HostComputeNetwork, networkID) {

@@ -30,10 +30,8 @@ func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 		for _, f := range frontends(&old) {
 			removeHolder(h.lbsByFrontend, f, k)
 		}
-		h.lbOrder.changed(false)
-	} else {
-		h.lbOrder.add(k)
 	}
+	h.lbOrder.touch(k)
 	h.lbs[k] = lb
 	for _, f := range frontends(&lb) {
 		addHolder(h.lbsByFrontend, f, k)
@@ -52,7 +50,7 @@ func (h *HNS) deleteLB(id string) bool {
 		removeHolder(h.lbsByFrontend, f, k)
 	}
 	delete(h.lbs, k)
-	h.lbOrder.changed(true)
+	h.lbOrder.touch(k)
 	return true
 }
 
@@ -61,7 +59,7 @@ func (h *HNS) deleteLB(id string) bool {
 func (h *HNS) putEP(ep hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
 	h.eps[k] = ep
-	h.epOrder.add(k)
+	h.epOrder.touch(k)
 	for _, c := range ep.IpConfigurations {
 		addHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
@@ -79,7 +77,7 @@ func (h *HNS) deleteEP(id string) bool {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
 	delete(h.eps, k)
-	h.epOrder.changed(true)
+	h.epOrder.touch(k)
 	return true
 }
 
@@ -99,70 +97,57 @@ func removeHolder[K comparable](m map[K][]string, key K, id string) {
 }
 
 // idOrder keeps the objects of a store (h.lbs or h.eps) in ID order for
-// the lists, lazily: a put notes a new key, a delete that keys went, and
-// the next list merges the new keys (sorted) into the order and drops the
-// gone ones. A list of an unchanged store sorts nothing and looks nothing
-// up (it reads vals), and one after k changes sorts only those k keys.
+// the lists, lazily: a put or a delete notes its key, and the next list
+// merges the noted keys (sorted) into the order. A list of an unchanged
+// store sorts nothing and looks nothing up, and one after k changes sorts
+// those k keys and looks up only them.
+//
+// The objects are kept as compact copies (compact): their slices cut, in
+// ID order, from a few arrays of their own. A list copies them from there
+// front to back, rather than from wherever each object's slices were
+// allocated, in the random order of their IDs; at 100,000 objects that
+// difference is most of the cost of a list (cache misses).
 type idOrder[V any] struct {
-	sorted  []string // may still hold deleted keys while removed is set
-	added   []string // not yet in sorted; may repeat or be deleted since
-	removed bool
-	// vals holds the objects of sorted, as stored (sharing their slices:
-	// never hand them out), while valid.
-	vals  []V
-	valid bool
+	sorted  []string // keys of vals, sorted
+	vals    []V      // the objects of sorted: compact copies, never handed out
+	touched []string // keys put or deleted since; not sorted, may repeat
 }
 
-func (o *idOrder[V]) add(k string) { o.added, o.valid = append(o.added, k), false }
-
-// changed notes that an object was replaced or deleted.
-func (o *idOrder[V]) changed(removed bool) {
-	o.removed, o.valid = o.removed || removed, false
-}
+// touch notes that the object under key k was put or deleted.
+func (o *idOrder[V]) touch(k string) { o.touched = append(o.touched, k) }
 
 // reset empties the order, for a store emptied.
 func (o *idOrder[V]) reset() { *o = idOrder[V]{} }
 
 // values returns the objects of store m, whose order o is, sorted by ID.
-// The slice and the objects' slices are the store's: read them under
-// h.mu, and copy them before handing them out.
-func (o *idOrder[V]) values(m map[string]V) []V {
-	if o.valid {
+// compact makes a slice of objects compact copies in place. The slice and
+// the objects' slices are o's: read them under h.mu, and copy them before
+// handing them out.
+func (o *idOrder[V]) values(m map[string]V, compact func([]V)) []V {
+	if len(o.touched) == 0 {
 		return o.vals
 	}
-	keys := o.keys(m)
-	o.vals = o.vals[:0]
-	for _, k := range keys {
-		o.vals = append(o.vals, m[k])
-	}
-	o.valid = true
-	return o.vals
-}
-
-// keys returns the keys of store m, sorted.
-func (o *idOrder[V]) keys(m map[string]V) []string {
-	if len(o.added) == 0 && !o.removed {
-		return o.sorted
-	}
-	slices.Sort(o.added)
-	merged := make([]string, 0, len(m))
-	old, added := o.sorted, slices.Compact(o.added)
-	for len(old) > 0 || len(added) > 0 {
-		var k string
-		switch {
-		case len(added) == 0 || len(old) > 0 && old[0] < added[0]:
-			k, old = old[0], old[1:]
-		case len(old) > 0 && old[0] == added[0]: // deleted and put again
-			k, old, added = old[0], old[1:], added[1:]
-		default:
-			k, added = added[0], added[1:]
+	slices.Sort(o.touched)
+	touched := slices.Compact(o.touched)
+	keys := make([]string, 0, len(m))
+	vals := make([]V, 0, len(m))
+	old, oldVals := o.sorted, o.vals
+	for len(old) > 0 || len(touched) > 0 {
+		if len(touched) == 0 || len(old) > 0 && old[0] < touched[0] {
+			keys, vals = append(keys, old[0]), append(vals, oldVals[0])
+			old, oldVals = old[1:], oldVals[1:]
+			continue
 		}
-		if !o.removed {
-			merged = append(merged, k)
-		} else if _, ok := m[k]; ok {
-			merged = append(merged, k)
+		k := touched[0]
+		if len(old) > 0 && old[0] == k {
+			old, oldVals = old[1:], oldVals[1:]
+		}
+		touched = touched[1:]
+		if v, ok := m[k]; ok {
+			keys, vals = append(keys, k), append(vals, v)
 		}
 	}
-	o.sorted, o.added, o.removed = merged, nil, false
-	return merged
+	compact(vals)
+	o.sorted, o.vals, o.touched = keys, vals, o.touched[:0]
+	return vals
 }
