@@ -90,8 +90,7 @@ func (h *HNS) CallLog() []Call {
 	defer h.mu.Unlock()
 	out := make([]Call, len(h.log))
 	for i, c := range h.log {
-		c.IDs = slices.Clone(c.IDs)
-		out[i] = c
+		out[i] = Call{Op: c.op, IDs: slices.Clone(c.ids.list()), Code: c.code, Err: c.err}
 	}
 	return out
 }
@@ -105,30 +104,64 @@ func (h *HNS) ResetCalls() {
 	h.log = nil
 }
 
+// logEntry is a Call as the log keeps it: without a slice of its own, so
+// that logging a call allocates nothing (but the log's growth).
+type logEntry struct {
+	op   hns.Op
+	ids  callIDs
+	code hns.Code
+	err  error
+}
+
+// callIDs are a call's IDs (Call.IDs): a Client call is about at most two
+// objects.
+type callIDs struct {
+	ids [2]string
+	n   uint8
+}
+
+// set makes ids the call's IDs (the first two of them).
+func (c *callIDs) set(ids ...string) { c.n = uint8(copy(c.ids[:], ids)) }
+
+// add appends id to the call's IDs (if there is room; there always is).
+func (c *callIDs) add(id string) {
+	if int(c.n) < len(c.ids) {
+		c.ids[c.n] = id
+		c.n++
+	}
+}
+
+// list returns the IDs, sharing c's array.
+func (c *callIDs) list() []string { return c.ids[:c.n] }
+
 // do runs one Client call of op: it counts it and waits out its latency
 // (begin), then runs apply with h.mu held, and logs the call with the IDs
 // apply left in c (ids, as passed, if it never ran) and its error.
 // apply makes the HNS rules' decision; it must change nothing when it
 // fails, except when a FailAfter fault fails it after it took effect.
-func (h *HNS) do(ctx context.Context, op hns.Op, ids []string, apply func(c *Call) error) error {
-	c := Call{Op: op, IDs: ids}
+// c is h's (h.cur): the calls are serialized by h.mu, and so it costs no
+// allocation.
+func (h *HNS) do(ctx context.Context, op hns.Op, ids []string, apply func(c *callIDs) error) error {
 	if err := h.begin(ctx, op); err != nil {
-		c.Err = err
 		h.mu.Lock()
-		h.record(c)
+		e := logEntry{op: op, err: err}
+		e.ids.set(ids...)
+		h.record(e)
 		h.mu.Unlock()
 		return err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c.Err = apply(&c)
-	h.record(c)
-	return c.Err
+	h.cur = callIDs{}
+	h.cur.set(ids...)
+	err := apply(&h.cur)
+	h.record(logEntry{op: op, ids: h.cur, err: err})
+	h.cur = callIDs{}
+	return err
 }
 
-// record appends c to the call log. Call with h.mu held.
-func (h *HNS) record(c Call) {
-	c.IDs = slices.Clone(c.IDs)
-	c.Code = hns.CodeOf(c.Err)
-	h.log = append(h.log, c)
+// record appends e to the call log. Call with h.mu held.
+func (h *HNS) record(e logEntry) {
+	e.code = hns.CodeOf(e.err)
+	h.log = append(h.log, e)
 }

@@ -40,7 +40,8 @@ type HNS struct {
 	faults  []*activeFault
 	latency map[hns.Op]time.Duration // "" = every op
 	calls   Calls
-	log     []Call
+	log     []logEntry
+	cur     callIDs // the IDs of the call running (do)
 }
 
 var _ hns.Client = (*HNS)(nil)
