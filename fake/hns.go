@@ -32,8 +32,8 @@ type HNS struct {
 
 	// Indexes of lbs and eps (index.go): change those only through putLB,
 	// deleteLB, putEP and deleteEP.
-	lbsByFrontend map[frontend][]string // ID keys
-	epsByIP       map[string][]string   // ID keys, by normAddr of the IP
+	lbsByFrontend map[frontend]holders // ID keys
+	epsByIP       map[string]holders   // ID keys, by normAddr of the IP
 	lbOrder       idOrder[hns.HostComputeLoadBalancer]
 	epOrder       idOrder[hns.HostComputeEndpoint]
 
@@ -77,8 +77,8 @@ func New(p hns.Profile) *HNS {
 		latency: map[hns.Op]time.Duration{},
 		calls:   Calls{},
 
-		lbsByFrontend: map[frontend][]string{},
-		epsByIP:       map[string][]string{},
+		lbsByFrontend: map[frontend]holders{},
+		epsByIP:       map[string]holders{},
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // comparing them with every object HNS holds, so a sync of n objects from
 // empty costs O(n), not O(n²). The values are ID keys (idKey). A key
 // normally has one holder; seeded objects (AddLoadBalancer, AddEndpoint,
-// AddLocalEndpoint) may share one, so the values are lists. The indexes
+// AddLocalEndpoint) may share one, so the values are lists (holders). The indexes
 // hold exactly what frontends and normAddr compute from the stored
 // objects, so a lookup finds what a scan comparing those values would.
 
@@ -27,13 +27,15 @@ import (
 func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 	k := idKey(lb.Id)
 	if old, ok := h.lbs[k]; ok {
-		for _, f := range frontends(&old) {
+		var buf [4]frontend
+		for _, f := range appendFrontends(buf[:0], &old) {
 			removeHolder(h.lbsByFrontend, f, k)
 		}
 	}
 	h.lbOrder.touch(k)
 	h.lbs[k] = lb
-	for _, f := range frontends(&lb) {
+	var buf [4]frontend
+	for _, f := range appendFrontends(buf[:0], &lb) {
 		addHolder(h.lbsByFrontend, f, k)
 	}
 }
@@ -46,7 +48,8 @@ func (h *HNS) deleteLB(id string) bool {
 	if !ok {
 		return false
 	}
-	for _, f := range frontends(&old) {
+	var buf [4]frontend
+	for _, f := range appendFrontends(buf[:0], &old) {
 		removeHolder(h.lbsByFrontend, f, k)
 	}
 	delete(h.lbs, k)
@@ -81,19 +84,57 @@ func (h *HNS) deleteEP(id string) bool {
 	return true
 }
 
-func addHolder[K comparable](m map[K][]string, key K, id string) {
-	if !slices.Contains(m[key], id) {
-		m[key] = append(m[key], id)
-	}
+// holders are the ID keys of the objects holding an index key: almost
+// always one, which they keep without allocating a slice.
+type holders struct {
+	one  string   // "" = none
+	more []string // the others, when objects share the key
 }
 
-func removeHolder[K comparable](m map[K][]string, key K, id string) {
-	ids := slices.DeleteFunc(m[key], func(s string) bool { return s == id })
-	if len(ids) == 0 {
-		delete(m, key)
+func (hs holders) len() int {
+	if hs.one == "" {
+		return 0
+	}
+	return 1 + len(hs.more)
+}
+
+func (hs holders) at(i int) string {
+	if i == 0 {
+		return hs.one
+	}
+	return hs.more[i-1]
+}
+
+func (hs holders) has(id string) bool { return hs.one == id || slices.Contains(hs.more, id) }
+
+func addHolder[K comparable](m map[K]holders, key K, id string) {
+	hs := m[key]
+	switch {
+	case hs.has(id):
+		return
+	case hs.one == "":
+		hs.one = id
+	default:
+		hs.more = append(hs.more, id)
+	}
+	m[key] = hs
+}
+
+func removeHolder[K comparable](m map[K]holders, key K, id string) {
+	hs, ok := m[key]
+	if !ok || !hs.has(id) {
 		return
 	}
-	m[key] = ids
+	if hs.one == id {
+		if len(hs.more) == 0 {
+			delete(m, key)
+			return
+		}
+		hs.one, hs.more = hs.more[0], slices.Clone(hs.more[1:])
+	} else {
+		hs.more = slices.DeleteFunc(slices.Clone(hs.more), func(s string) bool { return s == id })
+	}
+	m[key] = hs
 }
 
 // idOrder keeps the objects of a store (h.lbs or h.eps) in ID order for

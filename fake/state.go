@@ -165,8 +165,8 @@ func (h *HNS) Restore(s State) error {
 	h.reserved = reserved
 	h.lbs = map[string]hns.HostComputeLoadBalancer{}
 	h.eps = map[string]hns.HostComputeEndpoint{}
-	h.lbsByFrontend = map[frontend][]string{}
-	h.epsByIP = map[string][]string{}
+	h.lbsByFrontend = map[frontend]holders{}
+	h.epsByIP = map[string]holders{}
 	h.lbOrder.reset()
 	h.epOrder.reset()
 	for _, lb := range s.LoadBalancers {

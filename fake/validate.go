@@ -87,15 +87,18 @@ func normAddr(s string) string {
 
 // frontends returns every frontend lb holds: one per port mapping and VIP
 // (or one per port mapping without VIPs).
-func frontends(lb *hns.HostComputeLoadBalancer) []frontend {
-	var out []frontend
+func frontends(lb *hns.HostComputeLoadBalancer) []frontend { return appendFrontends(nil, lb) }
+
+// appendFrontends appends lb's frontends (see frontends) to out: with out
+// an array on the caller's stack, it allocates nothing for a load
+// balancer HNS would create.
+func appendFrontends(out []frontend, lb *hns.HostComputeLoadBalancer) []frontend {
 	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
-	vips := lb.FrontendVIPs
-	if len(vips) == 0 {
-		vips = []string{""}
-	}
 	for _, pm := range lb.PortMappings {
-		for _, vip := range vips {
+		if len(lb.FrontendVIPs) == 0 {
+			out = append(out, frontend{ipv6: v6, protocol: pm.Protocol, port: pm.ExternalPort})
+		}
+		for _, vip := range lb.FrontendVIPs {
 			out = append(out, frontend{ipv6: v6, vip: normAddr(vip), protocol: pm.Protocol, port: pm.ExternalPort})
 		}
 	}
@@ -255,15 +258,13 @@ func (h *HNS) resolveEndpoints(op hns.Op, lb hns.HostComputeLoadBalancer) (hns.H
 // that self does not already hold. Call with h.mu held.
 func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) error {
 	fn := hcnFunc[op]
-	var held map[frontend]bool
+	var heldBuf, mineBuf [4]frontend
+	var held []frontend
 	if self != "" {
-		held = map[frontend]bool{}
 		cur := h.lbs[idKey(self)]
-		for _, f := range frontends(&cur) {
-			held[f] = true
-		}
+		held = appendFrontends(heldBuf[:0], &cur)
 	}
-	mine := frontends(lb)
+	mine := appendFrontends(mineBuf[:0], lb)
 	if other, ok := h.frontendHolder(mine, self); ok {
 		// Name the first of the holder's frontends that lb asks for.
 		for _, f := range frontends(&other) {
@@ -274,7 +275,7 @@ func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self st
 		}
 	}
 	for _, m := range mine {
-		if held[m] {
+		if slices.Contains(held, m) {
 			continue
 		}
 		for _, r := range h.reserved {
@@ -335,8 +336,9 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 	}
 	for _, c := range ips {
 		ip := c.IpAddress
-		for _, k := range h.epsByIP[ip] {
-			if other := h.eps[k]; strings.EqualFold(other.HostComputeNetwork, n.id) {
+		hs := h.epsByIP[ip]
+		for i := range hs.len() {
+			if other := h.eps[hs.at(i)]; strings.EqualFold(other.HostComputeNetwork, n.id) {
 				return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeAlreadyExists,
 					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
 			}
@@ -350,8 +352,9 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 // Call with h.mu held.
 func (h *HNS) frontendHolder(fs []frontend, self string) (hns.HostComputeLoadBalancer, bool) {
 	for _, f := range fs {
-		for _, k := range h.lbsByFrontend[f] {
-			if k != idKey(self) { // no ID is ""
+		hs := h.lbsByFrontend[f]
+		for i := range hs.len() {
+			if k := hs.at(i); k != idKey(self) { // no ID is ""
 				return h.lbs[k], true
 			}
 		}
