@@ -70,7 +70,7 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBal
 		if err := f.before(); err != nil {
 			return err
 		}
-		stored, err := h.checkLoadBalancer(op, *lb, "")
+		stored, got, err := h.checkLoadBalancer(op, lb, "")
 		if err != nil {
 			return f.answer(err)
 		}
@@ -80,11 +80,11 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBal
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		got := cloneLB(stored)
+		got.Id = stored.Id
 		if !f.answersWithID() {
 			got.Id = ""
 		}
-		out = &got
+		out = got
 		return nil
 	})
 	return out, err
@@ -139,7 +139,7 @@ func (h *HNS) updateLoadBalancer(cur hns.HostComputeLoadBalancer, lb *hns.HostCo
 		return nil, hcnError(op, hcnFunc[op], hns.CodeNotImplemented,
 			fmt.Sprintf("HNS %s cannot modify a load balancer", h.profile.Version))
 	}
-	stored, err := h.checkLoadBalancer(op, *lb, cur.Id)
+	stored, out, err := h.checkLoadBalancer(op, lb, cur.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -147,13 +147,13 @@ func (h *HNS) updateLoadBalancer(cur hns.HostComputeLoadBalancer, lb *hns.HostCo
 	if silent {
 		stored.HostComputeEndpoints = cur.HostComputeEndpoints
 		h.putLB(stored)
-		out := cloneLB(*lb)
-		out.Id = cur.Id
-		return &out, nil
+		sent := cloneLB(*lb)
+		sent.Id = cur.Id
+		return &sent, nil
 	}
 	h.putLB(stored)
-	out := cloneLB(stored)
-	return &out, nil
+	out.Id = cur.Id
+	return out, nil
 }
 
 // DeleteLoadBalancer deletes load balancer id; a missing one fails with

@@ -127,32 +127,33 @@ const (
 )
 
 // checkLoadBalancer applies HNS's rules to lb, which will be stored as load
-// balancer self ("" for a create), and returns it as HNS would store it:
-// endpoint references spelled as the endpoints' IDs. The first rule broken
-// decides the error, in this order: the request as a document, what this
-// HNS version can do, the addresses, the internal port, the endpoint
+// balancer self ("" for a create), and returns it as HNS would store it
+// (endpoint references spelled as the endpoints' IDs), and a copy of that
+// for the call's answer (resolveEndpoints). The first rule broken decides
+// the error, in this order: the request as a document, what this HNS
+// version can do, the addresses, the internal port, the endpoint
 // references, the frontends. Call with h.mu held.
-func (h *HNS) checkLoadBalancer(op hns.Op, lb hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, error) {
-	if err := checkLBDocument(op, &lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+func (h *HNS) checkLoadBalancer(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, *hns.HostComputeLoadBalancer, error) {
+	if err := checkLBDocument(op, lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
-	if err := h.checkLBCapabilities(op, &lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+	if err := h.checkLBCapabilities(op, lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
-	if err := checkLBAddresses(op, &lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+	if err := checkLBAddresses(op, lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
 	if lb.PortMappings[0].InternalPort == 0 {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
+		return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
 	}
-	out, err := h.resolveEndpoints(op, lb)
+	out, answer, err := h.resolveEndpoints(op, lb)
 	if err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
 	if err := h.checkFrontends(op, &out, self); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
-	return out, nil
+	return out, answer, nil
 }
 
 // invalidParameter is HNS's 0x57 for op, with the fake's reason.
@@ -235,22 +236,45 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 	return nil
 }
 
+// lbCopies holds the answer of a create or update and the port mapping
+// of the load balancer stored, so that the two copies cost one allocation
+// (with one more for their strings).
+type lbCopies struct {
+	answer hns.HostComputeLoadBalancer
+	pms    [2]hns.LoadBalancerPortMapping // [0] the stored one's, [1] the answer's
+}
+
 // resolveEndpoints returns a copy of lb naming its endpoints by their IDs
-// as HNS spells them, or 0x803B001C if it names none or a missing one.
-// Call with h.mu held.
-func (h *HNS) resolveEndpoints(op hns.Op, lb hns.HostComputeLoadBalancer) (hns.HostComputeLoadBalancer, error) {
-	if len(lb.HostComputeEndpoints) == 0 {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
+// as HNS spells them, or 0x803B001C if it names none or a missing one, and
+// a second such copy for the call's answer. lb has one port mapping
+// (checkLBDocument). The copies share no memory that either can reach
+// (each slice is capped at its length), so the caller may change the
+// answer, or append to its slices, without touching the stored one. Call
+// with h.mu held.
+func (h *HNS) resolveEndpoints(op hns.Op, lb *hns.HostComputeLoadBalancer) (hns.HostComputeLoadBalancer, *hns.HostComputeLoadBalancer, error) {
+	n, v := len(lb.HostComputeEndpoints), len(lb.FrontendVIPs)
+	if n == 0 {
+		return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
 	}
-	out := cloneLB(lb)
-	for i, id := range out.HostComputeEndpoints {
+	strs := make([]string, 2*(n+v)) // the stored copy's refs and VIPs, then the answer's
+	for i, id := range lb.HostComputeEndpoints {
 		ep, ok := h.eps[idKey(id)]
 		if !ok {
-			return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
+			return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
 		}
-		out.HostComputeEndpoints[i] = ep.Id
+		strs[i] = ep.Id
 	}
-	return out, nil
+	copy(strs[n:], lb.FrontendVIPs)
+	copy(strs[n+v:], strs[:n+v])
+	c := &lbCopies{answer: *lb}
+	c.pms[0], c.pms[1] = lb.PortMappings[0], lb.PortMappings[0]
+	out := *lb
+	out.HostComputeEndpoints, out.PortMappings = strs[:n:n], c.pms[0:1:1]
+	c.answer.HostComputeEndpoints, c.answer.PortMappings = strs[n+v:2*n+v:2*n+v], c.pms[1:2:2]
+	if lb.FrontendVIPs != nil {
+		out.FrontendVIPs, c.answer.FrontendVIPs = strs[n:n+v:n+v], strs[2*n+v:]
+	}
+	return out, &c.answer, nil
 }
 
 // checkFrontends fails with 0xB7 if another load balancer than self holds
