@@ -220,7 +220,7 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 			return f.answer(hcnError(op, "hcnOpenNetwork", hns.CodeNotFound, "no network "+networkID))
 		}
 		c.set(n.id) // and the new endpoint's
-		stored, err := h.checkEndpoint(*ep, n)
+		stored, err := h.checkEndpoint(ep, n)
 		if err != nil {
 			return f.answer(err)
 		}
@@ -230,11 +230,10 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		got := cloneEP(stored)
+		out = copyEP(&stored)
 		if !f.answersWithID() {
-			got.Id = ""
+			out.Id = ""
 		}
-		out = &got
 		return nil
 	})
 	return out, err

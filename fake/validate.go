@@ -314,7 +314,7 @@ func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self st
 
 // checkEndpoint applies HNS's rules to ep, to be created on network n, and
 // returns it as HNS would store it. Call with h.mu held.
-func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostComputeEndpoint, error) {
+func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
 	fn := hcnFunc[op]
 	invalid := func(format string, args ...any) (hns.HostComputeEndpoint, error) {
@@ -326,40 +326,27 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 	if len(ep.IpConfigurations) == 0 {
 		return invalid("no IpConfigurations (the fake does no IP address management)")
 	}
-	out := cloneEP(ep)
-	out.HostComputeNetwork = n.id
-	for i, c := range out.IpConfigurations {
+	for _, c := range ep.IpConfigurations {
 		if _, err := netip.ParseAddr(c.IpAddress); err != nil {
 			return invalid("IpAddress %q is not an IP address", c.IpAddress)
 		}
-		out.IpConfigurations[i].IpAddress = normAddr(c.IpAddress) // no new string when canonical
 	}
-	ips := out.IpConfigurations
 	remote := ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0
 	switch {
 	case ep.MacAddress != "":
-		if _, err := net.ParseMAC(ep.MacAddress); err != nil {
+		if err := checkMAC(ep.MacAddress); err != nil {
 			return invalid("MacAddress %q: %v", ep.MacAddress, err)
 		}
 	case remote:
 		return invalid("a remote endpoint needs a MacAddress")
-	default:
-		out.MacAddress = localMAC(ips[0].IpAddress, ep.Name)
 	}
 	if remote && strings.EqualFold(n.typ, "Overlay") {
-		pa, ok, err := providerAddress(ep)
-		if err != nil {
+		if err := checkProviderAddress(ep, n); err != nil {
 			return invalid("%v", err)
 		}
-		if !ok {
-			return invalid("a remote endpoint on Overlay network %q needs a ProviderAddress policy", n.name)
-		}
-		if _, err := netip.ParseAddr(pa); err != nil {
-			return invalid("ProviderAddress %q is not an IP address", pa)
-		}
 	}
-	for _, c := range ips {
-		ip := c.IpAddress
+	for _, c := range ep.IpConfigurations {
+		ip := normAddr(c.IpAddress) // no new string when canonical
 		hs := h.epsByIP[ip]
 		for i := range hs.len() {
 			if other := h.eps[hs.at(i)]; strings.EqualFold(other.HostComputeNetwork, n.id) {
@@ -368,7 +355,89 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 			}
 		}
 	}
-	return out, nil
+	out := copyEP(ep)
+	out.HostComputeNetwork = n.id
+	for i, c := range out.IpConfigurations {
+		out.IpConfigurations[i].IpAddress = normAddr(c.IpAddress)
+	}
+	if out.MacAddress == "" {
+		out.MacAddress = localMAC(out.IpConfigurations[0].IpAddress, ep.Name)
+	}
+	return *out, nil
+}
+
+// checkMAC is net.ParseMAC's check, without its allocation for the form
+// HNS prints (xx-xx-xx-xx-xx-xx) and the colon form.
+func checkMAC(s string) error {
+	if len(s) == 17 && (s[2] == '-' || s[2] == ':') {
+		ok := true
+		for i := 0; i < len(s) && ok; i++ {
+			switch c := s[i]; {
+			case i%3 == 2:
+				ok = c == s[2]
+			default:
+				ok = '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+			}
+		}
+		if ok {
+			return nil
+		}
+	}
+	_, err := net.ParseMAC(s)
+	return err
+}
+
+// checkProviderAddress checks the ProviderAddress policy a remote endpoint
+// on Overlay network n needs.
+func checkProviderAddress(ep *hns.HostComputeEndpoint, n *network) error {
+	pa, ok, err := providerAddressBytes(ep)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("a remote endpoint on Overlay network %q needs a ProviderAddress policy", n.name)
+	}
+	if _, err := netip.ParseAddr(string(pa)); err != nil {
+		return fmt.Errorf("ProviderAddress %q is not an IP address", pa)
+	}
+	return nil
+}
+
+// epCopy holds a copy of an endpoint of the usual shape (at most one
+// policy, with short settings, and one IP configuration) with its slices,
+// in one allocation.
+type epCopy struct {
+	ep       hns.HostComputeEndpoint
+	policy   [1]hns.EndpointPolicy
+	cfg      [1]hns.IpConfig
+	settings [64]byte
+}
+
+// copyEP returns a deep copy of ep: in one allocation (epCopy) if ep has
+// the usual shape, else as cloneEP makes it. Each slice is capped at its
+// length, so that an append to it never reaches another.
+func copyEP(ep *hns.HostComputeEndpoint) *hns.HostComputeEndpoint {
+	var c *epCopy
+	if len(ep.Policies) > 1 || len(ep.IpConfigurations) > 1 ||
+		len(ep.Policies) == 1 && len(ep.Policies[0].Settings) > len(c.settings) {
+		out := cloneEP(*ep)
+		return &out
+	}
+	c = &epCopy{ep: *ep}
+	if ep.Policies != nil {
+		c.ep.Policies = c.policy[:len(ep.Policies):len(ep.Policies)]
+		if len(ep.Policies) == 1 {
+			p := ep.Policies[0]
+			if p.Settings != nil {
+				p.Settings = c.settings[:copy(c.settings[:], p.Settings):len(p.Settings)]
+			}
+			c.policy[0] = p
+		}
+	}
+	if ep.IpConfigurations != nil {
+		c.ep.IpConfigurations = c.cfg[:copy(c.cfg[:], ep.IpConfigurations):len(ep.IpConfigurations)]
+	}
+	return &c.ep
 }
 
 // frontendHolder returns a load balancer other than self (an ID, or ""
@@ -389,6 +458,13 @@ func (h *HNS) frontendHolder(fs []frontend, self string) (hns.HostComputeLoadBal
 // providerAddress returns the ProviderAddress policy's address, whether
 // ep has such a policy, and an error if its settings do not parse.
 func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
+	pa, ok, err := providerAddressBytes(&ep)
+	return string(pa), ok, err
+}
+
+// providerAddressBytes is providerAddress, without a copy of the address
+// when the settings are plain (plainProviderAddress).
+func providerAddressBytes(ep *hns.HostComputeEndpoint) ([]byte, bool, error) {
 	for _, p := range ep.Policies {
 		if p.Type != hns.EndpointPolicyProviderAddress {
 			continue
@@ -398,31 +474,31 @@ func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
 		}
 		var s hns.ProviderAddressEndpointPolicySetting
 		if err := json.Unmarshal(p.Settings, &s); err != nil {
-			return "", true, fmt.Errorf("ProviderAddress policy settings: %v", err)
+			return nil, true, fmt.Errorf("ProviderAddress policy settings: %v", err)
 		}
-		return s.ProviderAddress, true, nil
+		return []byte(s.ProviderAddress), true, nil
 	}
-	return "", false, nil
+	return nil, false, nil
 }
 
 // plainProviderAddress reads settings of the form {"ProviderAddress":"A"}
 // (what hnsadapter and hcn's own helpers send), where A holds only the
 // characters of an address (letters, digits, '.', ':', '%', '-', '_'),
-// without a JSON decoder; ok is false for any other form, which
+// without a JSON decoder or a copy; ok is false for any other form, which
 // json.Unmarshal then reads.
-func plainProviderAddress(settings []byte) (pa string, ok bool) {
+func plainProviderAddress(settings []byte) (pa []byte, ok bool) {
 	const prefix, suffix = `{"ProviderAddress":"`, `"}`
-	s := string(settings)
-	if len(s) < len(prefix)+len(suffix) || s[:len(prefix)] != prefix || s[len(s)-len(suffix):] != suffix {
-		return "", false
+	s := settings
+	if len(s) < len(prefix)+len(suffix) || string(s[:len(prefix)]) != prefix || string(s[len(s)-len(suffix):]) != suffix {
+		return nil, false
 	}
 	pa = s[len(prefix) : len(s)-len(suffix)]
-	for _, c := range []byte(pa) {
+	for _, c := range pa {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '.', c == ':', c == '%', c == '-', c == '_':
 		default:
-			return "", false
+			return nil, false
 		}
 	}
 	return pa, true

@@ -32,7 +32,7 @@ func TestPlainProviderAddress(t *testing.T) {
 		if err := json.Unmarshal([]byte(tc.settings), &s); err != nil {
 			t.Fatalf("%s: %v", tc.settings, err)
 		}
-		if ok && pa != s.ProviderAddress {
+		if ok && string(pa) != s.ProviderAddress {
 			t.Errorf("%s: read %q, json.Unmarshal reads %q", tc.settings, pa, s.ProviderAddress)
 		}
 		got, found, err := providerAddress(hns.HostComputeEndpoint{Policies: []hns.EndpointPolicy{
@@ -70,7 +70,7 @@ func FuzzPlainProviderAddress(f *testing.F) {
 		if err := json.Unmarshal(settings, &s); err != nil {
 			t.Fatalf("%q: read %q, but json.Unmarshal fails: %v", settings, pa, err)
 		}
-		if s.ProviderAddress != pa {
+		if s.ProviderAddress != string(pa) {
 			t.Fatalf("%q: read %q, json.Unmarshal reads %q", settings, pa, s.ProviderAddress)
 		}
 	})
