@@ -230,7 +230,7 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		out = copyEP(&stored)
+		out = copyEP(stored)
 		if !f.answersWithID() {
 			out.Id = ""
 		}
@@ -248,7 +248,7 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 	const op = hns.OpDeleteEndpoint
 	return h.do(ctx, op, []string{id}, func(c *callIDs) error {
-		cur, ok := h.eps[idKey(id)]
+		cur, ok := h.getEP(idKey(id))
 		c.set(subjectID(cur.Id, ok, id))
 		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {

@@ -27,7 +27,7 @@ type HNS struct {
 
 	networks []network                              // creation order
 	lbs      map[string]hns.HostComputeLoadBalancer // by idKey
-	eps      map[string]hns.HostComputeEndpoint     // by idKey
+	eps      map[string]*hns.HostComputeEndpoint    // by idKey; never changed in place
 	reserved []reservation
 
 	// Indexes of lbs and eps (index.go): change those only through putLB,
@@ -73,7 +73,7 @@ func New(p hns.Profile) *HNS {
 		profile: p,
 		rng:     rand.NewChaCha8(seed),
 		lbs:     map[string]hns.HostComputeLoadBalancer{},
-		eps:     map[string]hns.HostComputeEndpoint{},
+		eps:     map[string]*hns.HostComputeEndpoint{},
 		latency: map[hns.Op]time.Duration{},
 		calls:   Calls{},
 
@@ -202,7 +202,7 @@ func (h *HNS) AddLocalEndpoint(networkID, name, ip string) (id string) {
 		ep.IpConfigurations = []hns.IpConfig{{IpAddress: a.String()}}
 	}
 	ep.Id = h.freshID("")
-	h.putEP(ep)
+	h.putEP(&ep)
 	return ep.Id
 }
 
@@ -241,7 +241,7 @@ func (h *HNS) AddEndpoint(ep hns.HostComputeEndpoint) (id string) {
 	defer h.mu.Unlock()
 	ep = cloneEP(ep)
 	ep.Id = h.freshID(ep.Id)
-	h.putEP(ep)
+	h.putEP(&ep)
 	return ep.Id
 }
 
@@ -340,7 +340,7 @@ func (n network) hcn() hns.HostComputeNetwork {
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
 // h.mu held.
 func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
-	all := h.lbOrder.values(h.lbs, copyLBs)
+	all := h.lbOrder.values(len(h.lbs), h.getLB, copyLBs)
 	out := append(make([]hns.HostComputeLoadBalancer, 0, len(all)), all...)
 	copyLBs(out)
 	return out
@@ -349,7 +349,7 @@ func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
 // sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
 // by ID. Call with h.mu held.
 func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
-	all := h.epOrder.values(h.eps, copyEPs)
+	all := h.epOrder.values(len(h.eps), h.getEP, copyEPs)
 	out := make([]hns.HostComputeEndpoint, 0, len(all))
 	for i := range all {
 		if networkID == "" || strings.EqualFold(all[i].HostComputeNetwork, networkID) {

@@ -57,9 +57,9 @@ func (h *HNS) deleteLB(id string) bool {
 	return true
 }
 
-// putEP stores a new endpoint (its ID must be unused) and indexes it. Call
-// with h.mu held.
-func (h *HNS) putEP(ep hns.HostComputeEndpoint) {
+// putEP stores a new endpoint (its ID must be unused) and indexes it: ep
+// itself, which no one else may hold. Call with h.mu held.
+func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
 	h.eps[k] = ep
 	h.epOrder.touch(k)
@@ -160,18 +160,18 @@ func (o *idOrder[V]) touch(k string) { o.touched = append(o.touched, k) }
 // reset empties the order, for a store emptied.
 func (o *idOrder[V]) reset() { *o = idOrder[V]{} }
 
-// values returns the objects of store m, whose order o is, sorted by ID.
-// compact makes a slice of objects compact copies in place. The slice and
+// values returns the n objects of a store, whose order o is, sorted by
+// ID; get looks one up by key. compact makes a slice of objects compact copies in place. The slice and
 // the objects' slices are o's: read them under h.mu, and copy them before
 // handing them out.
-func (o *idOrder[V]) values(m map[string]V, compact func([]V)) []V {
+func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]V)) []V {
 	if len(o.touched) == 0 {
 		return o.vals
 	}
 	slices.Sort(o.touched)
 	touched := slices.Compact(o.touched)
-	keys := make([]string, 0, len(m))
-	vals := make([]V, 0, len(m))
+	keys := make([]string, 0, n)
+	vals := make([]V, 0, n)
 	old, oldVals := o.sorted, o.vals
 	for len(old) > 0 || len(touched) > 0 {
 		if len(touched) == 0 || len(old) > 0 && old[0] < touched[0] {
@@ -184,11 +184,24 @@ func (o *idOrder[V]) values(m map[string]V, compact func([]V)) []V {
 			old, oldVals = old[1:], oldVals[1:]
 		}
 		touched = touched[1:]
-		if v, ok := m[k]; ok {
+		if v, ok := get(k); ok {
 			keys, vals = append(keys, k), append(vals, v)
 		}
 	}
 	compact(vals)
 	o.sorted, o.vals, o.touched = keys, vals, o.touched[:0]
 	return vals
+}
+
+// getLB and getEP look up a stored object by ID key, for idOrder.values.
+func (h *HNS) getLB(k string) (hns.HostComputeLoadBalancer, bool) {
+	lb, ok := h.lbs[k]
+	return lb, ok
+}
+
+func (h *HNS) getEP(k string) (hns.HostComputeEndpoint, bool) {
+	if ep, ok := h.eps[k]; ok {
+		return *ep, true
+	}
+	return hns.HostComputeEndpoint{}, false
 }

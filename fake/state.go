@@ -164,7 +164,7 @@ func (h *HNS) Restore(s State) error {
 	h.networks = networks
 	h.reserved = reserved
 	h.lbs = map[string]hns.HostComputeLoadBalancer{}
-	h.eps = map[string]hns.HostComputeEndpoint{}
+	h.eps = map[string]*hns.HostComputeEndpoint{}
 	h.lbsByFrontend = map[frontend]holders{}
 	h.epsByIP = map[string]holders{}
 	h.lbOrder.reset()
@@ -172,8 +172,8 @@ func (h *HNS) Restore(s State) error {
 	for _, lb := range s.LoadBalancers {
 		h.putLB(cloneLB(lb))
 	}
-	for _, ep := range s.Endpoints {
-		h.putEP(ep) // cloned by checkState
+	for i := range s.Endpoints {
+		h.putEP(&s.Endpoints[i]) // cloned by checkState
 	}
 	return nil
 }

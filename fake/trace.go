@@ -265,7 +265,7 @@ func (h *HNS) addBackends(r *TraceResult, lb hns.HostComputeLoadBalancer) {
 			r.Missing = append(r.Missing, id)
 			continue
 		}
-		tok := endpointToken(ep, true)
+		tok := endpointToken(*ep, true)
 		r.Backends = append(r.Backends, tok)
 		if ep.Flags&hns.EndpointFlagsRemoteEndpoint == 0 {
 			r.Local = append(r.Local, tok)

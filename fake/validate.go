@@ -314,11 +314,11 @@ func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self st
 
 // checkEndpoint applies HNS's rules to ep, to be created on network n, and
 // returns it as HNS would store it. Call with h.mu held.
-func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (hns.HostComputeEndpoint, error) {
+func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (*hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
 	fn := hcnFunc[op]
-	invalid := func(format string, args ...any) (hns.HostComputeEndpoint, error) {
-		return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	invalid := func(format string, args ...any) (*hns.HostComputeEndpoint, error) {
+		return nil, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
 	}
 	if ep.SchemaVersion != hns.V2SchemaVersion() {
 		return invalid("SchemaVersion %d.%d: want 2.0", ep.SchemaVersion.Major, ep.SchemaVersion.Minor)
@@ -350,7 +350,7 @@ func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (hns.HostCo
 		hs := h.epsByIP[ip]
 		for i := range hs.len() {
 			if other := h.eps[hs.at(i)]; strings.EqualFold(other.HostComputeNetwork, n.id) {
-				return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeAlreadyExists,
+				return nil, hcnError(op, fn, hns.CodeAlreadyExists,
 					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
 			}
 		}
@@ -363,7 +363,7 @@ func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (hns.HostCo
 	if out.MacAddress == "" {
 		out.MacAddress = localMAC(out.IpConfigurations[0].IpAddress, ep.Name)
 	}
-	return *out, nil
+	return out, nil
 }
 
 // checkMAC is net.ParseMAC's check, without its allocation for the form
