@@ -350,14 +350,30 @@ func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
 // by ID. Call with h.mu held.
 func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
 	all := h.epOrder.values(len(h.eps), h.getEP, copyEPs)
-	out := make([]hns.HostComputeEndpoint, 0, len(all))
+	n := 0
 	for i := range all {
-		if networkID == "" || strings.EqualFold(all[i].HostComputeNetwork, networkID) {
-			out = append(out, all[i])
+		if onNetwork(&all[i], networkID) {
+			n++
+		}
+	}
+	var out []hns.HostComputeEndpoint
+	if n == len(all) { // one network, the usual case: one copy
+		out = append(make([]hns.HostComputeEndpoint, 0, n), all...)
+	} else {
+		out = make([]hns.HostComputeEndpoint, 0, n)
+		for i := range all {
+			if onNetwork(&all[i], networkID) {
+				out = append(out, all[i])
+			}
 		}
 	}
 	copyEPs(out)
 	return out
+}
+
+// onNetwork reports whether ep is on network id ("" = any).
+func onNetwork(ep *hns.HostComputeEndpoint, id string) bool {
+	return id == "" || ep.HostComputeNetwork == id || strings.EqualFold(ep.HostComputeNetwork, id)
 }
 
 // copyLBs makes lbs deep copies: it replaces their slices by copies cut
