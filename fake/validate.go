@@ -397,10 +397,39 @@ func checkProviderAddress(ep *hns.HostComputeEndpoint, n *network) error {
 	case !ok:
 		return fmt.Errorf("a remote endpoint on Overlay network %q needs a ProviderAddress policy", n.name)
 	}
+	if plainIPv4(pa) {
+		return nil
+	}
 	if _, err := netip.ParseAddr(string(pa)); err != nil {
 		return fmt.Errorf("ProviderAddress %q is not an IP address", pa)
 	}
 	return nil
+}
+
+// plainIPv4 reports whether b is an IPv4 address in dotted decimal
+// without leading zeros, which netip.ParseAddr accepts, without the copy
+// to a string that ParseAddr would need. It is false for anything else,
+// which ParseAddr then reads.
+func plainIPv4(b []byte) bool {
+	fields, val, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || fields == 4 {
+				return false
+			}
+			fields, val, digits = fields+1, 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || digits > 0 && val == 0 {
+			return false // not a digit, or a leading zero
+		}
+		val, digits = val*10+int(c-'0'), digits+1
+		if val > 255 {
+			return false
+		}
+	}
+	return fields == 4
 }
 
 // epCopy holds a copy of an endpoint of the usual shape (at most one
