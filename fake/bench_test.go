@@ -120,6 +120,40 @@ func BenchmarkFakeList100k(b *testing.B) {
 	}
 }
 
+// BenchmarkFakeListAfterChange100k: BenchmarkFakeList100k's lists after
+// one endpoint created and another deleted and a load balancer updated,
+// the lists of a full sync that follows changes: the fake orders what
+// changed at the first list.
+func BenchmarkFakeListAfterChange100k(b *testing.B) {
+	s := newBenchState(b, nEPs, nLBs)
+	ctx := context.Background()
+	next := make([]*hns.HostComputeLoadBalancer, len(s.lbs))
+	for i := range next {
+		next[i] = s.lbFor(i, i*lbRefs+1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		id := s.createEP(b)
+		if err := s.h.DeleteEndpoint(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		s.createEP(b)
+		k := i % len(s.lbs)
+		if _, err := s.h.UpdateLoadBalancer(ctx, s.lbs[k], next[k]); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.h.ListLoadBalancers(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.h.ListEndpoints(ctx, s.net); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkFakeCalls: one mutating Client call per op, of each kind, on a
 // fake holding the 100k state (see BenchmarkFakeList100k). Each leaves the
 // state as it found it (what it made, it deletes after the timer).

@@ -147,11 +147,15 @@ func removeHolder[K comparable](m map[K]holders, key K, id string) {
 // ID order, from a few arrays of their own. A list copies them from there
 // front to back, rather than from wherever each object's slices were
 // allocated, in the random order of their IDs; at 100,000 objects that
-// difference is most of the cost of a list (cache misses).
+// difference is most of the cost of a list (cache misses). Objects put
+// since the last compaction keep their own slices (loose) until they are
+// an eighth of the store: compacting after every change would copy
+// everything twice per list.
 type idOrder[V any] struct {
 	sorted  []string // keys of vals, sorted
-	vals    []V      // the objects of sorted: compact copies, never handed out
+	vals    []V      // the objects of sorted, never handed out
 	touched []string // keys put or deleted since; not sorted, may repeat
+	loose   int      // objects of vals put since the last compaction (at most)
 }
 
 // touch notes that the object under key k was put or deleted.
@@ -161,9 +165,9 @@ func (o *idOrder[V]) touch(k string) { o.touched = append(o.touched, k) }
 func (o *idOrder[V]) reset() { *o = idOrder[V]{} }
 
 // values returns the n objects of a store, whose order o is, sorted by
-// ID; get looks one up by key. compact makes a slice of objects compact copies in place. The slice and
-// the objects' slices are o's: read them under h.mu, and copy them before
-// handing them out.
+// ID; get looks one up by key. compact makes a slice of objects compact
+// copies in place. The slice and the objects' slices are o's: read them
+// under h.mu, and copy them before handing them out.
 func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]V)) []V {
 	if len(o.touched) == 0 {
 		return o.vals
@@ -173,22 +177,23 @@ func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]
 	keys := make([]string, 0, n)
 	vals := make([]V, 0, n)
 	old, oldVals := o.sorted, o.vals
-	for len(old) > 0 || len(touched) > 0 {
-		if len(touched) == 0 || len(old) > 0 && old[0] < touched[0] {
-			keys, vals = append(keys, old[0]), append(vals, oldVals[0])
-			old, oldVals = old[1:], oldVals[1:]
-			continue
+	for _, k := range touched { // the runs of old between them move in one copy
+		i, found := slices.BinarySearch(old, k)
+		keys, vals = append(keys, old[:i]...), append(vals, oldVals[:i]...)
+		if found {
+			i++
 		}
-		k := touched[0]
-		if len(old) > 0 && old[0] == k {
-			old, oldVals = old[1:], oldVals[1:]
-		}
-		touched = touched[1:]
+		old, oldVals = old[i:], oldVals[i:]
 		if v, ok := get(k); ok {
 			keys, vals = append(keys, k), append(vals, v)
+			o.loose++
 		}
 	}
-	compact(vals)
+	keys, vals = append(keys, old...), append(vals, oldVals...)
+	if o.loose > len(vals)/8 {
+		compact(vals)
+		o.loose = 0
+	}
 	o.sorted, o.vals, o.touched = keys, vals, o.touched[:0]
 	return vals
 }
