@@ -155,10 +155,19 @@ func BenchmarkFakeListAfterChange100k(b *testing.B) {
 }
 
 // BenchmarkFakeCalls: one mutating Client call per op, of each kind, on a
-// fake holding the 100k state (see BenchmarkFakeList100k). Each leaves the
-// state as it found it (what it made, it deletes after the timer).
+// fake holding the 100k state (see BenchmarkFakeList100k), and on one
+// holding 5,000 endpoints and 800 load balancers. Each leaves the state as
+// it found it (what it made, it deletes after the timer).
 func BenchmarkFakeCalls(b *testing.B) {
-	s := newBenchState(b, nEPs, nLBs)
+	for _, size := range []struct {
+		name     string
+		eps, lbs int
+	}{{"100k", nEPs, nLBs}, {"5k", 5000, 800}} {
+		b.Run(size.name, func(b *testing.B) { benchCalls(b, newBenchState(b, size.eps, size.lbs)) })
+	}
+}
+
+func benchCalls(b *testing.B, s *benchState) {
 	ctx := context.Background()
 	b.Run("CreateEndpoint", func(b *testing.B) {
 		made := make([]string, 0, b.N)
