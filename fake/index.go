@@ -18,8 +18,8 @@ import (
 // comparing them with every object HNS holds, so a sync of n objects from
 // empty costs O(n), not O(n²). The values are ID keys (idKey). A key
 // normally has one holder; seeded objects (AddLoadBalancer, AddEndpoint,
-// AddLocalEndpoint) may share one, so the values are lists (holders). The indexes
-// hold exactly what frontends and normAddr compute from the stored
+// AddLocalEndpoint) may share one, so the values are lists (holders). The
+// indexes hold exactly what frontends and normAddr compute from the stored
 // objects, so a lookup finds what a scan comparing those values would.
 
 // putLB stores lb under its ID, replacing the load balancer with that ID if
