@@ -88,9 +88,11 @@ func (h *HNS) Calls() Calls {
 func (h *HNS) CallLog() []Call {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]Call, len(h.log))
-	for i, c := range h.log {
-		out[i] = Call{Op: c.op, IDs: slices.Clone(c.ids.list()), Code: c.code, Err: c.err}
+	out := make([]Call, 0, h.log.n)
+	for _, chunk := range h.log.chunks {
+		for _, c := range chunk {
+			out = append(out, Call{Op: c.op, IDs: slices.Clone(c.ids.list()), Code: c.code, Err: c.err})
+		}
 	}
 	return out
 }
@@ -101,7 +103,26 @@ func (h *HNS) ResetCalls() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls = Calls{}
-	h.log = nil
+	h.log = callLog{}
+}
+
+// callLog is the call log, in chunks of logChunk entries: it grows
+// without ever copying what it holds, however many calls a scale test
+// makes.
+type callLog struct {
+	chunks [][]logEntry
+	n      int // entries
+}
+
+const logChunk = 1024
+
+func (l *callLog) add(e logEntry) {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == logChunk {
+		l.chunks = append(l.chunks, make([]logEntry, 0, logChunk))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, e)
+	l.n++
 }
 
 // logEntry is a Call as the log keeps it: without a slice of its own, so
@@ -163,5 +184,5 @@ func (h *HNS) do(ctx context.Context, op hns.Op, ids []string, apply func(c *cal
 // record appends e to the call log. Call with h.mu held.
 func (h *HNS) record(e logEntry) {
 	e.code = hns.CodeOf(e.err)
-	h.log = append(h.log, e)
+	h.log.add(e)
 }

@@ -40,7 +40,7 @@ type HNS struct {
 	faults  []*activeFault
 	latency map[hns.Op]time.Duration // "" = every op
 	calls   Calls
-	log     []logEntry
+	log     callLog
 	cur     callIDs // the IDs of the call running (do)
 }
 
