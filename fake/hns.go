@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
@@ -123,8 +124,17 @@ func (h *HNS) newID() string {
 }
 
 // idKey is the map key of an object ID: HNS IDs are GUIDs, so their case
-// does not matter.
-func idKey(id string) string { return strings.ToUpper(id) }
+// does not matter. An ID already in upper case, as the fake makes them, is
+// its own key, found with a plain loop: strings.ToUpper's own check is
+// slower, and every call looks up IDs.
+func idKey(id string) string {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; 'a' <= c && c <= 'z' || c >= utf8.RuneSelf {
+			return strings.ToUpper(id)
+		}
+	}
+	return id
+}
 
 // freshID returns id if set and unused, or a new GUID. It panics when id
 // is already taken: seeding a duplicate is a bug in the test.
