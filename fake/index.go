@@ -194,6 +194,7 @@ func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]
 		compact(vals)
 		o.loose = 0
 	}
+	clear(o.touched) // no stale keys for the collector to scan
 	o.sorted, o.vals, o.touched = keys, vals, o.touched[:0]
 	return vals
 }
