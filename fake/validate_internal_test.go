@@ -90,6 +90,9 @@ func TestPlainIPv4(t *testing.T) {
 		if got := plainIPv4([]byte(s)); got != want {
 			t.Errorf("plainIPv4(%q) = %v, netip.ParseAddr reads an IPv4 address: %v", s, got, want)
 		}
+		if got := plainIPv4(s); got != want {
+			t.Errorf("plainIPv4(string %q) = %v, netip.ParseAddr reads an IPv4 address: %v", s, got, want)
+		}
 	}
 }
 
@@ -101,7 +104,7 @@ func FuzzPlainIPv4(f *testing.F) {
 		if !plainIPv4(b) {
 			return
 		}
-		if a, err := netip.ParseAddr(string(b)); err != nil || !a.Is4() {
+		if a, err := netip.ParseAddr(string(b)); err != nil || !a.Is4() || a.String() != string(b) {
 			t.Fatalf("plainIPv4(%q) is true; netip.ParseAddr: %v, %v", b, a, err)
 		}
 	})
