@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -165,4 +166,50 @@ func keysOf[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestReferencesSpelledAsHeld: a load balancer names its endpoints as the
+// fake holds their IDs, whatever the case of the reference, also for an
+// endpoint seeded with a lower-case ID.
+func TestReferencesSpelledAsHeld(t *testing.T) {
+	ctx := t.Context()
+	n := newNode(t, "latest", "Overlay")
+	const seeded = "0a1b2c3d-0000-4000-8000-00000000000f"
+	n.h.AddEndpoint(hns.HostComputeEndpoint{Id: seeded, HostComputeNetwork: n.net,
+		IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.1.9"}}})
+	for _, tc := range []struct {
+		name string
+		refs []string
+		want []string
+	}{
+		{"as held", []string{seeded, n.pods[0]}, []string{seeded, n.pods[0]}},
+		{"other case", []string{strings.ToUpper(seeded), strings.ToLower(n.pods[0])}, []string{seeded, n.pods[0]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := n.h.CreateLoadBalancer(ctx, lb("10.96.0.10", 80, tc.refs...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := n.h.DeleteLoadBalancer(ctx, got.Id); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			if diff := cmp.Diff(tc.want, got.HostComputeEndpoints); diff != "" {
+				t.Errorf("answer's HostComputeEndpoints (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.want, n.h.LoadBalancers()[0].HostComputeEndpoints); diff != "" {
+				t.Errorf("stored HostComputeEndpoints (-want +got):\n%s", diff)
+			}
+			if err := n.h.IndexError(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if !n.h.RemoveEndpoint(strings.ToUpper(seeded)) {
+		t.Fatal("RemoveEndpoint: not found")
+	}
+	if err := n.h.IndexError(); err != nil {
+		t.Error(err)
+	}
 }

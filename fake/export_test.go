@@ -18,10 +18,17 @@ func (h *HNS) IndexError() error {
 		}
 	}
 	byIP := map[string]holders{}
+	notKeys := 0
 	for k, ep := range h.eps {
+		if ep.Id != k {
+			notKeys++
+		}
 		for _, c := range ep.IpConfigurations {
 			addHolder(byIP, normAddr(c.IpAddress), k)
 		}
+	}
+	if notKeys != h.epIDsNotKeys {
+		return fmt.Errorf("%d endpoint IDs are not their keys, the count says %d", notKeys, h.epIDsNotKeys)
 	}
 	if d := indexDiff(byFrontend, h.lbsByFrontend); d != "" {
 		return fmt.Errorf("frontend index (want, got): %s", d)

@@ -31,6 +31,10 @@ type HNS struct {
 	eps      map[string]*hns.HostComputeEndpoint    // by idKey; never changed in place
 	reserved []reservation
 
+	// epIDsNotKeys counts the endpoints whose ID is not their key (a
+	// seeded lower-case ID): while there are none, a key found is the ID.
+	epIDsNotKeys int
+
 	// Indexes of lbs and eps (index.go): change those only through putLB,
 	// deleteLB, putEP and deleteEP.
 	lbsByFrontend map[frontend]holders // ID keys

@@ -62,6 +62,9 @@ func (h *HNS) deleteLB(id string) bool {
 func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
 	h.eps[k] = ep
+	if k != ep.Id {
+		h.epIDsNotKeys++
+	}
 	h.epOrder.touch(k)
 	for _, c := range ep.IpConfigurations {
 		addHolder(h.epsByIP, normAddr(c.IpAddress), k)
@@ -78,6 +81,9 @@ func (h *HNS) deleteEP(id string) bool {
 	}
 	for _, c := range old.IpConfigurations {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
+	}
+	if k != old.Id {
+		h.epIDsNotKeys--
 	}
 	delete(h.eps, k)
 	h.epOrder.touch(k)

@@ -165,6 +165,7 @@ func (h *HNS) Restore(s State) error {
 	h.reserved = reserved
 	h.lbs = map[string]hns.HostComputeLoadBalancer{}
 	h.eps = map[string]*hns.HostComputeEndpoint{}
+	h.epIDsNotKeys = 0
 	h.lbsByFrontend = map[frontend]holders{}
 	h.epsByIP = map[string]holders{}
 	h.lbOrder.reset()

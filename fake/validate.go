@@ -244,7 +244,8 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 
 // lbCopies holds the answer of a create or update and the port mapping
 // of the load balancer stored, so that the two copies cost one allocation
-// (with one more for their strings).
+// (with one more for their strings). The stored load balancer keeps the
+// answer's memory, a few hundred bytes, for as long as it is stored.
 type lbCopies struct {
 	answer hns.HostComputeLoadBalancer
 	pms    [2]hns.LoadBalancerPortMapping // [0] the stored one's, [1] the answer's
@@ -264,11 +265,16 @@ func (h *HNS) resolveEndpoints(op hns.Op, lb *hns.HostComputeLoadBalancer) (hns.
 	}
 	strs := make([]string, 2*(n+v)) // the stored copy's refs and VIPs, then the answer's
 	for i, id := range lb.HostComputeEndpoints {
-		ep, ok := h.eps[idKey(id)]
+		k := idKey(id)
+		ep, ok := h.eps[k]
 		if !ok {
 			return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
 		}
-		strs[i] = ep.Id
+		if k == id && h.epIDsNotKeys == 0 {
+			strs[i] = id // the endpoint's ID, without reading the endpoint (a cache miss at scale)
+		} else {
+			strs[i] = ep.Id
+		}
 	}
 	copy(strs[n:], lb.FrontendVIPs)
 	copy(strs[n+v:], strs[:n+v])
