@@ -18,7 +18,7 @@ import (
 func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpListLoadBalancers
 	var out []hns.HostComputeLoadBalancer
-	err := h.do(ctx, op, nil, func(*Call) error {
+	err := h.do(ctx, op, nil, func(*callIDs) error {
 		lbs := h.sortedLBs()
 		if err := h.injected(op, h.listSubjects(len(lbs), func(i int) string { return lbs[i].Id })...).err; err != nil {
 			return err
@@ -34,10 +34,10 @@ func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalan
 func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpGetLoadBalancer
 	var out *hns.HostComputeLoadBalancer
-	err := h.do(ctx, op, []string{id}, func(c *Call) error {
+	err := h.do(ctx, op, []string{id}, func(c *callIDs) error {
 		lb, ok := h.lbs[idKey(id)]
-		c.IDs = []string{subjectID(lb.Id, ok, id)}
-		if err := h.injected(op, c.IDs...).err; err != nil {
+		c.set(subjectID(lb.Id, ok, id))
+		if err := h.injected(op, c.list()...).err; err != nil {
 			return err
 		}
 		if !ok {
@@ -56,33 +56,35 @@ func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeL
 func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpCreateLoadBalancer
 	var out *hns.HostComputeLoadBalancer
-	err := h.do(ctx, op, nil, func(c *Call) error {
+	err := h.do(ctx, op, nil, func(c *callIDs) error {
 		if lb == nil {
 			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
 		}
 		var keys []string
-		for _, f := range frontends(lb) {
-			keys = append(keys, f.String())
+		if len(h.faults) > 0 { // what a fault may match, only when one may
+			for _, f := range frontends(lb) {
+				keys = append(keys, f.String())
+			}
 		}
 		f := h.injected(op, keys...)
 		if err := f.before(); err != nil {
 			return err
 		}
-		stored, err := h.checkLoadBalancer(op, *lb, "")
+		stored, got, err := h.checkLoadBalancer(op, lb, "")
 		if err != nil {
 			return f.answer(err)
 		}
 		stored.Id = h.freshID("")
 		h.putLB(stored)
-		c.IDs = []string{stored.Id}
+		c.set(stored.Id)
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		got := cloneLB(stored)
+		got.Id = stored.Id
 		if !f.answersWithID() {
 			got.Id = ""
 		}
-		out = &got
+		out = got
 		return nil
 	})
 	return out, err
@@ -102,10 +104,10 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBal
 func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpUpdateLoadBalancer
 	var out *hns.HostComputeLoadBalancer
-	err := h.do(ctx, op, []string{id}, func(c *Call) error {
+	err := h.do(ctx, op, []string{id}, func(c *callIDs) error {
 		cur, ok := h.lbs[idKey(id)]
-		c.IDs = []string{subjectID(cur.Id, ok, id)}
-		f := h.injected(op, c.IDs...)
+		c.set(subjectID(cur.Id, ok, id))
+		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err
 		}
@@ -137,7 +139,7 @@ func (h *HNS) updateLoadBalancer(cur hns.HostComputeLoadBalancer, lb *hns.HostCo
 		return nil, hcnError(op, hcnFunc[op], hns.CodeNotImplemented,
 			fmt.Sprintf("HNS %s cannot modify a load balancer", h.profile.Version))
 	}
-	stored, err := h.checkLoadBalancer(op, *lb, cur.Id)
+	stored, out, err := h.checkLoadBalancer(op, lb, cur.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -145,23 +147,23 @@ func (h *HNS) updateLoadBalancer(cur hns.HostComputeLoadBalancer, lb *hns.HostCo
 	if silent {
 		stored.HostComputeEndpoints = cur.HostComputeEndpoints
 		h.putLB(stored)
-		out := cloneLB(*lb)
-		out.Id = cur.Id
-		return &out, nil
+		sent := cloneLB(*lb)
+		sent.Id = cur.Id
+		return &sent, nil
 	}
 	h.putLB(stored)
-	out := cloneLB(stored)
-	return &out, nil
+	out.Id = cur.Id
+	return out, nil
 }
 
 // DeleteLoadBalancer deletes load balancer id; a missing one fails with
 // 0x490.
 func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 	const op = hns.OpDeleteLoadBalancer
-	return h.do(ctx, op, []string{id}, func(c *Call) error {
+	return h.do(ctx, op, []string{id}, func(c *callIDs) error {
 		cur, ok := h.lbs[idKey(id)]
-		c.IDs = []string{subjectID(cur.Id, ok, id)}
-		f := h.injected(op, c.IDs...)
+		c.set(subjectID(cur.Id, ok, id))
+		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err
 		}
@@ -178,7 +180,7 @@ func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostComputeEndpoint, error) {
 	const op = hns.OpListEndpoints
 	var out []hns.HostComputeEndpoint
-	err := h.do(ctx, op, nonEmpty(networkID), func(*Call) error {
+	err := h.do(ctx, op, nonEmpty(networkID), func(*callIDs) error {
 		eps := h.sortedEPs(networkID)
 		if err := h.injected(op, h.listSubjects(len(eps), func(i int) string { return eps[i].Id })...).err; err != nil {
 			return err
@@ -196,7 +198,7 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostCo
 func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
 	var out *hns.HostComputeEndpoint
-	err := h.do(ctx, op, []string{networkID}, func(c *Call) error {
+	err := h.do(ctx, op, []string{networkID}, func(c *callIDs) error {
 		if ep == nil {
 			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil endpoint")
 		}
@@ -217,22 +219,21 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 		if n == nil {
 			return f.answer(hcnError(op, "hcnOpenNetwork", hns.CodeNotFound, "no network "+networkID))
 		}
-		c.IDs = append(make([]string, 0, 2), n.id) // and the new endpoint's
-		stored, err := h.checkEndpoint(*ep, n)
+		c.set(n.id) // and the new endpoint's
+		stored, err := h.checkEndpoint(ep, n)
 		if err != nil {
 			return f.answer(err)
 		}
 		stored.Id = h.freshID("")
 		h.putEP(stored)
-		c.IDs = append(c.IDs, stored.Id)
+		c.add(stored.Id)
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		got := cloneEP(stored)
+		out = copyEP(stored)
 		if !f.answersWithID() {
-			got.Id = ""
+			out.Id = ""
 		}
-		out = &got
 		return nil
 	})
 	return out, err
@@ -246,10 +247,10 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 // balancers must delete them before their endpoints.
 func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 	const op = hns.OpDeleteEndpoint
-	return h.do(ctx, op, []string{id}, func(c *Call) error {
-		cur, ok := h.eps[idKey(id)]
-		c.IDs = []string{subjectID(cur.Id, ok, id)}
-		f := h.injected(op, c.IDs...)
+	return h.do(ctx, op, []string{id}, func(c *callIDs) error {
+		cur, ok := h.getEP(idKey(id))
+		c.set(subjectID(cur.Id, ok, id))
+		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err
 		}
@@ -266,14 +267,14 @@ func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 func (h *HNS) GetNetworkByName(ctx context.Context, name string) (*hns.HostComputeNetwork, error) {
 	const op = hns.OpGetNetwork
 	var out *hns.HostComputeNetwork
-	err := h.do(ctx, op, nil, func(c *Call) error {
+	err := h.do(ctx, op, nil, func(c *callIDs) error {
 		if err := h.injected(op, name).err; err != nil {
 			return err
 		}
 		for _, n := range h.networks {
 			if n.name == name {
 				got := n.hcn()
-				c.IDs = []string{n.id}
+				c.set(n.id)
 				out = &got
 				return nil
 			}
@@ -287,7 +288,7 @@ func (h *HNS) GetNetworkByName(ctx context.Context, name string) (*hns.HostCompu
 func (h *HNS) Version(ctx context.Context) (lbpolicy.Version, error) {
 	const op = hns.OpVersion
 	var out lbpolicy.Version
-	err := h.do(ctx, op, nil, func(*Call) error {
+	err := h.do(ctx, op, nil, func(*callIDs) error {
 		if err := h.injected(op).err; err != nil {
 			return err
 		}

@@ -88,10 +88,11 @@ func (h *HNS) Calls() Calls {
 func (h *HNS) CallLog() []Call {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]Call, len(h.log))
-	for i, c := range h.log {
-		c.IDs = slices.Clone(c.IDs)
-		out[i] = c
+	out := make([]Call, 0, h.log.n)
+	for _, chunk := range h.log.chunks {
+		for _, c := range chunk {
+			out = append(out, Call{Op: c.op, IDs: slices.Clone(c.ids.list()), Code: c.code, Err: c.err})
+		}
 	}
 	return out
 }
@@ -102,33 +103,92 @@ func (h *HNS) ResetCalls() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls = Calls{}
-	h.log = nil
+	h.log = callLog{}
 }
+
+// callLog is the call log, in chunks of logChunk entries: it grows
+// without ever copying what it holds, however many calls a scale test
+// makes.
+type callLog struct {
+	chunks [][]logEntry
+	n      int // entries
+}
+
+const logChunk = 1024
+
+func (l *callLog) add(e logEntry) {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == logChunk {
+		l.chunks = append(l.chunks, make([]logEntry, 0, logChunk))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, e)
+	l.n++
+}
+
+// logEntry is a Call as the log keeps it: without a slice of its own, so
+// that logging a call allocates nothing (but the log's growth).
+type logEntry struct {
+	op   hns.Op
+	ids  callIDs
+	code hns.Code
+	err  error
+}
+
+// callIDs are a call's IDs (Call.IDs): a Client call is about at most two
+// objects.
+type callIDs struct {
+	ids [2]string
+	n   uint8
+}
+
+// set makes ids the call's IDs (the first two of them).
+func (c *callIDs) set(ids ...string) { c.n = uint8(copy(c.ids[:], ids)) }
+
+// add appends id to the call's IDs (if there is room; there always is).
+func (c *callIDs) add(id string) {
+	if int(c.n) < len(c.ids) {
+		c.ids[c.n] = id
+		c.n++
+	}
+}
+
+// list returns the IDs, sharing c's array.
+func (c *callIDs) list() []string { return c.ids[:c.n] }
 
 // do runs one Client call of op: it counts it and waits out its latency
 // (begin), then runs apply with h.mu held, and logs the call with the IDs
 // apply left in c (ids, as passed, if it never ran) and its error.
 // apply makes the HNS rules' decision; it must change nothing when it
 // fails, except when a FailAfter fault fails it after it took effect.
-func (h *HNS) do(ctx context.Context, op hns.Op, ids []string, apply func(c *Call) error) error {
-	c := Call{Op: op, IDs: ids}
-	if err := h.begin(ctx, op); err != nil {
-		c.Err = err
-		h.mu.Lock()
-		h.record(c)
-		h.mu.Unlock()
-		return err
-	}
+// c is h's (h.cur): the calls are serialized by h.mu, and so it costs no
+// allocation.
+func (h *HNS) do(ctx context.Context, op hns.Op, ids []string, apply func(c *callIDs) error) error {
 	h.mu.Lock()
+	if len(h.latency) > 0 || ctx.Err() != nil { // else begin has nothing to wait for
+		h.mu.Unlock()
+		if err := h.begin(ctx, op); err != nil {
+			h.mu.Lock()
+			e := logEntry{op: op, err: err}
+			e.ids.set(ids...)
+			h.record(e)
+			h.mu.Unlock()
+			return err
+		}
+		h.mu.Lock()
+	} else {
+		h.calls[op]++
+	}
 	defer h.mu.Unlock()
-	c.Err = apply(&c)
-	h.record(c)
-	return c.Err
+	h.cur = callIDs{}
+	h.cur.set(ids...)
+	err := apply(&h.cur)
+	h.record(logEntry{op: op, ids: h.cur, err: err})
+	h.cur = callIDs{}
+	return err
 }
 
-// record appends c to the call log. Call with h.mu held.
-func (h *HNS) record(c Call) {
-	c.IDs = slices.Clone(c.IDs)
-	c.Code = hns.CodeOf(c.Err)
-	h.log = append(h.log, c)
+// record appends e to the call log. Call with h.mu held.
+func (h *HNS) record(e logEntry) {
+	e.code = hns.CodeOf(e.err)
+	h.log.add(e)
 }

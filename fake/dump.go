@@ -101,7 +101,7 @@ func (h *HNS) dumpEndpoints(b *strings.Builder, ids bool) {
 		if len(ep.IpConfigurations) > 0 {
 			ip = ep.IpConfigurations[0].IpAddress
 		}
-		eps = append(eps, epBlock{net: net, ip: ip, name: ep.Name, text: h.epText(ep, ids), id: idKey(ep.Id)})
+		eps = append(eps, epBlock{net: net, ip: ip, name: ep.Name, text: h.epText(*ep, ids), id: idKey(ep.Id)})
 	}
 	slices.SortFunc(eps, func(a, b epBlock) int {
 		if c := strings.Compare(a.net, b.net); c != 0 {
@@ -166,7 +166,7 @@ func (h *HNS) lbText(lb hns.HostComputeLoadBalancer, ids bool) string {
 		ep, ok := h.eps[idKey(id)]
 		switch {
 		case ok:
-			backends = append(backends, endpointToken(ep, ids))
+			backends = append(backends, endpointToken(*ep, ids))
 		case ids:
 			backends = append(backends, "(missing "+id+")")
 		default:

@@ -11,17 +11,24 @@ import (
 func (h *HNS) IndexError() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	byFrontend := map[frontend][]string{}
+	byFrontend := map[frontend]holders{}
 	for k, lb := range h.lbs {
 		for _, f := range frontends(&lb) {
 			addHolder(byFrontend, f, k)
 		}
 	}
-	byIP := map[string][]string{}
+	byIP := map[string]holders{}
+	notKeys := 0
 	for k, ep := range h.eps {
+		if ep.Id != k {
+			notKeys++
+		}
 		for _, c := range ep.IpConfigurations {
 			addHolder(byIP, normAddr(c.IpAddress), k)
 		}
+	}
+	if notKeys != h.epIDsNotKeys {
+		return fmt.Errorf("%d endpoint IDs are not their keys, the count says %d", notKeys, h.epIDsNotKeys)
 	}
 	if d := indexDiff(byFrontend, h.lbsByFrontend); d != "" {
 		return fmt.Errorf("frontend index (want, got): %s", d)
@@ -33,7 +40,7 @@ func (h *HNS) IndexError() error {
 }
 
 // indexDiff lists the keys whose holders differ, holders compared as sets.
-func indexDiff[K comparable](want, got map[K][]string) string {
+func indexDiff[K comparable](want, got map[K]holders) string {
 	var out string
 	keys := slices.Collect(maps.Keys(want))
 	for k := range got {
@@ -42,7 +49,7 @@ func indexDiff[K comparable](want, got map[K][]string) string {
 		}
 	}
 	for _, k := range keys {
-		w, g := slices.Sorted(slices.Values(want[k])), slices.Sorted(slices.Values(got[k]))
+		w, g := want[k].sorted(), got[k].sorted()
 		if _, ok := got[k]; ok && len(g) == 0 {
 			g = []string{"(empty list kept)"}
 		}
@@ -50,5 +57,14 @@ func indexDiff[K comparable](want, got map[K][]string) string {
 			out += fmt.Sprintf("\n  %v: %v, %v", k, w, g)
 		}
 	}
+	return out
+}
+
+func (hs holders) sorted() []string {
+	var out []string
+	for i := range hs.len() {
+		out = append(out, hs.at(i))
+	}
+	slices.Sort(out)
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
@@ -27,20 +28,25 @@ type HNS struct {
 
 	networks []network                              // creation order
 	lbs      map[string]hns.HostComputeLoadBalancer // by idKey
-	eps      map[string]hns.HostComputeEndpoint     // by idKey
+	eps      map[string]*hns.HostComputeEndpoint    // by idKey; never changed in place
 	reserved []reservation
+
+	// epIDsNotKeys counts the endpoints whose ID is not their key (a
+	// seeded lower-case ID): while there are none, a key found is the ID.
+	epIDsNotKeys int
 
 	// Indexes of lbs and eps (index.go): change those only through putLB,
 	// deleteLB, putEP and deleteEP.
-	lbsByFrontend map[frontend][]string // ID keys
-	epsByIP       map[string][]string   // ID keys, by normAddr of the IP
+	lbsByFrontend map[frontend]holders // ID keys
+	epsByIP       map[string]holders   // ID keys, by normAddr of the IP
 	lbOrder       idOrder[hns.HostComputeLoadBalancer]
 	epOrder       idOrder[hns.HostComputeEndpoint]
 
 	faults  []*activeFault
 	latency map[hns.Op]time.Duration // "" = every op
 	calls   Calls
-	log     []Call
+	log     callLog
+	cur     callIDs // the IDs of the call running (do)
 }
 
 var _ hns.Client = (*HNS)(nil)
@@ -72,12 +78,12 @@ func New(p hns.Profile) *HNS {
 		profile: p,
 		rng:     rand.NewChaCha8(seed),
 		lbs:     map[string]hns.HostComputeLoadBalancer{},
-		eps:     map[string]hns.HostComputeEndpoint{},
+		eps:     map[string]*hns.HostComputeEndpoint{},
 		latency: map[hns.Op]time.Duration{},
 		calls:   Calls{},
 
-		lbsByFrontend: map[frontend][]string{},
-		epsByIP:       map[string][]string{},
+		lbsByFrontend: map[frontend]holders{},
+		epsByIP:       map[string]holders{},
 	}
 }
 
@@ -122,8 +128,17 @@ func (h *HNS) newID() string {
 }
 
 // idKey is the map key of an object ID: HNS IDs are GUIDs, so their case
-// does not matter.
-func idKey(id string) string { return strings.ToUpper(id) }
+// does not matter. An ID already in upper case, as the fake makes them, is
+// its own key, found with a plain loop: strings.ToUpper's own check is
+// slower, and every call looks up IDs.
+func idKey(id string) string {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; 'a' <= c && c <= 'z' || c >= utf8.RuneSelf {
+			return strings.ToUpper(id)
+		}
+	}
+	return id
+}
 
 // freshID returns id if set and unused, or a new GUID. It panics when id
 // is already taken: seeding a duplicate is a bug in the test.
@@ -201,7 +216,7 @@ func (h *HNS) AddLocalEndpoint(networkID, name, ip string) (id string) {
 		ep.IpConfigurations = []hns.IpConfig{{IpAddress: a.String()}}
 	}
 	ep.Id = h.freshID("")
-	h.putEP(ep)
+	h.putEP(&ep)
 	return ep.Id
 }
 
@@ -240,7 +255,7 @@ func (h *HNS) AddEndpoint(ep hns.HostComputeEndpoint) (id string) {
 	defer h.mu.Unlock()
 	ep = cloneEP(ep)
 	ep.Id = h.freshID(ep.Id)
-	h.putEP(ep)
+	h.putEP(&ep)
 	return ep.Id
 }
 
@@ -339,7 +354,7 @@ func (n network) hcn() hns.HostComputeNetwork {
 // sortedLBs returns copies of the load balancers sorted by ID. Call with
 // h.mu held.
 func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
-	all := h.lbOrder.values(h.lbs)
+	all := h.lbOrder.values(len(h.lbs), h.getLB, copyLBs)
 	out := append(make([]hns.HostComputeLoadBalancer, 0, len(all)), all...)
 	copyLBs(out)
 	return out
@@ -348,15 +363,31 @@ func (h *HNS) sortedLBs() []hns.HostComputeLoadBalancer {
 // sortedEPs returns copies of the endpoints on networkID ("" = all) sorted
 // by ID. Call with h.mu held.
 func (h *HNS) sortedEPs(networkID string) []hns.HostComputeEndpoint {
-	all := h.epOrder.values(h.eps)
-	out := make([]hns.HostComputeEndpoint, 0, len(all))
+	all := h.epOrder.values(len(h.eps), h.getEP, copyEPs)
+	n := 0
 	for i := range all {
-		if networkID == "" || strings.EqualFold(all[i].HostComputeNetwork, networkID) {
-			out = append(out, all[i])
+		if onNetwork(&all[i], networkID) {
+			n++
+		}
+	}
+	var out []hns.HostComputeEndpoint
+	if n == len(all) { // one network, the usual case: one copy
+		out = append(make([]hns.HostComputeEndpoint, 0, n), all...)
+	} else {
+		out = make([]hns.HostComputeEndpoint, 0, n)
+		for i := range all {
+			if onNetwork(&all[i], networkID) {
+				out = append(out, all[i])
+			}
 		}
 	}
 	copyEPs(out)
 	return out
+}
+
+// onNetwork reports whether ep is on network id ("" = any).
+func onNetwork(ep *hns.HostComputeEndpoint, id string) bool {
+	return id == "" || ep.HostComputeNetwork == id || strings.EqualFold(ep.HostComputeNetwork, id)
 }
 
 // copyLBs makes lbs deep copies: it replaces their slices by copies cut

@@ -18,8 +18,8 @@ import (
 // comparing them with every object HNS holds, so a sync of n objects from
 // empty costs O(n), not O(n²). The values are ID keys (idKey). A key
 // normally has one holder; seeded objects (AddLoadBalancer, AddEndpoint,
-// AddLocalEndpoint) may share one, so the values are lists. The indexes
-// hold exactly what frontends and normAddr compute from the stored
+// AddLocalEndpoint) may share one, so the values are lists (holders). The
+// indexes hold exactly what frontends and normAddr compute from the stored
 // objects, so a lookup finds what a scan comparing those values would.
 
 // putLB stores lb under its ID, replacing the load balancer with that ID if
@@ -27,15 +27,15 @@ import (
 func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 	k := idKey(lb.Id)
 	if old, ok := h.lbs[k]; ok {
-		for _, f := range frontends(&old) {
+		var buf [4]frontend
+		for _, f := range appendFrontends(buf[:0], &old) {
 			removeHolder(h.lbsByFrontend, f, k)
 		}
-		h.lbOrder.changed(false)
-	} else {
-		h.lbOrder.add(k)
 	}
+	h.lbOrder.touch(k)
 	h.lbs[k] = lb
-	for _, f := range frontends(&lb) {
+	var buf [4]frontend
+	for _, f := range appendFrontends(buf[:0], &lb) {
 		addHolder(h.lbsByFrontend, f, k)
 	}
 }
@@ -48,20 +48,24 @@ func (h *HNS) deleteLB(id string) bool {
 	if !ok {
 		return false
 	}
-	for _, f := range frontends(&old) {
+	var buf [4]frontend
+	for _, f := range appendFrontends(buf[:0], &old) {
 		removeHolder(h.lbsByFrontend, f, k)
 	}
 	delete(h.lbs, k)
-	h.lbOrder.changed(true)
+	h.lbOrder.touch(k)
 	return true
 }
 
-// putEP stores a new endpoint (its ID must be unused) and indexes it. Call
-// with h.mu held.
-func (h *HNS) putEP(ep hns.HostComputeEndpoint) {
+// putEP stores a new endpoint (its ID must be unused) and indexes it: ep
+// itself, which no one else may hold. Call with h.mu held.
+func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
 	h.eps[k] = ep
-	h.epOrder.add(k)
+	if k != ep.Id {
+		h.epIDsNotKeys++
+	}
+	h.epOrder.touch(k)
 	for _, c := range ep.IpConfigurations {
 		addHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
@@ -78,91 +82,138 @@ func (h *HNS) deleteEP(id string) bool {
 	for _, c := range old.IpConfigurations {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
+	if k != old.Id {
+		h.epIDsNotKeys--
+	}
 	delete(h.eps, k)
-	h.epOrder.changed(true)
+	h.epOrder.touch(k)
 	return true
 }
 
-func addHolder[K comparable](m map[K][]string, key K, id string) {
-	if !slices.Contains(m[key], id) {
-		m[key] = append(m[key], id)
-	}
+// holders are the ID keys of the objects holding an index key: almost
+// always one, which they keep without allocating a slice.
+type holders struct {
+	one  string   // "" = none
+	more []string // the others, when objects share the key
 }
 
-func removeHolder[K comparable](m map[K][]string, key K, id string) {
-	ids := slices.DeleteFunc(m[key], func(s string) bool { return s == id })
-	if len(ids) == 0 {
-		delete(m, key)
+func (hs holders) len() int {
+	if hs.one == "" {
+		return 0
+	}
+	return 1 + len(hs.more)
+}
+
+func (hs holders) at(i int) string {
+	if i == 0 {
+		return hs.one
+	}
+	return hs.more[i-1]
+}
+
+func (hs holders) has(id string) bool { return hs.one == id || slices.Contains(hs.more, id) }
+
+func addHolder[K comparable](m map[K]holders, key K, id string) {
+	hs := m[key]
+	switch {
+	case hs.has(id):
+		return
+	case hs.one == "":
+		hs.one = id
+	default:
+		hs.more = append(hs.more, id)
+	}
+	m[key] = hs
+}
+
+func removeHolder[K comparable](m map[K]holders, key K, id string) {
+	hs, ok := m[key]
+	if !ok || !hs.has(id) {
 		return
 	}
-	m[key] = ids
+	if hs.one == id {
+		if len(hs.more) == 0 {
+			delete(m, key)
+			return
+		}
+		hs.one, hs.more = hs.more[0], slices.Clone(hs.more[1:])
+	} else {
+		hs.more = slices.DeleteFunc(slices.Clone(hs.more), func(s string) bool { return s == id })
+	}
+	m[key] = hs
 }
 
 // idOrder keeps the objects of a store (h.lbs or h.eps) in ID order for
-// the lists, lazily: a put notes a new key, a delete that keys went, and
-// the next list merges the new keys (sorted) into the order and drops the
-// gone ones. A list of an unchanged store sorts nothing and looks nothing
-// up (it reads vals), and one after k changes sorts only those k keys.
+// the lists, lazily: a put or a delete notes its key, and the next list
+// merges the noted keys (sorted) into the order. A list of an unchanged
+// store sorts nothing and looks nothing up, and one after k changes sorts
+// those k keys and looks up only them.
+//
+// The objects are kept as compact copies (compact): their slices cut, in
+// ID order, from a few arrays of their own. A list copies them from there
+// front to back, rather than from wherever each object's slices were
+// allocated, in the random order of their IDs; at 100,000 objects that
+// difference is most of the cost of a list (cache misses). Objects put
+// since the last compaction keep their own slices (loose) until they are
+// an eighth of the store: compacting after every change would copy
+// everything twice per list.
 type idOrder[V any] struct {
-	sorted  []string // may still hold deleted keys while removed is set
-	added   []string // not yet in sorted; may repeat or be deleted since
-	removed bool
-	// vals holds the objects of sorted, as stored (sharing their slices:
-	// never hand them out), while valid.
-	vals  []V
-	valid bool
+	sorted  []string // keys of vals, sorted
+	vals    []V      // the objects of sorted, never handed out
+	touched []string // keys put or deleted since; not sorted, may repeat
+	loose   int      // objects of vals put since the last compaction (at most)
 }
 
-func (o *idOrder[V]) add(k string) { o.added, o.valid = append(o.added, k), false }
-
-// changed notes that an object was replaced or deleted.
-func (o *idOrder[V]) changed(removed bool) {
-	o.removed, o.valid = o.removed || removed, false
-}
+// touch notes that the object under key k was put or deleted.
+func (o *idOrder[V]) touch(k string) { o.touched = append(o.touched, k) }
 
 // reset empties the order, for a store emptied.
 func (o *idOrder[V]) reset() { *o = idOrder[V]{} }
 
-// values returns the objects of store m, whose order o is, sorted by ID.
-// The slice and the objects' slices are the store's: read them under
-// h.mu, and copy them before handing them out.
-func (o *idOrder[V]) values(m map[string]V) []V {
-	if o.valid {
+// values returns the n objects of a store, whose order o is, sorted by
+// ID; get looks one up by key. compact makes a slice of objects compact
+// copies in place. The slice and the objects' slices are o's: read them
+// under h.mu, and copy them before handing them out.
+func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]V)) []V {
+	if len(o.touched) == 0 {
 		return o.vals
 	}
-	keys := o.keys(m)
-	o.vals = o.vals[:0]
-	for _, k := range keys {
-		o.vals = append(o.vals, m[k])
+	slices.Sort(o.touched)
+	touched := slices.Compact(o.touched)
+	keys := make([]string, 0, n)
+	vals := make([]V, 0, n)
+	old, oldVals := o.sorted, o.vals
+	for _, k := range touched { // the runs of old between them move in one copy
+		i, found := slices.BinarySearch(old, k)
+		keys, vals = append(keys, old[:i]...), append(vals, oldVals[:i]...)
+		if found {
+			i++
+		}
+		old, oldVals = old[i:], oldVals[i:]
+		if v, ok := get(k); ok {
+			keys, vals = append(keys, k), append(vals, v)
+			o.loose++
+		}
 	}
-	o.valid = true
-	return o.vals
+	keys, vals = append(keys, old...), append(vals, oldVals...)
+	if o.loose > len(vals)/8 {
+		compact(vals)
+		o.loose = 0
+	}
+	clear(o.touched) // no stale keys for the collector to scan
+	o.sorted, o.vals, o.touched = keys, vals, o.touched[:0]
+	return vals
 }
 
-// keys returns the keys of store m, sorted.
-func (o *idOrder[V]) keys(m map[string]V) []string {
-	if len(o.added) == 0 && !o.removed {
-		return o.sorted
+// getLB and getEP look up a stored object by ID key, for idOrder.values.
+func (h *HNS) getLB(k string) (hns.HostComputeLoadBalancer, bool) {
+	lb, ok := h.lbs[k]
+	return lb, ok
+}
+
+func (h *HNS) getEP(k string) (hns.HostComputeEndpoint, bool) {
+	if ep, ok := h.eps[k]; ok {
+		return *ep, true
 	}
-	slices.Sort(o.added)
-	merged := make([]string, 0, len(m))
-	old, added := o.sorted, slices.Compact(o.added)
-	for len(old) > 0 || len(added) > 0 {
-		var k string
-		switch {
-		case len(added) == 0 || len(old) > 0 && old[0] < added[0]:
-			k, old = old[0], old[1:]
-		case len(old) > 0 && old[0] == added[0]: // deleted and put again
-			k, old, added = old[0], old[1:], added[1:]
-		default:
-			k, added = added[0], added[1:]
-		}
-		if !o.removed {
-			merged = append(merged, k)
-		} else if _, ok := m[k]; ok {
-			merged = append(merged, k)
-		}
-	}
-	o.sorted, o.added, o.removed = merged, nil, false
-	return merged
+	return hns.HostComputeEndpoint{}, false
 }

@@ -164,16 +164,17 @@ func (h *HNS) Restore(s State) error {
 	h.networks = networks
 	h.reserved = reserved
 	h.lbs = map[string]hns.HostComputeLoadBalancer{}
-	h.eps = map[string]hns.HostComputeEndpoint{}
-	h.lbsByFrontend = map[frontend][]string{}
-	h.epsByIP = map[string][]string{}
+	h.eps = map[string]*hns.HostComputeEndpoint{}
+	h.epIDsNotKeys = 0
+	h.lbsByFrontend = map[frontend]holders{}
+	h.epsByIP = map[string]holders{}
 	h.lbOrder.reset()
 	h.epOrder.reset()
 	for _, lb := range s.LoadBalancers {
 		h.putLB(cloneLB(lb))
 	}
-	for _, ep := range s.Endpoints {
-		h.putEP(ep) // cloned by checkState
+	for i := range s.Endpoints {
+		h.putEP(&s.Endpoints[i]) // cloned by checkState
 	}
 	return nil
 }

@@ -202,7 +202,9 @@ func (h *HNS) answering(f Flow, dst netip.Addr) (hns.HostComputeLoadBalancer, hn
 	toNode := f.toNode(dst)
 	var byVIP, byNode []hns.HostComputeLoadBalancer
 	var pmOf = map[string]hns.LoadBalancerPortMapping{}
-	for _, lb := range h.sortedLBs() {
+	// The stored objects themselves, read only: what Trace returns holds
+	// none of their slices.
+	for _, lb := range h.lbOrder.values(len(h.lbs), h.getLB, copyLBs) {
 		if (lb.Flags&lbpolicy.FlagIPv6 != 0) != dst.Is6() {
 			continue
 		}
@@ -265,7 +267,7 @@ func (h *HNS) addBackends(r *TraceResult, lb hns.HostComputeLoadBalancer) {
 			r.Missing = append(r.Missing, id)
 			continue
 		}
-		tok := endpointToken(ep, true)
+		tok := endpointToken(*ep, true)
 		r.Backends = append(r.Backends, tok)
 		if ep.Flags&hns.EndpointFlagsRemoteEndpoint == 0 {
 			r.Local = append(r.Local, tok)

@@ -73,6 +73,9 @@ func compareAddrs(a, b string) int {
 // normAddr returns the canonical text of an IP address, or s lower-cased if
 // it is not one.
 func normAddr(s string) string {
+	if plainIPv4(s) { // canonical already, and found without parsing
+		return s
+	}
 	if a, err := netip.ParseAddr(s); err == nil {
 		// Most addresses come in canonical form: return s itself then,
 		// without allocating a new string.
@@ -87,15 +90,18 @@ func normAddr(s string) string {
 
 // frontends returns every frontend lb holds: one per port mapping and VIP
 // (or one per port mapping without VIPs).
-func frontends(lb *hns.HostComputeLoadBalancer) []frontend {
-	var out []frontend
+func frontends(lb *hns.HostComputeLoadBalancer) []frontend { return appendFrontends(nil, lb) }
+
+// appendFrontends appends lb's frontends (see frontends) to out: with out
+// an array on the caller's stack, it allocates nothing for a load
+// balancer HNS would create.
+func appendFrontends(out []frontend, lb *hns.HostComputeLoadBalancer) []frontend {
 	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
-	vips := lb.FrontendVIPs
-	if len(vips) == 0 {
-		vips = []string{""}
-	}
 	for _, pm := range lb.PortMappings {
-		for _, vip := range vips {
+		if len(lb.FrontendVIPs) == 0 {
+			out = append(out, frontend{ipv6: v6, protocol: pm.Protocol, port: pm.ExternalPort})
+		}
+		for _, vip := range lb.FrontendVIPs {
 			out = append(out, frontend{ipv6: v6, vip: normAddr(vip), protocol: pm.Protocol, port: pm.ExternalPort})
 		}
 	}
@@ -124,32 +130,33 @@ const (
 )
 
 // checkLoadBalancer applies HNS's rules to lb, which will be stored as load
-// balancer self ("" for a create), and returns it as HNS would store it:
-// endpoint references spelled as the endpoints' IDs. The first rule broken
-// decides the error, in this order: the request as a document, what this
-// HNS version can do, the addresses, the internal port, the endpoint
+// balancer self ("" for a create), and returns it as HNS would store it
+// (endpoint references spelled as the endpoints' IDs), and a copy of that
+// for the call's answer (resolveEndpoints). The first rule broken decides
+// the error, in this order: the request as a document, what this HNS
+// version can do, the addresses, the internal port, the endpoint
 // references, the frontends. Call with h.mu held.
-func (h *HNS) checkLoadBalancer(op hns.Op, lb hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, error) {
-	if err := checkLBDocument(op, &lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+func (h *HNS) checkLoadBalancer(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, *hns.HostComputeLoadBalancer, error) {
+	if err := checkLBDocument(op, lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
-	if err := h.checkLBCapabilities(op, &lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+	if err := h.checkLBCapabilities(op, lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
-	if err := checkLBAddresses(op, &lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+	if err := checkLBAddresses(op, lb); err != nil {
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
 	if lb.PortMappings[0].InternalPort == 0 {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
+		return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
 	}
-	out, err := h.resolveEndpoints(op, lb)
+	out, answer, err := h.resolveEndpoints(op, lb)
 	if err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
 	if err := h.checkFrontends(op, &out, self); err != nil {
-		return hns.HostComputeLoadBalancer{}, err
+		return hns.HostComputeLoadBalancer{}, nil, err
 	}
-	return out, nil
+	return out, answer, nil
 }
 
 // invalidParameter is HNS's 0x57 for op, with the fake's reason.
@@ -212,6 +219,9 @@ func (h *HNS) checkLBCapabilities(op hns.Op, lb *hns.HostComputeLoadBalancer) er
 func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
 	for _, vip := range lb.FrontendVIPs {
+		if !v6 && plainIPv4(vip) {
+			continue
+		}
 		a, err := netip.ParseAddr(vip)
 		if err != nil {
 			return invalidParameter(op, "frontend VIP %q is not an IP address", vip)
@@ -220,7 +230,7 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 			return invalidParameter(op, "frontend VIP %s does not match the IPv6 flag (%v)", vip, v6)
 		}
 	}
-	if lb.SourceVIP != "" {
+	if lb.SourceVIP != "" && (v6 || !plainIPv4(lb.SourceVIP)) {
 		a, err := netip.ParseAddr(lb.SourceVIP)
 		if err != nil {
 			return invalidParameter(op, "SourceVIP %q is not an IP address", lb.SourceVIP)
@@ -232,22 +242,51 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 	return nil
 }
 
+// lbCopies holds the answer of a create or update and the port mapping
+// of the load balancer stored, so that the two copies cost one allocation
+// (with one more for their strings). The stored load balancer keeps the
+// answer's memory, a few hundred bytes, for as long as it is stored.
+type lbCopies struct {
+	answer hns.HostComputeLoadBalancer
+	pms    [2]hns.LoadBalancerPortMapping // [0] the stored one's, [1] the answer's
+}
+
 // resolveEndpoints returns a copy of lb naming its endpoints by their IDs
-// as HNS spells them, or 0x803B001C if it names none or a missing one.
-// Call with h.mu held.
-func (h *HNS) resolveEndpoints(op hns.Op, lb hns.HostComputeLoadBalancer) (hns.HostComputeLoadBalancer, error) {
-	if len(lb.HostComputeEndpoints) == 0 {
-		return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
+// as HNS spells them, or 0x803B001C if it names none or a missing one, and
+// a second such copy for the call's answer. lb has one port mapping
+// (checkLBDocument). The copies share no memory that either can reach
+// (each slice is capped at its length), so the caller may change the
+// answer, or append to its slices, without touching the stored one. Call
+// with h.mu held.
+func (h *HNS) resolveEndpoints(op hns.Op, lb *hns.HostComputeLoadBalancer) (hns.HostComputeLoadBalancer, *hns.HostComputeLoadBalancer, error) {
+	n, v := len(lb.HostComputeEndpoints), len(lb.FrontendVIPs)
+	if n == 0 {
+		return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
 	}
-	out := cloneLB(lb)
-	for i, id := range out.HostComputeEndpoints {
-		ep, ok := h.eps[idKey(id)]
+	strs := make([]string, 2*(n+v)) // the stored copy's refs and VIPs, then the answer's
+	for i, id := range lb.HostComputeEndpoints {
+		k := idKey(id)
+		ep, ok := h.eps[k]
 		if !ok {
-			return hns.HostComputeLoadBalancer{}, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
+			return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
 		}
-		out.HostComputeEndpoints[i] = ep.Id
+		if k == id && h.epIDsNotKeys == 0 {
+			strs[i] = id // the endpoint's ID, without reading the endpoint (a cache miss at scale)
+		} else {
+			strs[i] = ep.Id
+		}
 	}
-	return out, nil
+	copy(strs[n:], lb.FrontendVIPs)
+	copy(strs[n+v:], strs[:n+v])
+	c := &lbCopies{answer: *lb}
+	c.pms[0], c.pms[1] = lb.PortMappings[0], lb.PortMappings[0]
+	out := *lb
+	out.HostComputeEndpoints, out.PortMappings = strs[:n:n], c.pms[0:1:1]
+	c.answer.HostComputeEndpoints, c.answer.PortMappings = strs[n+v:2*n+v:2*n+v], c.pms[1:2:2]
+	if lb.FrontendVIPs != nil {
+		out.FrontendVIPs, c.answer.FrontendVIPs = strs[n:n+v:n+v], strs[2*n+v:]
+	}
+	return out, &c.answer, nil
 }
 
 // checkFrontends fails with 0xB7 if another load balancer than self holds
@@ -255,15 +294,13 @@ func (h *HNS) resolveEndpoints(op hns.Op, lb hns.HostComputeLoadBalancer) (hns.H
 // that self does not already hold. Call with h.mu held.
 func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) error {
 	fn := hcnFunc[op]
-	var held map[frontend]bool
+	var heldBuf, mineBuf [4]frontend
+	var held []frontend
 	if self != "" {
-		held = map[frontend]bool{}
 		cur := h.lbs[idKey(self)]
-		for _, f := range frontends(&cur) {
-			held[f] = true
-		}
+		held = appendFrontends(heldBuf[:0], &cur)
 	}
-	mine := frontends(lb)
+	mine := appendFrontends(mineBuf[:0], lb)
 	if other, ok := h.frontendHolder(mine, self); ok {
 		// Name the first of the holder's frontends that lb asks for.
 		for _, f := range frontends(&other) {
@@ -274,7 +311,7 @@ func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self st
 		}
 	}
 	for _, m := range mine {
-		if held[m] {
+		if slices.Contains(held, m) {
 			continue
 		}
 		for _, r := range h.reserved {
@@ -289,11 +326,11 @@ func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self st
 
 // checkEndpoint applies HNS's rules to ep, to be created on network n, and
 // returns it as HNS would store it. Call with h.mu held.
-func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostComputeEndpoint, error) {
+func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (*hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
 	fn := hcnFunc[op]
-	invalid := func(format string, args ...any) (hns.HostComputeEndpoint, error) {
-		return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	invalid := func(format string, args ...any) (*hns.HostComputeEndpoint, error) {
+		return nil, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
 	}
 	if ep.SchemaVersion != hns.V2SchemaVersion() {
 		return invalid("SchemaVersion %d.%d: want 2.0", ep.SchemaVersion.Major, ep.SchemaVersion.Minor)
@@ -301,48 +338,151 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 	if len(ep.IpConfigurations) == 0 {
 		return invalid("no IpConfigurations (the fake does no IP address management)")
 	}
-	out := cloneEP(ep)
-	out.HostComputeNetwork = n.id
-	for i, c := range out.IpConfigurations {
+	for _, c := range ep.IpConfigurations {
+		if plainIPv4(c.IpAddress) {
+			continue
+		}
 		if _, err := netip.ParseAddr(c.IpAddress); err != nil {
 			return invalid("IpAddress %q is not an IP address", c.IpAddress)
 		}
-		out.IpConfigurations[i].IpAddress = normAddr(c.IpAddress) // no new string when canonical
 	}
-	ips := out.IpConfigurations
 	remote := ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0
 	switch {
 	case ep.MacAddress != "":
-		if _, err := net.ParseMAC(ep.MacAddress); err != nil {
+		if err := checkMAC(ep.MacAddress); err != nil {
 			return invalid("MacAddress %q: %v", ep.MacAddress, err)
 		}
 	case remote:
 		return invalid("a remote endpoint needs a MacAddress")
-	default:
-		out.MacAddress = localMAC(ips[0].IpAddress, ep.Name)
 	}
 	if remote && strings.EqualFold(n.typ, "Overlay") {
-		pa, ok, err := providerAddress(ep)
-		if err != nil {
+		if err := checkProviderAddress(ep, n); err != nil {
 			return invalid("%v", err)
 		}
-		if !ok {
-			return invalid("a remote endpoint on Overlay network %q needs a ProviderAddress policy", n.name)
-		}
-		if _, err := netip.ParseAddr(pa); err != nil {
-			return invalid("ProviderAddress %q is not an IP address", pa)
-		}
 	}
-	for _, c := range ips {
-		ip := c.IpAddress
-		for _, k := range h.epsByIP[ip] {
-			if other := h.eps[k]; strings.EqualFold(other.HostComputeNetwork, n.id) {
-				return hns.HostComputeEndpoint{}, hcnError(op, fn, hns.CodeAlreadyExists,
+	for _, c := range ep.IpConfigurations {
+		ip := normAddr(c.IpAddress) // no new string when canonical
+		hs := h.epsByIP[ip]
+		for i := range hs.len() {
+			if other := h.eps[hs.at(i)]; strings.EqualFold(other.HostComputeNetwork, n.id) {
+				return nil, hcnError(op, fn, hns.CodeAlreadyExists,
 					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
 			}
 		}
 	}
+	out := copyEP(ep)
+	out.HostComputeNetwork = n.id
+	for i, c := range out.IpConfigurations {
+		out.IpConfigurations[i].IpAddress = normAddr(c.IpAddress)
+	}
+	if out.MacAddress == "" {
+		out.MacAddress = localMAC(out.IpConfigurations[0].IpAddress, ep.Name)
+	}
 	return out, nil
+}
+
+// checkMAC is net.ParseMAC's check, without its allocation for the form
+// HNS prints (xx-xx-xx-xx-xx-xx) and the colon form.
+func checkMAC(s string) error {
+	if len(s) == 17 && (s[2] == '-' || s[2] == ':') {
+		ok := true
+		for i := 0; i < len(s) && ok; i++ {
+			switch c := s[i]; {
+			case i%3 == 2:
+				ok = c == s[2]
+			default:
+				ok = '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+			}
+		}
+		if ok {
+			return nil
+		}
+	}
+	_, err := net.ParseMAC(s)
+	return err
+}
+
+// checkProviderAddress checks the ProviderAddress policy a remote endpoint
+// on Overlay network n needs.
+func checkProviderAddress(ep *hns.HostComputeEndpoint, n *network) error {
+	pa, ok, err := providerAddressBytes(ep)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("a remote endpoint on Overlay network %q needs a ProviderAddress policy", n.name)
+	}
+	if plainIPv4(pa) {
+		return nil
+	}
+	if _, err := netip.ParseAddr(string(pa)); err != nil {
+		return fmt.Errorf("ProviderAddress %q is not an IP address", pa)
+	}
+	return nil
+}
+
+// plainIPv4 reports whether b is an IPv4 address in dotted decimal
+// without leading zeros: one netip.ParseAddr accepts and String spells
+// the same. It costs a fraction of ParseAddr, and from a []byte it needs
+// no copy to a string. It is false for anything else, which ParseAddr
+// then reads.
+func plainIPv4[T string | []byte](b T) bool {
+	fields, val, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || fields == 4 {
+				return false
+			}
+			fields, val, digits = fields+1, 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || digits > 0 && val == 0 {
+			return false // not a digit, or a leading zero
+		}
+		val, digits = val*10+int(c-'0'), digits+1
+		if val > 255 {
+			return false
+		}
+	}
+	return fields == 4
+}
+
+// epCopy holds a copy of an endpoint of the usual shape (at most one
+// policy, with short settings, and one IP configuration) with its slices,
+// in one allocation.
+type epCopy struct {
+	ep       hns.HostComputeEndpoint
+	policy   [1]hns.EndpointPolicy
+	cfg      [1]hns.IpConfig
+	settings [64]byte
+}
+
+// copyEP returns a deep copy of ep: in one allocation (epCopy) if ep has
+// the usual shape, else as cloneEP makes it. Each slice is capped at its
+// length, so that an append to it never reaches another.
+func copyEP(ep *hns.HostComputeEndpoint) *hns.HostComputeEndpoint {
+	var c *epCopy
+	if len(ep.Policies) > 1 || len(ep.IpConfigurations) > 1 ||
+		len(ep.Policies) == 1 && len(ep.Policies[0].Settings) > len(c.settings) {
+		out := cloneEP(*ep)
+		return &out
+	}
+	c = &epCopy{ep: *ep}
+	if ep.Policies != nil {
+		c.ep.Policies = c.policy[:len(ep.Policies):len(ep.Policies)]
+		if len(ep.Policies) == 1 {
+			p := ep.Policies[0]
+			if p.Settings != nil {
+				p.Settings = c.settings[:copy(c.settings[:], p.Settings):len(p.Settings)]
+			}
+			c.policy[0] = p
+		}
+	}
+	if ep.IpConfigurations != nil {
+		c.ep.IpConfigurations = c.cfg[:copy(c.cfg[:], ep.IpConfigurations):len(ep.IpConfigurations)]
+	}
+	return &c.ep
 }
 
 // frontendHolder returns a load balancer other than self (an ID, or ""
@@ -350,8 +490,9 @@ func (h *HNS) checkEndpoint(ep hns.HostComputeEndpoint, n *network) (hns.HostCom
 // Call with h.mu held.
 func (h *HNS) frontendHolder(fs []frontend, self string) (hns.HostComputeLoadBalancer, bool) {
 	for _, f := range fs {
-		for _, k := range h.lbsByFrontend[f] {
-			if k != idKey(self) { // no ID is ""
+		hs := h.lbsByFrontend[f]
+		for i := range hs.len() {
+			if k := hs.at(i); k != idKey(self) { // no ID is ""
 				return h.lbs[k], true
 			}
 		}
@@ -362,6 +503,13 @@ func (h *HNS) frontendHolder(fs []frontend, self string) (hns.HostComputeLoadBal
 // providerAddress returns the ProviderAddress policy's address, whether
 // ep has such a policy, and an error if its settings do not parse.
 func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
+	pa, ok, err := providerAddressBytes(&ep)
+	return string(pa), ok, err
+}
+
+// providerAddressBytes is providerAddress, without a copy of the address
+// when the settings are plain (plainProviderAddress).
+func providerAddressBytes(ep *hns.HostComputeEndpoint) ([]byte, bool, error) {
 	for _, p := range ep.Policies {
 		if p.Type != hns.EndpointPolicyProviderAddress {
 			continue
@@ -371,31 +519,31 @@ func providerAddress(ep hns.HostComputeEndpoint) (string, bool, error) {
 		}
 		var s hns.ProviderAddressEndpointPolicySetting
 		if err := json.Unmarshal(p.Settings, &s); err != nil {
-			return "", true, fmt.Errorf("ProviderAddress policy settings: %v", err)
+			return nil, true, fmt.Errorf("ProviderAddress policy settings: %v", err)
 		}
-		return s.ProviderAddress, true, nil
+		return []byte(s.ProviderAddress), true, nil
 	}
-	return "", false, nil
+	return nil, false, nil
 }
 
 // plainProviderAddress reads settings of the form {"ProviderAddress":"A"}
 // (what hnsadapter and hcn's own helpers send), where A holds only the
 // characters of an address (letters, digits, '.', ':', '%', '-', '_'),
-// without a JSON decoder; ok is false for any other form, which
+// without a JSON decoder or a copy; ok is false for any other form, which
 // json.Unmarshal then reads.
-func plainProviderAddress(settings []byte) (pa string, ok bool) {
+func plainProviderAddress(settings []byte) (pa []byte, ok bool) {
 	const prefix, suffix = `{"ProviderAddress":"`, `"}`
-	s := string(settings)
-	if len(s) < len(prefix)+len(suffix) || s[:len(prefix)] != prefix || s[len(s)-len(suffix):] != suffix {
-		return "", false
+	s := settings
+	if len(s) < len(prefix)+len(suffix) || string(s[:len(prefix)]) != prefix || string(s[len(s)-len(suffix):]) != suffix {
+		return nil, false
 	}
 	pa = s[len(prefix) : len(s)-len(suffix)]
-	for _, c := range []byte(pa) {
+	for _, c := range pa {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '.', c == ':', c == '%', c == '-', c == '_':
 		default:
-			return "", false
+			return nil, false
 		}
 	}
 	return pa, true

@@ -2,6 +2,8 @@ package fake
 
 import (
 	"encoding/json"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
@@ -32,7 +34,7 @@ func TestPlainProviderAddress(t *testing.T) {
 		if err := json.Unmarshal([]byte(tc.settings), &s); err != nil {
 			t.Fatalf("%s: %v", tc.settings, err)
 		}
-		if ok && pa != s.ProviderAddress {
+		if ok && string(pa) != s.ProviderAddress {
 			t.Errorf("%s: read %q, json.Unmarshal reads %q", tc.settings, pa, s.ProviderAddress)
 		}
 		got, found, err := providerAddress(hns.HostComputeEndpoint{Policies: []hns.EndpointPolicy{
@@ -70,8 +72,40 @@ func FuzzPlainProviderAddress(f *testing.F) {
 		if err := json.Unmarshal(settings, &s); err != nil {
 			t.Fatalf("%q: read %q, but json.Unmarshal fails: %v", settings, pa, err)
 		}
-		if s.ProviderAddress != pa {
+		if s.ProviderAddress != string(pa) {
 			t.Fatalf("%q: read %q, json.Unmarshal reads %q", settings, pa, s.ProviderAddress)
+		}
+	})
+}
+
+// plainIPv4 accepts only what netip.ParseAddr accepts as IPv4.
+func TestPlainIPv4(t *testing.T) {
+	for _, s := range []string{
+		"10.0.0.4", "0.0.0.0", "255.255.255.255", "192.168.1.10", "", ".", "1.2.3", "1.2.3.4.5",
+		"1.2.3.256", "01.2.3.4", "1.2.3.04", "1.2.3.0", "1..3.4", "1.2.3.4.", ".1.2.3.4", "1.2.3.a",
+		"::1", "fd00::4", "1.2.3.4%eth0", "1.2.3.4 ", "9999.1.1.1", "00.1.1.1",
+	} {
+		_, err := netip.ParseAddr(s)
+		want := err == nil && !strings.Contains(s, ":")
+		if got := plainIPv4([]byte(s)); got != want {
+			t.Errorf("plainIPv4(%q) = %v, netip.ParseAddr reads an IPv4 address: %v", s, got, want)
+		}
+		if got := plainIPv4(s); got != want {
+			t.Errorf("plainIPv4(string %q) = %v, netip.ParseAddr reads an IPv4 address: %v", s, got, want)
+		}
+	}
+}
+
+// FuzzPlainIPv4: whatever plainIPv4 accepts, netip.ParseAddr reads as IPv4.
+func FuzzPlainIPv4(f *testing.F) {
+	f.Add([]byte("10.0.0.4"))
+	f.Add([]byte("1.2.3.04"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !plainIPv4(b) {
+			return
+		}
+		if a, err := netip.ParseAddr(string(b)); err != nil || !a.Is4() || a.String() != string(b) {
+			t.Fatalf("plainIPv4(%q) is true; netip.ParseAddr: %v, %v", b, a, err)
 		}
 	})
 }
