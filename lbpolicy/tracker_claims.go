@@ -47,6 +47,7 @@ type claims struct {
 	epoch       uint64
 	touchedKeys []Key
 	touchedIPs  []netip.Addr
+	msgBuf      []byte // scratch room for conflictDiags
 }
 
 // keyState is one load-balancer key.
@@ -417,31 +418,59 @@ func (c *claims) settleKey(k Key) {
 	ks := c.keys[k]
 	var win *LoadBalancer
 	var winRemotes remoteView
-	var diags []Diagnostic
 	if len(ks.claims) > 0 {
 		win, winRemotes = ks.claims[0].lb, ks.claims[0].remotes()
-		for _, cl := range ks.claims[1:] {
-			if d, ok := frontendConflict(win, cl.lb); ok {
-				diags = append(diags, d)
-			}
-		}
 	}
 	if win != ks.win {
 		c.log.noteLB(k, ks.win)
 		diffRemotes(ks.winView(), winRemotes, c.remoteClaim)
 		ks.win, ks.winRemotes, ks.winAll = win, winRemotes.ips, winRemotes.backends != nil
 	}
-	if len(diags) > 0 || ks.hasDiags {
-		c.replaceDiags(c.keyDiags[k], diags)
-		if ks.hasDiags = len(diags) > 0; ks.hasDiags {
-			c.keyDiags[k] = diags
-		} else {
-			delete(c.keyDiags, k)
+	if len(ks.claims) > 1 || ks.hasDiags {
+		old := c.keyDiags[k]
+		if diags, changed := c.conflictDiags(ks.claims, old); changed {
+			c.replaceDiags(old, diags)
+			if ks.hasDiags = len(diags) > 0; ks.hasDiags {
+				c.keyDiags[k] = diags
+			} else {
+				delete(c.keyDiags, k)
+			}
 		}
 	}
 	if len(ks.claims) == 0 {
 		delete(c.keys, k)
 	}
+}
+
+// conflictDiags returns the conflict diagnostics of the claims on one key
+// (frontendConflict's, for each claim after the winner) and whether they
+// differ from old, the key's as last settled. When they do not, it
+// allocates nothing: a key's losers are usually the same from one settle
+// to the next.
+func (c *claims) conflictDiags(cls []lbClaim, old []Diagnostic) ([]Diagnostic, bool) {
+	if len(cls) == 0 {
+		return nil, len(old) > 0
+	}
+	win, j, same := cls[0].lb, 0, true
+	for i := 1; i < len(cls) && same; i++ {
+		if !conflicts(win, cls[i].lb) {
+			continue
+		}
+		if same = j < len(old); same {
+			same, c.msgBuf = isConflict(&old[j], win, cls[i].lb, c.msgBuf)
+			j++
+		}
+	}
+	if same && j == len(old) {
+		return old, false
+	}
+	var diags []Diagnostic
+	for _, cl := range cls[1:] {
+		if d, ok := frontendConflict(win, cl.lb); ok {
+			diags = append(diags, d)
+		}
+	}
+	return diags, true
 }
 
 // diffRemotes calls claim(ip, -1) for the IPs only in old and claim(ip, +1)
