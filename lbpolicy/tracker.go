@@ -91,6 +91,7 @@ type Tracker struct {
 	claims  claims    // the plan, assembled one Service at a time (tracker_claims.go)
 	log     changeLog // what changed since the last Snapshot (tracker_changelog.go)
 	plans   planCache // what builds the Snapshots' plans (tracker_plans.go)
+	planner planner   // what plans one Service (tracker_output.go)
 
 	// hasSynced are the informers' sync signals (RequireSynced); synced
 	// is set once all of them said true, and stays set.
@@ -310,14 +311,13 @@ func (t *Tracker) replan(st *serviceState) {
 	if st == nil {
 		return
 	}
-	old := st.out
+	old, same := st.out, st.svc != nil && st.planned == st.svc
 	st.out = serviceOutput{}
 	if st.svc != nil {
-		c := computer{node: t.node}
-		c.service(st.svc, st.slices)
-		st.out = newServiceOutput(&c)
+		st.out = t.planner.plan(t.node, st, &old)
 	}
-	t.claims.replace(st, &old, &st.out)
+	st.planned = st.svc
+	t.claims.replace(st, &old, &st.out, same)
 	t.objects.forgetIfEmpty(st)
 }
 
@@ -327,7 +327,7 @@ func (t *Tracker) rebuild() {
 	t.log.rememberAll(&t.claims)
 	t.claims.reset(t.node, &t.log)
 	for _, st := range t.objects.inOrder() {
-		st.out = serviceOutput{} // its claims went with the old maps
+		st.out, st.planned = serviceOutput{}, nil // its claims went with the old maps
 		t.replan(st)
 	}
 	t.claims.settle()

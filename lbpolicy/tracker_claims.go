@@ -186,29 +186,81 @@ func (c *claims) reset(n *node, log *changeLog) {
 }
 
 // replace replaces svc's claims from its old output with those of out.
-// The caller settles.
-func (c *claims) replace(svc *serviceState, old, out *serviceOutput) {
-	// New diagnostics first, so that those the Service keeps never leave
-	// the multiset.
-	for _, d := range out.diags {
-		c.addDiag(d)
+// Lists out shares with old (the planner keeps what did not change) claim
+// nothing anew. When the Service is the one old was planned from (same)
+// and its load balancers keep their keys and what orders their claims,
+// each claim is updated in place. The caller settles.
+func (c *claims) replace(svc *serviceState, old, out *serviceOutput, same bool) {
+	if !sameList(old.diags, out.diags) {
+		// New diagnostics first, so that those the Service keeps never
+		// leave the multiset.
+		for _, d := range out.diags {
+			c.addDiag(d)
+		}
+		for _, d := range old.diags {
+			c.removeDiag(d)
+		}
 	}
-	for _, d := range old.diags {
-		c.removeDiag(d)
+	if !sameList(old.endpoints, out.endpoints) {
+		for i := range old.endpoints {
+			c.unclaimEndpoint(svc, i, old.endpoints[i].ep.IP)
+		}
+		for i := range out.endpoints {
+			c.claimEndpoint(epClaim{svc: svc, idx: i}, out.endpoints[i].ep.IP)
+		}
 	}
-	for i := range old.endpoints {
-		c.unclaimEndpoint(svc, i, old.endpoints[i].ep.IP)
+	switch {
+	case sameList(old.lbs, out.lbs):
+	case same && sameClaimOrder(old.lbs, out.lbs):
+		for i := range out.lbs {
+			c.reclaimLB(svc, i, &out.lbs[i])
+		}
+	default:
+		for i := range old.lbs {
+			c.unclaimLB(svc, old.lbs[i].Key())
+		}
+		// The claims read svc's output: out must be it.
+		for i := range out.lbs {
+			c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
+		}
 	}
-	for i := range out.endpoints {
-		c.claimEndpoint(epClaim{svc: svc, idx: i}, out.endpoints[i].ep.IP)
+}
+
+// sameList reports whether a and b are the same list (not merely equal).
+func sameList[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// sameClaimOrder reports whether a Service's new load balancers claim
+// the keys its old ones did, one for one, and would be ordered among the
+// claims on them as the old ones are (compareLBClaims: by kind, Service
+// and port name; the Service's creation time is unchanged).
+func sameClaimOrder(old, lbs []LoadBalancer) bool {
+	if len(old) != len(lbs) {
+		return false
 	}
-	for i := range old.lbs {
-		c.unclaimLB(svc, old.lbs[i].Key())
+	for i := range lbs {
+		a, b := &old[i], &lbs[i]
+		if a.Kind != b.Kind || a.Service != b.Service || a.Port != b.Port || a.Key() != b.Key() {
+			return false
+		}
 	}
-	// The claims read svc's output: out must be it.
-	for i := range out.lbs {
-		c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
+	return true
+}
+
+// reclaimLB points svc's claim idx, on lb's key, at lb.
+func (c *claims) reclaimLB(svc *serviceState, idx int, lb *LoadBalancer) {
+	k := lb.Key()
+	if ks := c.keys[k]; ks != nil {
+		for j := range ks.claims {
+			if cl := &ks.claims[j]; cl.svc == svc && cl.idx == idx {
+				cl.lb = lb
+				c.touchKey(k, ks)
+				return
+			}
+		}
 	}
+	c.claimLB(k, lbClaim{svc: svc, idx: idx, lb: lb}) // not claimed: never so
 }
 
 func (c *claims) touchKey(k Key, ks *keyState) {
