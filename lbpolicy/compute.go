@@ -438,20 +438,20 @@ func (c *computer) checkPort(sc *svcContext, i int, p corev1.ServicePort) bool {
 			return false
 		}
 	}
-	obj := portRef{sc.object, p.Name}.String() // only called once per port
+	obj := portRef{sc.object, p.Name} // made a string only for a diagnostic
 	switch p.Protocol {
 	case corev1.ProtocolTCP, corev1.ProtocolUDP, "":
 	default:
-		c.diag(SeverityWarning, obj, ReasonUnsupportedProtocol,
+		c.diag(SeverityWarning, obj.String(), ReasonUnsupportedProtocol,
 			"protocol %s is not supported by HNS load balancers (TCP and UDP only): port %d not planned", p.Protocol, p.Port)
 		return false
 	}
 	if p.Port < 1 || p.Port > 65535 {
-		c.diag(SeverityError, obj, ReasonInvalidService, "spec.ports[%d].port %d is out of range 1-65535: not planned", i, p.Port)
+		c.diag(SeverityError, obj.String(), ReasonInvalidService, "spec.ports[%d].port %d is out of range 1-65535: not planned", i, p.Port)
 		return false
 	}
 	if p.NodePort < 0 || p.NodePort > 65535 {
-		c.diag(SeverityError, obj, ReasonInvalidService, "spec.ports[%d].nodePort %d is out of range 1-65535: not planned", i, p.NodePort)
+		c.diag(SeverityError, obj.String(), ReasonInvalidService, "spec.ports[%d].nodePort %d is out of range 1-65535: not planned", i, p.NodePort)
 		return false
 	}
 	return true

@@ -128,9 +128,9 @@ func (l *changeLog) reset() {
 }
 
 // detach returns the log's notes as lists, which cost less to keep than
-// the maps, and starts a new log.
-func (l *changeLog) detach() notes {
-	n := notes{lbs: listNotes(l.lbs), eps: listNotes(l.eps), diags: listNotes(l.diags)}
+// the maps, in lbRoom and epRoom when they fit, and starts a new log.
+func (l *changeLog) detach(lbRoom []note[Key, *LoadBalancer], epRoom []note[netip.Addr, endpointState]) notes {
+	n := notes{lbs: appendNotes(lbRoom, l.lbs), eps: appendNotes(epRoom, l.eps), diags: listNotes(l.diags)}
 	l.reset()
 	return n
 }
@@ -148,14 +148,22 @@ type note[K comparable, V any] struct {
 }
 
 func listNotes[K comparable, V any](m map[K]V) []note[K, V] {
+	return appendNotes(nil, m)
+}
+
+// appendNotes appends m's notes to room (empty), which grows only when
+// they do not fit; nil when m is empty.
+func appendNotes[K comparable, V any](room []note[K, V], m map[K]V) []note[K, V] {
 	if len(m) == 0 {
 		return nil
 	}
-	out := make([]note[K, V], 0, len(m))
-	for k, v := range m {
-		out = append(out, note[K, V]{k, v})
+	if cap(room) < len(m) {
+		room = make([]note[K, V], 0, len(m))
 	}
-	return out
+	for k, v := range m {
+		room = append(room, note[K, V]{k, v})
+	}
+	return room
 }
 
 // everything returns the whole plan the claims hold as added, sorted.

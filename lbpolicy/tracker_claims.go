@@ -46,7 +46,8 @@ type claims struct {
 	// once: settle drops repeats).
 	epoch       uint64
 	touchedKeys []Key
-	touchedIPs  []netip.Addr
+	touchedIPs  []ipTouch
+	states      []*ipState // settle's scratch: touchedIPs' states
 	msgBuf      []byte // scratch room for conflictDiags
 }
 
@@ -270,12 +271,24 @@ func (c *claims) touchKey(k Key, ks *keyState) {
 	}
 }
 
-// touchIP notes ip for settle, which drops repeats: an IP state has no
+// ipTouch is an IP touched since the last settle, and how its count of
+// winning load balancers with it as remote backend changes: settle
+// applies the changes of each IP at once, with one look-up.
+type ipTouch struct {
+	ip    netip.Addr
+	delta int32
+}
+
+// touchIP notes ip for settle, which merges repeats: an IP state has no
 // room for an epoch.
-func (c *claims) touchIP(ip netip.Addr) {
-	if n := len(c.touchedIPs); n == 0 || c.touchedIPs[n-1] != ip {
-		c.touchedIPs = append(c.touchedIPs, ip)
+func (c *claims) touchIP(ip netip.Addr) { c.touchIPBy(ip, 0) }
+
+func (c *claims) touchIPBy(ip netip.Addr, delta int32) {
+	if n := len(c.touchedIPs); n > 0 && c.touchedIPs[n-1].ip == ip {
+		c.touchedIPs[n-1].delta += delta
+		return
 	}
+	c.touchedIPs = append(c.touchedIPs, ipTouch{ip, delta})
 }
 
 func (c *claims) claimLB(k Key, cl lbClaim) {
@@ -340,11 +353,10 @@ func (c *claims) unclaimEndpoint(svc *serviceState, idx int, ip netip.Addr) {
 	c.touchIP(ip)
 }
 
-// remoteClaim counts a winning load balancer's remote backend in or out.
+// remoteClaim counts a winning load balancer's remote backend in or out
+// (at the next settle).
 func (c *claims) remoteClaim(ip netip.Addr, delta int) {
-	st := c.ipState(ip)
-	st.remotes += int32(delta)
-	c.touchIP(ip)
+	c.touchIPBy(ip, int32(delta))
 }
 
 func (c *claims) addDiag(d Diagnostic) {
@@ -396,34 +408,67 @@ func (c *claims) settle() {
 		c.settleKey(k)
 	}
 	c.touchedKeys = c.touchedKeys[:0]
-	if len(c.touchedIPs) > 1 {
-		slices.SortFunc(c.touchedIPs, netip.Addr.Compare)
-		c.touchedIPs = slices.Compact(c.touchedIPs)
+	touched := c.mergeTouchedIPs()
+	fresh := freshRemotes{eps: c.remoteEndpoints(touched, c.states)}
+	for i, t := range touched {
+		if c.states[i] != nil {
+			c.settleIP(t.ip, c.states[i], &fresh)
+		}
 	}
-	fresh := freshRemotes{eps: c.remoteEndpoints(c.touchedIPs)}
-	for _, ip := range c.touchedIPs {
-		c.settleIP(ip, &fresh)
-	}
-	c.touchedIPs = c.touchedIPs[:0]
+	clear(c.states)
+	c.touchedIPs, c.states = c.touchedIPs[:0], c.states[:0]
 	if cap(c.touchedIPs) > 4096 || cap(c.touchedKeys) > 4096 {
-		c.touchedIPs, c.touchedKeys = nil, nil // after a rebuild: do not keep the room
+		// After a rebuild: do not keep the room.
+		c.touchedIPs, c.touchedKeys, c.states = nil, nil, nil
 	}
 	c.epoch++
+}
+
+// mergeTouchedIPs sorts the touched IPs, merges repeats, applies their
+// remote backend counts and returns them, with their states in c.states
+// (nil for an IP that has none: touched by an endpoint claim that found
+// nothing to drop).
+func (c *claims) mergeTouchedIPs() []ipTouch {
+	ts := c.touchedIPs
+	if len(ts) > 1 {
+		slices.SortFunc(ts, func(a, b ipTouch) int { return a.ip.Compare(b.ip) })
+		w := 0
+		for _, t := range ts[1:] {
+			if t.ip == ts[w].ip {
+				ts[w].delta += t.delta
+				continue
+			}
+			w++
+			ts[w] = t
+		}
+		ts = ts[:w+1]
+	}
+	for _, t := range ts {
+		st := c.ips[t.ip]
+		if st == nil && t.delta != 0 {
+			st = c.ipState(t.ip)
+		}
+		if st != nil {
+			st.remotes += t.delta
+		}
+		c.states = append(c.states, st)
+	}
+	return ts
 }
 
 // remoteEndpoints makes, in IP order, the remote endpoints that settleIP
 // will need for ips (sorted): those of IPs whose endpoint becomes a remote
 // backend's. When there are many (a new slice's), they are made at once,
 // with one string for all their MACs; else settleIP makes each.
-func (c *claims) remoteEndpoints(ips []netip.Addr) []Endpoint {
+func (c *claims) remoteEndpoints(ips []ipTouch, states []*ipState) []Endpoint {
 	const few = 8
 	if len(ips) < few {
 		return nil
 	}
 	need := make([]netip.Addr, 0, len(ips))
-	for _, ip := range ips {
-		if st := c.ips[ip]; st != nil && st.remotes > 0 && !st.curRemote {
-			need = append(need, ip)
+	for i, t := range ips {
+		if st := states[i]; st != nil && st.remotes > 0 && !st.curRemote {
+			need = append(need, t.ip)
 		}
 	}
 	if len(need) < few {
@@ -554,8 +599,7 @@ func diffRemotes(old, new remoteView, claim func(netip.Addr, int)) {
 	}
 }
 
-func (c *claims) settleIP(ip netip.Addr, fresh *freshRemotes) {
-	st := c.ips[ip]
+func (c *claims) settleIP(ip netip.Addr, st *ipState, fresh *freshRemotes) {
 	rec := st.recorded()
 	var cur endpointState
 	var diags []Diagnostic

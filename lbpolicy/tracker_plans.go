@@ -49,6 +49,10 @@ type planStep struct {
 	// in between, with the values at this Snapshot.
 	next  *planStep
 	after notes
+	// Room for after's notes of a Snapshot that follows one event, made
+	// with the step rather than apart.
+	lbRoom [4]note[Key, *LoadBalancer]
+	epRoom [4]note[netip.Addr, endpointState]
 }
 
 // keySet holds keys, IPs and diagnostics.
@@ -117,7 +121,7 @@ func (c *planCache) next(ch *Changes, log *changeLog) *planStep {
 	if c.latest.built {
 		log.reset() // no plan will need the log
 	} else {
-		c.latest.next, c.latest.after = s, log.detach()
+		c.latest.next, c.latest.after = s, log.detach(c.latest.lbRoom[:0], c.latest.epRoom[:0])
 	}
 	c.latest = s
 	return s
