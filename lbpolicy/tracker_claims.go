@@ -48,7 +48,7 @@ type claims struct {
 	touchedKeys []Key
 	touchedIPs  []ipTouch
 	states      []*ipState // settle's scratch: touchedIPs' states
-	msgBuf      []byte // scratch room for conflictDiags
+	msgBuf      []byte     // scratch room for conflictDiags
 }
 
 // keyState is one load-balancer key.
