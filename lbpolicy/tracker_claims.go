@@ -45,7 +45,7 @@ type claims struct {
 	// Keys and IPs touched since the last settle (IPs possibly more than
 	// once: settle drops repeats).
 	epoch       uint64
-	touchedKeys []Key
+	touchedKeys []keyTouch
 	touchedIPs  []ipTouch
 	states      []*ipState // settle's scratch: touchedIPs' states
 	msgBuf      []byte     // scratch room for conflictDiags
@@ -267,8 +267,15 @@ func (c *claims) reclaimLB(svc *serviceState, idx int, lb *LoadBalancer) {
 func (c *claims) touchKey(k Key, ks *keyState) {
 	if ks.epoch != c.epoch {
 		ks.epoch = c.epoch
-		c.touchedKeys = append(c.touchedKeys, k)
+		c.touchedKeys = append(c.touchedKeys, keyTouch{k, ks})
 	}
+}
+
+// keyTouch is a key touched since the last settle and its state, which
+// stays in c.keys until settleKey drops it.
+type keyTouch struct {
+	k  Key
+	ks *keyState
 }
 
 // ipTouch is an IP touched since the last settle, and how its count of
@@ -404,9 +411,10 @@ func (c *claims) replaceDiags(old, now []Diagnostic) {
 // settle brings the touched keys, then the touched IPs (which winning load
 // balancers' remote backends may have touched), up to date.
 func (c *claims) settle() {
-	for _, k := range c.touchedKeys {
-		c.settleKey(k)
+	for _, t := range c.touchedKeys {
+		c.settleKey(t.k, t.ks)
 	}
+	clear(c.touchedKeys)
 	c.touchedKeys = c.touchedKeys[:0]
 	touched := c.mergeTouchedIPs()
 	fresh := freshRemotes{eps: c.remoteEndpoints(touched, c.states)}
@@ -511,8 +519,7 @@ func (f *freshRemotes) take(ip netip.Addr) (Endpoint, bool) {
 	return Endpoint{}, false
 }
 
-func (c *claims) settleKey(k Key) {
-	ks := c.keys[k]
+func (c *claims) settleKey(k Key, ks *keyState) {
 	var win *LoadBalancer
 	var winRemotes remoteView
 	if len(ks.claims) > 0 {
