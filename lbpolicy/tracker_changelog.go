@@ -207,8 +207,11 @@ func everything(c *claims) Changes {
 	return ch
 }
 
+// resetMap empties m for reuse, or drops it when it is large (a node
+// change's): a batch of a few thousand events' changes keeps its maps,
+// rather than growing them again for the next batch.
 func resetMap[K comparable, V any](m map[K]V) map[K]V {
-	if len(m) > 1024 {
+	if len(m) > 4096 {
 		return nil
 	}
 	clear(m)
