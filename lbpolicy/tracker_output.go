@@ -70,16 +70,56 @@ func (p *planner) keep(old *serviceOutput) serviceOutput {
 		out.lbs, out.remotes = old.lbs, old.remotes
 		return out
 	}
-	if len(c.lbs) == 0 {
-		return out
+	if len(c.lbs) > 0 {
+		out.lbs, out.remotes = p.keepLBs(old, remotes)
 	}
-	out.lbs = make([]LoadBalancer, len(c.lbs))
-	copy(out.lbs, c.lbs)
+	return out
+}
+
+// keepLBs returns the computer's load balancers, with remote backend lists
+// remotes, in memory of their own but for the lists they share with old.
+func (p *planner) keepLBs(old *serviceOutput, remotes [][]netip.Addr) ([]LoadBalancer, [][]netip.Addr) {
+	c := &p.c
+	lbs := make([]LoadBalancer, len(c.lbs))
+	copy(lbs, c.lbs)
+	var keptRemotes [][]netip.Addr
 	if remotes != nil {
-		out.remotes = make([][]netip.Addr, len(c.lbs))
+		keptRemotes = make([][]netip.Addr, len(c.lbs))
 	}
+	nb, na := p.sources(old, remotes)
+	backendMem := make([]Backend, 0, nb)
+	addrMem := make([]netip.Addr, 0, na)
+	for i := range lbs {
+		lb := &lbs[i]
+		lb.Backends, backendMem = keepList(lb.Backends, p.backends[i], backendMem, func(j int) []Backend {
+			if j < 0 {
+				return old.lbs[i].Backends
+			}
+			return lbs[j].Backends
+		})
+		lb.FrontendVIPs, addrMem = keepList(lb.FrontendVIPs, p.vips[i], addrMem, func(j int) []netip.Addr {
+			if j < 0 {
+				return old.lbs[i].FrontendVIPs
+			}
+			return lbs[j].FrontendVIPs
+		})
+		if remotes != nil && remotes[i] != nil {
+			keptRemotes[i], addrMem = keepList(remotes[i], p.remotes[i], addrMem, func(j int) []netip.Addr {
+				if j < 0 {
+					return old.remotesList(i)
+				}
+				return keptRemotes[j]
+			})
+		}
+	}
+	return lbs, keptRemotes
+}
+
+// sources decides where keepLBs takes each list from (listSource) and
+// returns how many backends and addresses it copies.
+func (p *planner) sources(old *serviceOutput, remotes [][]netip.Addr) (nb, na int) {
+	c := &p.c
 	p.backends, p.remotes, p.vips = p.backends[:0], p.remotes[:0], p.vips[:0]
-	nb, na := 0, 0
 	for i := range c.lbs {
 		var oldLB *LoadBalancer
 		var oldRemotes []netip.Addr
@@ -105,32 +145,7 @@ func (p *planner) keep(old *serviceOutput) serviceOutput {
 			na += len(remotes[i])
 		}
 	}
-	backendMem := make([]Backend, 0, nb)
-	addrMem := make([]netip.Addr, 0, na)
-	for i := range out.lbs {
-		lb := &out.lbs[i]
-		lb.Backends, backendMem = keepList(lb.Backends, p.backends[i], backendMem, func(j int) []Backend {
-			if j < 0 {
-				return old.lbs[i].Backends
-			}
-			return out.lbs[j].Backends
-		})
-		lb.FrontendVIPs, addrMem = keepList(lb.FrontendVIPs, p.vips[i], addrMem, func(j int) []netip.Addr {
-			if j < 0 {
-				return old.lbs[i].FrontendVIPs
-			}
-			return out.lbs[j].FrontendVIPs
-		})
-		if remotes != nil && remotes[i] != nil {
-			out.remotes[i], addrMem = keepList(remotes[i], p.remotes[i], addrMem, func(j int) []netip.Addr {
-				if j < 0 {
-					return old.remotesList(i)
-				}
-				return out.remotes[j]
-			})
-		}
-	}
-	return out
+	return nb, na
 }
 
 // Where keep takes a list from: the old output's list at the same index
