@@ -51,8 +51,8 @@ type planStep struct {
 	after notes
 	// Room for after's notes of a Snapshot that follows one event, made
 	// with the step rather than apart.
-	lbRoom [4]note[Key, *LoadBalancer]
-	epRoom [4]note[netip.Addr, endpointState]
+	lbRoom [2]note[Key, *LoadBalancer]
+	epRoom [2]note[netip.Addr, endpointState]
 }
 
 // keySet holds keys, IPs and diagnostics.
