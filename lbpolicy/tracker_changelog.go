@@ -14,6 +14,9 @@ import (
 type changeLog struct {
 	tracking bool
 	values   // what was noted since the last Snapshot
+	// listed holds values' notes too, in the order noted: take and
+	// detach walk these short lists rather than the maps.
+	listed notes
 }
 
 // values are the values some keys, IPs and diagnostics had at one
@@ -32,6 +35,7 @@ func (l *changeLog) noteLB(k Key, before *LoadBalancer) {
 		}
 		if _, ok := l.lbs[k]; !ok {
 			l.lbs[k] = before
+			l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, before})
 		}
 	}
 }
@@ -44,6 +48,7 @@ func (l *changeLog) noteEndpoint(ip netip.Addr, before endpointState) {
 		}
 		if _, ok := l.eps[ip]; !ok {
 			l.eps[ip] = before
+			l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, before})
 		}
 	}
 }
@@ -56,6 +61,7 @@ func (l *changeLog) noteDiag(d Diagnostic, before bool) {
 		}
 		if _, ok := l.diags[d]; !ok {
 			l.diags[d] = before
+			l.listed.diags = append(l.listed.diags, note[Diagnostic, bool]{d, before})
 		}
 	}
 }
@@ -87,7 +93,8 @@ func (l *changeLog) take(c *claims) Changes {
 		return everything(c)
 	}
 	var ch Changes
-	for k, before := range l.lbs {
+	for _, n := range l.listed.lbs {
+		k, before := n.key, n.val
 		switch now := c.winner(k); {
 		case before == nil && now != nil:
 			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *now)
@@ -97,7 +104,8 @@ func (l *changeLog) take(c *claims) Changes {
 			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *now)
 		}
 	}
-	for ip, before := range l.eps {
+	for _, n := range l.listed.eps {
+		ip, before := n.key, n.val
 		switch now := c.endpoint(ip); {
 		case !before.ok && now.ok:
 			ch.AddedEndpoints = append(ch.AddedEndpoints, now.ep)
@@ -107,7 +115,8 @@ func (l *changeLog) take(c *claims) Changes {
 			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.ep)
 		}
 	}
-	for d, before := range l.diags {
+	for _, n := range l.listed.diags {
+		d, before := n.key, n.val
 		switch now := c.diags[d] > 0; {
 		case !before && now:
 			ch.AddedDiagnostics = append(ch.AddedDiagnostics, d)
@@ -125,12 +134,15 @@ func (l *changeLog) reset() {
 	l.lbs = resetMap(l.lbs)
 	l.eps = resetMap(l.eps)
 	l.diags = resetMap(l.diags)
+	l.listed.lbs = resetList(l.listed.lbs)
+	l.listed.eps = resetList(l.listed.eps)
+	l.listed.diags = resetList(l.listed.diags)
 }
 
 // detach returns the log's notes as lists, which cost less to keep than
 // the maps, in lbRoom and epRoom when they fit, and starts a new log.
 func (l *changeLog) detach(lbRoom []note[Key, *LoadBalancer], epRoom []note[netip.Addr, endpointState]) notes {
-	n := notes{lbs: appendNotes(lbRoom, l.lbs), eps: appendNotes(epRoom, l.eps), diags: listNotes(l.diags)}
+	n := notes{lbs: copyNotes(lbRoom, l.listed.lbs), eps: copyNotes(epRoom, l.listed.eps), diags: copyNotes(nil, l.listed.diags)}
 	l.reset()
 	return n
 }
@@ -147,23 +159,16 @@ type note[K comparable, V any] struct {
 	val V
 }
 
-func listNotes[K comparable, V any](m map[K]V) []note[K, V] {
-	return appendNotes(nil, m)
-}
-
-// appendNotes appends m's notes to room (empty), which grows only when
-// they do not fit; nil when m is empty.
-func appendNotes[K comparable, V any](room []note[K, V], m map[K]V) []note[K, V] {
-	if len(m) == 0 {
+// copyNotes copies ns into room (empty) when they fit, else into a list
+// of their own; nil when there are none.
+func copyNotes[K comparable, V any](room, ns []note[K, V]) []note[K, V] {
+	if len(ns) == 0 {
 		return nil
 	}
-	if cap(room) < len(m) {
-		room = make([]note[K, V], 0, len(m))
+	if cap(room) < len(ns) {
+		room = make([]note[K, V], 0, len(ns))
 	}
-	for k, v := range m {
-		room = append(room, note[K, V]{k, v})
-	}
-	return room
+	return append(room, ns...)
 }
 
 // everything returns the whole plan the claims hold as added, sorted.
@@ -216,4 +221,13 @@ func resetMap[K comparable, V any](m map[K]V) map[K]V {
 	}
 	clear(m)
 	return m
+}
+
+// resetList is resetMap for a list of notes.
+func resetList[T any](l []T) []T {
+	if cap(l) > 4096 {
+		return nil
+	}
+	clear(l)
+	return l[:0]
 }

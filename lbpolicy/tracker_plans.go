@@ -138,9 +138,9 @@ func (c *planCache) plan(s *planStep, cl *claims, log *changeLog) Plan {
 	j := s
 	for !j.built {
 		if j == c.latest {
-			then.lbs = addFirst(then.lbs, listNotes(log.lbs))
-			then.eps = addFirst(then.eps, listNotes(log.eps))
-			then.diags = addFirst(then.diags, listNotes(log.diags))
+			then.lbs = addFirst(then.lbs, log.listed.lbs)
+			then.eps = addFirst(then.eps, log.listed.eps)
+			then.diags = addFirst(then.diags, log.listed.diags)
 			break
 		}
 		then.lbs = addFirst(then.lbs, j.after.lbs)
