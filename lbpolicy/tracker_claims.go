@@ -212,17 +212,22 @@ func (c *claims) replace(svc *serviceState, old, out *serviceOutput, same bool) 
 	}
 	switch {
 	case sameList(old.lbs, out.lbs):
-	case same && sameClaimOrder(old.lbs, out.lbs):
+	case same && sameClaimOrder(old.lbs, out.lbs) && len(svc.keyStates) == len(out.lbs):
 		for i := range out.lbs {
-			c.reclaimLB(svc, i, &out.lbs[i])
+			c.reclaimLB(svc, i, svc.keyStates[i], &out.lbs[i])
 		}
 	default:
 		for i := range old.lbs {
 			c.unclaimLB(svc, old.lbs[i].Key())
 		}
 		// The claims read svc's output: out must be it.
+		svc.keyStates = svc.keyStates[:0]
 		for i := range out.lbs {
-			c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
+			ks := c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
+			svc.keyStates = append(svc.keyStates, ks)
+		}
+		if len(svc.keyStates) == 0 {
+			svc.keyStates = nil
 		}
 	}
 }
@@ -249,19 +254,17 @@ func sameClaimOrder(old, lbs []LoadBalancer) bool {
 	return true
 }
 
-// reclaimLB points svc's claim idx, on lb's key, at lb.
-func (c *claims) reclaimLB(svc *serviceState, idx int, lb *LoadBalancer) {
-	k := lb.Key()
-	if ks := c.keys[k]; ks != nil {
-		for j := range ks.claims {
-			if cl := &ks.claims[j]; cl.svc == svc && cl.idx == idx {
-				cl.lb = lb
-				c.touchKey(k, ks)
-				return
-			}
+// reclaimLB points svc's claim idx, on lb's key (whose state is ks), at
+// lb.
+func (c *claims) reclaimLB(svc *serviceState, idx int, ks *keyState, lb *LoadBalancer) {
+	for j := range ks.claims {
+		if cl := &ks.claims[j]; cl.svc == svc && cl.idx == idx {
+			cl.lb = lb
+			c.touchKey(lb.Key(), ks)
+			return
 		}
 	}
-	c.claimLB(k, lbClaim{svc: svc, idx: idx, lb: lb}) // not claimed: never so
+	svc.keyStates[idx] = c.claimLB(lb.Key(), lbClaim{svc: svc, idx: idx, lb: lb}) // not claimed: never so
 }
 
 func (c *claims) touchKey(k Key, ks *keyState) {
@@ -298,7 +301,8 @@ func (c *claims) touchIPBy(ip netip.Addr, delta int32) {
 	c.touchedIPs = append(c.touchedIPs, ipTouch{ip, delta})
 }
 
-func (c *claims) claimLB(k Key, cl lbClaim) {
+// claimLB adds cl to k's claims and returns k's state.
+func (c *claims) claimLB(k Key, cl lbClaim) *keyState {
 	ks := c.keys[k]
 	if ks == nil {
 		ks = &keyState{}
@@ -313,6 +317,7 @@ func (c *claims) claimLB(k Key, cl lbClaim) {
 	}
 	ks.claims = slices.Insert(ks.claims, i, cl)
 	c.touchKey(k, ks)
+	return ks
 }
 
 // unclaimLB drops every claim of svc on k.

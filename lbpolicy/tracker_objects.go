@@ -31,6 +31,9 @@ type serviceState struct {
 	// planned is the Service out was planned from: while it is svc, the
 	// claims' order need not be decided again.
 	planned *corev1.Service
+	// keyStates are the states of the keys out's load balancers claim, in
+	// their order (claims.replace).
+	keyStates []*keyState
 }
 
 // serviceOutput is what computer.service produced for one Service: never
@@ -154,7 +157,10 @@ func (o *objects) putSlice(sl *discovery.EndpointSlice) (from, to *serviceState)
 	}
 	entry := sliceEntry{obj: sl}
 	if hasOwner {
-		to = o.state(owner)
+		to = old.owner
+		if to == nil || to.key != owner {
+			to = o.state(owner)
+		}
 		to.putSlice(sl)
 		entry.owner = to
 	}
