@@ -93,39 +93,49 @@ func (l *changeLog) take(c *claims) Changes {
 		return everything(c)
 	}
 	var ch Changes
-	for _, n := range l.listed.lbs {
-		k, before := n.key, n.val
+	for i, n := range l.listed.lbs {
+		k, before, left := n.key, n.val, len(l.listed.lbs)-i
 		switch now := c.winner(k); {
 		case before == nil && now != nil:
-			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *now)
+			ch.AddedLoadBalancers = appendSized(ch.AddedLoadBalancers, *now, left)
 		case before != nil && now == nil:
-			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, before.Key())
+			ch.RemovedLoadBalancers = appendSized(ch.RemovedLoadBalancers, before.Key(), left)
 		case before != nil && now != nil && !equalLoadBalancers(before, now):
-			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *now)
+			ch.UpdatedLoadBalancers = appendSized(ch.UpdatedLoadBalancers, *now, left)
 		}
 	}
-	for _, n := range l.listed.eps {
-		ip, before := n.key, n.val
+	for i, n := range l.listed.eps {
+		ip, before, left := n.key, n.val, len(l.listed.eps)-i
 		switch now := c.endpoint(ip); {
 		case !before.ok && now.ok:
-			ch.AddedEndpoints = append(ch.AddedEndpoints, now.ep)
+			ch.AddedEndpoints = appendSized(ch.AddedEndpoints, now.ep, left)
 		case before.ok && !now.ok:
-			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ip)
+			ch.RemovedEndpoints = appendSized(ch.RemovedEndpoints, ip, left)
 		case before.ok && now.ok && before.ep != now.ep:
-			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.ep)
+			ch.UpdatedEndpoints = appendSized(ch.UpdatedEndpoints, now.ep, left)
 		}
 	}
-	for _, n := range l.listed.diags {
-		d, before := n.key, n.val
+	for i, n := range l.listed.diags {
+		d, before, left := n.key, n.val, len(l.listed.diags)-i
 		switch now := c.diags[d] > 0; {
 		case !before && now:
-			ch.AddedDiagnostics = append(ch.AddedDiagnostics, d)
+			ch.AddedDiagnostics = appendSized(ch.AddedDiagnostics, d, left)
 		case before && !now:
-			ch.RemovedDiagnostics = append(ch.RemovedDiagnostics, d)
+			ch.RemovedDiagnostics = appendSized(ch.RemovedDiagnostics, d, left)
 		}
 	}
 	ch.sort()
 	return ch
+}
+
+// appendSized appends v to list, which it makes on first use with room
+// for what is left to look at (at most 64): one allocation for the few
+// changes of a Snapshot, amortised growth for many.
+func appendSized[T any](list []T, v T, left int) []T {
+	if list == nil {
+		list = make([]T, 0, min(left, 64))
+	}
+	return append(list, v)
 }
 
 // reset starts a new log, reusing the maps.
