@@ -34,6 +34,7 @@ type serviceState struct {
 	// keyStates are the states of the keys out's load balancers claim, in
 	// their order (claims.replace).
 	keyStates []*keyState
+	pending   bool // in the Tracker's pending list (Tracker.mark)
 }
 
 // serviceOutput is what computer.service produced for one Service: never
