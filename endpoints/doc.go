@@ -16,7 +16,8 @@
 //
 // ByService groups EndpointSlices by Service, ParseAddr reads addresses as
 // kube-proxy does (leading zeros allowed), and Merge reports what it had to
-// skip as SliceErrors instead of failing.
+// skip as SliceErrors instead of failing. A Merger merges like Merge in
+// memory it reuses, for a caller that merges one Service after another.
 //
 // The package is pure: no I/O, no goroutines, no globals, no clock. Inputs
 // are never modified, and the same input always gives the same output.

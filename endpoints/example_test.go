@@ -52,3 +52,35 @@ func ExampleCategorize() {
 	// cluster: 10.244.2.7:8080
 	// local:   10.244.1.5:8080 (terminating: true)
 }
+
+// A Merger merges Service after Service in the same memory: each result
+// is used before the next merge.
+func ExampleMerger() {
+	name, proto, port := "http", corev1.ProtocolTCP, int32(8080)
+	slice := func(svc string, addrs ...string) *discovery.EndpointSlice {
+		s := &discovery.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: svc + "-x7k2p", Labels: map[string]string{discovery.LabelServiceName: svc}},
+			AddressType: discovery.AddressTypeIPv4,
+			Ports:       []discovery.EndpointPort{{Name: &name, Protocol: &proto, Port: &port}},
+		}
+		for _, a := range addrs {
+			s.Endpoints = append(s.Endpoints, discovery.Endpoint{Addresses: []string{a}})
+		}
+		return s
+	}
+	byService := endpoints.ByService([]*discovery.EndpointSlice{
+		slice("api", "10.244.1.9"),
+		slice("web", "10.244.2.7", "10.244.1.5"),
+	})
+	var m endpoints.Merger
+	for _, svc := range []string{"api", "web"} {
+		ports, _ := m.Merge(byService[types.NamespacedName{Namespace: "default", Name: svc}], discovery.AddressTypeIPv4, "node-1")
+		for _, e := range ports[endpoints.PortKey{Name: "http", Protocol: corev1.ProtocolTCP}] {
+			fmt.Printf("%s: %v:%d\n", svc, e.Addr, e.Port)
+		}
+	}
+	// Output:
+	// api: 10.244.1.9:8080
+	// web: 10.244.1.5:8080
+	// web: 10.244.2.7:8080
+}

@@ -119,6 +119,27 @@ func ByService(slices []*discovery.EndpointSlice) map[types.NamespacedName][]*di
 // backing array, each capped at its length so an append to one cannot
 // overwrite another. SliceErrors come in slice order.
 func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, nodeName string) (Ports, []*SliceError) {
+	return merge(nil, slices, family, nodeName)
+}
+
+// A Merger merges like Merge, reusing its memory from one call to the
+// next: for a caller that merges one Service after another and is done
+// with each result before the next. The Ports a call returns, and their
+// lists, are valid until the next call. The zero Merger is ready to use;
+// it is not safe for concurrent use.
+type Merger struct {
+	all   []Endpoint
+	ports Ports
+	st    []staged
+}
+
+// Merge is Merge, in m's memory.
+func (m *Merger) Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, nodeName string) (Ports, []*SliceError) {
+	return merge(m, slices, family, nodeName)
+}
+
+// merge is Merge, in m's memory when m is not nil.
+func merge(m *Merger, slices []*discovery.EndpointSlice, family discovery.AddressType, nodeName string) (Ports, []*SliceError) {
 	if family != discovery.AddressTypeIPv4 && family != discovery.AddressTypeIPv6 {
 		return nil, nil
 	}
@@ -134,9 +155,15 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 	keys, total := portSpans(&find, keyBuf[:0], slices, family)
 	var stBuf [64]staged
 	var st []staged
-	if total <= len(stBuf) {
+	switch {
+	case total <= len(stBuf):
 		st = stBuf[:total]
-	} else {
+	case m != nil:
+		if cap(m.st) < total {
+			m.st = make([]staged, total)
+		}
+		st = m.st[:total]
+	default:
 		st = make([]staged, total)
 	}
 	keys, errs := stage(&find, st, keys, slices, family)
@@ -152,7 +179,22 @@ func Merge(slices []*discovery.EndpointSlice, family discovery.AddressType, node
 	if n == 0 {
 		return nil, errs
 	}
-	return buildPorts(st, keys, slices, n, nonEmpty, family == discovery.AddressTypeIPv4, nodeName), errs
+	var all []Endpoint
+	var out Ports
+	if m != nil {
+		if cap(m.all) < n {
+			m.all = make([]Endpoint, n)
+		}
+		if m.ports == nil {
+			m.ports = make(Ports, nonEmpty)
+		}
+		clear(m.ports)
+		all, out = m.all[:n], m.ports
+	} else {
+		all, out = make([]Endpoint, n), make(Ports, nonEmpty)
+	}
+	buildPorts(all, out, st, keys, slices, family == discovery.AddressTypeIPv4, nodeName)
+	return out, errs
 }
 
 // portSpans returns the Service's port keys, appended to keys, each with
@@ -258,11 +300,9 @@ func stage(find *keyFinder, st []staged, keys []keySpan, slices []*discovery.End
 	return keys, errs
 }
 
-// buildPorts makes the Endpoints of the n records kept in st, in one
-// array, a list per non-empty port key.
-func buildPorts(st []staged, keys []keySpan, slices []*discovery.EndpointSlice, n, nonEmpty int, want4 bool, nodeName string) Ports {
-	all := make([]Endpoint, n)
-	out := make(Ports, nonEmpty)
+// buildPorts makes the Endpoints of the records kept in st, in all (as
+// many as are kept), a list per non-empty port key in out (empty).
+func buildPorts(all []Endpoint, out Ports, st []staged, keys []keySpan, slices []*discovery.EndpointSlice, want4 bool, nodeName string) {
 	w := 0
 	for _, k := range keys {
 		if k.end == k.start {
@@ -278,6 +318,7 @@ func buildPorts(st []staged, keys []keySpan, slices []*discovery.EndpointSlice, 
 			e.Serving = ep.Conditions.Serving == nil || *ep.Conditions.Serving
 			e.Terminating = r.term
 			e.Hints = ep.Hints
+			e.NodeName, e.Local = "", false // all may be a Merger's, reused
 			if ep.NodeName != nil {
 				e.NodeName = *ep.NodeName
 				e.Local = nodeName != "" && e.NodeName == nodeName
@@ -286,7 +327,6 @@ func buildPorts(st []staged, keys []keySpan, slices []*discovery.EndpointSlice, 
 		out[k.key] = list
 		w += len(list)
 	}
-	return out
 }
 
 // staged is one (endpoint, port) pair while Merge sorts and deduplicates.

@@ -362,10 +362,21 @@ func TestMerge(t *testing.T) {
 			want:   endpoints.Ports{httpKey: {want("2001:db8::1", 80), want("fd00::1", 80), want("fd00::2", 80)}},
 		},
 	}
+	// One Merger for every case, in turn: what it reuses from the
+	// previous case must not show.
+	var m endpoints.Merger
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := deepCopy(tt.slices)
 			order := slices.Clone(tt.slices)
+
+			gotM, errsM := m.Merge(tt.slices, tt.family, tt.nodeName)
+			if diff := cmp.Diff(tt.want, gotM, cmpAddr); diff != "" {
+				t.Errorf("Merger.Merge() ports (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantErrs, errsM); diff != "" {
+				t.Errorf("Merger.Merge() errors (-want +got):\n%s", diff)
+			}
 
 			got, errs := endpoints.Merge(tt.slices, tt.family, tt.nodeName)
 			if diff := cmp.Diff(tt.want, got, cmpAddr); diff != "" {
@@ -491,6 +502,21 @@ func TestMergeAllocs(t *testing.T) {
 	// The endpoint array and the map.
 	if allocs > 3 {
 		t.Errorf("Merge() allocates %v times, want at most 3", allocs)
+	}
+}
+
+// TestMergerAllocs: a Merger merges a typical Service without allocating
+// once it has merged a larger one.
+func TestMergerAllocs(t *testing.T) {
+	var eps []discovery.Endpoint
+	for i := range 100 {
+		eps = append(eps, ep(netip.AddrFrom4([4]byte{10, 0, 1, byte(100 - i)}).String(), onNode("n1")))
+	}
+	var m endpoints.Merger
+	m.Merge([]*discovery.EndpointSlice{slice("web-a", v4, http80, eps...)}, v4, "n1")
+	in := []*discovery.EndpointSlice{slice("web-b", v4, http80, eps[:10]...)}
+	if allocs := testing.AllocsPerRun(100, func() { m.Merge(in, v4, "n1") }); allocs > 0 {
+		t.Errorf("Merger.Merge() allocates %v times, want none", allocs)
 	}
 }
 

@@ -127,6 +127,30 @@ type computer struct {
 	backendArena arena[Backend]
 	addrArena    arena[netip.Addr]
 	owners       []ownerSpan // which Service's candidates start where, for frontendWinner
+
+	// What the Tracker's computer, which plans one Service at a time,
+	// reuses: its merger's memory and the Service's "Service ns/name".
+	merger     *endpoints.Merger
+	objectHint string
+}
+
+// serviceObject returns "Service ns/name" for svc: objectHint when it is
+// that, else a new string.
+func (c *computer) serviceObject(svc *corev1.Service) string {
+	h, ns := c.objectHint, len("Service ")+len(svc.Namespace)
+	if len(h) == ns+1+len(svc.Name) && h[ns] == '/' && h[len("Service "):ns] == svc.Namespace && h[ns+1:] == svc.Name &&
+		h[:len("Service ")] == "Service " {
+		return h
+	}
+	return "Service " + svc.Namespace + "/" + svc.Name
+}
+
+// merge merges svcSlices for family, in the merger's memory if any.
+func (c *computer) merge(svcSlices []*discovery.EndpointSlice, family discovery.AddressType) (endpoints.Ports, []*endpoints.SliceError) {
+	if c.merger != nil {
+		return c.merger.Merge(svcSlices, family, c.node.Name)
+	}
+	return endpoints.Merge(svcSlices, family, c.node.Name)
 }
 
 func (c *computer) diag(sev Severity, object string, reason Reason, format string, args ...any) {
@@ -171,11 +195,8 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 		return // headless, or not allocated yet
 	}
 
-	sc := &svcContext{
-		name: svc.Namespace + "/" + svc.Name,
-		svc:  svc,
-	}
-	sc.object = "Service " + sc.name
+	sc := &svcContext{svc: svc, object: c.serviceObject(svc)}
+	sc.name = sc.object[len("Service "):]
 	sc.etpLocal = externallyAccessible(svc) && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
 	sc.itpLocal = svc.Spec.InternalTrafficPolicy != nil && *svc.Spec.InternalTrafficPolicy == corev1.ServiceInternalTrafficPolicyLocal
 	sc.preserveDest = svc.Annotations[AnnotationPreserveDestination] == "true"
@@ -207,7 +228,7 @@ func (c *computer) service(svc *corev1.Service, svcSlices []*discovery.EndpointS
 		if fam.network.Overlay() {
 			c.addEndpoint(fam.network.ClusterIPEndpoint(vip), sc.object)
 		}
-		ports, errs := endpoints.Merge(svcSlices, addressType(fam.name), c.node.Name)
+		ports, errs := c.merge(svcSlices, addressType(fam.name))
 		for _, e := range errs {
 			// The SliceError's text without its "EndpointSlice ns/name: ".
 			msg := e.Error()[len("EndpointSlice ")+len(e.Slice.String())+len(": "):]
@@ -417,20 +438,20 @@ func (c *computer) checkPort(sc *svcContext, i int, p corev1.ServicePort) bool {
 			return false
 		}
 	}
-	obj := portRef{sc.object, p.Name}.String() // only called once per port
+	obj := portRef{sc.object, p.Name} // made a string only for a diagnostic
 	switch p.Protocol {
 	case corev1.ProtocolTCP, corev1.ProtocolUDP, "":
 	default:
-		c.diag(SeverityWarning, obj, ReasonUnsupportedProtocol,
+		c.diag(SeverityWarning, obj.String(), ReasonUnsupportedProtocol,
 			"protocol %s is not supported by HNS load balancers (TCP and UDP only): port %d not planned", p.Protocol, p.Port)
 		return false
 	}
 	if p.Port < 1 || p.Port > 65535 {
-		c.diag(SeverityError, obj, ReasonInvalidService, "spec.ports[%d].port %d is out of range 1-65535: not planned", i, p.Port)
+		c.diag(SeverityError, obj.String(), ReasonInvalidService, "spec.ports[%d].port %d is out of range 1-65535: not planned", i, p.Port)
 		return false
 	}
 	if p.NodePort < 0 || p.NodePort > 65535 {
-		c.diag(SeverityError, obj, ReasonInvalidService, "spec.ports[%d].nodePort %d is out of range 1-65535: not planned", i, p.NodePort)
+		c.diag(SeverityError, obj.String(), ReasonInvalidService, "spec.ports[%d].nodePort %d is out of range 1-65535: not planned", i, p.NodePort)
 		return false
 	}
 	return true

@@ -24,6 +24,15 @@ import (
 type arena[T any] struct {
 	free  []T
 	chunk int
+	last  []T // the latest chunk made, for reuse
+}
+
+// reuse hands out the latest chunk again from its start, for a computer
+// whose lists are all copied out (or dropped) before it plans again.
+func (a *arena[T]) reuse() {
+	if a.last != nil {
+		a.free = a.last
+	}
 }
 
 // take returns an empty slice with room for n elements. Callers clip it
@@ -34,6 +43,7 @@ func (a *arena[T]) take(n int) []T {
 			return make([]T, 0, n)
 		}
 		a.free = make([]T, a.chunk)
+		a.last = a.free
 	}
 	s := a.free[:0:n]
 	a.free = a.free[n:]

@@ -82,16 +82,52 @@ func compareFrontendClaims(a *LoadBalancer, aCreated time.Time, b *LoadBalancer,
 // to report: identical HealthCheck load balancers are one load balancer,
 // shared by every port and Service on the ingress IP.
 func frontendConflict(winner, loser *LoadBalancer) (Diagnostic, bool) {
-	if loser.Kind == KindHealthCheck && winner.Kind == KindHealthCheck && equalContent(winner, loser) {
+	if !conflicts(winner, loser) {
 		return Diagnostic{}, false
 	}
 	return Diagnostic{
 		Severity: SeverityError,
 		Object:   "Service " + loser.Service + ":" + loser.Port,
 		Reason:   ReasonFrontendConflict,
-		Message: fmt.Sprintf("%s frontend %s is already planned for Service %s:%s (%s): this load balancer is not planned",
-			loser.Kind, loser.Key(), winner.Service, winner.Port, winner.Kind),
+		Message:  string(appendConflictMessage(nil, winner, loser)),
 	}, true
+}
+
+// conflicts reports whether loser gets frontendConflict's diagnostic.
+func conflicts(winner, loser *LoadBalancer) bool {
+	return loser.Kind != KindHealthCheck || winner.Kind != KindHealthCheck || !equalContent(winner, loser)
+}
+
+// appendConflictMessage appends frontendConflict's message: "<kind>
+// frontend <key> is already planned for Service <ns/name>:<port>
+// (<kind>): this load balancer is not planned".
+func appendConflictMessage(b []byte, winner, loser *LoadBalancer) []byte {
+	b = append(b, loser.Kind...)
+	b = append(b, " frontend "...)
+	b = loser.Key().append(b)
+	b = append(b, " is already planned for Service "...)
+	b = append(b, winner.Service...)
+	b = append(b, ':')
+	b = append(b, winner.Port...)
+	b = append(b, " ("...)
+	b = append(b, winner.Kind...)
+	return append(b, "): this load balancer is not planned"...)
+}
+
+// isConflict reports whether d is frontendConflict's diagnostic for
+// winner and loser, without making it: buf is scratch room for the
+// message, returned for reuse.
+func isConflict(d *Diagnostic, winner, loser *LoadBalancer, buf []byte) (bool, []byte) {
+	obj, ok := strings.CutPrefix(d.Object, "Service ")
+	if !ok || d.Severity != SeverityError || d.Reason != ReasonFrontendConflict {
+		return false, buf
+	}
+	n := len(loser.Service)
+	if len(obj) != n+1+len(loser.Port) || obj[:n] != loser.Service || obj[n] != ':' || obj[n+1:] != loser.Port {
+		return false, buf
+	}
+	buf = appendConflictMessage(buf[:0], winner, loser)
+	return string(buf) == d.Message, buf
 }
 
 // endpointCandidate remembers who asked for a plan endpoint, to report

@@ -66,15 +66,16 @@ import (
 // Snapshots build new ones, and share them when nothing changed); callers
 // must treat them as read-only.
 //
-// Cost: an event costs what planning its one Service costs, plus a map
-// update per load balancer and endpoint IP of that Service (more where
-// several Services claim one frontend or IP); Snapshot costs what changed
-// since the previous one, never the size of the cluster; its Plan is O(n)
-// (the newest plan built, with what changed since merged in; the same
-// plan when nothing changed). SetNode and the first Snapshot are O(n).
-// With 10,000 Services and 100,000 endpoints loaded, an EndpointSlice
-// update and a Snapshot take about 10 µs, its Plan about 4.5 ms
-// (BenchmarkTracker*). Besides the objects and the claims, a Tracker keeps
+// Cost: an event files its object and marks its Service; Snapshot
+// re-plans each marked Service once, however many events changed it, at
+// the cost of planning that one Service plus a map update per load
+// balancer and endpoint IP whose plan changed (more where several Services
+// claim one frontend or IP). So Snapshot costs what changed since the
+// previous one, never the size of the cluster; its Plan is O(n) (the
+// newest plan built, with what changed since merged in; the same plan when
+// nothing changed). SetNode and the first Snapshot are O(n). With 10,000
+// Services and 100,000 endpoints loaded, an EndpointSlice update and a
+// Snapshot take about 5 µs, its Plan about 4.5 ms (BenchmarkTracker*). Besides the objects and the claims, a Tracker keeps
 // the newest plan built and which keys, IPs and diagnostics changed since,
 // and for each Snapshot still held whose plan is not built, what changed
 // after it; nothing for Snapshots no one holds. When 16 Snapshots in a row
@@ -91,6 +92,9 @@ type Tracker struct {
 	claims  claims    // the plan, assembled one Service at a time (tracker_claims.go)
 	log     changeLog // what changed since the last Snapshot (tracker_changelog.go)
 	plans   planCache // what builds the Snapshots' plans (tracker_plans.go)
+	planner planner   // what plans one Service (tracker_output.go)
+	// pending are the Services to re-plan at the next Snapshot (mark).
+	pending []*serviceState
 
 	// hasSynced are the informers' sync signals (RequireSynced); synced
 	// is set once all of them said true, and stays set.
@@ -125,6 +129,7 @@ func (t *Tracker) SetNode(n Node) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.flush() // the Services' outputs must be the current ones
 	if onlyRemoteSubnetsDiffer(t.node, v) {
 		t.setRemoteSubnets(v) // tracker_subnets.go
 		return nil
@@ -153,10 +158,9 @@ func (t *Tracker) OnServiceUpdate(old, svc *corev1.Service) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old != nil && (old.Namespace != svc.Namespace || old.Name != svc.Name) {
-		t.replan(t.objects.deleteService(types.NamespacedName{Namespace: old.Namespace, Name: old.Name}))
+		t.mark(t.objects.deleteService(types.NamespacedName{Namespace: old.Namespace, Name: old.Name}))
 	}
-	t.replan(t.objects.putService(svc))
-	t.claims.settle()
+	t.mark(t.objects.putService(svc))
 }
 
 // OnServiceDelete deletes the Service namespace/name. Deleting a Service
@@ -165,8 +169,7 @@ func (t *Tracker) OnServiceUpdate(old, svc *corev1.Service) {
 func (t *Tracker) OnServiceDelete(namespace, name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.replan(t.objects.deleteService(types.NamespacedName{Namespace: namespace, Name: name}))
-	t.claims.settle()
+	t.mark(t.objects.deleteService(types.NamespacedName{Namespace: namespace, Name: name}))
 }
 
 // OnEndpointSliceAdd takes an added EndpointSlice. If the Tracker already
@@ -188,12 +191,11 @@ func (t *Tracker) OnEndpointSliceUpdate(old, sl *discovery.EndpointSlice) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old != nil && (old.Namespace != sl.Namespace || old.Name != sl.Name) {
-		t.replan(t.objects.deleteSlice(types.NamespacedName{Namespace: old.Namespace, Name: old.Name}))
+		t.mark(t.objects.deleteSlice(types.NamespacedName{Namespace: old.Namespace, Name: old.Name}))
 	}
 	from, to := t.objects.putSlice(sl)
-	t.replan(from)
-	t.replan(to)
-	t.claims.settle()
+	t.mark(from)
+	t.mark(to)
 }
 
 // OnEndpointSliceDelete deletes the EndpointSlice namespace/name from the
@@ -202,8 +204,7 @@ func (t *Tracker) OnEndpointSliceUpdate(old, sl *discovery.EndpointSlice) {
 func (t *Tracker) OnEndpointSliceDelete(namespace, name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.replan(t.objects.deleteSlice(types.NamespacedName{Namespace: namespace, Name: name}))
-	t.claims.settle()
+	t.mark(t.objects.deleteSlice(types.NamespacedName{Namespace: namespace, Name: name}))
 }
 
 // Snapshot returns what changed in the plan since the previous Snapshot
@@ -218,6 +219,7 @@ func (t *Tracker) Snapshot() Snapshot {
 	ready := t.ready()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.flush()
 	ch := t.log.take(&t.claims)
 	return Snapshot{Changes: ch, t: t, step: t.plans.next(&ch, &t.log), ready: ready,
 		network: t.node.NetworkName, version: t.node.version}
@@ -304,20 +306,49 @@ func (s Snapshot) Plan() Plan {
 	return s.t.plans.plan(s.step, &s.t.claims, &s.t.log)
 }
 
+// mark notes that st's Service must be re-planned (nil: nothing to do).
+// The Tracker re-plans the marked Services at the next Snapshot (flush):
+// an event costs filing its object, and a Service changed by several
+// events before a Snapshot is planned once. Until then the claims, the
+// change log and every Snapshot's plan and lookups stay what they were
+// at the latest Snapshot, which is what they must give.
+func (t *Tracker) mark(st *serviceState) {
+	if st != nil && !st.pending {
+		st.pending = true
+		t.pending = append(t.pending, st)
+	}
+}
+
+// flush re-plans the marked Services and settles the claims.
+func (t *Tracker) flush() {
+	if len(t.pending) == 0 {
+		return
+	}
+	for _, st := range t.pending {
+		st.pending = false
+		t.replan(st)
+	}
+	clear(t.pending)
+	t.pending = t.pending[:0]
+	if cap(t.pending) > 4096 {
+		t.pending = nil // a large batch's: do not keep the room
+	}
+	t.claims.settle()
+}
+
 // replan plans st's Service alone and replaces its output in the claims.
 // The caller settles the claims.
 func (t *Tracker) replan(st *serviceState) {
 	if st == nil {
 		return
 	}
-	old := st.out
+	old, same := st.out, st.svc != nil && st.planned == st.svc
 	st.out = serviceOutput{}
 	if st.svc != nil {
-		c := computer{node: t.node}
-		c.service(st.svc, st.slices)
-		st.out = newServiceOutput(&c)
+		st.out = t.planner.plan(t.node, st, &old)
 	}
-	t.claims.replace(st, &old, &st.out)
+	st.planned = st.svc
+	t.claims.replace(st, &old, &st.out, same)
 	t.objects.forgetIfEmpty(st)
 }
 
@@ -327,7 +358,7 @@ func (t *Tracker) rebuild() {
 	t.log.rememberAll(&t.claims)
 	t.claims.reset(t.node, &t.log)
 	for _, st := range t.objects.inOrder() {
-		st.out = serviceOutput{} // its claims went with the old maps
+		st.out, st.planned = serviceOutput{}, nil // its claims went with the old maps
 		t.replan(st)
 	}
 	t.claims.settle()

@@ -168,6 +168,57 @@ func benchSliceUpdate(b *testing.B, withPlan bool) {
 	f.tr.Snapshot()
 }
 
+// BenchmarkTrackerSliceUpdates1000: 1,000 EndpointSlice updates, each of a
+// slice picked at random from 2,000 (so that some Services change more
+// than once), then one Snapshot, its Changes only: the Tracker's part of
+// hnsadapter's BenchmarkEventsToSync10k. events-ms and snapshot-ms split
+// the op (events only file the slices; Snapshot plans).
+func BenchmarkTrackerSliceUpdates1000(b *testing.B) {
+	f := loadFixture(b)
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 2000
+	orig := make([]*discovery.EndpointSlice, 0, n)
+	alt := make([]*discovery.EndpointSlice, 0, n)
+	seen := map[*discovery.EndpointSlice]bool{}
+	for len(orig) < n {
+		s := f.slices[r.IntN(len(f.slices))]
+		if !seen[s] {
+			seen[s] = true
+			orig, alt = append(orig, s), append(alt, mutateSlice(r, s, benchShape))
+		}
+	}
+	flipped := make([]bool, n)
+	f.tr.Snapshot()
+	var events, snap time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		for range 1000 {
+			j := r.IntN(n)
+			from, to := orig[j], alt[j]
+			if flipped[j] {
+				from, to = to, from
+			}
+			f.tr.OnEndpointSliceUpdate(from, to)
+			flipped[j] = !flipped[j]
+		}
+		t1 := time.Now()
+		f.tr.Snapshot()
+		events, snap = events+t1.Sub(t0), snap+time.Since(t1)
+	}
+	b.StopTimer()
+	f.report(b)
+	b.ReportMetric(float64(events.Microseconds())/1e3/float64(b.N), "events-ms")
+	b.ReportMetric(float64(snap.Microseconds())/1e3/float64(b.N), "snapshot-ms")
+	for j := range flipped {
+		if flipped[j] {
+			f.tr.OnEndpointSliceUpdate(alt[j], orig[j])
+		}
+	}
+	f.tr.Snapshot()
+}
+
 // newService is a NodePort Service beside genCluster's, with a slice of
 // ten endpoints spread over the nodes.
 func newService(i int) (*corev1.Service, *discovery.EndpointSlice) {

@@ -14,6 +14,9 @@ import (
 type changeLog struct {
 	tracking bool
 	values   // what was noted since the last Snapshot
+	// listed holds values' notes too, in the order noted: take and
+	// detach walk these short lists rather than the maps.
+	listed notes
 }
 
 // values are the values some keys, IPs and diagnostics had at one
@@ -32,6 +35,7 @@ func (l *changeLog) noteLB(k Key, before *LoadBalancer) {
 		}
 		if _, ok := l.lbs[k]; !ok {
 			l.lbs[k] = before
+			l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, before})
 		}
 	}
 }
@@ -44,6 +48,7 @@ func (l *changeLog) noteEndpoint(ip netip.Addr, before endpointState) {
 		}
 		if _, ok := l.eps[ip]; !ok {
 			l.eps[ip] = before
+			l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, before})
 		}
 	}
 }
@@ -56,6 +61,7 @@ func (l *changeLog) noteDiag(d Diagnostic, before bool) {
 		}
 		if _, ok := l.diags[d]; !ok {
 			l.diags[d] = before
+			l.listed.diags = append(l.listed.diags, note[Diagnostic, bool]{d, before})
 		}
 	}
 }
@@ -87,36 +93,49 @@ func (l *changeLog) take(c *claims) Changes {
 		return everything(c)
 	}
 	var ch Changes
-	for k, before := range l.lbs {
+	for i, n := range l.listed.lbs {
+		k, before, left := n.key, n.val, len(l.listed.lbs)-i
 		switch now := c.winner(k); {
 		case before == nil && now != nil:
-			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *now)
+			ch.AddedLoadBalancers = appendSized(ch.AddedLoadBalancers, *now, left)
 		case before != nil && now == nil:
-			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, before.Key())
+			ch.RemovedLoadBalancers = appendSized(ch.RemovedLoadBalancers, before.Key(), left)
 		case before != nil && now != nil && !equalLoadBalancers(before, now):
-			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *now)
+			ch.UpdatedLoadBalancers = appendSized(ch.UpdatedLoadBalancers, *now, left)
 		}
 	}
-	for ip, before := range l.eps {
+	for i, n := range l.listed.eps {
+		ip, before, left := n.key, n.val, len(l.listed.eps)-i
 		switch now := c.endpoint(ip); {
 		case !before.ok && now.ok:
-			ch.AddedEndpoints = append(ch.AddedEndpoints, now.ep)
+			ch.AddedEndpoints = appendSized(ch.AddedEndpoints, now.ep, left)
 		case before.ok && !now.ok:
-			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ip)
+			ch.RemovedEndpoints = appendSized(ch.RemovedEndpoints, ip, left)
 		case before.ok && now.ok && before.ep != now.ep:
-			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.ep)
+			ch.UpdatedEndpoints = appendSized(ch.UpdatedEndpoints, now.ep, left)
 		}
 	}
-	for d, before := range l.diags {
+	for i, n := range l.listed.diags {
+		d, before, left := n.key, n.val, len(l.listed.diags)-i
 		switch now := c.diags[d] > 0; {
 		case !before && now:
-			ch.AddedDiagnostics = append(ch.AddedDiagnostics, d)
+			ch.AddedDiagnostics = appendSized(ch.AddedDiagnostics, d, left)
 		case before && !now:
-			ch.RemovedDiagnostics = append(ch.RemovedDiagnostics, d)
+			ch.RemovedDiagnostics = appendSized(ch.RemovedDiagnostics, d, left)
 		}
 	}
 	ch.sort()
 	return ch
+}
+
+// appendSized appends v to list, which it makes on first use with room
+// for what is left to look at (at most 64): one allocation for the few
+// changes of a Snapshot, amortised growth for many.
+func appendSized[T any](list []T, v T, left int) []T {
+	if list == nil {
+		list = make([]T, 0, min(left, 64))
+	}
+	return append(list, v)
 }
 
 // reset starts a new log, reusing the maps.
@@ -125,12 +144,15 @@ func (l *changeLog) reset() {
 	l.lbs = resetMap(l.lbs)
 	l.eps = resetMap(l.eps)
 	l.diags = resetMap(l.diags)
+	l.listed.lbs = resetList(l.listed.lbs)
+	l.listed.eps = resetList(l.listed.eps)
+	l.listed.diags = resetList(l.listed.diags)
 }
 
 // detach returns the log's notes as lists, which cost less to keep than
-// the maps, and starts a new log.
-func (l *changeLog) detach() notes {
-	n := notes{lbs: listNotes(l.lbs), eps: listNotes(l.eps), diags: listNotes(l.diags)}
+// the maps, in lbRoom and epRoom when they fit, and starts a new log.
+func (l *changeLog) detach(lbRoom []note[Key, *LoadBalancer], epRoom []note[netip.Addr, endpointState]) notes {
+	n := notes{lbs: copyNotes(lbRoom, l.listed.lbs), eps: copyNotes(epRoom, l.listed.eps), diags: copyNotes(nil, l.listed.diags)}
 	l.reset()
 	return n
 }
@@ -147,15 +169,16 @@ type note[K comparable, V any] struct {
 	val V
 }
 
-func listNotes[K comparable, V any](m map[K]V) []note[K, V] {
-	if len(m) == 0 {
+// copyNotes copies ns into room (empty) when they fit, else into a list
+// of their own; nil when there are none.
+func copyNotes[K comparable, V any](room, ns []note[K, V]) []note[K, V] {
+	if len(ns) == 0 {
 		return nil
 	}
-	out := make([]note[K, V], 0, len(m))
-	for k, v := range m {
-		out = append(out, note[K, V]{k, v})
+	if cap(room) < len(ns) {
+		room = make([]note[K, V], 0, len(ns))
 	}
-	return out
+	return append(room, ns...)
 }
 
 // everything returns the whole plan the claims hold as added, sorted.
@@ -199,10 +222,22 @@ func everything(c *claims) Changes {
 	return ch
 }
 
+// resetMap empties m for reuse, or drops it when it is large (a node
+// change's): a batch of a few thousand events' changes keeps its maps,
+// rather than growing them again for the next batch.
 func resetMap[K comparable, V any](m map[K]V) map[K]V {
-	if len(m) > 1024 {
+	if len(m) > 4096 {
 		return nil
 	}
 	clear(m)
 	return m
+}
+
+// resetList is resetMap for a list of notes.
+func resetList[T any](l []T) []T {
+	if cap(l) > 4096 {
+		return nil
+	}
+	clear(l)
+	return l[:0]
 }

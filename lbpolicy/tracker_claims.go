@@ -45,8 +45,10 @@ type claims struct {
 	// Keys and IPs touched since the last settle (IPs possibly more than
 	// once: settle drops repeats).
 	epoch       uint64
-	touchedKeys []Key
-	touchedIPs  []netip.Addr
+	touchedKeys []keyTouch
+	touchedIPs  []ipTouch
+	states      []*ipState // settle's scratch: touchedIPs' states
+	msgBuf      []byte     // scratch room for conflictDiags
 }
 
 // keyState is one load-balancer key.
@@ -185,47 +187,122 @@ func (c *claims) reset(n *node, log *changeLog) {
 }
 
 // replace replaces svc's claims from its old output with those of out.
-// The caller settles.
-func (c *claims) replace(svc *serviceState, old, out *serviceOutput) {
-	// New diagnostics first, so that those the Service keeps never leave
-	// the multiset.
-	for _, d := range out.diags {
-		c.addDiag(d)
+// Lists out shares with old (the planner keeps what did not change) claim
+// nothing anew. When the Service is the one old was planned from (same)
+// and its load balancers keep their keys and what orders their claims,
+// each claim is updated in place. The caller settles.
+func (c *claims) replace(svc *serviceState, old, out *serviceOutput, same bool) {
+	if !sameList(old.diags, out.diags) {
+		// New diagnostics first, so that those the Service keeps never
+		// leave the multiset.
+		for _, d := range out.diags {
+			c.addDiag(d)
+		}
+		for _, d := range old.diags {
+			c.removeDiag(d)
+		}
 	}
-	for _, d := range old.diags {
-		c.removeDiag(d)
+	if !sameList(old.endpoints, out.endpoints) {
+		for i := range old.endpoints {
+			c.unclaimEndpoint(svc, i, old.endpoints[i].ep.IP)
+		}
+		for i := range out.endpoints {
+			c.claimEndpoint(epClaim{svc: svc, idx: i}, out.endpoints[i].ep.IP)
+		}
 	}
-	for i := range old.endpoints {
-		c.unclaimEndpoint(svc, i, old.endpoints[i].ep.IP)
+	switch {
+	case sameList(old.lbs, out.lbs):
+	case same && sameClaimOrder(old.lbs, out.lbs) && len(svc.keyStates) == len(out.lbs):
+		for i := range out.lbs {
+			c.reclaimLB(svc, i, svc.keyStates[i], &out.lbs[i])
+		}
+	default:
+		for i := range old.lbs {
+			c.unclaimLB(svc, old.lbs[i].Key())
+		}
+		// The claims read svc's output: out must be it.
+		svc.keyStates = svc.keyStates[:0]
+		for i := range out.lbs {
+			ks := c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
+			svc.keyStates = append(svc.keyStates, ks)
+		}
+		if len(svc.keyStates) == 0 {
+			svc.keyStates = nil
+		}
 	}
-	for i := range out.endpoints {
-		c.claimEndpoint(epClaim{svc: svc, idx: i}, out.endpoints[i].ep.IP)
+}
+
+// sameList reports whether a and b are the same list (not merely equal).
+func sameList[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// sameClaimOrder reports whether a Service's new load balancers claim
+// the keys its old ones did, one for one, and would be ordered among the
+// claims on them as the old ones are (compareLBClaims: by kind, Service
+// and port name; the Service's creation time is unchanged).
+func sameClaimOrder(old, lbs []LoadBalancer) bool {
+	if len(old) != len(lbs) {
+		return false
 	}
-	for i := range old.lbs {
-		c.unclaimLB(svc, old.lbs[i].Key())
+	for i := range lbs {
+		a, b := &old[i], &lbs[i]
+		if a.Kind != b.Kind || a.Service != b.Service || a.Port != b.Port || a.Key() != b.Key() {
+			return false
+		}
 	}
-	// The claims read svc's output: out must be it.
-	for i := range out.lbs {
-		c.claimLB(out.lbs[i].Key(), lbClaim{svc: svc, idx: i, lb: &out.lbs[i]})
+	return true
+}
+
+// reclaimLB points svc's claim idx, on lb's key (whose state is ks), at
+// lb.
+func (c *claims) reclaimLB(svc *serviceState, idx int, ks *keyState, lb *LoadBalancer) {
+	for j := range ks.claims {
+		if cl := &ks.claims[j]; cl.svc == svc && cl.idx == idx {
+			cl.lb = lb
+			c.touchKey(lb.Key(), ks)
+			return
+		}
 	}
+	svc.keyStates[idx] = c.claimLB(lb.Key(), lbClaim{svc: svc, idx: idx, lb: lb}) // not claimed: never so
 }
 
 func (c *claims) touchKey(k Key, ks *keyState) {
 	if ks.epoch != c.epoch {
 		ks.epoch = c.epoch
-		c.touchedKeys = append(c.touchedKeys, k)
+		c.touchedKeys = append(c.touchedKeys, keyTouch{k, ks})
 	}
 }
 
-// touchIP notes ip for settle, which drops repeats: an IP state has no
+// keyTouch is a key touched since the last settle and its state, which
+// stays in c.keys until settleKey drops it.
+type keyTouch struct {
+	k  Key
+	ks *keyState
+}
+
+// ipTouch is an IP touched since the last settle, and how its count of
+// winning load balancers with it as remote backend changes: settle
+// applies the changes of each IP at once, with one look-up.
+type ipTouch struct {
+	ip    netip.Addr
+	delta int32
+}
+
+// touchIP notes ip for settle, which merges repeats: an IP state has no
 // room for an epoch.
-func (c *claims) touchIP(ip netip.Addr) {
-	if n := len(c.touchedIPs); n == 0 || c.touchedIPs[n-1] != ip {
-		c.touchedIPs = append(c.touchedIPs, ip)
+func (c *claims) touchIP(ip netip.Addr) { c.touchIPBy(ip, 0) }
+
+func (c *claims) touchIPBy(ip netip.Addr, delta int32) {
+	if n := len(c.touchedIPs); n > 0 && c.touchedIPs[n-1].ip == ip {
+		c.touchedIPs[n-1].delta += delta
+		return
 	}
+	c.touchedIPs = append(c.touchedIPs, ipTouch{ip, delta})
 }
 
-func (c *claims) claimLB(k Key, cl lbClaim) {
+// claimLB adds cl to k's claims and returns k's state.
+func (c *claims) claimLB(k Key, cl lbClaim) *keyState {
 	ks := c.keys[k]
 	if ks == nil {
 		ks = &keyState{}
@@ -240,6 +317,7 @@ func (c *claims) claimLB(k Key, cl lbClaim) {
 	}
 	ks.claims = slices.Insert(ks.claims, i, cl)
 	c.touchKey(k, ks)
+	return ks
 }
 
 // unclaimLB drops every claim of svc on k.
@@ -287,11 +365,10 @@ func (c *claims) unclaimEndpoint(svc *serviceState, idx int, ip netip.Addr) {
 	c.touchIP(ip)
 }
 
-// remoteClaim counts a winning load balancer's remote backend in or out.
+// remoteClaim counts a winning load balancer's remote backend in or out
+// (at the next settle).
 func (c *claims) remoteClaim(ip netip.Addr, delta int) {
-	st := c.ipState(ip)
-	st.remotes += int32(delta)
-	c.touchIP(ip)
+	c.touchIPBy(ip, int32(delta))
 }
 
 func (c *claims) addDiag(d Diagnostic) {
@@ -339,38 +416,72 @@ func (c *claims) replaceDiags(old, now []Diagnostic) {
 // settle brings the touched keys, then the touched IPs (which winning load
 // balancers' remote backends may have touched), up to date.
 func (c *claims) settle() {
-	for _, k := range c.touchedKeys {
-		c.settleKey(k)
+	for _, t := range c.touchedKeys {
+		c.settleKey(t.k, t.ks)
 	}
+	clear(c.touchedKeys)
 	c.touchedKeys = c.touchedKeys[:0]
-	if len(c.touchedIPs) > 1 {
-		slices.SortFunc(c.touchedIPs, netip.Addr.Compare)
-		c.touchedIPs = slices.Compact(c.touchedIPs)
+	touched := c.mergeTouchedIPs()
+	fresh := freshRemotes{eps: c.remoteEndpoints(touched, c.states)}
+	for i, t := range touched {
+		if c.states[i] != nil {
+			c.settleIP(t.ip, c.states[i], &fresh)
+		}
 	}
-	fresh := freshRemotes{eps: c.remoteEndpoints(c.touchedIPs)}
-	for _, ip := range c.touchedIPs {
-		c.settleIP(ip, &fresh)
-	}
-	c.touchedIPs = c.touchedIPs[:0]
+	clear(c.states)
+	c.touchedIPs, c.states = c.touchedIPs[:0], c.states[:0]
 	if cap(c.touchedIPs) > 4096 || cap(c.touchedKeys) > 4096 {
-		c.touchedIPs, c.touchedKeys = nil, nil // after a rebuild: do not keep the room
+		// After a rebuild: do not keep the room.
+		c.touchedIPs, c.touchedKeys, c.states = nil, nil, nil
 	}
 	c.epoch++
+}
+
+// mergeTouchedIPs sorts the touched IPs, merges repeats, applies their
+// remote backend counts and returns them, with their states in c.states
+// (nil for an IP that has none: touched by an endpoint claim that found
+// nothing to drop).
+func (c *claims) mergeTouchedIPs() []ipTouch {
+	ts := c.touchedIPs
+	if len(ts) > 1 {
+		slices.SortFunc(ts, func(a, b ipTouch) int { return a.ip.Compare(b.ip) })
+		w := 0
+		for _, t := range ts[1:] {
+			if t.ip == ts[w].ip {
+				ts[w].delta += t.delta
+				continue
+			}
+			w++
+			ts[w] = t
+		}
+		ts = ts[:w+1]
+	}
+	for _, t := range ts {
+		st := c.ips[t.ip]
+		if st == nil && t.delta != 0 {
+			st = c.ipState(t.ip)
+		}
+		if st != nil {
+			st.remotes += t.delta
+		}
+		c.states = append(c.states, st)
+	}
+	return ts
 }
 
 // remoteEndpoints makes, in IP order, the remote endpoints that settleIP
 // will need for ips (sorted): those of IPs whose endpoint becomes a remote
 // backend's. When there are many (a new slice's), they are made at once,
 // with one string for all their MACs; else settleIP makes each.
-func (c *claims) remoteEndpoints(ips []netip.Addr) []Endpoint {
+func (c *claims) remoteEndpoints(ips []ipTouch, states []*ipState) []Endpoint {
 	const few = 8
 	if len(ips) < few {
 		return nil
 	}
 	need := make([]netip.Addr, 0, len(ips))
-	for _, ip := range ips {
-		if st := c.ips[ip]; st != nil && st.remotes > 0 && !st.curRemote {
-			need = append(need, ip)
+	for i, t := range ips {
+		if st := states[i]; st != nil && st.remotes > 0 && !st.curRemote {
+			need = append(need, t.ip)
 		}
 	}
 	if len(need) < few {
@@ -413,35 +524,62 @@ func (f *freshRemotes) take(ip netip.Addr) (Endpoint, bool) {
 	return Endpoint{}, false
 }
 
-func (c *claims) settleKey(k Key) {
-	ks := c.keys[k]
+func (c *claims) settleKey(k Key, ks *keyState) {
 	var win *LoadBalancer
 	var winRemotes remoteView
-	var diags []Diagnostic
 	if len(ks.claims) > 0 {
 		win, winRemotes = ks.claims[0].lb, ks.claims[0].remotes()
-		for _, cl := range ks.claims[1:] {
-			if d, ok := frontendConflict(win, cl.lb); ok {
-				diags = append(diags, d)
-			}
-		}
 	}
 	if win != ks.win {
 		c.log.noteLB(k, ks.win)
 		diffRemotes(ks.winView(), winRemotes, c.remoteClaim)
 		ks.win, ks.winRemotes, ks.winAll = win, winRemotes.ips, winRemotes.backends != nil
 	}
-	if len(diags) > 0 || ks.hasDiags {
-		c.replaceDiags(c.keyDiags[k], diags)
-		if ks.hasDiags = len(diags) > 0; ks.hasDiags {
-			c.keyDiags[k] = diags
-		} else {
-			delete(c.keyDiags, k)
+	if len(ks.claims) > 1 || ks.hasDiags {
+		old := c.keyDiags[k]
+		if diags, changed := c.conflictDiags(ks.claims, old); changed {
+			c.replaceDiags(old, diags)
+			if ks.hasDiags = len(diags) > 0; ks.hasDiags {
+				c.keyDiags[k] = diags
+			} else {
+				delete(c.keyDiags, k)
+			}
 		}
 	}
 	if len(ks.claims) == 0 {
 		delete(c.keys, k)
 	}
+}
+
+// conflictDiags returns the conflict diagnostics of the claims on one key
+// (frontendConflict's, for each claim after the winner) and whether they
+// differ from old, the key's as last settled. When they do not, it
+// allocates nothing: a key's losers are usually the same from one settle
+// to the next.
+func (c *claims) conflictDiags(cls []lbClaim, old []Diagnostic) ([]Diagnostic, bool) {
+	if len(cls) == 0 {
+		return nil, len(old) > 0
+	}
+	win, j, same := cls[0].lb, 0, true
+	for i := 1; i < len(cls) && same; i++ {
+		if !conflicts(win, cls[i].lb) {
+			continue
+		}
+		if same = j < len(old); same {
+			same, c.msgBuf = isConflict(&old[j], win, cls[i].lb, c.msgBuf)
+			j++
+		}
+	}
+	if same && j == len(old) {
+		return old, false
+	}
+	var diags []Diagnostic
+	for _, cl := range cls[1:] {
+		if d, ok := frontendConflict(win, cl.lb); ok {
+			diags = append(diags, d)
+		}
+	}
+	return diags, true
 }
 
 // diffRemotes calls claim(ip, -1) for the IPs only in old and claim(ip, +1)
@@ -473,8 +611,7 @@ func diffRemotes(old, new remoteView, claim func(netip.Addr, int)) {
 	}
 }
 
-func (c *claims) settleIP(ip netip.Addr, fresh *freshRemotes) {
-	st := c.ips[ip]
+func (c *claims) settleIP(ip netip.Addr, st *ipState, fresh *freshRemotes) {
 	rec := st.recorded()
 	var cur endpointState
 	var diags []Diagnostic

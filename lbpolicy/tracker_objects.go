@@ -24,9 +24,17 @@ type objects struct {
 // gave.
 type serviceState struct {
 	key    types.NamespacedName
+	object string // "Service ns/name", made once
 	svc    *corev1.Service
 	slices []*discovery.EndpointSlice // sorted by name
 	out    serviceOutput
+	// planned is the Service out was planned from: while it is svc, the
+	// claims' order need not be decided again.
+	planned *corev1.Service
+	// keyStates are the states of the keys out's load balancers claim, in
+	// their order (claims.replace).
+	keyStates []*keyState
+	pending   bool // in the Tracker's pending list (Tracker.mark)
 }
 
 // serviceOutput is what computer.service produced for one Service: never
@@ -41,29 +49,6 @@ type serviceOutput struct {
 	remotes   [][]netip.Addr
 	endpoints []endpointCandidate
 	diags     []Diagnostic
-}
-
-// newServiceOutput returns c's output, for a Tracker to keep: remote
-// backend lists that repeat all the backends' IPs are dropped (the
-// computer makes none where every endpoint is remote; where some are
-// dropped for their port, it may), and the load balancers are cut to
-// their number.
-func newServiceOutput(c *computer) serviceOutput {
-	out := serviceOutput{lbs: c.lbs, remotes: c.remotes, endpoints: c.endpoints, diags: c.diags}
-	if cap(out.lbs) > len(out.lbs) {
-		out.lbs = append([]LoadBalancer(nil), out.lbs...)
-	}
-	all := true
-	for i, rs := range out.remotes {
-		if len(rs) > 0 && sameIPs(rs, out.lbs[i].Backends) {
-			out.remotes[i] = nil
-		}
-		all = all && out.remotes[i] == nil
-	}
-	if all {
-		out.remotes = nil
-	}
-	return out
 }
 
 // remotesOf returns load balancer i's remote backends.
@@ -105,7 +90,7 @@ func newObjects() objects {
 func (o *objects) state(key types.NamespacedName) *serviceState {
 	st := o.services[key]
 	if st == nil {
-		st = &serviceState{key: key}
+		st = &serviceState{key: key, object: "Service " + key.Namespace + "/" + key.Name}
 		o.services[key] = st
 	}
 	return st
@@ -173,7 +158,10 @@ func (o *objects) putSlice(sl *discovery.EndpointSlice) (from, to *serviceState)
 	}
 	entry := sliceEntry{obj: sl}
 	if hasOwner {
-		to = o.state(owner)
+		to = old.owner
+		if to == nil || to.key != owner {
+			to = o.state(owner)
+		}
 		to.putSlice(sl)
 		entry.owner = to
 	}

@@ -49,6 +49,10 @@ type planStep struct {
 	// in between, with the values at this Snapshot.
 	next  *planStep
 	after notes
+	// Room for after's notes of a Snapshot that follows one event, made
+	// with the step rather than apart.
+	lbRoom [2]note[Key, *LoadBalancer]
+	epRoom [2]note[netip.Addr, endpointState]
 }
 
 // keySet holds keys, IPs and diagnostics.
@@ -117,7 +121,7 @@ func (c *planCache) next(ch *Changes, log *changeLog) *planStep {
 	if c.latest.built {
 		log.reset() // no plan will need the log
 	} else {
-		c.latest.next, c.latest.after = s, log.detach()
+		c.latest.next, c.latest.after = s, log.detach(c.latest.lbRoom[:0], c.latest.epRoom[:0])
 	}
 	c.latest = s
 	return s
@@ -134,9 +138,9 @@ func (c *planCache) plan(s *planStep, cl *claims, log *changeLog) Plan {
 	j := s
 	for !j.built {
 		if j == c.latest {
-			then.lbs = addFirst(then.lbs, listNotes(log.lbs))
-			then.eps = addFirst(then.eps, listNotes(log.eps))
-			then.diags = addFirst(then.diags, listNotes(log.diags))
+			then.lbs = addFirst(then.lbs, log.listed.lbs)
+			then.eps = addFirst(then.eps, log.listed.eps)
+			then.diags = addFirst(then.diags, log.listed.diags)
 			break
 		}
 		then.lbs = addFirst(then.lbs, j.after.lbs)

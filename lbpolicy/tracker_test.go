@@ -1132,3 +1132,48 @@ func TestTrackerRenames(t *testing.T) {
 		t.Errorf("want default/b's ClusterIP load balancer, got %v", lbSummary(h.prev))
 	}
 }
+
+// TestTrackerSnapshotBeforePendingEvents: events after a Snapshot wait for
+// the next one to be planned; meanwhile the earlier Snapshot's plan and
+// lookups are still its own, and the next Snapshot has every event.
+func TestTrackerSnapshotBeforePendingEvents(t *testing.T) {
+	node := overlay()
+	web := service("web", clusterIPs("10.96.0.10"), svcType(corev1.ServiceTypeNodePort), ports(tcpPort("http", 80, 30080)))
+	sl1 := v4slice("web", 8080, ep{ip: "10.244.2.20", node: "win-2"})
+	sl2 := v4slice("web", 8080, ep{ip: "10.244.3.30", node: "win-3"})
+	sl3 := v4slice("web", 8080, ep{ip: "10.244.3.31", node: "win-3"})
+	tr, err := lbpolicy.NewTracker(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.OnServiceAdd(web)
+	tr.OnEndpointSliceAdd(sl1)
+	first := tr.Snapshot()
+	// The same Service changed twice, and a new one, before any Snapshot.
+	tr.OnEndpointSliceUpdate(sl1, sl2)
+	tr.OnEndpointSliceUpdate(sl2, sl3)
+	other := service("other", clusterIPs("10.96.0.11"), ports(tcpPort("http", 80, 0)))
+	tr.OnServiceAdd(other)
+
+	want := mustCompute(t, node, []*corev1.Service{web}, sl1)
+	if diff := cmp.Diff(want, first.Plan(), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("the first Snapshot's plan, with events pending (-Compute +Snapshot):\n%s", diff)
+	}
+	for _, lb := range want.LoadBalancers {
+		if got, ok := first.LoadBalancer(lb.Key()); !ok || !reflect.DeepEqual(*got, lb) {
+			t.Errorf("first.LoadBalancer(%v) = %v, %v; want %v", lb.Key(), got, ok, lb)
+		}
+	}
+	if _, ok := first.Endpoint(addr("10.244.3.31")); ok {
+		t.Errorf("the first Snapshot has the endpoint of a later event")
+	}
+
+	second := tr.Snapshot()
+	want2 := mustCompute(t, node, []*corev1.Service{web, other}, sl3)
+	if diff := cmp.Diff(want2, second.Plan(), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("the second Snapshot's plan (-Compute +Snapshot):\n%s", diff)
+	}
+	if diff := cmp.Diff(want2, second.Changes.Apply(first.Plan()), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("the first plan with the second Snapshot's changes applied (-Compute +applied):\n%s", diff)
+	}
+}

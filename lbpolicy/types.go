@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hnslb/hnslb/sourcevip"
@@ -264,11 +265,28 @@ func (lb *LoadBalancer) Key() Key {
 
 // String renders the key as "IPv4/10.96.0.10/TCP/80" ("*" for no VIP).
 func (k Key) String() string {
-	vip := "*"
+	var buf [64]byte
+	return string(k.append(buf[:0]))
+}
+
+// append appends k.String() to b.
+func (k Key) append(b []byte) []byte {
+	b = append(b, k.Family...)
+	b = append(b, '/')
 	if k.VIP.IsValid() {
-		vip = k.VIP.String()
+		b = k.VIP.AppendTo(b)
+	} else {
+		b = append(b, '*')
 	}
-	return fmt.Sprintf("%s/%s/%s/%d", k.Family, vip, k.Protocol, k.Port)
+	b = append(b, '/')
+	switch k.Protocol {
+	case ProtocolTCP, ProtocolUDP:
+		b = append(b, k.Protocol.String()...)
+	default:
+		b = strconv.AppendUint(b, uint64(k.Protocol), 10)
+	}
+	b = append(b, '/')
+	return strconv.AppendUint(b, uint64(k.Port), 10)
 }
 
 // Compare orders keys: IPv4 before IPv6, then by VIP (none first), protocol

@@ -61,6 +61,16 @@ func NewOverlay(nodeIP, sourceVIP netip.Addr, hostMAC string, subnets []Subnet) 
 	}
 	slices.Sort(n.lengths)
 	slices.Reverse(n.lengths)
+	for pa := range n.providers4 {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], pa)
+		_, in := n.containing(netip.AddrFrom4(b))
+		n.providerInSubnet = n.providerInSubnet || in
+	}
+	for pa := range n.providers {
+		_, in := n.containing(pa)
+		n.providerInSubnet = n.providerInSubnet || in
+	}
 	return n
 }
 
@@ -116,11 +126,12 @@ func (n *Network) ForcesNodeIP(remoteBackend netip.Addr) bool {
 	if !n.overlay {
 		return false
 	}
-	if n.isProvider(remoteBackend) {
+	// Most backends are pods in a remote subnet, which no provider
+	// address is in: one look-up.
+	if _, inSubnet := n.containing(remoteBackend); !inSubnet {
 		return true
 	}
-	_, inSubnet := n.containing(remoteBackend)
-	return !inSubnet
+	return n.providerInSubnet && n.isProvider(remoteBackend)
 }
 
 // SourceVIP returns the SourceVIP of a load balancer whose remote (non-local)

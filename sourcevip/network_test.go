@@ -112,6 +112,10 @@ func TestSourceVIP(t *testing.T) {
 }
 
 func TestForcesNodeIP(t *testing.T) {
+	providerInSubnet := sourcevip.NewOverlay(nodeIP, sourceVIP, hostMAC, []sourcevip.Subnet{
+		{Prefix: p("10.244.2.0/24"), ProviderAddress: a("10.0.0.5")},
+		{Prefix: p("10.244.3.0/24"), ProviderAddress: a("10.244.2.9")},
+	})
 	tests := []struct {
 		name    string
 		network *sourcevip.Network
@@ -125,6 +129,10 @@ func TestForcesNodeIP(t *testing.T) {
 		{"this node's IP is outside every remote subnet", overlay(), nodeIP, true},
 		{"other family", overlay(), a("fd00:244:1::5"), true},
 		{"invalid", overlay(), netip.Addr{}, true},
+		// A provider address inside a remote subnet (a node whose IP is in
+		// another node's pod subnet) still forces the node IP.
+		{"a remote node's IP inside a remote subnet", providerInSubnet, a("10.244.2.9"), true},
+		{"a pod beside it", providerInSubnet, a("10.244.2.8"), false},
 		{"L2Bridge: external", sourcevip.NewL2Bridge(nodeIP), a("203.0.113.9"), false},
 		{"L2Bridge: a node's IP", sourcevip.NewL2Bridge(nodeIP), a("10.0.0.3"), false},
 	}

@@ -40,6 +40,10 @@ type Network struct {
 	// reason.
 	byPrefix  map[netip.Prefix]netip.Addr
 	byPrefix4 map[uint64]netip.Addr
+	// providerInSubnet is set when a provider address lies in a remote
+	// subnet: only then can a backend in one be a provider address, and
+	// ForcesNodeIP need look it up.
+	providerInSubnet bool
 }
 
 // Endpoint is an HNS endpoint the plan needs HNS to hold: a remote endpoint
