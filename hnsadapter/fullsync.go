@@ -86,8 +86,10 @@ func (s *syncRun) runFull(ctx context.Context) error {
 	// From here on the sync proceeds: state may change.
 	r.objects.begin()
 	wants := s.planEndpoints()
-	r.full.take(s, len(wants), len(l.eps))
 	s.rebuildView(l, rec, wants)
+	if s.idx.eps == nil && s.v.byIP() != nil { // wants sorted by IP, beside the list's
+		s.dense = r.full.take(wants, s.v.listedEPs)
+	}
 	r.fullNeeded = "" // the view is HNS's again; what this sync finds may set it
 	s.phases(ctx, wants, s.planAllLoadBalancers, s.ownedEndpoints, nil)
 	r.objects.retainSeen()
@@ -95,24 +97,34 @@ func (s *syncRun) runFull(ctx context.Context) error {
 	return nil
 }
 
-// fullScratch holds the maps of a full sync that grow with every endpoint,
-// for the next full sync to empty and reuse: at 100,000 endpoints, making
-// them anew at each sync is most of its garbage.
+// fullScratch is what a full sync that walks the list sorted by IP
+// records per endpoint, by position rather than in maps (at 100,000
+// endpoints, two map writes per endpoint and a map read per backend were a
+// third of a no-op sync), kept for the next full sync to reuse.
 type fullScratch struct {
-	endpoints map[netip.Addr]endpointUse
-	ids       map[string]endpointMarks
+	// ips are the IPs of the plan's endpoints phase 1 looks at, ascending;
+	// ids, beside them, the HNS endpoint each IP's backends use, when
+	// phase 1 found it in the list ("": see syncRun.endpoints).
+	ips []netip.Addr
+	ids []string
+	// used, per position in listed, says whether the plan's backends use
+	// the endpoint.
+	used   []bool
+	listed []hns.HostComputeEndpoint
 }
 
-// take gives s the maps, empty, sized for nIPs endpoint IPs and nIDs HNS
-// endpoints.
-func (sc *fullScratch) take(s *syncRun, nIPs, nIDs int) {
-	if sc.endpoints == nil {
-		sc.endpoints = make(map[netip.Addr]endpointUse, nIPs)
-		sc.ids = make(map[string]endpointMarks, nIDs)
+// take returns sc emptied for wants (sorted by IP) and the list listed.
+func (sc *fullScratch) take(wants []*lbpolicy.Endpoint, listed []hns.HostComputeEndpoint) *fullScratch {
+	sc.ips = sc.ips[:0]
+	for _, w := range wants {
+		sc.ips = append(sc.ips, w.IP.Unmap())
 	}
-	clear(sc.endpoints)
+	sc.ids = slices.Grow(sc.ids[:0], len(wants))[:len(wants)]
 	clear(sc.ids)
-	s.endpoints, s.ids = sc.endpoints, sc.ids
+	sc.used = slices.Grow(sc.used[:0], len(listed))[:len(listed)]
+	clear(sc.used)
+	sc.listed = listed
+	return sc
 }
 
 // lists is what a full sync's lists returned.
@@ -180,7 +192,11 @@ func (s *syncRun) rebuildView(l lists, rec *ownershipRecord, wants []*lbpolicy.E
 		for i := range s.plan.LoadBalancers {
 			keys[s.plan.LoadBalancers[i].Key()] = struct{}{}
 		}
-		s.res.Adopted += r.owned.adopt(s.v, keys, wants, r.opts.ClaimNetwork, l.elsewhere)
+		var sorted *listedByIP
+		if s.idx.eps == nil {
+			sorted = s.v.byIP()
+		}
+		s.res.Adopted += r.owned.adopt(s.v, keys, wants, sorted, r.opts.ClaimNetwork, l.elsewhere)
 		r.started = true
 		r.log.V(1).Info("Adopted HNS objects", "loadBalancers", s.res.Adopted, "ownedEndpoints", len(r.owned.eps),
 			"fromRecord", recorded, "claimNetwork", r.opts.ClaimNetwork)
@@ -280,8 +296,23 @@ func (s *syncRun) planAllLoadBalancers() []lbTask {
 }
 
 // ownedEndpoints returns the IDs of every owned endpoint: phase 3 of a
-// full sync looks at them all.
+// full sync looks at them all. With dense, the listed ones phase 1 found
+// in use are left out: every owned endpoint is in the list (rebuildView
+// prunes the others, and owns only listed ones) or was created by phase
+// 1, which uses it.
 func (s *syncRun) ownedEndpoints() []string {
+	if d := s.dense; d != nil {
+		var ids []string
+		for i := range d.listed {
+			if d.used[i] {
+				continue
+			}
+			if id := idKey(d.listed[i].Id); s.r.owned.ownsEndpoint(id) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
 	ids := make([]string, 0, len(s.r.owned.eps))
 	for id := range s.r.owned.eps {
 		ids = append(ids, id)

@@ -233,7 +233,7 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			continue
 		}
 		ip := b.IP.Unmap()
-		if use, ok := s.endpoints[ip]; ok {
+		if use, ok := s.usedBy(ip); ok {
 			if use.waiting {
 				return nil, true, missing
 			}

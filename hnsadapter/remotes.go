@@ -1,55 +1,107 @@
 package hnsadapter
 
 import (
-	"cmp"
+	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
-// remoteEntry is one remote endpoint of the view, in its by-IP order.
-type remoteEntry struct {
-	ip netip.Addr
-	id string // idKey form
-	ep *hns.HostComputeEndpoint
+// listedEndpoint is one endpoint of the view's list that has an IP, with
+// what matching a plan endpoint reads from it worked out once per list: a
+// full sync then compares fields instead of reading the endpoint's
+// policies again for each of 100,000 plan endpoints.
+type listedEndpoint struct {
+	ip  netip.Addr
+	pa  netip.Addr // its provider address (providerAddress); zero: none
+	mac string
+	id  string // idKey form
+	ep  *hns.HostComputeEndpoint
+	pos int // its index in the list
 }
 
-// remotesByIP returns the view's remote endpoints sorted by IP, then ID,
-// while the view's endpoints are still those of their list (else nil): a
-// full sync walks them beside the plan's endpoints, sorted by IP too,
-// instead of looking each IP up in remoteByIP and each ID in eps. Made
-// once per list: a full sync whose list did not change reuses it.
-func (v *view) remotesByIP() []remoteEntry {
+// listedByIP is the view's list of endpoints sorted by IP, then ID: its
+// remote endpoints, and its local ones.
+type listedByIP struct {
+	remotes, locals []listedEndpoint
+}
+
+// byIP returns the view's endpoints sorted by IP (listedByIP) while they
+// are still those of their list (else nil): a full sync walks them beside
+// the plan's endpoints, sorted by IP too, instead of looking each IP up in
+// remoteByIP and localByIP. Made once per list: a full sync whose list did
+// not change reuses it.
+func (v *view) byIP() *listedByIP {
 	if v.listedEPs == nil || len(v.eps) != len(v.listedEPs) { // changed, or an ID listed twice
 		return nil
 	}
-	if v.remotes != nil || len(v.remoteByIP) == 0 {
-		return v.remotes
+	if v.sorted != nil {
+		return v.sorted
 	}
-	out := make([]remoteEntry, 0, len(v.eps))
+	out := &listedByIP{remotes: make([]listedEndpoint, 0, len(v.listedEPs))}
 	for i := range v.listedEPs {
 		ep := &v.listedEPs[i]
-		if ip, ok := endpointIP(ep); ok && isRemote(ep) {
-			out = append(out, remoteEntry{ip: ip, id: idKey(ep.Id), ep: ep})
+		ip, ok := endpointIP(ep)
+		if !ok {
+			continue
+		}
+		e := listedEndpoint{ip: ip, mac: ep.MacAddress, id: idKey(ep.Id), ep: ep, pos: i}
+		if isRemote(ep) {
+			e.pa = listedProviderAddress(ep)
+			out.remotes = append(out.remotes, e)
+		} else {
+			out.locals = append(out.locals, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b remoteEntry) int { return cmp.Or(a.ip.Compare(b.ip), cmp.Compare(a.id, b.id)) })
-	v.remotes = out
+	sortByIP(out.remotes)
+	sortByIP(out.locals)
+	v.sorted = out
 	return out
 }
 
-// remoteWalk finds, for plan endpoints taken in ascending IP order, the
-// view's remote endpoints with each IP.
-type remoteWalk struct {
-	all []remoteEntry
+// sortByIP sorts es by IP, then ID.
+func sortByIP(es []listedEndpoint) {
+	byIP := func(a, b listedEndpoint) int {
+		if c := a.ip.Compare(b.ip); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	}
+	if !slices.IsSortedFunc(es, byIP) {
+		slices.SortFunc(es, byIP)
+	}
+}
+
+// listedProviderAddress is providerAddress(ep), without decoding JSON
+// when the settings are written as this package writes them
+// (providerAddressSettings): the usual case, read for every remote
+// endpoint of a list.
+func listedProviderAddress(ep *hns.HostComputeEndpoint) netip.Addr {
+	const prefix, suffix = `{"ProviderAddress":"`, `"}`
+	if len(ep.Policies) == 1 && ep.Policies[0].Type == hns.EndpointPolicyProviderAddress {
+		s := ep.Policies[0].Settings
+		if len(s) > len(prefix)+len(suffix) && bytes.HasPrefix(s, []byte(prefix)) && bytes.HasSuffix(s, []byte(suffix)) {
+			if pa, err := netip.ParseAddr(string(s[len(prefix) : len(s)-len(suffix)])); err == nil {
+				return pa.Unmap()
+			}
+		}
+	}
+	return providerAddress(ep)
+}
+
+// ipWalk finds, for plan endpoints taken in ascending IP order, the
+// listed endpoints with each IP.
+type ipWalk struct {
+	all []listedEndpoint
 	at  int
 }
 
 // holding returns the entries with IP ip, which must not be lower than
 // the last one asked for.
-func (w *remoteWalk) holding(ip netip.Addr) []remoteEntry {
+func (w *ipWalk) holding(ip netip.Addr) []listedEndpoint {
 	for w.at < len(w.all) && w.all[w.at].ip.Less(ip) {
 		w.at++
 	}
@@ -60,25 +112,33 @@ func (w *remoteWalk) holding(ip netip.Addr) []remoteEntry {
 	return w.all[w.at:end]
 }
 
-// existingRemoteIn is existingRemote over the entries holding want's IP.
-func (s *syncRun) existingRemoteIn(held []remoteEntry, want *lbpolicy.Endpoint) (id string, ok bool) {
+// sameRemote is sameRemote(e.ep, want), from e's fields.
+func (e *listedEndpoint) sameRemote(want *lbpolicy.Endpoint) bool {
+	return want.Remote && e.pa == want.ProviderAddress.Unmap() &&
+		(e.mac == want.MACAddress || strings.EqualFold(e.mac, want.MACAddress) || normalMAC(e.mac) == normalMAC(want.MACAddress))
+}
+
+// existingRemoteIn is existingRemote over the entries holding want's IP:
+// the entry to use, or nil.
+func (s *syncRun) existingRemoteIn(held []listedEndpoint, want *lbpolicy.Endpoint) *listedEndpoint {
 	if len(held) == 1 { // the usual case: owned or not, the one to use
-		if sameRemote(held[0].ep, want) {
-			return held[0].ep.Id, true
+		if held[0].sameRemote(want) {
+			return &held[0]
 		}
-		return "", false
+		return nil
 	}
-	var other string
-	for _, e := range held {
-		if !sameRemote(e.ep, want) {
+	var other *listedEndpoint
+	for i := range held {
+		e := &held[i]
+		if !e.sameRemote(want) {
 			continue
 		}
 		if s.r.owned.ownsEndpoint(e.id) {
-			return e.ep.Id, true
+			return e
 		}
-		if other == "" {
-			other = e.ep.Id
+		if other == nil {
+			other = e
 		}
 	}
-	return other, other != ""
+	return other
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -34,6 +35,10 @@ type syncRun struct {
 	// ids holds, per HNS endpoint ID (idKey form), what the sync did with
 	// the endpoint.
 	ids map[string]endpointMarks
+	// dense, in a full sync that walks the list sorted by IP, holds the
+	// uses of the endpoints phase 1 found in the list, by position,
+	// instead of endpoints and ids (which then hold only the rest).
+	dense *fullScratch
 	// detached holds the keys of the load balancers phase 1 moved off
 	// endpoints it replaced (replace.go): phase 2 looks at them. Nil
 	// until one is.
@@ -88,10 +93,10 @@ func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLB
 }
 
 // recycle hands s's maps back to the Reconciler's scratch, once the sync
-// is over. A full sync's are the Reconciler's already (fullScratch).
+// is over.
 func (s *syncRun) recycle() {
-	if s.res.Full {
-		return
+	if s.dense != nil {
+		s.dense.listed, s.dense = nil, nil
 	}
 	give(&s.r.scratch.endpoints, s.endpoints)
 	give(&s.r.scratch.ids, s.ids)
@@ -104,6 +109,25 @@ func (s *syncRun) markReleased(id string) { s.ids[id] |= markReleased }
 func (s *syncRun) use(ip netip.Addr, id string) {
 	s.endpoints[ip] = endpointUse{id: id}
 	s.ids[idKey(id)] |= markUsed
+}
+
+// useListed records that the backends with the IP of wants[i] (a full
+// sync's, dense) use the listed endpoint e.
+func (s *syncRun) useListed(i int, e *listedEndpoint) {
+	s.dense.ids[i] = e.ep.Id
+	s.dense.used[e.pos] = true
+}
+
+// usedBy returns what the backends with IP ip use, if the sync resolved
+// it.
+func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
+	if d := s.dense; d != nil {
+		if i, ok := slices.BinarySearchFunc(d.ips, ip, netip.Addr.Compare); ok && d.ids[i] != "" {
+			return endpointUse{id: d.ids[i]}, true
+		}
+	}
+	use, ok := s.endpoints[ip]
+	return use, ok
 }
 
 // wait records that the backends with IP ip have no usable endpoint this

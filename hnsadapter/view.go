@@ -59,8 +59,13 @@ type view struct {
 	// rather than indexing 100,000 objects again (newViewReusing).
 	listedLBs []hns.HostComputeLoadBalancer
 	listedEPs []hns.HostComputeEndpoint
-	// remotes is remotesByIP's, made at most once per listedEPs.
-	remotes []remoteEntry
+	// sorted is byIP's, made at most once per listedEPs.
+	sorted *listedByIP
+	// prunedAt is 1 + the generation of the ownership that was last
+	// pruned against this view's objects (0: none since they were set):
+	// while neither changes, pruning again would forget nothing
+	// (rebuildView).
+	prunedAt uint64
 }
 
 func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
@@ -75,7 +80,8 @@ func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *
 // full sync is much of its cost and most of its garbage.
 func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint, old *view) *view {
 	v := &view{}
-	if old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs) {
+	reusedLBs := old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs)
+	if reusedLBs {
 		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs
 	} else {
 		v.lbs = make(map[string]*hns.HostComputeLoadBalancer, len(lbs))
@@ -95,7 +101,10 @@ func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndp
 	}
 	if old != nil && old.listedEPs != nil && sameEndpointList(old.listedEPs, eps) {
 		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
-		v.listedEPs, v.remotes = old.listedEPs, old.remotes
+		v.listedEPs, v.sorted = old.listedEPs, old.sorted
+		if reusedLBs {
+			v.prunedAt = old.prunedAt // all of old, unchanged
+		}
 		return v
 	}
 	if old != nil && old.eps != nil {
@@ -131,7 +140,7 @@ func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
 	for i := range eps {
 		v.putEndpoint(&eps[i])
 	}
-	v.listedEPs, v.remotes = eps, nil
+	v.listedEPs, v.sorted, v.prunedAt = eps, nil, 0
 }
 
 // sameLBList reports whether a and b are the same list: the same objects
@@ -203,13 +212,13 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 		// An update on the same key: only the references change.
 		v.releaseRefs(v.lbs[id])
 		delete(v.trusted, id)
-		v.listedLBs = nil // no longer what the list said
+		v.listedLBs, v.prunedAt = nil, 0 // no longer what the list said
 		v.lbs[id] = lb
 		forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 		return
 	}
 	v.removeLB(id)
-	v.listedLBs = nil
+	v.listedLBs, v.prunedAt = nil, 0
 	v.lbs[id] = lb
 	if ok {
 		v.keys[id] = k
@@ -253,7 +262,7 @@ func (v *view) removeLB(id string) {
 	if !ok {
 		return
 	}
-	v.listedLBs = nil
+	v.listedLBs, v.prunedAt = nil, 0
 	delete(v.lbs, id)
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
@@ -283,7 +292,7 @@ func (v *view) releaseRefs(lb *hns.HostComputeLoadBalancer) {
 func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	id := idKey(ep.Id)
 	v.removeEndpoint(id)
-	v.listedEPs, v.remotes = nil, nil
+	v.listedEPs, v.sorted, v.prunedAt = nil, nil, 0
 	v.eps[id] = ep
 	ip, ok := endpointIP(ep)
 	switch {
@@ -320,7 +329,7 @@ func (v *view) removeEndpoint(id string) {
 	if !ok {
 		return
 	}
-	v.listedEPs, v.remotes = nil, nil
+	v.listedEPs, v.sorted, v.prunedAt = nil, nil, 0
 	delete(v.eps, id)
 	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
 		if ids := deleteID(m[ip], id); len(ids) > 0 {

@@ -1,11 +1,13 @@
 package hnsadapter
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -190,10 +192,11 @@ func cloneLists(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint
 	return lbs, eps
 }
 
-// TestRemoteWalk: walking the view's remote endpoints in IP order finds,
-// for every plan endpoint, what existingRemote finds by looking it up,
-// whatever the view holds: several endpoints per IP, owned or not,
-// matching or not, local ones, an ID listed twice.
+// TestRemoteWalk: walking the view's endpoints in IP order finds, for
+// every plan endpoint, what existingRemote and view.local find by looking
+// it up, whatever the view holds: several endpoints per IP, owned or not,
+// matching or not, local ones, an ID listed twice, MACs and provider
+// addresses spelled otherwise than this package sends them.
 func TestRemoteWalk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := range 300 {
@@ -204,6 +207,17 @@ func TestRemoteWalk(t *testing.T) {
 				Remote: rng.IntN(5) > 0, MACAddress: fmt.Sprintf("02-00-00-00-00-%02X", rng.IntN(2)),
 				ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, byte(1 + rng.IntN(2))})}, "net")
 			ep.Id = fmt.Sprintf("EP-%03d", ids[i])
+			switch rng.IntN(8) {
+			case 0:
+				ep.MacAddress = strings.ToLower(strings.ReplaceAll(ep.MacAddress, "-", ":"))
+			case 1:
+				ep.Policies = []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress,
+					Settings: json.RawMessage(`{ "providerAddress": "::ffff:10.0.0.1" }`)}}
+			case 2:
+				ep.Policies = append([]hns.EndpointPolicy{{Type: "OutBoundNAT", Settings: json.RawMessage(`{}`)}}, ep.Policies...)
+			case 3:
+				ep.Policies = nil
+			}
 			if i > 0 && rng.IntN(20) == 0 {
 				ep.Id = eps[rng.IntN(i)].Id // listed twice
 			}
@@ -216,22 +230,31 @@ func TestRemoteWalk(t *testing.T) {
 				r.owned.addEndpoint(id, netip.Addr{})
 			}
 		}
-		var walk *remoteWalk
-		if all := s.v.remotesByIP(); all != nil {
-			walk = &remoteWalk{all: all}
-		} else if !hasDuplicateID(eps) && len(s.v.remoteByIP) > 0 {
+		var walk *listWalk
+		if sorted := s.v.byIP(); sorted != nil {
+			walk = &listWalk{remotes: ipWalk{all: sorted.remotes}, locals: ipWalk{all: sorted.locals}}
+		} else if !hasDuplicateID(eps) {
 			t.Fatalf("round %d: no walk for a view made from its list", round)
 		}
 		for last := range 8 {
 			want := &lbpolicy.Endpoint{IP: netip.AddrFrom4([4]byte{10, 1, 0, byte(last)}), Remote: true,
 				MACAddress: "02-00-00-00-00-00", ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, 1})}
 			wantID, wantOK := s.existingRemote(want)
+			wantLocal, wantLocalOK := s.v.local(want.IP)
 			if walk == nil {
 				continue
 			}
-			gotID, gotOK := s.existingRemoteIn(walk.holding(want.IP), want)
-			if gotID != wantID || gotOK != wantOK {
-				t.Fatalf("round %d, %s: walk found %q %v, lookup %q %v", round, want.IP, gotID, gotOK, wantID, wantOK)
+			var gotID string
+			e := s.existingRemoteIn(walk.remotes.holding(want.IP), want)
+			if e != nil {
+				gotID = e.ep.Id
+			}
+			if gotID != wantID || (e != nil) != wantOK {
+				t.Fatalf("round %d, %s: walk found %q %v, lookup %q %v", round, want.IP, gotID, e != nil, wantID, wantOK)
+			}
+			locals := walk.locals.holding(want.IP)
+			if len(locals) > 0 != wantLocalOK || wantLocalOK && locals[0].ep != wantLocal {
+				t.Fatalf("round %d, %s: walk found locals %v, lookup %v %v", round, want.IP, locals, wantLocal, wantLocalOK)
 			}
 		}
 	}
