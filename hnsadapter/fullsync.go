@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -107,6 +108,9 @@ type fullScratch struct {
 	// phase 1 found it in the list ("": see syncRun.endpoints).
 	ips []netip.Addr
 	ids []string
+	// at finds an IP's index in ips: a lookup per backend, cheaper than
+	// a binary search or a map.
+	at ipTable
 	// used, per position in listed, says whether the plan's backends use
 	// the endpoint.
 	used   []bool
@@ -121,10 +125,56 @@ func (sc *fullScratch) take(wants []*lbpolicy.Endpoint, listed []hns.HostCompute
 	}
 	sc.ids = slices.Grow(sc.ids[:0], len(wants))[:len(wants)]
 	clear(sc.ids)
+	sc.at.fill(sc.ips)
 	sc.used = slices.Grow(sc.used[:0], len(listed))[:len(listed)]
 	clear(sc.used)
 	sc.listed = listed
 	return sc
+}
+
+// ipTable finds the index of an IP in a list of distinct IPs, by open
+// addressing on a table at most half full.
+type ipTable struct {
+	slots []int32 // 1 + an index in the list; 0: empty
+	shift uint
+}
+
+func ipHash(ip netip.Addr) uint64 {
+	a := ip.As16()
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	return (hi*0x9e3779b97f4a7c15 ^ lo) * 0xbf58476d1ce4e5b9
+}
+
+// fill indexes ips, whose IPs are distinct.
+func (t *ipTable) fill(ips []netip.Addr) {
+	size, shift := 8, uint(61)
+	for size < 2*len(ips) {
+		size, shift = size*2, shift-1
+	}
+	if len(t.slots) != size {
+		t.slots = make([]int32, size)
+	}
+	clear(t.slots)
+	t.shift = shift
+	mask := len(t.slots) - 1
+	for i, ip := range ips {
+		j := int(ipHash(ip) >> t.shift)
+		for t.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		t.slots[j] = int32(i + 1)
+	}
+}
+
+// find returns the index of ip in ips, the list t was filled with.
+func (t *ipTable) find(ips []netip.Addr, ip netip.Addr) (int, bool) {
+	mask := len(t.slots) - 1
+	for j := int(ipHash(ip) >> t.shift); t.slots[j] != 0; j = (j + 1) & mask {
+		if i := int(t.slots[j] - 1); ips[i] == ip {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // lists is what a full sync's lists returned.

@@ -173,10 +173,11 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
-	if owned != nil && matchesLoadBalancer(owned, lb, ids) {
+	if owned != nil && matchesLoadBalancerFields(owned, lb) && sameBackendIDs(owned.HostComputeEndpoints, ids) {
 		return tasks
 	}
-	want := desiredLoadBalancer(lb, slices.Clone(ids)) // ids is resolveBackends' buffer
+	slices.Sort(ids)
+	want := desiredLoadBalancer(lb, slices.Clone(slices.Compact(ids))) // ids is resolveBackends' buffer
 	switch {
 	case s.unsupported(lb, key, want, owned != nil):
 		return tasks // no call HNS would refuse with 0x57 (capability.go)
@@ -211,8 +212,8 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	return append(tasks, task)
 }
 
-// resolveBackends returns the sorted HNS endpoint IDs of lb's backends,
-// in a buffer the next call reuses.
+// resolveBackends returns the HNS endpoint IDs of lb's backends, in
+// backend order (an ID may repeat), in a buffer the next call reuses.
 // waiting is true when a backend's plan endpoint could not be made this
 // sync. Backends without endpoint are left out, with a diagnostic, and
 // make missing true.
@@ -261,6 +262,27 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			"load balancer %s: backend %s has no HNS endpoint on network %q (neither a local endpoint nor one of the plan's); backend left out",
 			key, ip, s.r.opts.NetworkName)
 	}
+	return ids, false, missing
+}
+
+// sameBackendIDs is sameIDSet(held, ids) for ids in any order, and
+// possibly repeated, which it may sort. A load balancer this package sent
+// holds its IDs sorted: each of ids is then searched for, rather than
+// ids sorted (for each of 16,000 load balancers, in a full sync).
+func sameBackendIDs(held, ids []string) bool {
+	if len(held) == len(ids) && len(ids) <= 64 {
+		var found uint64 // the positions in held found
+		for _, id := range ids {
+			i, ok := slices.BinarySearch(held, id)
+			if !ok || found&(1<<i) != 0 {
+				break
+			}
+			found |= 1 << i
+		}
+		if found == 1<<len(ids)-1 { // every ID of held, each once
+			return true
+		}
+	}
 	slices.Sort(ids)
-	return slices.Compact(ids), false, missing
+	return sameIDSet(held, slices.Compact(ids))
 }

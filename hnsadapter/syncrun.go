@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -122,7 +121,7 @@ func (s *syncRun) useListed(i int, e *listedEndpoint) {
 // it.
 func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 	if d := s.dense; d != nil {
-		if i, ok := slices.BinarySearchFunc(d.ips, ip, netip.Addr.Compare); ok && d.ids[i] != "" {
+		if i, ok := d.at.find(d.ips, ip); ok && d.ids[i] != "" {
 			return endpointUse{id: d.ids[i]}, true
 		}
 	}

@@ -1,0 +1,75 @@
+package hnsadapter
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSameBackendIDs: sameBackendIDs compares as sets, case-insensitively,
+// whatever the order and repeats of either list.
+func TestSameBackendIDs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	id := func() string {
+		s := fmt.Sprintf("0000000%d-AAAA-BBBB-CCCC-DDDDDDDDDDDD", rng.IntN(8))
+		if rng.IntN(6) == 0 {
+			s = strings.ToLower(s)
+		}
+		return s
+	}
+	for round := range 3000 {
+		var held, ids []string
+		for range rng.IntN(6) {
+			held = append(held, id())
+		}
+		if rng.IntN(2) == 0 {
+			slices.Sort(held)
+			held = slices.Compact(held)
+		}
+		switch rng.IntN(3) {
+		case 0: // a permutation of held, maybe with a repeat
+			ids = slices.Clone(held)
+			rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+			if len(ids) > 1 && rng.IntN(3) == 0 {
+				ids[0] = ids[1]
+			}
+		default:
+			for range rng.IntN(6) {
+				ids = append(ids, id())
+			}
+		}
+		want := slices.Equal(idSet(held), idSet(ids))
+		if got := sameBackendIDs(held, slices.Clone(ids)); got != want {
+			t.Fatalf("round %d: sameBackendIDs(%q, %q) = %v, want %v", round, held, ids, got, want)
+		}
+	}
+}
+
+// TestIPTable: an ipTable finds every IP it was filled with, at its
+// index, and no other.
+func TestIPTable(t *testing.T) {
+	var tab ipTable
+	for _, n := range []int{0, 1, 3, 100, 5000} {
+		var ips []netip.Addr
+		for i := range n {
+			ips = append(ips, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+			if i%3 == 0 {
+				ips = append(ips, netip.AddrFrom16([16]byte{0xfd, 15: byte(i), 14: byte(i >> 8), 13: byte(i >> 16)}))
+			}
+		}
+		tab.fill(ips)
+		for i, ip := range ips {
+			if got, ok := tab.find(ips, ip); !ok || got != i {
+				t.Fatalf("n=%d: find(%s) = %d, %v; want %d", n, ip, got, ok, i)
+			}
+		}
+		for _, ip := range []netip.Addr{netip.MustParseAddr("10.255.0.1"), netip.MustParseAddr("::ffff:10.0.0.1"), {}} {
+			if got, ok := tab.find(ips, ip); ok {
+				t.Fatalf("n=%d: find(%s) = %d, want none", n, ip, got)
+			}
+		}
+	}
+}
