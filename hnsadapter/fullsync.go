@@ -119,7 +119,7 @@ type fullScratch struct {
 
 // take returns sc emptied for wants (sorted by IP) and the list listed.
 func (sc *fullScratch) take(wants []*lbpolicy.Endpoint, listed []hns.HostComputeEndpoint) *fullScratch {
-	sc.ips = sc.ips[:0]
+	sc.ips = slices.Grow(sc.ips[:0], len(wants))
 	for _, w := range wants {
 		sc.ips = append(sc.ips, w.IP.Unmap())
 	}

@@ -44,22 +44,31 @@ func (v *view) byIP() *listedByIP {
 	out := &listedByIP{remotes: make([]listedEndpoint, 0, len(v.listedEPs))}
 	for i := range v.listedEPs {
 		ep := &v.listedEPs[i]
-		ip, ok := endpointIP(ep)
-		if !ok {
-			continue
-		}
-		e := listedEndpoint{ip: ip, mac: ep.MacAddress, id: idKey(ep.Id), ep: ep, pos: i}
-		if isRemote(ep) {
-			e.pa = listedProviderAddress(ep)
-			out.remotes = append(out.remotes, e)
-		} else {
-			out.locals = append(out.locals, e)
+		if ip, ok := endpointIP(ep); ok {
+			out.add(ep, idKey(ep.Id), ip, i)
 		}
 	}
-	sortByIP(out.remotes)
-	sortByIP(out.locals)
+	out.sort()
 	v.sorted = out
 	return out
+}
+
+// add adds ep, with ID id (idKey form) and IP ip, at position pos of its
+// list.
+func (l *listedByIP) add(ep *hns.HostComputeEndpoint, id string, ip netip.Addr, pos int) {
+	e := listedEndpoint{ip: ip, mac: ep.MacAddress, id: id, ep: ep, pos: pos}
+	if isRemote(ep) {
+		e.pa = listedProviderAddress(ep)
+		l.remotes = append(l.remotes, e)
+	} else {
+		l.locals = append(l.locals, e)
+	}
+}
+
+// sort sorts the lists by IP, then ID.
+func (l *listedByIP) sort() {
+	sortByIP(l.remotes)
+	sortByIP(l.locals)
 }
 
 // sortByIP sorts es by IP, then ID.
