@@ -103,13 +103,12 @@ func (s *syncRun) runFull(ctx context.Context) error {
 // endpoints, two map writes per endpoint and a map read per backend were a
 // third of a no-op sync), kept for the next full sync to reuse.
 type fullScratch struct {
-	// ips are the IPs of the plan's endpoints phase 1 looks at, ascending;
-	// ids, beside them, the HNS endpoint each IP's backends use, when
-	// phase 1 found it in the list ("": see syncRun.endpoints).
-	ips []netip.Addr
-	ids []string
-	// at finds an IP's index in ips: a lookup per backend, cheaper than
-	// a binary search or a map.
+	// uses are the plan's endpoints phase 1 looks at, by IP, ascending,
+	// with the HNS endpoint each IP's backends use when phase 1 found it
+	// in the list ("": see syncRun.endpoints).
+	uses []wantUse
+	// at finds an IP in uses: a lookup per backend, cheaper than a
+	// binary search or a map.
 	at ipTable
 	// used, per position in listed, says whether the plan's backends use
 	// the endpoint.
@@ -117,15 +116,19 @@ type fullScratch struct {
 	listed []hns.HostComputeEndpoint
 }
 
+// wantUse is the use of one of a dense full sync's wants.
+type wantUse struct {
+	ip netip.Addr
+	id string
+}
+
 // take returns sc emptied for wants (sorted by IP) and the list listed.
 func (sc *fullScratch) take(wants []*lbpolicy.Endpoint, listed []hns.HostComputeEndpoint) *fullScratch {
-	sc.ips = slices.Grow(sc.ips[:0], len(wants))
+	sc.uses = slices.Grow(sc.uses[:0], len(wants))
 	for _, w := range wants {
-		sc.ips = append(sc.ips, w.IP.Unmap())
+		sc.uses = append(sc.uses, wantUse{ip: w.IP.Unmap()})
 	}
-	sc.ids = slices.Grow(sc.ids[:0], len(wants))[:len(wants)]
-	clear(sc.ids)
-	sc.at.fill(sc.ips)
+	sc.at.fill(sc.uses)
 	sc.used = slices.Grow(sc.used[:0], len(listed))[:len(listed)]
 	clear(sc.used)
 	sc.listed = listed
@@ -145,10 +148,10 @@ func ipHash(ip netip.Addr) uint64 {
 	return (hi*0x9e3779b97f4a7c15 ^ lo) * 0xbf58476d1ce4e5b9
 }
 
-// fill indexes ips, whose IPs are distinct.
-func (t *ipTable) fill(ips []netip.Addr) {
+// fill indexes uses, whose IPs are distinct.
+func (t *ipTable) fill(uses []wantUse) {
 	size, shift := 8, uint(61)
-	for size < 2*len(ips) {
+	for size < 2*len(uses) {
 		size, shift = size*2, shift-1
 	}
 	if len(t.slots) != size {
@@ -157,8 +160,8 @@ func (t *ipTable) fill(ips []netip.Addr) {
 	clear(t.slots)
 	t.shift = shift
 	mask := len(t.slots) - 1
-	for i, ip := range ips {
-		j := int(ipHash(ip) >> t.shift)
+	for i := range uses {
+		j := int(ipHash(uses[i].ip) >> t.shift)
 		for t.slots[j] != 0 {
 			j = (j + 1) & mask
 		}
@@ -166,15 +169,16 @@ func (t *ipTable) fill(ips []netip.Addr) {
 	}
 }
 
-// find returns the index of ip in ips, the list t was filled with.
-func (t *ipTable) find(ips []netip.Addr, ip netip.Addr) (int, bool) {
+// find returns the entry of uses, the list t was filled with, with IP
+// ip, or nil.
+func (t *ipTable) find(uses []wantUse, ip netip.Addr) *wantUse {
 	mask := len(t.slots) - 1
 	for j := int(ipHash(ip) >> t.shift); t.slots[j] != 0; j = (j + 1) & mask {
-		if i := int(t.slots[j] - 1); ips[i] == ip {
-			return i, true
+		if u := &uses[t.slots[j]-1]; u.ip == ip {
+			return u
 		}
 	}
-	return 0, false
+	return nil
 }
 
 // lists is what a full sync's lists returned.

@@ -53,22 +53,22 @@ func TestSameBackendIDs(t *testing.T) {
 func TestIPTable(t *testing.T) {
 	var tab ipTable
 	for _, n := range []int{0, 1, 3, 100, 5000} {
-		var ips []netip.Addr
+		var uses []wantUse
 		for i := range n {
-			ips = append(ips, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+			uses = append(uses, wantUse{ip: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})})
 			if i%3 == 0 {
-				ips = append(ips, netip.AddrFrom16([16]byte{0xfd, 15: byte(i), 14: byte(i >> 8), 13: byte(i >> 16)}))
+				uses = append(uses, wantUse{ip: netip.AddrFrom16([16]byte{0xfd, 15: byte(i), 14: byte(i >> 8), 13: byte(i >> 16)})})
 			}
 		}
-		tab.fill(ips)
-		for i, ip := range ips {
-			if got, ok := tab.find(ips, ip); !ok || got != i {
-				t.Fatalf("n=%d: find(%s) = %d, %v; want %d", n, ip, got, ok, i)
+		tab.fill(uses)
+		for i := range uses {
+			if got := tab.find(uses, uses[i].ip); got != &uses[i] {
+				t.Fatalf("n=%d: find(%s) = %p, want %p", n, uses[i].ip, got, &uses[i])
 			}
 		}
 		for _, ip := range []netip.Addr{netip.MustParseAddr("10.255.0.1"), netip.MustParseAddr("::ffff:10.0.0.1"), {}} {
-			if got, ok := tab.find(ips, ip); ok {
-				t.Fatalf("n=%d: find(%s) = %d, want none", n, ip, got)
+			if got := tab.find(uses, ip); got != nil {
+				t.Fatalf("n=%d: find(%s) = %v, want none", n, ip, *got)
 			}
 		}
 	}

@@ -18,7 +18,7 @@ type listedEndpoint struct {
 	ip  netip.Addr
 	pa  netip.Addr // its provider address (providerAddress); zero: none
 	mac string
-	id  string // idKey form
+	id  string // as listed
 	ep  *hns.HostComputeEndpoint
 	pos int // its index in the list
 }
@@ -45,7 +45,7 @@ func (v *view) byIP() *listedByIP {
 	for i := range v.listedEPs {
 		ep := &v.listedEPs[i]
 		if ip, ok := endpointIP(ep); ok {
-			out.add(ep, idKey(ep.Id), ip, i)
+			out.add(ep, ip, i)
 		}
 	}
 	out.sort()
@@ -53,10 +53,9 @@ func (v *view) byIP() *listedByIP {
 	return out
 }
 
-// add adds ep, with ID id (idKey form) and IP ip, at position pos of its
-// list.
-func (l *listedByIP) add(ep *hns.HostComputeEndpoint, id string, ip netip.Addr, pos int) {
-	e := listedEndpoint{ip: ip, mac: ep.MacAddress, id: id, ep: ep, pos: pos}
+// add adds ep, with IP ip, at position pos of its list.
+func (l *listedByIP) add(ep *hns.HostComputeEndpoint, ip netip.Addr, pos int) {
+	e := listedEndpoint{ip: ip, mac: ep.MacAddress, id: ep.Id, ep: ep, pos: pos}
 	if isRemote(ep) {
 		e.pa = listedProviderAddress(ep)
 		l.remotes = append(l.remotes, e)
@@ -77,7 +76,7 @@ func sortByIP(es []listedEndpoint) {
 		if c := a.ip.Compare(b.ip); c != 0 {
 			return c
 		}
-		return strings.Compare(a.id, b.id)
+		return strings.Compare(idKey(a.id), idKey(b.id)) // as remoteByIP and localByIP
 	}
 	if !slices.IsSortedFunc(es, byIP) {
 		slices.SortFunc(es, byIP)

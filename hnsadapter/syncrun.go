@@ -113,7 +113,7 @@ func (s *syncRun) use(ip netip.Addr, id string) {
 // useListed records that the backends with the IP of wants[i] (a full
 // sync's, dense) use the listed endpoint e.
 func (s *syncRun) useListed(i int, e *listedEndpoint) {
-	s.dense.ids[i] = e.ep.Id
+	s.dense.uses[i].id = e.id
 	s.dense.used[e.pos] = true
 }
 
@@ -121,8 +121,8 @@ func (s *syncRun) useListed(i int, e *listedEndpoint) {
 // it.
 func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 	if d := s.dense; d != nil {
-		if i, ok := d.at.find(d.ips, ip); ok && d.ids[i] != "" {
-			return endpointUse{id: d.ids[i]}, true
+		if u := d.at.find(d.uses, ip); u != nil && u.id != "" {
+			return endpointUse{id: u.id}, true
 		}
 	}
 	use, ok := s.endpoints[ip]

@@ -148,7 +148,7 @@ func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint, sorted bool) {
 		ip, ok := endpointIP(ep)
 		v.index(ep, id, ip, ok) // an empty view: nothing to remove first
 		if byIP != nil && ok {
-			byIP.add(ep, id, ip, i)
+			byIP.add(ep, ip, i)
 		}
 	}
 	if len(v.eps) != len(eps) { // an ID listed twice: the last one wins
