@@ -322,31 +322,83 @@ func (s *syncRun) planEndpoints() []*lbpolicy.Endpoint {
 // to the plan: the plan's, in its order, then the deletes of the owned
 // ones it does not want, by ID.
 func (s *syncRun) planAllLoadBalancers() []lbTask {
+	lbs := s.plan.LoadBalancers
 	var tasks []lbTask
-	keep := make(map[string]bool, len(s.plan.LoadBalancers)) // owned IDs to keep
-	wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
-	for i := range s.plan.LoadBalancers {
-		lb := &s.plan.LoadBalancers[i]
+	var keep map[string]bool // owned IDs to keep, unless walking
+	var wanted map[lbpolicy.Key]bool
+	if keyed := s.v.byKeySorted(); keyed != nil && slices.IsSortedFunc(lbs, func(a, b lbpolicy.LoadBalancer) int {
+		return a.Key().Compare(b.Key())
+	}) {
+		s.lbWalk = &lbWalk{keyedLBs: keyed, kept: make([]bool, len(keyed.all))}
+		defer func() { s.lbWalk = nil }()
+	} else {
+		keep, wanted = make(map[string]bool, len(lbs)), make(map[lbpolicy.Key]bool, len(lbs))
+	}
+	for i := range lbs {
+		lb := &lbs[i]
 		key := lb.Key()
-		if wanted[key] {
+		dup := i > 0 && key == lbs[i-1].Key() // sorted: a repeated key follows
+		if wanted != nil {
+			dup, wanted[key] = wanted[key], true
+		}
+		if dup {
 			s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonDuplicateKey,
 				"load balancer %s is already in the plan for another entry; this one is not applied", key)
 			continue
 		}
-		wanted[key] = true
 		tasks = s.planLB(tasks, lb, key, false, keep)
 	}
-	var unwanted []string
-	for id := range s.v.lbs {
-		if !keep[id] && s.r.owned.ownsLB(id) {
-			unwanted = append(unwanted, id)
-		}
-	}
-	slices.Sort(unwanted) // the few deletes in ID order, not every ID
-	for _, id := range unwanted {
+	for _, id := range s.unwantedLBs(keep) {
 		tasks = s.deleteLB(tasks, id)
 	}
 	return tasks
+}
+
+// lbWalk walks the view's load balancers sorted by key beside a full
+// sync's plan, and marks those to keep.
+type lbWalk struct {
+	*keyedLBs
+	at   int
+	kept []bool // beside all
+}
+
+// holding returns the position in all of the load balancers with key k,
+// which must not be lower than the last one asked for, and how many there
+// are.
+func (w *lbWalk) holding(k lbpolicy.Key) (from, n int) {
+	for w.at < len(w.all) && w.all[w.at].key.Compare(k) < 0 {
+		w.at++
+	}
+	for w.at+n < len(w.all) && w.all[w.at+n].key == k {
+		n++
+	}
+	return w.at, n
+}
+
+// unwantedLBs returns the IDs of the owned load balancers the plan does
+// not want, sorted: those not kept (in keep, or by the walk).
+func (s *syncRun) unwantedLBs(keep map[string]bool) []string {
+	var unwanted []string
+	if w := s.lbWalk; w != nil {
+		for i := range w.all {
+			if !w.kept[i] && s.r.owned.ownsKeyed(&w.all[i]) {
+				unwanted = append(unwanted, w.all[i].id)
+			}
+		}
+		for _, id := range w.nokey {
+			if s.r.owned.ownsLB(id) {
+				unwanted = append(unwanted, id)
+			}
+		}
+	} else {
+		for id := range s.v.lbs {
+			if !keep[id] && s.r.owned.ownsLB(id) {
+				unwanted = append(unwanted, id)
+			}
+		}
+	}
+	slices.Sort(unwanted) // the few deletes in ID order, not every ID
+	return unwanted
 }
 
 // ownedEndpoints returns the IDs of every owned endpoint: phase 3 of a

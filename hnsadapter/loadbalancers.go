@@ -139,20 +139,8 @@ func (s *syncRun) unfinished(t *lbTask) {
 // set names the key. The owned load balancer holding the key goes into
 // keep.
 func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, changed bool, keep map[string]bool) []lbTask {
-	r, v := s.r, s.v
-	var owned, foreign *hns.HostComputeLoadBalancer
-	for _, id := range v.byKey[key] {
-		switch {
-		case r.owned.ownsLB(id):
-			if owned == nil {
-				owned = v.lbs[id]
-				keep[id] = true
-			}
-		case foreign == nil:
-			foreign = v.lbs[id]
-		}
-	}
-
+	r := s.r
+	owned, foreign := s.heldLBs(key, keep)
 	obj := keyLB(key)
 	ids, waiting, missing := s.resolveBackends(lb, key)
 	if missing {
@@ -196,6 +184,38 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 		return tasks
 	}
 	return append(tasks, task)
+}
+
+// heldLBs returns the load balancers with key: the owned one (the first
+// by ID), which goes into keep (or is marked kept by the walk), and
+// another agent's.
+func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreign *hns.HostComputeLoadBalancer) {
+	if w := s.lbWalk; w != nil {
+		from, n := w.holding(key)
+		for i := from; i < from+n; i++ {
+			switch e := &w.all[i]; {
+			case s.r.owned.ownsKeyed(e):
+				if owned == nil {
+					owned, w.kept[i] = e.lb, true
+				}
+			case foreign == nil:
+				foreign = e.lb
+			}
+		}
+		return owned, foreign
+	}
+	for _, id := range s.v.byKey[key] {
+		switch {
+		case s.r.owned.ownsLB(id):
+			if owned == nil {
+				owned = s.v.lbs[id]
+				keep[id] = true
+			}
+		case foreign == nil:
+			foreign = s.v.lbs[id]
+		}
+	}
+	return owned, foreign
 }
 
 // deleteLB appends the task deleting the owned load balancer id.

@@ -82,6 +82,14 @@ func (o *ownership) ownsLB(id string) bool {
 	return ok
 }
 
+// ownsKeyed is ownsLB(e.id), remembered in e until ownership changes.
+func (o *ownership) ownsKeyed(e *keyedLB) bool {
+	if e.ownedAt != o.gen+1 {
+		e.owned, e.ownedAt = o.ownsLB(e.id), o.gen+1
+	}
+	return e.owned
+}
+
 func (o *ownership) ownsEndpoint(id string) bool {
 	_, ok := o.eps[idKey(id)]
 	return ok

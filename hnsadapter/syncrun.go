@@ -38,6 +38,10 @@ type syncRun struct {
 	// uses of the endpoints phase 1 found in the list, by position,
 	// instead of endpoints and ids (which then hold only the rest).
 	dense *fullScratch
+	// lbWalk, in a full sync's phase 2 when the plan and the view's load
+	// balancers are sorted by key, finds the load balancers holding each
+	// key instead of byKey, and records those kept instead of keep.
+	lbWalk *lbWalk
 	// detached holds the keys of the load balancers phase 1 moved off
 	// endpoints it replaced (replace.go): phase 2 looks at them. Nil
 	// until one is.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -59,8 +60,10 @@ type view struct {
 	// rather than indexing 100,000 objects again (newViewReusing).
 	listedLBs []hns.HostComputeLoadBalancer
 	listedEPs []hns.HostComputeEndpoint
-	// sorted is byIP's, made at most once per listedEPs.
+	// sorted is byIP's, made at most once per listedEPs; keyed is
+	// byKeySorted's, at most once per listedLBs.
 	sorted *listedByIP
+	keyed  *keyedLBs
 	// prunedAt is 1 + the generation of the ownership that was last
 	// pruned against this view's objects (0: none since they were set):
 	// while neither changes, pruning again would forget nothing
@@ -82,7 +85,7 @@ func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndp
 	v := &view{}
 	reusedLBs := old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs)
 	if reusedLBs {
-		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs
+		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs, v.keyed = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs, old.keyed
 	} else {
 		v.lbs = make(map[string]*hns.HostComputeLoadBalancer, len(lbs))
 		v.keys = make(map[string]lbpolicy.Key, len(lbs))
@@ -233,13 +236,13 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 		// An update on the same key: only the references change.
 		v.releaseRefs(v.lbs[id])
 		delete(v.trusted, id)
-		v.listedLBs, v.prunedAt = nil, 0 // no longer what the list said
+		v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0 // no longer what the list said
 		v.lbs[id] = lb
 		forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 		return
 	}
 	v.removeLB(id)
-	v.listedLBs, v.prunedAt = nil, 0
+	v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0
 	v.lbs[id] = lb
 	if ok {
 		v.keys[id] = k
@@ -300,7 +303,7 @@ func (v *view) removeLB(id string) {
 	if !ok {
 		return
 	}
-	v.listedLBs, v.prunedAt = nil, 0
+	v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0
 	delete(v.lbs, id)
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
@@ -420,6 +423,51 @@ func (v *view) localNamed(name string) (*hns.HostComputeEndpoint, bool) {
 
 // referenced reports whether a load balancer in HNS references endpoint id.
 func (v *view) referenced(id string) bool { return v.refs[idKey(id)] > 0 }
+
+// keyedLBs is the view's load balancers sorted by identity key, then ID
+// (those with a key), and the IDs of those without.
+type keyedLBs struct {
+	all   []keyedLB
+	nokey []string
+}
+
+type keyedLB struct {
+	key lbpolicy.Key
+	id  string // idKey form
+	lb  *hns.HostComputeLoadBalancer
+	// owned is whether the load balancer was owned when the ownership's
+	// generation was ownedAt-1: a no-op full sync asks again only when
+	// ownership changed.
+	owned   bool
+	ownedAt uint64
+}
+
+// byKeySorted returns the view's load balancers sorted by key (keyedLBs)
+// while they are still those of their list (else nil): a full sync walks
+// them beside the plan's, sorted by key too, instead of looking each key
+// up in byKey. Made once per list.
+func (v *view) byKeySorted() *keyedLBs {
+	if v.listedLBs == nil || v.keyed != nil {
+		return v.keyed
+	}
+	out := &keyedLBs{all: make([]keyedLB, 0, len(v.keys))}
+	for id, lb := range v.lbs {
+		if k, ok := v.keys[id]; ok {
+			out.all = append(out.all, keyedLB{key: k, id: id, lb: lb})
+		} else {
+			out.nokey = append(out.nokey, id)
+		}
+	}
+	slices.SortFunc(out.all, func(a, b keyedLB) int {
+		if c := a.key.Compare(b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	slices.Sort(out.nokey)
+	v.keyed = out
+	return out
+}
 
 // sortedLBIDs returns the IDs of the load balancers, sorted.
 func (v *view) sortedLBIDs() []string {

@@ -270,3 +270,72 @@ func hasDuplicateID(eps []hns.HostComputeEndpoint) bool {
 	}
 	return false
 }
+
+// TestPruneAfterChanges: prune forgets every owned object the view lacks,
+// however the view and ownership changed since the last prune, though it
+// skips the lookups while neither did; ownsKeyed follows ownership.
+func TestPruneAfterChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	lbs, eps := randomLists(rng)
+	o := newOwnership(false)
+	v := newView(lbs, eps)
+	o.addEndpoint(eps[0].Id, netip.Addr{})
+	o.addLB(lbs[0].Id, lbpolicy.Key{})
+	steps := []struct {
+		name string
+		do   func()
+		want [2]int // load balancers, endpoints forgotten
+		skip bool   // neither changed: the lookups are skipped
+	}{
+		{"an owned endpoint the view lacks", func() { o.addEndpoint("EP-GONE", netip.Addr{}) }, [2]int{0, 1}},
+		{"nothing changed", func() {}, [2]int{0, 0}, true},
+		{"an owned load balancer the view lacks", func() { o.addLB("LB-GONE", lbpolicy.Key{}) }, [2]int{1, 0}},
+		{"the view reused from the same lists", func() {
+			l, e := cloneLists(lbs, eps)
+			v = newViewReusing(l, e, v)
+		}, [2]int{0, 0}, true},
+		{"the view reused, then an owned endpoint it lacks", func() {
+			l, e := cloneLists(lbs, eps)
+			v = newViewReusing(l, e, v)
+			o.addEndpoint("EP-GONE-2", netip.Addr{})
+		}, [2]int{0, 1}},
+		{"the view lost an owned endpoint", func() { v.removeEndpoint(eps[0].Id) }, [2]int{0, 1}},
+		{"the view lost an owned load balancer", func() { v.removeLB(lbs[0].Id) }, [2]int{1, 0}},
+		{"the view's endpoints listed again without one owned", func() {
+			o.addEndpoint(eps[1].Id, netip.Addr{})
+			o.prune(v)
+			v.setEndpoints(eps[2:])
+		}, [2]int{0, 1}},
+	}
+	for _, st := range steps {
+		st.do()
+		if skip := v.prunedAt == o.gen+1; skip != st.skip {
+			t.Errorf("%s: prune skips its lookups: %v, want %v", st.name, skip, st.skip)
+		}
+		if lbsGone, epsGone := o.prune(v); [2]int{lbsGone, epsGone} != st.want {
+			t.Fatalf("%s: prune forgot %d load balancers, %d endpoints; want %v", st.name, lbsGone, epsGone, st.want)
+		}
+		for id := range o.eps {
+			if _, ok := v.eps[id]; !ok {
+				t.Fatalf("%s: owned endpoint %s kept, not in the view", st.name, id)
+			}
+		}
+	}
+
+	v = newView(lbs, eps)
+	keyed := v.byKeySorted()
+	if len(keyed.all) == 0 {
+		t.Fatal("no load balancer with a key")
+	}
+	e := &keyed.all[0]
+	for _, own := range []bool{true, true, false, true} {
+		if own {
+			o.addLB(e.id, e.key)
+		} else {
+			o.removeLB(e.id)
+		}
+		if got := o.ownsKeyed(e); got != own {
+			t.Fatalf("ownsKeyed = %v after ownership set to %v", got, own)
+		}
+	}
+}
