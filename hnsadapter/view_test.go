@@ -287,9 +287,9 @@ func TestPruneAfterChanges(t *testing.T) {
 		want [2]int // load balancers, endpoints forgotten
 		skip bool   // neither changed: the lookups are skipped
 	}{
-		{"an owned endpoint the view lacks", func() { o.addEndpoint("EP-GONE", netip.Addr{}) }, [2]int{0, 1}},
+		{"an owned endpoint the view lacks", func() { o.addEndpoint("EP-GONE", netip.Addr{}) }, [2]int{0, 1}, false},
 		{"nothing changed", func() {}, [2]int{0, 0}, true},
-		{"an owned load balancer the view lacks", func() { o.addLB("LB-GONE", lbpolicy.Key{}) }, [2]int{1, 0}},
+		{"an owned load balancer the view lacks", func() { o.addLB("LB-GONE", lbpolicy.Key{}) }, [2]int{1, 0}, false},
 		{"the view reused from the same lists", func() {
 			l, e := cloneLists(lbs, eps)
 			v = newViewReusing(l, e, v)
@@ -298,14 +298,14 @@ func TestPruneAfterChanges(t *testing.T) {
 			l, e := cloneLists(lbs, eps)
 			v = newViewReusing(l, e, v)
 			o.addEndpoint("EP-GONE-2", netip.Addr{})
-		}, [2]int{0, 1}},
-		{"the view lost an owned endpoint", func() { v.removeEndpoint(eps[0].Id) }, [2]int{0, 1}},
-		{"the view lost an owned load balancer", func() { v.removeLB(lbs[0].Id) }, [2]int{1, 0}},
+		}, [2]int{0, 1}, false},
+		{"the view lost an owned endpoint", func() { v.removeEndpoint(eps[0].Id) }, [2]int{0, 1}, false},
+		{"the view lost an owned load balancer", func() { v.removeLB(lbs[0].Id) }, [2]int{1, 0}, false},
 		{"the view's endpoints listed again without one owned", func() {
 			o.addEndpoint(eps[1].Id, netip.Addr{})
 			o.prune(v)
 			v.setEndpoints(eps[2:])
-		}, [2]int{0, 1}},
+		}, [2]int{0, 1}, false},
 	}
 	for _, st := range steps {
 		st.do()
