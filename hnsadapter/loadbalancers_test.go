@@ -73,3 +73,18 @@ func TestIPTable(t *testing.T) {
 		}
 	}
 }
+
+// TestParseIPv4: parseIPv4 accepts what netip.ParseAddr parses as an IPv4
+// address, with the same result, and nothing else.
+func TestParseIPv4(t *testing.T) {
+	for _, s := range []string{"10.0.0.1", "0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3.0",
+		"256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "", "::1", "::ffff:1.2.3.4", "1.2.3.4%eth0",
+		"1.2.3.1000", "a.b.c.d", "1.2.3.-4", "1.2.3.4 ", "00.0.0.0"} {
+		want, err := netip.ParseAddr(s)
+		wantOK := err == nil && want.Is4()
+		got, ok := parseIPv4([]byte(s))
+		if ok != wantOK || ok && got != want {
+			t.Errorf("parseIPv4(%q) = %v, %v; netip.ParseAddr: %v, %v", s, got, ok, want, err)
+		}
+	}
+}

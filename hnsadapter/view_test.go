@@ -339,3 +339,46 @@ func TestPruneAfterChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestSortByIP: sortByIP orders entries as sorting them by IP, then ID
+// (case-insensitively), does: IPv4 before IPv6, zones, repeated IPs.
+func TestSortByIP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	ips := []string{"10.0.0.1", "10.0.0.2", "9.255.255.255", "::1", "fe80::1", "fe80::1%eth0", "fe80::1%eth1", "2001:db8::1", "255.255.255.255"}
+	for round := range 200 {
+		var es []listedEndpoint
+		for i := range rng.IntN(30) {
+			id := fmt.Sprintf("EP-%02d", rng.IntN(40))
+			if rng.IntN(4) == 0 {
+				id = strings.ToLower(id)
+			}
+			es = append(es, listedEndpoint{ip: netip.MustParseAddr(ips[rng.IntN(len(ips))]), id: id, pos: i})
+		}
+		want := slices.Clone(es)
+		slices.SortStableFunc(want, func(a, b listedEndpoint) int {
+			if c := a.ip.Compare(b.ip); c != 0 {
+				return c
+			}
+			return strings.Compare(idKey(a.id), idKey(b.id))
+		})
+		sortByIP(es)
+		key := func(e listedEndpoint) string { return e.ip.String() + " " + idKey(e.id) }
+		if diff := cmp.Diff(mapSlice(want, key), mapSlice(es, key)); diff != "" {
+			t.Fatalf("round %d: sortByIP (-want +got):\n%s", round, diff)
+		}
+		slices.SortFunc(es, func(a, b listedEndpoint) int { return a.pos - b.pos })
+		for i := range es {
+			if es[i].pos != i {
+				t.Fatalf("round %d: entries lost or repeated: %v", round, es)
+			}
+		}
+	}
+}
+
+func mapSlice[T, U any](s []T, f func(T) U) []U {
+	out := make([]U, len(s))
+	for i := range s {
+		out[i] = f(s[i])
+	}
+	return out
+}
