@@ -124,11 +124,16 @@ type wantUse struct {
 
 // take returns sc emptied for wants (sorted by IP) and the list listed.
 func (sc *fullScratch) take(wants []*lbpolicy.Endpoint, listed []hns.HostComputeEndpoint) *fullScratch {
-	sc.uses = slices.Grow(sc.uses[:0], len(wants))
-	for _, w := range wants {
-		sc.uses = append(sc.uses, wantUse{ip: w.IP.Unmap()})
+	same := sc.at.slots != nil && len(sc.uses) == len(wants) // the same IPs: at still indexes them
+	sc.uses = slices.Grow(sc.uses[:0], len(wants))[:len(wants)]
+	for i, w := range wants {
+		ip := w.IP.Unmap()
+		same = same && sc.uses[i].ip == ip
+		sc.uses[i] = wantUse{ip: ip}
 	}
-	sc.at.fill(sc.uses)
+	if !same {
+		sc.at.fill(sc.uses)
+	}
 	sc.used = slices.Grow(sc.used[:0], len(listed))[:len(listed)]
 	clear(sc.used)
 	sc.listed = listed
