@@ -100,8 +100,8 @@ type Reconciler struct {
 	// scratch is what the last sync of changes's maps leave to the next
 	// (scratch.go).
 	scratch scratch
-	// full holds the big maps of the last full sync, for the next to
-	// empty and reuse (fullsync.go).
+	// full holds the per-endpoint arrays of the last full sync, for the
+	// next to empty and reuse (fullsync.go).
 	full fullScratch
 	// journal is the state of the ownership record's files (journal.go).
 	journal journalState
