@@ -260,6 +260,8 @@ func (s *syncRun) rebuildView(l lists, rec *ownershipRecord, wants []*lbpolicy.E
 		r.log.V(1).Info("Adopted HNS objects", "loadBalancers", s.res.Adopted, "ownedEndpoints", len(r.owned.eps),
 			"fromRecord", recorded, "claimNetwork", r.opts.ClaimNetwork)
 	}
+	// What was owned since the prune, the view holds: it stays pruned.
+	s.v.prunedAt = r.owned.gen + 1
 	if old != nil {
 		s.reportDangling(old.deleted)
 	}
