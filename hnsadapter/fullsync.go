@@ -114,12 +114,16 @@ type fullScratch struct {
 	// the endpoint.
 	used   []bool
 	listed []hns.HostComputeEndpoint
+	// eps is resolveBackends' second buffer: beside its IDs, the listed
+	// endpoints they are (nil: not known).
+	eps []*hns.HostComputeEndpoint
 }
 
 // wantUse is the use of one of a dense full sync's wants.
 type wantUse struct {
 	ip netip.Addr
 	id string
+	ep *hns.HostComputeEndpoint
 }
 
 // take returns sc emptied for wants (sorted by IP) and the list listed.
@@ -337,6 +341,7 @@ func (s *syncRun) planAllLoadBalancers() []lbTask {
 		return a.Key().Compare(b.Key())
 	}) {
 		s.lbWalk = &lbWalk{keyedLBs: keyed, kept: make([]bool, len(keyed.all))}
+		s.lbWalk.resolved = s.dense != nil && keyed.resolve(s.v)
 		defer func() { s.lbWalk = nil }()
 	} else {
 		keep, wanted = make(map[string]bool, len(lbs)), make(map[lbpolicy.Key]bool, len(lbs))
@@ -367,6 +372,9 @@ type lbWalk struct {
 	*keyedLBs
 	at   int
 	kept []bool // beside all
+	// resolved: keyedLBs.eps holds the endpoints of the load balancers,
+	// as the dense record's.
+	resolved bool
 }
 
 // holding returns the position in all of the load balancers with key k,

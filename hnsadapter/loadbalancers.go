@@ -140,7 +140,7 @@ func (s *syncRun) unfinished(t *lbTask) {
 // keep.
 func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, changed bool, keep map[string]bool) []lbTask {
 	r := s.r
-	owned, foreign := s.heldLBs(key, keep)
+	owned, foreign, walked := s.heldLBs(key, keep)
 	obj := keyLB(key)
 	ids, waiting, missing := s.resolveBackends(lb, key)
 	if missing {
@@ -161,7 +161,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
-	if owned != nil && matchesLoadBalancerFields(owned, lb) && sameBackendIDs(owned.HostComputeEndpoints, ids) {
+	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids) {
 		return tasks
 	}
 	slices.Sort(ids)
@@ -187,22 +187,23 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 }
 
 // heldLBs returns the load balancers with key: the owned one (the first
-// by ID), which goes into keep (or is marked kept by the walk), and
-// another agent's.
-func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreign *hns.HostComputeLoadBalancer) {
+// by ID), which goes into keep (or is marked kept by the walk: walked is
+// its position in the walk, else -1), and another agent's.
+func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreign *hns.HostComputeLoadBalancer, walked int) {
+	walked = -1
 	if w := s.lbWalk; w != nil {
 		from, n := w.holding(key)
 		for i := from; i < from+n; i++ {
 			switch e := &w.all[i]; {
 			case s.r.owned.ownsKeyed(e):
 				if owned == nil {
-					owned, w.kept[i] = e.lb, true
+					owned, w.kept[i], walked = e.lb, true, i
 				}
 			case foreign == nil:
 				foreign = e.lb
 			}
 		}
-		return owned, foreign
+		return owned, foreign, walked
 	}
 	for _, id := range s.v.byKey[key] {
 		switch {
@@ -215,7 +216,7 @@ func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreig
 			foreign = s.v.lbs[id]
 		}
 	}
-	return owned, foreign
+	return owned, foreign, walked
 }
 
 // deleteLB appends the task deleting the owned load balancer id.
@@ -241,10 +242,20 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 	v := s.v
 	ids = s.r.scratch.backendIDs[:0]
 	defer func() { s.r.scratch.backendIDs = ids[:0] }()
+	d := s.dense
+	if d != nil {
+		d.eps = d.eps[:0]
+	}
+	add := func(id string, ep *hns.HostComputeEndpoint) {
+		ids = append(ids, id)
+		if d != nil {
+			d.eps = append(d.eps, ep)
+		}
+	}
 	for _, b := range lb.Backends {
 		if b.EndpointName != "" {
 			if ep, ok := v.localNamed(b.EndpointName); ok {
-				ids = append(ids, ep.Id)
+				add(ep.Id, ep)
 				continue
 			}
 			missing = true
@@ -258,11 +269,11 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			if use.waiting {
 				return nil, true, missing
 			}
-			ids = append(ids, use.id)
+			add(use.id, use.ep)
 			continue
 		}
 		if ep, ok := v.local(ip); ok {
-			ids = append(ids, ep.Id)
+			add(ep.Id, ep)
 			continue
 		}
 		if want, ok := s.idx.endpoint(ip); ok && want.Remote {
@@ -271,7 +282,7 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			// (A full sync's phase 1 resolved every endpoint of the plan.)
 			if id, ok := s.existingRemote(&want); ok {
 				s.use(ip, id)
-				ids = append(ids, id)
+				add(id, nil)
 				continue
 			}
 			s.r.objects.markDirty(keyEndpoint(ip)) // the next sync makes it
@@ -283,6 +294,35 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			key, ip, s.r.opts.NetworkName)
 	}
 	return ids, false, missing
+}
+
+// sameBackends reports whether the owned load balancer held (walked: its
+// position in the walk, or -1) references the endpoints ids, which
+// resolveBackends returned.
+func (s *syncRun) sameBackends(held *hns.HostComputeLoadBalancer, walked int, ids []string) bool {
+	if w := s.lbWalk; w != nil && w.resolved && walked >= 0 &&
+		sameEndpoints(w.eps[w.epsAt[walked]:w.epsAt[walked+1]], s.dense.eps) {
+		return true
+	}
+	return sameBackendIDs(held.HostComputeEndpoints, ids)
+}
+
+// sameEndpoints reports whether eps are the endpoints of held, each once,
+// in any order, comparing identities (nil: not known, never the same).
+// Short lists only: false means "compare the IDs".
+func sameEndpoints(held, eps []*hns.HostComputeEndpoint) bool {
+	if len(held) != len(eps) || len(eps) > 16 {
+		return false
+	}
+	var found uint16
+	for _, ep := range eps {
+		i := slices.Index(held, ep)
+		if ep == nil || i < 0 || found&(1<<i) != 0 {
+			return false
+		}
+		found |= 1 << i
+	}
+	return true
 }
 
 // sameBackendIDs is sameIDSet(held, ids) for ids in any order, and

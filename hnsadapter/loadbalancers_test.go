@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
 // TestSameBackendIDs: sameBackendIDs compares as sets, case-insensitively,
@@ -86,5 +88,77 @@ func TestParseIPv4(t *testing.T) {
 		if ok != wantOK || ok && got != want {
 			t.Errorf("parseIPv4(%q) = %v, %v; netip.ParseAddr: %v, %v", s, got, ok, want, err)
 		}
+	}
+}
+
+// TestSameEndpoints: sameEndpoints is true only for the endpoints of
+// held, in any order, never for an unknown (nil) one; when held repeats
+// none, it is true for every such permutation.
+func TestSameEndpoints(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	pool := make([]hns.HostComputeEndpoint, 5)
+	pick := func() *hns.HostComputeEndpoint {
+		if rng.IntN(10) == 0 {
+			return nil
+		}
+		return &pool[rng.IntN(len(pool))]
+	}
+	for round := range 3000 {
+		var held, eps []*hns.HostComputeEndpoint
+		for range rng.IntN(6) {
+			held = append(held, pick())
+		}
+		if rng.IntN(2) == 0 {
+			eps = slices.Clone(held)
+			rng.Shuffle(len(eps), func(i, j int) { eps[i], eps[j] = eps[j], eps[i] })
+		} else {
+			for range rng.IntN(6) {
+				eps = append(eps, pick())
+			}
+		}
+		// The reference: the same multiset, without nil.
+		count := map[*hns.HostComputeEndpoint]int{}
+		for _, ep := range held {
+			count[ep]++
+		}
+		repeats := len(count) < len(held)
+		want := len(held) == len(eps)
+		for _, ep := range eps {
+			if count[ep]--; ep == nil || count[ep] < 0 {
+				want = false
+			}
+		}
+		if got := sameEndpoints(held, eps); got && !want || !repeats && got != want {
+			t.Fatalf("round %d: sameEndpoints(%v, %v) = %v, want %v", round, held, eps, got, want)
+		}
+	}
+}
+
+// TestResolveHeld: a view's load balancers resolve their endpoints the
+// second time in a row they come with the same list of endpoints, to that
+// list's endpoints (nil for an ID not listed).
+func TestResolveHeld(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	lbs, eps := randomLists(rng)
+	lbs[0].HostComputeEndpoints = append(lbs[0].HostComputeEndpoints, "EP-NOT-LISTED")
+	v := newView(lbs, eps)
+	k := v.byKeySorted()
+	if k.resolve(v) {
+		t.Fatal("resolved at the first sight of the list")
+	}
+	if !k.resolve(v) {
+		t.Fatal("not resolved at the second sight of the list")
+	}
+	for i := range k.all {
+		got := k.eps[k.epsAt[i]:k.epsAt[i+1]]
+		want := mapSlice(k.all[i].lb.HostComputeEndpoints, func(id string) *hns.HostComputeEndpoint { return v.eps[idKey(id)] })
+		if !slices.Equal(got, want) {
+			t.Fatalf("load balancer %s: resolved %v, want %v", k.all[i].id, got, want)
+		}
+	}
+	l2, e2 := cloneLists(lbs, eps)
+	v2 := newView(l2, e2) // another list of endpoints
+	if k.resolve(v2) {
+		t.Fatal("resolved at the first sight of another list")
 	}
 }

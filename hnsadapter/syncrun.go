@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -53,6 +54,8 @@ type syncRun struct {
 // endpointUse is what the backends with one IP use this sync.
 type endpointUse struct {
 	id string
+	// ep is the listed endpoint, in a dense full sync (else nil).
+	ep *hns.HostComputeEndpoint
 	// waiting: no usable HNS endpoint this sync (its create failed, was
 	// refused, waits in backoff, or is left to the next sync); the load
 	// balancers using the IP wait, untouched.
@@ -117,7 +120,7 @@ func (s *syncRun) use(ip netip.Addr, id string) {
 // useListed records that the backends with the IP of wants[i] (a full
 // sync's, dense) use the listed endpoint e.
 func (s *syncRun) useListed(i int, e *listedEndpoint) {
-	s.dense.uses[i].id = e.id
+	s.dense.uses[i].id, s.dense.uses[i].ep = e.id, e.ep
 	s.dense.used[e.pos] = true
 }
 
@@ -126,7 +129,7 @@ func (s *syncRun) useListed(i int, e *listedEndpoint) {
 func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 	if d := s.dense; d != nil {
 		if u := d.at.find(d.uses, ip); u != nil && u.id != "" {
-			return endpointUse{id: u.id}, true
+			return endpointUse{id: u.id, ep: u.ep}, true
 		}
 	}
 	use, ok := s.endpoints[ip]

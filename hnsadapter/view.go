@@ -429,6 +429,46 @@ func (v *view) referenced(id string) bool { return v.refs[idKey(id)] > 0 }
 type keyedLBs struct {
 	all   []keyedLB
 	nokey []string
+	// eps holds, once the same list of endpoints came with these load
+	// balancers twice in a row (list: its first entry), all[i]'s
+	// endpoints as the view's listed endpoints (nil: not listed), at
+	// eps[epsAt[i]:epsAt[i+1]]: a full sync compares them with the backends'
+	// endpoints by identity rather than by 36-byte ID strings.
+	eps      []*hns.HostComputeEndpoint
+	epsAt    []int32
+	list     *hns.HostComputeEndpoint
+	resolved bool
+}
+
+// resolve makes eps for the view's endpoints, if it is the second time
+// in a row they come with k, and reports whether eps is made for them.
+// (The first time, the list may be about to change again: resolving
+// costs a lookup per reference.)
+func (k *keyedLBs) resolve(v *view) bool {
+	if len(v.listedEPs) == 0 || len(v.eps) != len(v.listedEPs) {
+		return false
+	}
+	if list := &v.listedEPs[0]; k.list != list {
+		k.list, k.resolved, k.eps, k.epsAt = list, false, nil, nil
+		return false
+	}
+	if k.resolved {
+		return true
+	}
+	n := 0
+	for i := range k.all {
+		n += len(k.all[i].lb.HostComputeEndpoints)
+	}
+	k.eps, k.epsAt = make([]*hns.HostComputeEndpoint, 0, n), make([]int32, 0, len(k.all)+1)
+	for i := range k.all {
+		k.epsAt = append(k.epsAt, int32(len(k.eps)))
+		for _, id := range k.all[i].lb.HostComputeEndpoints {
+			k.eps = append(k.eps, v.eps[idKey(id)])
+		}
+	}
+	k.epsAt = append(k.epsAt, int32(len(k.eps)))
+	k.resolved = true
+	return true
 }
 
 type keyedLB struct {
