@@ -166,10 +166,10 @@ func (o *ownership) prune(v *view) (lbs, eps int) {
 
 // adopt takes ownership of what a restarted Reconciler may take (see
 // ownership) and returns the number of load balancers adopted. keys are
-// the plan's load-balancer keys; wants its endpoints, the first of each IP
-// (sorted: when sorted by IP too, v's endpoints as byIP returns them, nil
-// when wants are not sorted or v has none). With claimNetwork, elsewhere holds the IDs (in idKey form) of the
-// endpoints on other networks.
+// the plan's load-balancer keys; wants its endpoints, the first of each IP;
+// sorted, v's endpoints as byIP returns them when wants are sorted by IP
+// too (else nil). With claimNetwork, elsewhere holds the IDs (in idKey
+// form) of the endpoints on other networks.
 func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpolicy.Endpoint, sorted *listedByIP,
 	claimNetwork bool, elsewhere map[string]struct{},
 ) (adopted int) {
