@@ -114,6 +114,11 @@ func sameLoadBalancer(a, b *hns.HostComputeLoadBalancer) bool {
 // building that: a full sync compares every load balancer, and most
 // match.
 func matchesLoadBalancer(held *hns.HostComputeLoadBalancer, lb *lbpolicy.LoadBalancer, endpointIDs []string) bool {
+	return matchesLoadBalancerFields(held, lb) && sameIDSet(held.HostComputeEndpoints, endpointIDs)
+}
+
+// matchesLoadBalancerFields is matchesLoadBalancer but for the endpoints.
+func matchesLoadBalancerFields(held *hns.HostComputeLoadBalancer, lb *lbpolicy.LoadBalancer) bool {
 	pm := hns.LoadBalancerPortMapping{
 		Protocol:         uint32(lb.Protocol),
 		InternalPort:     lb.InternalPort,
@@ -133,7 +138,7 @@ func matchesLoadBalancer(held *hns.HostComputeLoadBalancer, lb *lbpolicy.LoadBal
 			return false
 		}
 	}
-	return sameIDSet(held.HostComputeEndpoints, endpointIDs)
+	return true
 }
 
 // isAddr reports sameAddr(s, a.String()) without building the string.

@@ -59,39 +59,18 @@ func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 			s.r.scratch.epTasks = todo[:0]
 		}
 	}()
-	// A full sync's wants come in IP order (planEndpoints, from a sorted
-	// plan): it walks the view's remote endpoints in the same order.
-	var walk *remoteWalk
-	if s.res.Full && s.idx.eps == nil {
-		if all := v.remotesByIP(); all != nil {
-			walk = &remoteWalk{all: all}
-		}
+	// A dense full sync's wants come in IP order (planEndpoints, from a
+	// sorted plan): it walks the list's endpoints in the same order.
+	var walk *listWalk
+	if s.dense != nil {
+		sorted := v.byIP()
+		walk = &listWalk{remotes: ipWalk{all: sorted.remotes}, locals: ipWalk{all: sorted.locals}}
 	}
-	for _, want := range wants {
-		ip := want.IP.Unmap()
-		var held []remoteEntry
-		if walk != nil {
-			held = walk.holding(ip)
-		}
-		if local, ok := v.local(ip); ok {
-			// A local endpoint with the IP wins: the pod is on this node
-			// now, whatever the plan says (kubernetes#138000).
-			s.use(ip, local.Id)
+	for i, want := range wants {
+		if s.useExisting(i, want, walk) {
 			continue
 		}
-		if want.Remote {
-			var id string
-			var ok bool
-			if walk != nil {
-				id, ok = s.existingRemoteIn(held, want)
-			} else {
-				id, ok = s.existingRemote(want)
-			}
-			if ok {
-				s.use(ip, id)
-				continue
-			}
-		}
+		ip := want.IP.Unmap()
 		t := epTask{want: want}
 		var foreign *hns.HostComputeEndpoint
 		for _, id := range v.remoteByIP[ip] {
@@ -121,6 +100,42 @@ func (s *syncRun) endpointTasks(wants []*lbpolicy.Endpoint) []epTask {
 type epCalls struct {
 	c         *calls
 	networkID string
+}
+
+// listWalk walks a dense full sync's list beside its wants.
+type listWalk struct{ remotes, locals ipWalk }
+
+// useExisting records the use of the endpoint HNS holds for want
+// (wants[i]) and reports whether there is one: a local endpoint with the
+// IP, which wins (the pod is on this node now, whatever the plan says:
+// kubernetes#138000), else a remote one identical to a remote want.
+func (s *syncRun) useExisting(i int, want *lbpolicy.Endpoint, walk *listWalk) bool {
+	ip := want.IP.Unmap()
+	if walk != nil {
+		remotes, locals := walk.remotes.holding(ip), walk.locals.holding(ip)
+		var e *listedEndpoint
+		switch {
+		case len(locals) > 0:
+			e = &locals[0] // the first by ID, as view.local
+		case want.Remote:
+			e = s.existingRemoteIn(remotes, want)
+		}
+		if e != nil {
+			s.useListed(i, e)
+		}
+		return e != nil
+	}
+	if local, ok := s.v.local(ip); ok {
+		s.use(ip, local.Id)
+		return true
+	}
+	if want.Remote {
+		if id, ok := s.existingRemote(want); ok {
+			s.use(ip, id)
+			return true
+		}
+	}
+	return false
 }
 
 // runEndpointTask makes t's calls. It runs on a worker goroutine, with

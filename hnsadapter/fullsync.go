@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -86,8 +87,10 @@ func (s *syncRun) runFull(ctx context.Context) error {
 	// From here on the sync proceeds: state may change.
 	r.objects.begin()
 	wants := s.planEndpoints()
-	r.full.take(s, len(wants), len(l.eps))
 	s.rebuildView(l, rec, wants)
+	if s.idx.eps == nil && s.v.byIP() != nil { // wants sorted by IP, beside the list's
+		s.dense = r.full.take(wants, s.v.listedEPs)
+	}
 	r.fullNeeded = "" // the view is HNS's again; what this sync finds may set it
 	s.phases(ctx, wants, s.planAllLoadBalancers, s.ownedEndpoints, nil)
 	r.objects.retainSeen()
@@ -95,24 +98,96 @@ func (s *syncRun) runFull(ctx context.Context) error {
 	return nil
 }
 
-// fullScratch holds the maps of a full sync that grow with every endpoint,
-// for the next full sync to empty and reuse: at 100,000 endpoints, making
-// them anew at each sync is most of its garbage.
+// fullScratch is what a full sync that walks the list sorted by IP
+// records per endpoint, by position rather than in maps (at 100,000
+// endpoints, two map writes per endpoint and a map read per backend were a
+// third of a no-op sync), kept for the next full sync to reuse.
 type fullScratch struct {
-	endpoints map[netip.Addr]endpointUse
-	ids       map[string]endpointMarks
+	// uses are the plan's endpoints phase 1 looks at, by IP, ascending,
+	// with the HNS endpoint each IP's backends use when phase 1 found it
+	// in the list ("": see syncRun.endpoints).
+	uses []wantUse
+	// at finds an IP in uses: a lookup per backend, cheaper than a
+	// binary search or a map.
+	at ipTable
+	// used, per position in listed, says whether the plan's backends use
+	// the endpoint.
+	used   []bool
+	listed []hns.HostComputeEndpoint
+	// eps is resolveBackends' second buffer: beside its IDs, the listed
+	// endpoints they are (nil: not known).
+	eps []*hns.HostComputeEndpoint
 }
 
-// take gives s the maps, empty, sized for nIPs endpoint IPs and nIDs HNS
-// endpoints.
-func (sc *fullScratch) take(s *syncRun, nIPs, nIDs int) {
-	if sc.endpoints == nil {
-		sc.endpoints = make(map[netip.Addr]endpointUse, nIPs)
-		sc.ids = make(map[string]endpointMarks, nIDs)
+// wantUse is the use of one of a dense full sync's wants.
+type wantUse struct {
+	ip netip.Addr
+	id string
+	ep *hns.HostComputeEndpoint
+}
+
+// take returns sc emptied for wants (sorted by IP) and the list listed.
+func (sc *fullScratch) take(wants []*lbpolicy.Endpoint, listed []hns.HostComputeEndpoint) *fullScratch {
+	same := sc.at.slots != nil && len(sc.uses) == len(wants) // the same IPs: at still indexes them
+	sc.uses = slices.Grow(sc.uses[:0], len(wants))[:len(wants)]
+	for i, w := range wants {
+		ip := w.IP.Unmap()
+		same = same && sc.uses[i].ip == ip
+		sc.uses[i] = wantUse{ip: ip}
 	}
-	clear(sc.endpoints)
-	clear(sc.ids)
-	s.endpoints, s.ids = sc.endpoints, sc.ids
+	if !same {
+		sc.at.fill(sc.uses)
+	}
+	sc.used = slices.Grow(sc.used[:0], len(listed))[:len(listed)]
+	clear(sc.used)
+	sc.listed = listed
+	return sc
+}
+
+// ipTable finds the index of an IP in a list of distinct IPs, by open
+// addressing on a table at most half full.
+type ipTable struct {
+	slots []int32 // 1 + an index in the list; 0: empty
+	shift uint
+}
+
+func ipHash(ip netip.Addr) uint64 {
+	a := ip.As16()
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	return (hi*0x9e3779b97f4a7c15 ^ lo) * 0xbf58476d1ce4e5b9
+}
+
+// fill indexes uses, whose IPs are distinct.
+func (t *ipTable) fill(uses []wantUse) {
+	size, shift := 8, uint(61)
+	for size < 2*len(uses) {
+		size, shift = size*2, shift-1
+	}
+	if len(t.slots) != size {
+		t.slots = make([]int32, size)
+	}
+	clear(t.slots)
+	t.shift = shift
+	mask := len(t.slots) - 1
+	for i := range uses {
+		j := int(ipHash(uses[i].ip) >> t.shift)
+		for t.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		t.slots[j] = int32(i + 1)
+	}
+}
+
+// find returns the entry of uses, the list t was filled with, with IP
+// ip, or nil.
+func (t *ipTable) find(uses []wantUse, ip netip.Addr) *wantUse {
+	mask := len(t.slots) - 1
+	for j := int(ipHash(ip) >> t.shift); t.slots[j] != 0; j = (j + 1) & mask {
+		if u := &uses[t.slots[j]-1]; u.ip == ip {
+			return u
+		}
+	}
+	return nil
 }
 
 // lists is what a full sync's lists returned.
@@ -180,11 +255,17 @@ func (s *syncRun) rebuildView(l lists, rec *ownershipRecord, wants []*lbpolicy.E
 		for i := range s.plan.LoadBalancers {
 			keys[s.plan.LoadBalancers[i].Key()] = struct{}{}
 		}
-		s.res.Adopted += r.owned.adopt(s.v, keys, wants, r.opts.ClaimNetwork, l.elsewhere)
+		var sorted *listedByIP
+		if s.idx.eps == nil {
+			sorted = s.v.byIP()
+		}
+		s.res.Adopted += r.owned.adopt(s.v, keys, wants, sorted, r.opts.ClaimNetwork, l.elsewhere)
 		r.started = true
 		r.log.V(1).Info("Adopted HNS objects", "loadBalancers", s.res.Adopted, "ownedEndpoints", len(r.owned.eps),
 			"fromRecord", recorded, "claimNetwork", r.opts.ClaimNetwork)
 	}
+	// What was owned since the prune, the view holds: it stays pruned.
+	s.v.prunedAt = r.owned.gen + 1
 	if old != nil {
 		s.reportDangling(old.deleted)
 	}
@@ -252,36 +333,107 @@ func (s *syncRun) planEndpoints() []*lbpolicy.Endpoint {
 // to the plan: the plan's, in its order, then the deletes of the owned
 // ones it does not want, by ID.
 func (s *syncRun) planAllLoadBalancers() []lbTask {
+	lbs := s.plan.LoadBalancers
 	var tasks []lbTask
-	keep := make(map[string]bool, len(s.plan.LoadBalancers)) // owned IDs to keep
-	wanted := make(map[lbpolicy.Key]bool, len(s.plan.LoadBalancers))
-	for i := range s.plan.LoadBalancers {
-		lb := &s.plan.LoadBalancers[i]
+	var keep map[string]bool // owned IDs to keep, unless walking
+	var wanted map[lbpolicy.Key]bool
+	if keyed := s.v.byKeySorted(); keyed != nil && slices.IsSortedFunc(lbs, func(a, b lbpolicy.LoadBalancer) int {
+		return a.Key().Compare(b.Key())
+	}) {
+		s.lbWalk = &lbWalk{keyedLBs: keyed, kept: make([]bool, len(keyed.all))}
+		s.lbWalk.resolved = s.dense != nil && keyed.resolve(s.v)
+		defer func() { s.lbWalk = nil }()
+	} else {
+		keep, wanted = make(map[string]bool, len(lbs)), make(map[lbpolicy.Key]bool, len(lbs))
+	}
+	for i := range lbs {
+		lb := &lbs[i]
 		key := lb.Key()
-		if wanted[key] {
+		dup := i > 0 && key == lbs[i-1].Key() // sorted: a repeated key follows
+		if wanted != nil {
+			dup, wanted[key] = wanted[key], true
+		}
+		if dup {
 			s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonDuplicateKey,
 				"load balancer %s is already in the plan for another entry; this one is not applied", key)
 			continue
 		}
-		wanted[key] = true
 		tasks = s.planLB(tasks, lb, key, false, keep)
 	}
-	var unwanted []string
-	for id := range s.v.lbs {
-		if !keep[id] && s.r.owned.ownsLB(id) {
-			unwanted = append(unwanted, id)
-		}
-	}
-	slices.Sort(unwanted) // the few deletes in ID order, not every ID
-	for _, id := range unwanted {
+	for _, id := range s.unwantedLBs(keep) {
 		tasks = s.deleteLB(tasks, id)
 	}
 	return tasks
 }
 
+// lbWalk walks the view's load balancers sorted by key beside a full
+// sync's plan, and marks those to keep.
+type lbWalk struct {
+	*keyedLBs
+	at   int
+	kept []bool // beside all
+	// resolved: keyedLBs.eps holds the endpoints of the load balancers,
+	// as the dense record's.
+	resolved bool
+}
+
+// holding returns the position in all of the load balancers with key k,
+// which must not be lower than the last one asked for, and how many there
+// are.
+func (w *lbWalk) holding(k lbpolicy.Key) (from, n int) {
+	for w.at < len(w.all) && w.all[w.at].key.Compare(k) < 0 {
+		w.at++
+	}
+	for w.at+n < len(w.all) && w.all[w.at+n].key == k {
+		n++
+	}
+	return w.at, n
+}
+
+// unwantedLBs returns the IDs of the owned load balancers the plan does
+// not want, sorted: those not kept (in keep, or by the walk).
+func (s *syncRun) unwantedLBs(keep map[string]bool) []string {
+	var unwanted []string
+	if w := s.lbWalk; w != nil {
+		for i := range w.all {
+			if !w.kept[i] && s.r.owned.ownsKeyed(&w.all[i]) {
+				unwanted = append(unwanted, w.all[i].id)
+			}
+		}
+		for _, id := range w.nokey {
+			if s.r.owned.ownsLB(id) {
+				unwanted = append(unwanted, id)
+			}
+		}
+	} else {
+		for id := range s.v.lbs {
+			if !keep[id] && s.r.owned.ownsLB(id) {
+				unwanted = append(unwanted, id)
+			}
+		}
+	}
+	slices.Sort(unwanted) // the few deletes in ID order, not every ID
+	return unwanted
+}
+
 // ownedEndpoints returns the IDs of every owned endpoint: phase 3 of a
-// full sync looks at them all.
+// full sync looks at them all. With dense, the listed ones phase 1 found
+// in use are left out: every owned endpoint is in the list (rebuildView
+// prunes the others, and owns only listed ones) or was created by phase
+// 1, which uses it.
 func (s *syncRun) ownedEndpoints() []string {
+	if d := s.dense; d != nil {
+		var ids []string
+		for i := range d.listed {
+			if d.used[i] {
+				continue
+			}
+			if id := idKey(d.listed[i].Id); s.r.owned.ownsEndpoint(id) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
 	ids := make([]string, 0, len(s.r.owned.eps))
 	for id := range s.r.owned.eps {
 		ids = append(ids, id)

@@ -137,20 +137,8 @@ func (s *syncRun) unfinished(t *lbTask) {
 // set names the key. The owned load balancer holding the key goes into
 // keep.
 func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, changed bool, keep map[string]bool) []lbTask {
-	r, v := s.r, s.v
-	var owned, foreign *hns.HostComputeLoadBalancer
-	for _, id := range v.byKey[key] {
-		switch {
-		case r.owned.ownsLB(id):
-			if owned == nil {
-				owned = v.lbs[id]
-				keep[id] = true
-			}
-		case foreign == nil:
-			foreign = v.lbs[id]
-		}
-	}
-
+	r := s.r
+	owned, foreign, walked := s.heldLBs(key, keep)
 	obj := keyLB(key)
 	ids, waiting, missing := s.resolveBackends(lb, key)
 	if missing {
@@ -171,10 +159,11 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
-	if owned != nil && matchesLoadBalancer(owned, lb, ids) {
+	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids) {
 		return tasks
 	}
-	want := desiredLoadBalancer(lb, ids) // it copies ids, resolveBackends' buffer
+	slices.Sort(ids)
+	want := desiredLoadBalancer(lb, slices.Compact(ids)) // it copies ids, resolveBackends' buffer
 	switch {
 	case s.unsupported(lb, key, want, owned != nil):
 		return tasks // no call HNS would refuse with 0x57 (capability.go)
@@ -195,6 +184,39 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	return append(tasks, task)
 }
 
+// heldLBs returns the load balancers with key: the owned one (the first
+// by ID), which goes into keep (or is marked kept by the walk: walked is
+// its position in the walk, else -1), and another agent's.
+func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreign *hns.HostComputeLoadBalancer, walked int) {
+	walked = -1
+	if w := s.lbWalk; w != nil {
+		from, n := w.holding(key)
+		for i := from; i < from+n; i++ {
+			switch e := &w.all[i]; {
+			case s.r.owned.ownsKeyed(e):
+				if owned == nil {
+					owned, w.kept[i], walked = e.lb, true, i
+				}
+			case foreign == nil:
+				foreign = e.lb
+			}
+		}
+		return owned, foreign, walked
+	}
+	for _, id := range s.v.byKey[key] {
+		switch {
+		case s.r.owned.ownsLB(id):
+			if owned == nil {
+				owned = s.v.lbs[id]
+				keep[id] = true
+			}
+		case foreign == nil:
+			foreign = s.v.lbs[id]
+		}
+	}
+	return owned, foreign, walked
+}
+
 // deleteLB appends the task deleting the owned load balancer id.
 func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	lb := s.v.lbs[id]
@@ -209,8 +231,8 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	return append(tasks, task)
 }
 
-// resolveBackends returns the sorted HNS endpoint IDs of lb's backends,
-// in a buffer the next call reuses.
+// resolveBackends returns the HNS endpoint IDs of lb's backends, in
+// backend order (an ID may repeat), in a buffer the next call reuses.
 // waiting is true when a backend's plan endpoint could not be made this
 // sync. Backends without endpoint are left out, with a diagnostic, and
 // make missing true.
@@ -218,10 +240,20 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 	v := s.v
 	ids = s.r.scratch.backendIDs[:0]
 	defer func() { s.r.scratch.backendIDs = ids[:0] }()
+	d := s.dense
+	if d != nil {
+		d.eps = d.eps[:0]
+	}
+	add := func(id string, ep *hns.HostComputeEndpoint) {
+		ids = append(ids, id)
+		if d != nil {
+			d.eps = append(d.eps, ep)
+		}
+	}
 	for _, b := range lb.Backends {
 		if b.EndpointName != "" {
 			if ep, ok := v.localNamed(b.EndpointName); ok {
-				ids = append(ids, ep.Id)
+				add(ep.Id, ep)
 				continue
 			}
 			missing = true
@@ -231,15 +263,15 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			continue
 		}
 		ip := b.IP.Unmap()
-		if use, ok := s.endpoints[ip]; ok {
+		if use, ok := s.usedBy(ip); ok {
 			if use.waiting {
 				return nil, true, missing
 			}
-			ids = append(ids, use.id)
+			add(use.id, use.ep)
 			continue
 		}
 		if ep, ok := v.local(ip); ok {
-			ids = append(ids, ep.Id)
+			add(ep.Id, ep)
 			continue
 		}
 		if want, ok := s.idx.endpoint(ip); ok && want.Remote {
@@ -248,7 +280,7 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			// (A full sync's phase 1 resolved every endpoint of the plan.)
 			if id, ok := s.existingRemote(&want); ok {
 				s.use(ip, id)
-				ids = append(ids, id)
+				add(id, nil)
 				continue
 			}
 			s.r.objects.markDirty(keyEndpoint(ip)) // the next sync makes it
@@ -259,6 +291,56 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 			"load balancer %s: backend %s has no HNS endpoint on network %q (neither a local endpoint nor one of the plan's); backend left out",
 			key, ip, s.r.opts.NetworkName)
 	}
+	return ids, false, missing
+}
+
+// sameBackends reports whether the owned load balancer held (walked: its
+// position in the walk, or -1) references the endpoints ids, which
+// resolveBackends returned.
+func (s *syncRun) sameBackends(held *hns.HostComputeLoadBalancer, walked int, ids []string) bool {
+	if w := s.lbWalk; w != nil && w.resolved && walked >= 0 &&
+		sameEndpoints(w.eps[w.epsAt[walked]:w.epsAt[walked+1]], s.dense.eps) {
+		return true
+	}
+	return sameBackendIDs(held.HostComputeEndpoints, ids)
+}
+
+// sameEndpoints reports whether eps are the endpoints of held, each once,
+// in any order, comparing identities (nil: not known, never the same).
+// Short lists only: false means "compare the IDs".
+func sameEndpoints(held, eps []*hns.HostComputeEndpoint) bool {
+	if len(held) != len(eps) || len(eps) > 16 {
+		return false
+	}
+	var found uint16
+	for _, ep := range eps {
+		i := slices.Index(held, ep)
+		if ep == nil || i < 0 || found&(1<<i) != 0 {
+			return false
+		}
+		found |= 1 << i
+	}
+	return true
+}
+
+// sameBackendIDs is sameIDSet(held, ids) for ids in any order, and
+// possibly repeated, which it may sort. A load balancer this package sent
+// holds its IDs sorted: each of ids is then searched for, rather than
+// ids sorted (for each of 16,000 load balancers, in a full sync).
+func sameBackendIDs(held, ids []string) bool {
+	if len(held) == len(ids) && len(ids) <= 64 {
+		var found uint64 // the positions in held found
+		for _, id := range ids {
+			i, ok := slices.BinarySearch(held, id)
+			if !ok || found&(1<<i) != 0 {
+				break
+			}
+			found |= 1 << i
+		}
+		if found == 1<<len(ids)-1 { // every ID of held, each once
+			return true
+		}
+	}
 	slices.Sort(ids)
-	return slices.Compact(ids), false, missing
+	return sameIDSet(held, slices.Compact(ids))
 }

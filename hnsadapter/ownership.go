@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -47,6 +48,9 @@ type ownership struct {
 	// written, in order, for the record's journal (journal.go).
 	journal bool
 	changes []ownershipChange
+	// gen counts the changes: a view pruned against at one generation
+	// needs no prune again until either changes (view.prunedAt).
+	gen uint64
 }
 
 // ownershipChange is one object owned or no longer owned.
@@ -61,6 +65,7 @@ type ownershipChange struct {
 // changed notes c.
 func (o *ownership) changed(c ownershipChange) {
 	o.dirty = true
+	o.gen++
 	if o.journal {
 		o.changes = append(o.changes, c)
 	}
@@ -75,6 +80,14 @@ func newOwnership(journal bool) ownership {
 func (o *ownership) ownsLB(id string) bool {
 	_, ok := o.lbs[idKey(id)]
 	return ok
+}
+
+// ownsKeyed is ownsLB(e.id), remembered in e until ownership changes.
+func (o *ownership) ownsKeyed(e *keyedLB) bool {
+	if e.ownedAt != o.gen+1 {
+		e.owned, e.ownedAt = o.ownsLB(e.id), o.gen+1
+	}
+	return e.owned
 }
 
 func (o *ownership) ownsEndpoint(id string) bool {
@@ -127,8 +140,15 @@ func remove[V any](m map[string]V, id string) bool {
 }
 
 // prune forgets the owned objects v does not hold, and returns how many
-// load balancers and endpoints it forgot.
+// load balancers and endpoints it forgot. It skips the lookups when
+// neither v's objects nor the ownership changed since they were last
+// pruned against each other (at 100,000 endpoints, a no-op full sync's
+// list leaves both as they were).
 func (o *ownership) prune(v *view) (lbs, eps int) {
+	if v.prunedAt == o.gen+1 {
+		return 0, 0
+	}
+	defer func() { v.prunedAt = o.gen + 1 }()
 	for id := range o.lbs {
 		if _, ok := v.lbs[id]; !ok {
 			o.removeLB(id)
@@ -146,10 +166,11 @@ func (o *ownership) prune(v *view) (lbs, eps int) {
 
 // adopt takes ownership of what a restarted Reconciler may take (see
 // ownership) and returns the number of load balancers adopted. keys are
-// the plan's load-balancer keys; wants its endpoints, the first of each IP.
-// With claimNetwork, elsewhere holds the IDs (in idKey form) of the
-// endpoints on other networks.
-func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpolicy.Endpoint,
+// the plan's load-balancer keys; wants its endpoints, the first of each IP;
+// sorted, v's endpoints as byIP returns them when wants are sorted by IP
+// too (else nil). With claimNetwork, elsewhere holds the IDs (in idKey
+// form) of the endpoints on other networks.
+func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpolicy.Endpoint, sorted *listedByIP,
 	claimNetwork bool, elsewhere map[string]struct{},
 ) (adopted int) {
 	if len(o.lbs) == 0 && len(o.eps) == 0 { // sized once: a restart adopts nearly all
@@ -174,6 +195,17 @@ func (o *ownership) adopt(v *view, keys map[lbpolicy.Key]struct{}, wants []*lbpo
 		for ip, ids := range v.remoteByIP {
 			for _, id := range ids {
 				o.addEndpoint(id, ip)
+			}
+		}
+		return adopted
+	}
+	if sorted != nil {
+		walk := ipWalk{all: sorted.remotes}
+		for _, want := range wants {
+			if e := walk.holding(want.IP.Unmap()); len(e) > 0 && want.Remote {
+				if i := slices.IndexFunc(e, func(e listedEndpoint) bool { return e.sameRemote(want) }); i >= 0 {
+					o.addEndpoint(e[i].id, e[i].ip) // one per IP: the first by ID
+				}
 			}
 		}
 		return adopted

@@ -103,8 +103,8 @@ type Reconciler struct {
 	// spareRun is the syncRun the last sync finished with, for the next
 	// to reuse.
 	spareRun *syncRun
-	// full holds the big maps of the last full sync, for the next to
-	// empty and reuse (fullsync.go).
+	// full holds the per-endpoint arrays of the last full sync, for the
+	// next to empty and reuse (fullsync.go).
 	full fullScratch
 	// journal is the state of the ownership record's files (journal.go).
 	journal journalState

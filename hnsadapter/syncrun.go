@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
 )
 
@@ -34,6 +35,14 @@ type syncRun struct {
 	// ids holds, per HNS endpoint ID (idKey form), what the sync did with
 	// the endpoint.
 	ids map[string]endpointMarks
+	// dense, in a full sync that walks the list sorted by IP, holds the
+	// uses of the endpoints phase 1 found in the list, by position,
+	// instead of endpoints and ids (which then hold only the rest).
+	dense *fullScratch
+	// lbWalk, in a full sync's phase 2 when the plan and the view's load
+	// balancers are sorted by key, finds the load balancers holding each
+	// key instead of byKey, and records those kept instead of keep.
+	lbWalk *lbWalk
 	// detached holds the keys of the load balancers phase 1 moved off
 	// endpoints it replaced (replace.go): phase 2 looks at them. Nil
 	// until one is.
@@ -48,6 +57,8 @@ type syncRun struct {
 // endpointUse is what the backends with one IP use this sync.
 type endpointUse struct {
 	id string
+	// ep is the listed endpoint, in a dense full sync (else nil).
+	ep *hns.HostComputeEndpoint
 	// waiting: no usable HNS endpoint this sync (its create failed, was
 	// refused, waits in backoff, or is left to the next sync); the load
 	// balancers using the IP wait, untouched.
@@ -103,10 +114,10 @@ func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLB
 }
 
 // recycle hands s's maps back to the Reconciler's scratch, once the sync
-// is over. A full sync's are the Reconciler's already (fullScratch).
+// is over.
 func (s *syncRun) recycle() {
-	if s.res.Full {
-		return
+	if s.dense != nil {
+		s.dense.listed, s.dense = nil, nil
 	}
 	give(&s.r.scratch.endpoints, s.endpoints)
 	give(&s.r.scratch.ids, s.ids)
@@ -119,6 +130,25 @@ func (s *syncRun) markReleased(id string) { s.ids[id] |= markReleased }
 func (s *syncRun) use(ip netip.Addr, id string) {
 	s.endpoints[ip] = endpointUse{id: id}
 	s.ids[idKey(id)] |= markUsed
+}
+
+// useListed records that the backends with the IP of wants[i] (a full
+// sync's, dense) use the listed endpoint e.
+func (s *syncRun) useListed(i int, e *listedEndpoint) {
+	s.dense.uses[i].id, s.dense.uses[i].ep = e.id, e.ep
+	s.dense.used[e.pos] = true
+}
+
+// usedBy returns what the backends with IP ip use, if the sync resolved
+// it.
+func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
+	if d := s.dense; d != nil {
+		if u := d.at.find(d.uses, ip); u != nil && u.id != "" {
+			return endpointUse{id: u.id, ep: u.ep}, true
+		}
+	}
+	use, ok := s.endpoints[ip]
+	return use, ok
 }
 
 // wait records that the backends with IP ip have no usable endpoint this

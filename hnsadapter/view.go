@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -59,8 +60,15 @@ type view struct {
 	// rather than indexing 100,000 objects again (newViewReusing).
 	listedLBs []hns.HostComputeLoadBalancer
 	listedEPs []hns.HostComputeEndpoint
-	// remotes is remotesByIP's, made at most once per listedEPs.
-	remotes []remoteEntry
+	// sorted is byIP's, made at most once per listedEPs; keyed is
+	// byKeySorted's, at most once per listedLBs.
+	sorted *listedByIP
+	keyed  *keyedLBs
+	// prunedAt is 1 + the generation of the ownership that was last
+	// pruned against this view's objects (0: none since they were set):
+	// while neither changes, pruning again would forget nothing
+	// (rebuildView).
+	prunedAt uint64
 }
 
 func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *view {
@@ -75,8 +83,9 @@ func newView(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint) *
 // full sync is much of its cost and most of its garbage.
 func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint, old *view) *view {
 	v := &view{}
-	if old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs) {
-		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs
+	reusedLBs := old != nil && old.listedLBs != nil && sameLBList(old.listedLBs, lbs)
+	if reusedLBs {
+		v.lbs, v.keys, v.byKey, v.refs, v.listedLBs, v.keyed = old.lbs, old.keys, old.byKey, old.refs, old.listedLBs, old.keyed
 	} else {
 		v.lbs = make(map[string]*hns.HostComputeLoadBalancer, len(lbs))
 		v.keys = make(map[string]lbpolicy.Key, len(lbs))
@@ -95,26 +104,30 @@ func newViewReusing(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndp
 	}
 	if old != nil && old.listedEPs != nil && sameEndpointList(old.listedEPs, eps) {
 		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
-		v.listedEPs, v.remotes = old.listedEPs, old.remotes
+		v.listedEPs, v.sorted = old.listedEPs, old.sorted
+		if reusedLBs {
+			v.prunedAt = old.prunedAt // all of old, unchanged
+		}
 		return v
 	}
 	if old != nil && old.eps != nil {
 		v.eps, v.localByIP, v.localByName, v.remoteByIP = old.eps, old.localByIP, old.localByName, old.remoteByIP
 		old.eps, old.localByIP, old.localByName, old.remoteByIP = nil, nil, nil, nil
 	}
-	v.fillEndpoints(eps)
+	v.fillEndpoints(eps, true)
 	return v
 }
 
 // setEndpoints replaces the endpoints with a fresh list of them.
 func (v *view) setEndpoints(eps []hns.HostComputeEndpoint) {
 	v.eps, v.localByIP, v.localByName, v.remoteByIP = nil, nil, nil, nil
-	v.fillEndpoints(eps)
+	v.fillEndpoints(eps, false)
 }
 
 // fillEndpoints makes the endpoints eps, emptying the maps of those
-// held.
-func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
+// held. With sorted (a full sync's list), it also makes byIP's lists, in
+// the same pass: at 100,000 endpoints, a second pass costs as much again.
+func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint, sorted bool) {
 	if v.eps == nil {
 		v.eps = make(map[string]*hns.HostComputeEndpoint, len(eps))
 		v.localByIP = map[netip.Addr][]string{}
@@ -128,10 +141,30 @@ func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint) {
 	if len(v.spare) < len(eps) {
 		v.spare = make([]string, len(eps))
 	}
-	for i := range eps {
-		v.putEndpoint(&eps[i])
+	var byIP *listedByIP
+	if sorted {
+		byIP = &listedByIP{remotes: make([]listedEndpoint, 0, len(eps))}
 	}
-	v.listedEPs, v.remotes = eps, nil
+	for i := range eps {
+		ep := &eps[i]
+		id := idKey(ep.Id)
+		ip, ok := endpointIP(ep)
+		v.index(ep, id, ip, ok) // an empty view: nothing to remove first
+		if byIP != nil && ok {
+			byIP.add(ep, ip, i)
+		}
+	}
+	if len(v.eps) != len(eps) { // an ID listed twice: the last one wins
+		v.fillEndpoints(nil, false)
+		for i := range eps {
+			v.putEndpoint(&eps[i])
+		}
+		byIP = nil
+	}
+	if byIP != nil {
+		byIP.sort()
+	}
+	v.listedEPs, v.sorted, v.prunedAt = eps, byIP, 0
 }
 
 // sameLBList reports whether a and b are the same list: the same objects
@@ -203,13 +236,13 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 		// An update on the same key: only the references change.
 		v.releaseRefs(v.lbs[id])
 		delete(v.trusted, id)
-		v.listedLBs = nil // no longer what the list said
+		v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0 // no longer what the list said
 		v.lbs[id] = lb
 		forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 		return
 	}
 	v.removeLB(id)
-	v.listedLBs = nil
+	v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0
 	v.lbs[id] = lb
 	if ok {
 		v.keys[id] = k
@@ -221,6 +254,12 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 // forEachID calls fn with each distinct ID of ids, in idKey form, without
 // allocating for the usual short lists.
 func forEachID(ids []string, fn func(id string)) {
+	if inKeyOrder(ids) { // as this package sends them: distinct already
+		for _, id := range ids {
+			fn(id)
+		}
+		return
+	}
 	if len(ids) > 16 {
 		for _, id := range idSet(ids) {
 			fn(id)
@@ -235,6 +274,17 @@ func forEachID(ids []string, fn func(id string)) {
 			fn(k)
 		}
 	}
+}
+
+// inKeyOrder reports whether ids are in idKey form and strictly
+// ascending.
+func inKeyOrder(ids []string) bool {
+	for i, id := range ids {
+		if idKey(id) != id || i > 0 && ids[i-1] >= id {
+			return false
+		}
+	}
+	return true
 }
 
 // trust records that HNS answered an update of the load balancer id
@@ -253,7 +303,7 @@ func (v *view) removeLB(id string) {
 	if !ok {
 		return
 	}
-	v.listedLBs = nil
+	v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0
 	delete(v.lbs, id)
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
@@ -283,9 +333,15 @@ func (v *view) releaseRefs(lb *hns.HostComputeLoadBalancer) {
 func (v *view) putEndpoint(ep *hns.HostComputeEndpoint) {
 	id := idKey(ep.Id)
 	v.removeEndpoint(id)
-	v.listedEPs, v.remotes = nil, nil
-	v.eps[id] = ep
+	v.listedEPs, v.sorted, v.prunedAt = nil, nil, 0
 	ip, ok := endpointIP(ep)
+	v.index(ep, id, ip, ok)
+}
+
+// index records ep, with ID id (idKey form) and IP ip (if ok), in the
+// maps of endpoints.
+func (v *view) index(ep *hns.HostComputeEndpoint, id string, ip netip.Addr, ok bool) {
+	v.eps[id] = ep
 	switch {
 	case isRemote(ep):
 		if ok {
@@ -320,7 +376,7 @@ func (v *view) removeEndpoint(id string) {
 	if !ok {
 		return
 	}
-	v.listedEPs, v.remotes = nil, nil
+	v.listedEPs, v.sorted, v.prunedAt = nil, nil, 0
 	delete(v.eps, id)
 	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
 		if ids := deleteID(m[ip], id); len(ids) > 0 {
@@ -367,6 +423,91 @@ func (v *view) localNamed(name string) (*hns.HostComputeEndpoint, bool) {
 
 // referenced reports whether a load balancer in HNS references endpoint id.
 func (v *view) referenced(id string) bool { return v.refs[idKey(id)] > 0 }
+
+// keyedLBs is the view's load balancers sorted by identity key, then ID
+// (those with a key), and the IDs of those without.
+type keyedLBs struct {
+	all   []keyedLB
+	nokey []string
+	// eps holds, once the same list of endpoints came with these load
+	// balancers twice in a row (list: its first entry), all[i]'s
+	// endpoints as the view's listed endpoints (nil: not listed), at
+	// eps[epsAt[i]:epsAt[i+1]]: a full sync compares them with the backends'
+	// endpoints by identity rather than by 36-byte ID strings.
+	eps      []*hns.HostComputeEndpoint
+	epsAt    []int32
+	list     *hns.HostComputeEndpoint
+	resolved bool
+}
+
+// resolve makes eps for the view's endpoints, if it is the second time
+// in a row they come with k, and reports whether eps is made for them.
+// (The first time, the list may be about to change again: resolving
+// costs a lookup per reference.)
+func (k *keyedLBs) resolve(v *view) bool {
+	if len(v.listedEPs) == 0 || len(v.eps) != len(v.listedEPs) {
+		return false
+	}
+	if list := &v.listedEPs[0]; k.list != list {
+		k.list, k.resolved, k.eps, k.epsAt = list, false, nil, nil
+		return false
+	}
+	if k.resolved {
+		return true
+	}
+	n := 0
+	for i := range k.all {
+		n += len(k.all[i].lb.HostComputeEndpoints)
+	}
+	k.eps, k.epsAt = make([]*hns.HostComputeEndpoint, 0, n), make([]int32, 0, len(k.all)+1)
+	for i := range k.all {
+		k.epsAt = append(k.epsAt, int32(len(k.eps)))
+		for _, id := range k.all[i].lb.HostComputeEndpoints {
+			k.eps = append(k.eps, v.eps[idKey(id)])
+		}
+	}
+	k.epsAt = append(k.epsAt, int32(len(k.eps)))
+	k.resolved = true
+	return true
+}
+
+type keyedLB struct {
+	key lbpolicy.Key
+	id  string // idKey form
+	lb  *hns.HostComputeLoadBalancer
+	// owned is whether the load balancer was owned when the ownership's
+	// generation was ownedAt-1: a no-op full sync asks again only when
+	// ownership changed.
+	owned   bool
+	ownedAt uint64
+}
+
+// byKeySorted returns the view's load balancers sorted by key (keyedLBs)
+// while they are still those of their list (else nil): a full sync walks
+// them beside the plan's, sorted by key too, instead of looking each key
+// up in byKey. Made once per list.
+func (v *view) byKeySorted() *keyedLBs {
+	if v.listedLBs == nil || v.keyed != nil {
+		return v.keyed
+	}
+	out := &keyedLBs{all: make([]keyedLB, 0, len(v.keys))}
+	for id, lb := range v.lbs {
+		if k, ok := v.keys[id]; ok {
+			out.all = append(out.all, keyedLB{key: k, id: id, lb: lb})
+		} else {
+			out.nokey = append(out.nokey, id)
+		}
+	}
+	slices.SortFunc(out.all, func(a, b keyedLB) int {
+		if c := a.key.Compare(b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	slices.Sort(out.nokey)
+	v.keyed = out
+	return out
+}
 
 // sortedLBIDs returns the IDs of the load balancers, sorted.
 func (v *view) sortedLBIDs() []string {

@@ -1,11 +1,13 @@
 package hnsadapter
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -190,10 +192,11 @@ func cloneLists(lbs []hns.HostComputeLoadBalancer, eps []hns.HostComputeEndpoint
 	return lbs, eps
 }
 
-// TestRemoteWalk: walking the view's remote endpoints in IP order finds,
-// for every plan endpoint, what existingRemote finds by looking it up,
-// whatever the view holds: several endpoints per IP, owned or not,
-// matching or not, local ones, an ID listed twice.
+// TestRemoteWalk: walking the view's endpoints in IP order finds, for
+// every plan endpoint, what existingRemote and view.local find by looking
+// it up, whatever the view holds: several endpoints per IP, owned or not,
+// matching or not, local ones, an ID listed twice, MACs and provider
+// addresses spelled otherwise than this package sends them.
 func TestRemoteWalk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := range 300 {
@@ -204,6 +207,17 @@ func TestRemoteWalk(t *testing.T) {
 				Remote: rng.IntN(5) > 0, MACAddress: fmt.Sprintf("02-00-00-00-00-%02X", rng.IntN(2)),
 				ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, byte(1 + rng.IntN(2))})}, "net")
 			ep.Id = fmt.Sprintf("EP-%03d", ids[i])
+			switch rng.IntN(8) {
+			case 0:
+				ep.MacAddress = strings.ToLower(strings.ReplaceAll(ep.MacAddress, "-", ":"))
+			case 1:
+				ep.Policies = []hns.EndpointPolicy{{Type: hns.EndpointPolicyProviderAddress,
+					Settings: json.RawMessage(`{ "providerAddress": "::ffff:10.0.0.1" }`)}}
+			case 2:
+				ep.Policies = append([]hns.EndpointPolicy{{Type: "OutBoundNAT", Settings: json.RawMessage(`{}`)}}, ep.Policies...)
+			case 3:
+				ep.Policies = nil
+			}
 			if i > 0 && rng.IntN(20) == 0 {
 				ep.Id = eps[rng.IntN(i)].Id // listed twice
 			}
@@ -216,22 +230,31 @@ func TestRemoteWalk(t *testing.T) {
 				r.owned.addEndpoint(id, netip.Addr{})
 			}
 		}
-		var walk *remoteWalk
-		if all := s.v.remotesByIP(); all != nil {
-			walk = &remoteWalk{all: all}
-		} else if !hasDuplicateID(eps) && len(s.v.remoteByIP) > 0 {
+		var walk *listWalk
+		if sorted := s.v.byIP(); sorted != nil {
+			walk = &listWalk{remotes: ipWalk{all: sorted.remotes}, locals: ipWalk{all: sorted.locals}}
+		} else if !hasDuplicateID(eps) {
 			t.Fatalf("round %d: no walk for a view made from its list", round)
 		}
 		for last := range 8 {
 			want := &lbpolicy.Endpoint{IP: netip.AddrFrom4([4]byte{10, 1, 0, byte(last)}), Remote: true,
 				MACAddress: "02-00-00-00-00-00", ProviderAddress: netip.AddrFrom4([4]byte{10, 0, 0, 1})}
 			wantID, wantOK := s.existingRemote(want)
+			wantLocal, wantLocalOK := s.v.local(want.IP)
 			if walk == nil {
 				continue
 			}
-			gotID, gotOK := s.existingRemoteIn(walk.holding(want.IP), want)
-			if gotID != wantID || gotOK != wantOK {
-				t.Fatalf("round %d, %s: walk found %q %v, lookup %q %v", round, want.IP, gotID, gotOK, wantID, wantOK)
+			var gotID string
+			e := s.existingRemoteIn(walk.remotes.holding(want.IP), want)
+			if e != nil {
+				gotID = e.ep.Id
+			}
+			if gotID != wantID || (e != nil) != wantOK {
+				t.Fatalf("round %d, %s: walk found %q %v, lookup %q %v", round, want.IP, gotID, e != nil, wantID, wantOK)
+			}
+			locals := walk.locals.holding(want.IP)
+			if len(locals) > 0 != wantLocalOK || wantLocalOK && locals[0].ep != wantLocal {
+				t.Fatalf("round %d, %s: walk found locals %v, lookup %v %v", round, want.IP, locals, wantLocal, wantLocalOK)
 			}
 		}
 	}
@@ -246,4 +269,116 @@ func hasDuplicateID(eps []hns.HostComputeEndpoint) bool {
 		seen[ep.Id] = true
 	}
 	return false
+}
+
+// TestPruneAfterChanges: prune forgets every owned object the view lacks,
+// however the view and ownership changed since the last prune, though it
+// skips the lookups while neither did; ownsKeyed follows ownership.
+func TestPruneAfterChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	lbs, eps := randomLists(rng)
+	o := newOwnership(false)
+	v := newView(lbs, eps)
+	o.addEndpoint(eps[0].Id, netip.Addr{})
+	o.addLB(lbs[0].Id, lbpolicy.Key{})
+	steps := []struct {
+		name string
+		do   func()
+		want [2]int // load balancers, endpoints forgotten
+		skip bool   // neither changed: the lookups are skipped
+	}{
+		{"an owned endpoint the view lacks", func() { o.addEndpoint("EP-GONE", netip.Addr{}) }, [2]int{0, 1}, false},
+		{"nothing changed", func() {}, [2]int{0, 0}, true},
+		{"an owned load balancer the view lacks", func() { o.addLB("LB-GONE", lbpolicy.Key{}) }, [2]int{1, 0}, false},
+		{"the view reused from the same lists", func() {
+			l, e := cloneLists(lbs, eps)
+			v = newViewReusing(l, e, v)
+		}, [2]int{0, 0}, true},
+		{"the view reused, then an owned endpoint it lacks", func() {
+			l, e := cloneLists(lbs, eps)
+			v = newViewReusing(l, e, v)
+			o.addEndpoint("EP-GONE-2", netip.Addr{})
+		}, [2]int{0, 1}, false},
+		{"the view lost an owned endpoint", func() { v.removeEndpoint(eps[0].Id) }, [2]int{0, 1}, false},
+		{"the view lost an owned load balancer", func() { v.removeLB(lbs[0].Id) }, [2]int{1, 0}, false},
+		{"the view's endpoints listed again without one owned", func() {
+			o.addEndpoint(eps[1].Id, netip.Addr{})
+			o.prune(v)
+			v.setEndpoints(eps[2:])
+		}, [2]int{0, 1}, false},
+	}
+	for _, st := range steps {
+		st.do()
+		if skip := v.prunedAt == o.gen+1; skip != st.skip {
+			t.Errorf("%s: prune skips its lookups: %v, want %v", st.name, skip, st.skip)
+		}
+		if lbsGone, epsGone := o.prune(v); [2]int{lbsGone, epsGone} != st.want {
+			t.Fatalf("%s: prune forgot %d load balancers, %d endpoints; want %v", st.name, lbsGone, epsGone, st.want)
+		}
+		for id := range o.eps {
+			if _, ok := v.eps[id]; !ok {
+				t.Fatalf("%s: owned endpoint %s kept, not in the view", st.name, id)
+			}
+		}
+	}
+
+	v = newView(lbs, eps)
+	keyed := v.byKeySorted()
+	if len(keyed.all) == 0 {
+		t.Fatal("no load balancer with a key")
+	}
+	e := &keyed.all[0]
+	for _, own := range []bool{true, true, false, true} {
+		if own {
+			o.addLB(e.id, e.key)
+		} else {
+			o.removeLB(e.id)
+		}
+		if got := o.ownsKeyed(e); got != own {
+			t.Fatalf("ownsKeyed = %v after ownership set to %v", got, own)
+		}
+	}
+}
+
+// TestSortByIP: sortByIP orders entries as sorting them by IP, then ID
+// (case-insensitively), does: IPv4 before IPv6, zones, repeated IPs.
+func TestSortByIP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	ips := []string{"10.0.0.1", "10.0.0.2", "9.255.255.255", "::1", "fe80::1", "fe80::1%eth0", "fe80::1%eth1", "2001:db8::1", "255.255.255.255"}
+	for round := range 200 {
+		var es []listedEndpoint
+		for i := range rng.IntN(30) {
+			id := fmt.Sprintf("EP-%02d", rng.IntN(40))
+			if rng.IntN(4) == 0 {
+				id = strings.ToLower(id)
+			}
+			es = append(es, listedEndpoint{ip: netip.MustParseAddr(ips[rng.IntN(len(ips))]), id: id, pos: i})
+		}
+		want := slices.Clone(es)
+		slices.SortStableFunc(want, func(a, b listedEndpoint) int {
+			if c := a.ip.Compare(b.ip); c != 0 {
+				return c
+			}
+			return strings.Compare(idKey(a.id), idKey(b.id))
+		})
+		sortByIP(es)
+		key := func(e listedEndpoint) string { return e.ip.String() + " " + idKey(e.id) }
+		if diff := cmp.Diff(mapSlice(want, key), mapSlice(es, key)); diff != "" {
+			t.Fatalf("round %d: sortByIP (-want +got):\n%s", round, diff)
+		}
+		slices.SortFunc(es, func(a, b listedEndpoint) int { return a.pos - b.pos })
+		for i := range es {
+			if es[i].pos != i {
+				t.Fatalf("round %d: entries lost or repeated: %v", round, es)
+			}
+		}
+	}
+}
+
+func mapSlice[T, U any](s []T, f func(T) U) []U {
+	out := make([]U, len(s))
+	for i := range s {
+		out[i] = f(s[i])
+	}
+	return out
 }
