@@ -14,13 +14,19 @@ import (
 // backends of those load balancers.
 type changeScope struct {
 	keys map[lbpolicy.Key]struct{}
-	ips  map[netip.Addr]struct{}
+	// ips holds the IPs in scope: true for those whose plan endpoint is
+	// in wants already.
+	ips   map[netip.Addr]bool
+	wants []lbpolicy.Endpoint
 	// changed holds the keys the change set names (as opposed to those
 	// left unfinished by earlier syncs).
 	changed map[lbpolicy.Key]struct{}
 	// endpoints are owned endpoints (idKey form) whose delete is
 	// unfinished.
 	endpoints []string
+	// listEndpoints: a load balancer in scope has a local backend the
+	// view lacks (see scopeOf).
+	listEndpoints bool
 }
 
 // runChanges is a sync of changes: it brings what changes names, and what
@@ -38,7 +44,7 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 		give(&r.scratch.ips, sc.ips)
 		give(&r.scratch.changed, sc.changed)
 	}()
-	if s.needEndpoints(sc) {
+	if sc.listEndpoints {
 		if err := s.relistEndpoints(ctx); err != nil {
 			return err
 		}
@@ -56,6 +62,7 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	sc := &s.scope
 	sc.keys, sc.ips, sc.changed = take(&s.r.scratch.keys), take(&s.r.scratch.ips), take(&s.r.scratch.changed)
+	sc.wants = s.r.scratch.wants[:0]
 	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
 		for i := range lbs {
 			sc.changed[lbs[i].Key()] = struct{}{}
@@ -69,63 +76,61 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	}
 	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
 		for i := range eps {
-			sc.ips[eps[i].IP.Unmap()] = struct{}{}
+			sc.ips[eps[i].IP.Unmap()] = false
 		}
 	}
 	for _, ip := range c.RemovedEndpoints {
-		sc.ips[ip.Unmap()] = struct{}{}
+		sc.ips[ip.Unmap()] = false
 	}
 	for _, k := range dirty {
 		switch k.kind {
 		case kindLoadBalancer:
 			sc.keys[k.lb] = struct{}{}
 		case kindEndpoint:
-			sc.ips[k.ip] = struct{}{}
+			sc.ips[k.ip] = false
 		case kindEndpointDelete:
 			sc.endpoints = append(sc.endpoints, k.id)
 		}
 	}
 	for k := range sc.keys {
 		if lb := s.idx.loadBalancer(k); lb != nil {
-			for _, b := range lb.Backends {
-				if ip := b.IP.Unmap(); b.EndpointName == "" && s.idx.hasEndpoint(ip) {
-					sc.ips[ip] = struct{}{}
-				}
-			}
+			s.scopeBackends(sc, k, lb)
 		}
 	}
 	return sc
 }
 
-// needEndpoints reports whether a sync of changes must list the network's
-// endpoints: a load balancer it looks at has a local backend the view
-// lacks (the CNI creates pods' endpoints, so only a list finds new ones).
-// A load balancer that missed one before asks again only when its backoff
-// allows, so that a backend that never gets an endpoint does not cost a
-// list at every sync.
-func (s *syncRun) needEndpoints(sc *changeScope) bool {
-	for k := range sc.keys {
-		lb := s.idx.loadBalancer(k)
-		if lb == nil {
+// scopeBackends adds the plan endpoints of lb's backends to sc, each
+// looked up once, and finds whether a local backend lacks its HNS
+// endpoint (sc.listEndpoints): the CNI creates pods' endpoints, so only
+// a list finds new ones. A load balancer that missed one before asks
+// again only when its backoff allows, so that a backend that never gets
+// an endpoint does not cost a list at every sync.
+func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.LoadBalancer) {
+	look := !sc.listEndpoints
+	if _, changed := sc.changed[k]; look && !changed {
+		look = s.r.objects.lookupDue(keyLB(k), s.now)
+	}
+	for _, b := range lb.Backends {
+		if b.EndpointName != "" {
+			if _, ok := s.v.localNamed(b.EndpointName); look && !ok {
+				sc.listEndpoints, look = true, false
+			}
 			continue
 		}
-		if _, changed := sc.changed[k]; !changed && !s.r.objects.lookupDue(keyLB(k), s.now) {
+		ip := b.IP.Unmap()
+		if sc.ips[ip] {
+			continue // its plan endpoint is in wants already
+		}
+		if want, ok := s.idx.endpoint(ip); ok {
+			sc.ips[ip] = true
+			sc.wants = append(sc.wants, want)
 			continue
 		}
-		for _, b := range lb.Backends {
-			if b.EndpointName != "" {
-				if _, ok := s.v.localNamed(b.EndpointName); !ok {
-					return true
-				}
-				continue
-			}
-			ip := b.IP.Unmap()
-			if _, ok := s.v.local(ip); !ok && !s.idx.hasEndpoint(ip) {
-				return true
-			}
+		if _, ok := s.v.local(ip); look && !ok {
+			sc.listEndpoints, look = true, false
 		}
 	}
-	return false
 }
 
 // relistEndpoints replaces the view's endpoints by a list of the
@@ -150,8 +155,11 @@ func (s *syncRun) relistEndpoints(ctx context.Context) error {
 func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 	// The lists are the scratch's: the sync is over before the next one
 	// takes them.
-	wants := s.r.scratch.wants[:0]
-	for ip := range sc.ips {
+	wants := sc.wants
+	for ip, found := range sc.ips {
+		if found {
+			continue
+		}
 		if want, ok := s.idx.endpoint(ip); ok {
 			wants = append(wants, want)
 		}
