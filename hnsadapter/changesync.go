@@ -14,9 +14,8 @@ import (
 // backends of those load balancers.
 type changeScope struct {
 	keys map[lbpolicy.Key]struct{}
-	// ips holds the IPs in scope: true for those whose plan endpoint is
-	// in wants already.
-	ips   map[netip.Addr]bool
+	// ips holds the IPs in scope, and why.
+	ips   map[netip.Addr]ipScope
 	wants []lbpolicy.Endpoint
 	// changed holds the keys the change set names (as opposed to those
 	// left unfinished by earlier syncs).
@@ -28,6 +27,18 @@ type changeScope struct {
 	// view lacks (see scopeOf).
 	listEndpoints bool
 }
+
+// ipScope says why an IP is in a sync of changes' scope.
+type ipScope uint8
+
+const (
+	// ipNamed: the change set names the IP, or an earlier sync left it
+	// unfinished.
+	ipNamed ipScope = 1 << iota
+	// ipWanted: a backend of a load balancer in scope has the IP, and
+	// its plan endpoint is in the scope's wants.
+	ipWanted
+)
 
 // runChanges is a sync of changes: it brings what changes names, and what
 // earlier syncs left unfinished, to the plan, from the view, without
@@ -76,18 +87,18 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	}
 	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
 		for i := range eps {
-			sc.ips[eps[i].IP.Unmap()] = false
+			sc.ips[eps[i].IP.Unmap()] = ipNamed
 		}
 	}
 	for _, ip := range c.RemovedEndpoints {
-		sc.ips[ip.Unmap()] = false
+		sc.ips[ip.Unmap()] = ipNamed
 	}
 	for _, k := range dirty {
 		switch k.kind {
 		case kindLoadBalancer:
 			sc.keys[k.lb] = struct{}{}
 		case kindEndpoint:
-			sc.ips[k.ip] = false
+			sc.ips[k.ip] = ipNamed
 		case kindEndpointDelete:
 			sc.endpoints = append(sc.endpoints, k.id)
 		}
@@ -119,11 +130,11 @@ func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.Lo
 			continue
 		}
 		ip := b.IP.Unmap()
-		if sc.ips[ip] {
+		if sc.ips[ip]&ipWanted != 0 {
 			continue // its plan endpoint is in wants already
 		}
 		if want, ok := s.idx.endpoint(ip); ok {
-			sc.ips[ip] = true
+			sc.ips[ip] |= ipWanted
 			sc.wants = append(sc.wants, want)
 			continue
 		}
@@ -156,8 +167,8 @@ func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 	// The lists are the scratch's: the sync is over before the next one
 	// takes them.
 	wants := sc.wants
-	for ip, found := range sc.ips {
-		if found {
+	for ip, why := range sc.ips {
+		if why&ipWanted != 0 {
 			continue
 		}
 		if want, ok := s.idx.endpoint(ip); ok {
@@ -214,12 +225,18 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 }
 
 // endpointCandidates returns the endpoints phase 3 of a sync of changes
-// looks at: those of the IPs in scope, those load balancers stopped
-// referencing this sync, and those whose delete is unfinished.
+// looks at: those of the IPs the change set names or an earlier sync
+// left unfinished, those load balancers stopped referencing this sync,
+// and those whose delete is unfinished. The IPs in scope only as
+// backends are the plan's, unchanged: their endpoints are in use (a full
+// sync deletes what else an IP may hold).
 func (s *syncRun) endpointCandidates(sc *changeScope) []string {
 	ids := s.r.scratch.ids2[:0]
 	defer func() { s.r.scratch.ids2 = ids[:0] }()
-	for ip := range sc.ips {
+	for ip, why := range sc.ips {
+		if why&ipNamed == 0 {
+			continue
+		}
 		ids = append(ids, s.v.remoteByIP[ip]...)
 		ids = append(ids, s.v.localByIP[ip]...)
 	}

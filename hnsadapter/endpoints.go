@@ -247,7 +247,7 @@ func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
 // passes those it may have to delete, and the IPs it looked at (scope):
 // an endpoint of another IP is then kept if it is what the plan wants for
 // its IP.
-func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scope map[netip.Addr]bool) {
+func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scope map[netip.Addr]ipScope) {
 	todo := s.endpointDeletes(candidates, scope)
 	errs := parallel(ctx, s.r.opts.Concurrency, s.calls, todo, &s.r.scratch.deleteOuts,
 		func(ctx context.Context, c *calls, ep **hns.HostComputeEndpoint) error {
@@ -263,7 +263,7 @@ func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scop
 }
 
 // endpointDeletes returns the endpoints among candidates to delete now.
-func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]bool) []*hns.HostComputeEndpoint {
+func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]ipScope) []*hns.HostComputeEndpoint {
 	r, v := s.r, s.v
 	// The few to delete, then in ID order (a full sync passes every
 	// owned endpoint: sorting them all would cost more than the rest).
@@ -302,7 +302,7 @@ func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]bool
 
 // keepUnscoped reports whether a sync of changes that looked at the IPs
 // in scope keeps ep for another IP: what the plan wants for that IP.
-func (s *syncRun) keepUnscoped(ep *hns.HostComputeEndpoint, scope map[netip.Addr]bool) bool {
+func (s *syncRun) keepUnscoped(ep *hns.HostComputeEndpoint, scope map[netip.Addr]ipScope) bool {
 	ip, ok := endpointIP(ep)
 	if !ok {
 		return false

@@ -17,7 +17,7 @@ type scratch struct {
 	ids       map[string]endpointMarks
 	keys      map[lbpolicy.Key]struct{}
 	changed   map[lbpolicy.Key]struct{}
-	ips       map[netip.Addr]bool
+	ips       map[netip.Addr]ipScope
 	ids2      []string
 	keyList   []lbpolicy.Key
 	keep      map[string]bool

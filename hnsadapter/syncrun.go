@@ -104,7 +104,7 @@ func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
 // the deletes of the owned endpoints among candidates that nothing needs
 // (see deleteEndpoints for scope).
 func (s *syncRun) phases(ctx context.Context, wants []*lbpolicy.Endpoint, planLBs func() []lbTask,
-	candidates func() []string, scope map[netip.Addr]bool,
+	candidates func() []string, scope map[netip.Addr]ipScope,
 ) {
 	s.v.released = s.onRelease
 	defer func() { s.v.released = nil }()
