@@ -234,11 +234,10 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	k, ok := LoadBalancerKey(lb)
 	if old, had := v.keys[id]; had && ok && old == k && v.lbs[id] != nil {
 		// An update on the same key: only the references change.
-		v.releaseRefs(v.lbs[id])
+		v.moveRefs(v.lbs[id].HostComputeEndpoints, lb.HostComputeEndpoints)
 		delete(v.trusted, id)
 		v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0 // no longer what the list said
 		v.lbs[id] = lb
-		forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
 		return
 	}
 	v.removeLB(id)
@@ -319,14 +318,41 @@ func (v *view) removeLB(id string) {
 
 // releaseRefs drops lb's references to its endpoints.
 func (v *view) releaseRefs(lb *hns.HostComputeLoadBalancer) {
-	forEachID(lb.HostComputeEndpoints, func(ep string) {
-		if v.refs[ep]--; v.refs[ep] <= 0 {
-			delete(v.refs, ep)
-			if v.released != nil {
-				v.released(ep)
-			}
+	forEachID(lb.HostComputeEndpoints, v.unref)
+}
+
+// unref drops one reference to endpoint ep (idKey form).
+func (v *view) unref(ep string) {
+	if v.refs[ep]--; v.refs[ep] <= 0 {
+		delete(v.refs, ep)
+		if v.released != nil {
+			v.released(ep)
 		}
-	})
+	}
+}
+
+// moveRefs moves a load balancer's references from the endpoints from to
+// those of to. When both are as this package sends them (idKey form,
+// ascending), those in both are left alone: an update usually changes
+// one backend of many.
+func (v *view) moveRefs(from, to []string) {
+	if !inKeyOrder(from) || !inKeyOrder(to) { // the new first: one kept is not released
+		forEachID(to, func(ep string) { v.refs[ep]++ })
+		forEachID(from, v.unref)
+		return
+	}
+	for len(from) > 0 || len(to) > 0 {
+		switch {
+		case len(to) == 0 || len(from) > 0 && from[0] < to[0]:
+			v.unref(from[0])
+			from = from[1:]
+		case len(from) == 0 || to[0] < from[0]:
+			v.refs[to[0]]++
+			to = to[1:]
+		default: // in both
+			from, to = from[1:], to[1:]
+		}
+	}
 }
 
 // putEndpoint records ep (on the managed network, with its ID) as held.

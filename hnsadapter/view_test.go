@@ -382,3 +382,50 @@ func mapSlice[T, U any](s []T, f func(T) U) []U {
 	}
 	return out
 }
+
+// TestUpdateMovesRefs: an update of a load balancer on the same key
+// moves the view's references from its old endpoints to its new ones,
+// and reports as released only the endpoints no load balancer references
+// any more, whether the IDs come sorted in idKey form (as this package
+// sends them) or not.
+func TestUpdateMovesRefs(t *testing.T) {
+	lb := func(id string, eps ...string) hns.HostComputeLoadBalancer {
+		return hns.HostComputeLoadBalancer{Id: id, HostComputeEndpoints: eps, FrontendVIPs: []string{"10.96.0.1"},
+			PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
+	}
+	for _, tc := range []struct {
+		name         string
+		from, to     []string
+		wantRefs     map[string]int
+		wantReleased []string
+	}{
+		{name: "one backend replaced", from: []string{"A", "B", "C"}, to: []string{"A", "C", "D"},
+			wantRefs: map[string]int{"A": 1, "C": 2, "D": 1}, wantReleased: []string{"B"}},
+		{name: "all kept", from: []string{"A", "B"}, to: []string{"A", "B"},
+			wantRefs: map[string]int{"A": 1, "B": 1, "C": 1}},
+		{name: "shared one dropped", from: []string{"B", "C"}, to: []string{"B"},
+			wantRefs: map[string]int{"B": 1, "C": 1}},
+		{name: "all replaced", from: []string{"A"}, to: []string{"E", "F"},
+			wantRefs: map[string]int{"C": 1, "E": 1, "F": 1}, wantReleased: []string{"A"}},
+		{name: "unsorted, other case", from: []string{"c", "a", "b"}, to: []string{"D", "a"},
+			wantRefs: map[string]int{"A": 1, "C": 1, "D": 1}, wantReleased: []string{"B"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Another load balancer, on another key, references C.
+			other := lb("OTHER", "C")
+			other.PortMappings[0].ExternalPort = 81
+			v := newView([]hns.HostComputeLoadBalancer{lb("LB", tc.from...), other}, nil)
+			var released []string
+			v.released = func(id string) { released = append(released, id) }
+			updated := lb("LB", tc.to...)
+			v.putLB(&updated)
+			if diff := cmp.Diff(tc.wantRefs, v.refs, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("references (-want +got):\n%s", diff)
+			}
+			slices.Sort(released)
+			if diff := cmp.Diff(tc.wantReleased, released, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("released (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
