@@ -175,11 +175,13 @@ func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 			wants = append(wants, want)
 		}
 	}
-	slices.SortFunc(wants, func(a, b lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
 	out := s.r.scratch.wantPtrs[:0]
 	for i := range wants {
 		out = append(out, &wants[i])
 	}
+	// The pointers are sorted: moving them costs less than moving the
+	// endpoints.
+	slices.SortFunc(out, func(a, b *lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
 	s.r.scratch.wants, s.r.scratch.wantPtrs = wants[:0], out[:0]
 	return out
 }
