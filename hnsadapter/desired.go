@@ -220,17 +220,13 @@ func desiredEndpoint(ep *lbpolicy.Endpoint, networkID string) *hns.HostComputeEn
 	return &a.ep
 }
 
-// providerAddressSettings is the JSON of a ProviderAddress policy's
-// settings for pa, as json.Marshal of hns.ProviderAddressEndpointPolicySetting
-// writes it (TestProviderAddressSettings), written by hand: an address
-// needs no escaping, and a sync makes one per remote endpoint.
-func providerAddressSettings(pa netip.Addr) json.RawMessage {
-	return appendPASettings(make([]byte, 0, len(paSettingsPrefix+paSettingsSuffix)+len("255.255.255.255")), pa)
-}
-
 const paSettingsPrefix, paSettingsSuffix = `{"ProviderAddress":"`, `"}`
 
-// appendPASettings appends providerAddressSettings(pa) to b.
+// appendPASettings appends the JSON of a ProviderAddress policy's
+// settings for pa to b, as json.Marshal of
+// hns.ProviderAddressEndpointPolicySetting writes it
+// (TestProviderAddressSettings), written by hand: an address needs no
+// escaping, and a sync makes one per remote endpoint.
 func appendPASettings(b []byte, pa netip.Addr) json.RawMessage {
 	b = append(b, paSettingsPrefix...)
 	b = pa.AppendTo(b)
@@ -294,9 +290,7 @@ func sameRemote(ep *hns.HostComputeEndpoint, want *lbpolicy.Endpoint) bool {
 func hasProviderAddress(ep *hns.HostComputeEndpoint, pa netip.Addr) bool {
 	if len(ep.Policies) == 1 && ep.Policies[0].Type == hns.EndpointPolicyProviderAddress && pa.IsValid() {
 		var buf [64]byte
-		b := append(buf[:0], `{"ProviderAddress":"`...)
-		b = append(pa.AppendTo(b), `"}`...)
-		if string(ep.Policies[0].Settings) == string(b) {
+		if string(ep.Policies[0].Settings) == string(appendPASettings(buf[:0], pa)) {
 			return true
 		}
 	}

@@ -129,7 +129,7 @@ func TestProviderAddressSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		addr := netip.MustParseAddr(pa)
-		assert.Equal(t, string(want), string(providerAddressSettings(addr)), pa)
+		assert.Equal(t, string(want), string(appendPASettings(nil, addr)), pa)
 		// desiredEndpoint writes them into its own allocation.
 		ep := desiredEndpoint(&lbpolicy.Endpoint{IP: netip.MustParseAddr("10.1.0.1"), Remote: true, ProviderAddress: addr}, "net")
 		if assert.Len(t, ep.Policies, 1, pa) {

@@ -134,10 +134,10 @@ func b2i(b bool) int {
 
 // listedProviderAddress is providerAddress(ep), without decoding JSON
 // when the settings are written as this package writes them
-// (providerAddressSettings): the usual case, read for every remote
-// endpoint of a list.
+// (appendPASettings): the usual case, read for every remote endpoint of
+// a list.
 func listedProviderAddress(ep *hns.HostComputeEndpoint) netip.Addr {
-	const prefix, suffix = `{"ProviderAddress":"`, `"}`
+	const prefix, suffix = paSettingsPrefix, paSettingsSuffix
 	if len(ep.Policies) == 1 && ep.Policies[0].Type == hns.EndpointPolicyProviderAddress {
 		s := ep.Policies[0].Settings
 		if len(s) > len(prefix)+len(suffix) && bytes.HasPrefix(s, []byte(prefix)) && bytes.HasSuffix(s, []byte(suffix)) {
