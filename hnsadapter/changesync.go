@@ -48,7 +48,7 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 	if err := r.lookup(ctx, s.calls); err != nil {
 		return err
 	}
-	s.v = r.view
+	s.v, s.changes = r.view, true
 	sc := s.scopeOf(changes, r.objects.begin())
 	defer func() {
 		give(&r.scratch.keys, sc.keys)
@@ -122,7 +122,14 @@ func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.Lo
 	if _, changed := sc.changed[k]; look && !changed {
 		look = s.r.objects.lookupDue(keyLB(k), s.now)
 	}
+	known := s.v.resolvedFor(k, nil)
+
 	for _, b := range lb.Backends {
+		if known != nil && b.EndpointName == "" && sc.ips[b.IP.Unmap()]&ipNamed == 0 {
+			if _, ok := known.find(b.IP.Unmap()); ok {
+				continue // resolved as before: phase 2 reuses it
+			}
+		}
 		if b.EndpointName != "" {
 			if _, ok := s.v.localNamed(b.EndpointName); look && !ok {
 				sc.listEndpoints, look = true, false
@@ -183,6 +190,7 @@ func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 	// endpoints.
 	slices.SortFunc(out, func(a, b *lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
 	s.r.scratch.wants, s.r.scratch.wantPtrs = wants[:0], out[:0]
+
 	return out
 }
 

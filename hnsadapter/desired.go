@@ -49,7 +49,7 @@ func desiredLoadBalancer(lb *lbpolicy.LoadBalancer, endpointIDs []string) *hns.H
 		lb   hns.HostComputeLoadBalancer
 		pm   [1]hns.LoadBalancerPortMapping
 		vips [1]string
-		ids  [8]string
+		ids  [16]string
 	}{}
 	if len(endpointIDs) <= len(a.ids) {
 		endpointIDs = append(a.ids[:0:len(a.ids)], endpointIDs...)

@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
@@ -27,6 +28,9 @@ type lbTask struct {
 	keyOK  bool
 	old    *hns.HostComputeLoadBalancer // as HNS holds it; update and delete
 	want   *hns.HostComputeLoadBalancer // create and update
+	// known, in a sync of changes, is what the backends resolved to,
+	// kept if the call succeeds (resolved.go).
+	known *resolvedLB
 }
 
 // object names t's load balancer in errors and logs, built only for
@@ -84,6 +88,13 @@ func (s *syncRun) recordLB(ctx context.Context, t *lbTask, o *lbOutcome) {
 		s.res.Deleted++
 	}
 	s.applyLB(o)
+	if t.known != nil {
+		if o.err == nil && o.now != nil {
+			s.v.keepResolved(t.key, t.known, o.now)
+		} else {
+			s.v.dropResolved(t.known)
+		}
+	}
 	if o.err != nil {
 		s.unfinished(t)
 		s.failed(ctx, t.obj, o.err)
@@ -140,7 +151,11 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	r := s.r
 	owned, foreign, walked := s.heldLBs(key, keep)
 	obj := keyLB(key)
-	ids, waiting, missing := s.resolveBackends(lb, key)
+	var known *resolvedLB
+	if s.changes && owned != nil {
+		known = s.v.resolvedFor(key, owned)
+	}
+	ids, waiting, missing := s.resolveBackends(lb, key, known)
 	if missing {
 		// Look again later: the CNI may not have made the pod's endpoint
 		// yet. The backoff spaces the endpoint lists this costs.
@@ -159,7 +174,14 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
+	var note *resolvedLB
+	if s.changes && !missing {
+		note = s.v.noteResolved(s.backendIPs, ids)
+	}
 	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids) {
+		if note != nil {
+			s.v.keepResolved(key, note, owned)
+		}
 		return tasks
 	}
 	slices.Sort(ids)
@@ -173,7 +195,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			Err: &ConflictError{Key: key, HolderID: foreign.Id}})
 		return tasks
 	}
-	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: want}
+	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: want, known: note}
 	if owned != nil {
 		task.action, task.old = actionUpdate, owned
 	}
@@ -235,23 +257,35 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 // backend order (an ID may repeat), in a buffer the next call reuses.
 // waiting is true when a backend's plan endpoint could not be made this
 // sync. Backends without endpoint are left out, with a diagnostic, and
-// make missing true.
-func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (ids []string, waiting, missing bool) {
+// make missing true. In a sync of changes, s.backendIPs holds the IP of
+// each of ids (invalid for a named backend), and known (nil: none)
+// is what the backends resolved to before, for the IPs that did not
+// change.
+func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, known *resolvedLB) (ids []string, waiting, missing bool) {
 	v := s.v
-	ids = s.r.scratch.backendIDs[:0]
-	defer func() { s.r.scratch.backendIDs = ids[:0] }()
+	ids, ips := s.r.scratch.backendIDs[:0], s.r.scratch.backendIPs[:0]
+	defer func() {
+		s.r.scratch.backendIDs, s.r.scratch.backendIPs = ids[:0], ips[:0]
+		s.backendIPs = ips
+	}()
 	d := s.dense
 	if d != nil {
 		d.eps = d.eps[:0]
 	}
+	var ip netip.Addr // the backend's; invalid for a named one
 	add := func(id string, ep *hns.HostComputeEndpoint) {
 		ids = append(ids, id)
 		if d != nil {
 			d.eps = append(d.eps, ep)
 		}
+		if s.changes {
+			ips = append(ips, ip)
+		}
 	}
 	for _, b := range lb.Backends {
+		ip = b.IP.Unmap()
 		if b.EndpointName != "" {
+			ip = netip.Addr{}
 			if ep, ok := v.localNamed(b.EndpointName); ok {
 				add(ep.Id, ep)
 				continue
@@ -262,13 +296,18 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key) (
 				key, b.EndpointName, s.r.opts.NetworkName)
 			continue
 		}
-		ip := b.IP.Unmap()
 		if use, ok := s.usedBy(ip); ok {
 			if use.waiting {
 				return nil, true, missing
 			}
 			add(use.id, use.ep)
 			continue
+		}
+		if known != nil && s.scope.ips[ip]&ipNamed == 0 {
+			if id, ok := known.find(ip); ok {
+				add(id, nil)
+				continue
+			}
 		}
 		if ep, ok := v.local(ip); ok {
 			add(ep.Id, ep)

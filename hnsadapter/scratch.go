@@ -26,6 +26,7 @@ type scratch struct {
 	// backendIDs is resolveBackends' buffer, reused from one load
 	// balancer to the next, and from sync to sync.
 	backendIDs []string
+	backendIPs []netip.Addr
 	lbTasks    []lbTask
 	epTasks    []epTask
 	deletes    []*hns.HostComputeEndpoint
@@ -36,7 +37,7 @@ type scratch struct {
 }
 
 // keepScratch is the most entries a map may have held to be kept.
-const keepScratch = 256
+const keepScratch = 4096
 
 // take returns m emptied, or a new map if m is nil.
 func take[K comparable, V any](m *map[K]V) map[K]V {

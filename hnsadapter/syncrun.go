@@ -49,6 +49,11 @@ type syncRun struct {
 	detached map[lbpolicy.Key]bool
 	// scope is what a sync of changes looks at (changesync.go).
 	scope changeScope
+	// changes: this is a sync of changes, which remembers what it
+	// resolved load balancers' backends to (resolved.go).
+	changes bool
+	// backendIPs are the IPs of the IDs resolveBackends last returned.
+	backendIPs []netip.Addr
 	// onRelease is s.markReleased, made once: the view calls it while
 	// the phases run.
 	onRelease func(id string)

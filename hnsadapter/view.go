@@ -64,6 +64,12 @@ type view struct {
 	// byKeySorted's, at most once per listedLBs.
 	sorted *listedByIP
 	keyed  *keyedLBs
+	// resolved is what syncs of changes resolved load balancers'
+	// backends to (resolved.go). epEpoch counts the changes that may make
+	// it wrong: lists of endpoints, and referenced endpoints leaving.
+	resolved      map[lbpolicy.Key]*resolvedLB
+	epEpoch       uint64
+	spareResolved []*resolvedLB
 	// prunedAt is 1 + the generation of the ownership that was last
 	// pruned against this view's objects (0: none since they were set):
 	// while neither changes, pruning again would forget nothing
@@ -138,6 +144,7 @@ func (v *view) fillEndpoints(eps []hns.HostComputeEndpoint, sorted bool) {
 	clear(v.localByIP)
 	clear(v.localByName)
 	clear(v.remoteByIP)
+	v.epEpoch++
 	if len(v.spare) < len(eps) {
 		v.spare = make([]string, len(eps))
 	}
@@ -307,6 +314,10 @@ func (v *view) removeLB(id string) {
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
 		delete(v.keys, id)
+		if r := v.resolved[k]; r != nil {
+			delete(v.resolved, k)
+			v.dropResolved(r)
+		}
 		if ids := deleteID(v.byKey[k], id); len(ids) > 0 {
 			v.byKey[k] = ids
 		} else {
@@ -404,6 +415,9 @@ func (v *view) removeEndpoint(id string) {
 	}
 	v.listedEPs, v.sorted, v.prunedAt = nil, nil, 0
 	delete(v.eps, id)
+	if v.refs[id] > 0 {
+		v.epEpoch++
+	}
 	drop := func(m map[netip.Addr][]string, ip netip.Addr) {
 		if ids := deleteID(m[ip], id); len(ids) > 0 {
 			m[ip] = ids

@@ -1,0 +1,112 @@
+package hnsadapter
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
+)
+
+// A sync of changes that updates a load balancer because one backend of
+// sixteen changed would otherwise look up all sixteen backends' plan
+// endpoints and HNS endpoints again: at 1,000 events, most of its work.
+// It remembers instead, per key, which endpoint each backend IP resolved
+// to the last time it brought the load balancer to the plan, and reuses
+// that for the IPs the change set does not name.
+//
+// The memory is valid only while nothing it relied on can have changed:
+// the view holds the very load balancer object it was made against
+// (every put or removal replaces it), and no endpoint that a load
+// balancer references has left the view since (view.epEpoch; endpoints
+// are deleted only when unreferenced, so this is rare). An IP's plan
+// endpoint changes only with the change set naming the IP, and an IP's
+// HNS endpoints only by a list or by this Reconciler's calls for a named
+// IP, so for the other IPs the slow path would find the same endpoint.
+// A full sync starts a new view, and so forgets it all.
+
+// resolvedLB is the endpoint each IP backend of a load balancer resolved
+// to: ids[i] for ips[i], sorted by IP.
+type resolvedLB struct {
+	lb    *hns.HostComputeLoadBalancer // the view's object it was made against
+	epoch uint64                       // the view's epEpoch then
+	ips   []netip.Addr
+	ids   []string
+}
+
+// find returns the endpoint IP ip resolved to.
+func (r *resolvedLB) find(ip netip.Addr) (string, bool) {
+	i, ok := slices.BinarySearchFunc(r.ips, ip, netip.Addr.Compare)
+	if !ok {
+		return "", false
+	}
+	return r.ids[i], true
+}
+
+// resolvedFor returns what key's load balancer resolved to, if still
+// valid for held, the owned load balancer holding key (nil: look it up).
+func (v *view) resolvedFor(key lbpolicy.Key, held *hns.HostComputeLoadBalancer) *resolvedLB {
+	r := v.resolved[key]
+	if r == nil || r.epoch != v.epEpoch {
+		return nil
+	}
+	if held == nil {
+		held = v.lbs[idKey(r.lb.Id)]
+	}
+	if held != r.lb {
+		return nil
+	}
+	return r
+}
+
+// noteResolved returns the memory of a resolution: ids[i] is the
+// endpoint of the backend with IP ips[i] (an invalid IP for a named
+// backend), in backend order. Nil if the IPs are not sorted (lbpolicy's
+// backends are). It is kept only once keepResolved says what it was made
+// against.
+func (v *view) noteResolved(ips []netip.Addr, ids []string) *resolvedLB {
+	var r *resolvedLB
+	if n := len(v.spareResolved); n > 0 {
+		r, v.spareResolved = v.spareResolved[n-1], v.spareResolved[:n-1]
+	} else {
+		r = &resolvedLB{}
+	}
+	r.ips, r.ids = r.ips[:0], r.ids[:0]
+	for i, ip := range ips {
+		if ip.IsValid() {
+			r.ips, r.ids = append(r.ips, ip), append(r.ids, ids[i])
+		}
+	}
+	if !slices.IsSortedFunc(r.ips, netip.Addr.Compare) {
+		v.dropResolved(r)
+		return nil
+	}
+	return r
+}
+
+// keepResolved keeps r as key's, made against lb, the load balancer the
+// view now holds, if lb references every endpoint r names (an answer
+// that differs from what was sent is not remembered).
+func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer) {
+	for _, id := range r.ids {
+		if _, ok := slices.BinarySearch(lb.HostComputeEndpoints, id); !ok {
+			v.dropResolved(r)
+			return
+		}
+	}
+	r.lb, r.epoch = lb, v.epEpoch
+	if v.resolved == nil {
+		v.resolved = map[lbpolicy.Key]*resolvedLB{}
+	}
+	if old := v.resolved[key]; old != nil && old != r {
+		v.dropResolved(old)
+	}
+	v.resolved[key] = r
+}
+
+// dropResolved hands r back for reuse: a sync makes one per load
+// balancer it changes, and drops the one it replaces.
+func (v *view) dropResolved(r *resolvedLB) {
+	r.lb = nil
+	v.spareResolved = append(v.spareResolved, r)
+}

@@ -1,0 +1,97 @@
+package hnsadapter
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/hnslb/hnslb/hnsadapter/hns"
+)
+
+// TestResolvedMemory: what a sync of changes remembers of a load
+// balancer's backends is given back only while nothing it relied on can
+// have changed: the same load balancer object in the view, and no
+// referenced endpoint gone and no endpoint list since.
+func TestResolvedMemory(t *testing.T) {
+	remote := func(id, ip string) hns.HostComputeEndpoint {
+		return hns.HostComputeEndpoint{Id: id, IpConfigurations: []hns.IpConfig{{IpAddress: ip}},
+			Flags: hns.EndpointFlagsRemoteEndpoint}
+	}
+	lbWith := func(eps ...string) hns.HostComputeLoadBalancer {
+		return hns.HostComputeLoadBalancer{Id: "LB", HostComputeEndpoints: eps, FrontendVIPs: []string{"10.96.0.1"},
+			PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
+	}
+	ips := []netip.Addr{netip.MustParseAddr("10.64.1.5"), {}, netip.MustParseAddr("10.64.2.5")} // the second backend is a named one
+	ids := []string{"A", "ROOT", "B"}
+	for _, tc := range []struct {
+		name   string
+		change func(v *view)
+		// remembered: what the view remembers for the key (nil: nothing).
+		remembered map[netip.Addr]string
+	}{
+		{name: "unchanged", change: func(*view) {},
+			remembered: map[netip.Addr]string{netip.MustParseAddr("10.64.1.5"): "A", netip.MustParseAddr("10.64.2.5"): "B"}},
+		{name: "unreferenced endpoint deleted", change: func(v *view) { v.deletedEndpoint("C") },
+			remembered: map[netip.Addr]string{netip.MustParseAddr("10.64.1.5"): "A", netip.MustParseAddr("10.64.2.5"): "B"}},
+		{name: "referenced endpoint gone", change: func(v *view) { v.removeEndpoint("A") }},
+		{name: "endpoints listed again", change: func(v *view) {
+			v.setEndpoints([]hns.HostComputeEndpoint{remote("A", "10.64.1.5"), remote("B", "10.64.2.5")})
+		}},
+		{name: "load balancer replaced", change: func(v *view) {
+			lb := lbWith("A", "B", "ROOT")
+			v.putLB(&lb)
+		}},
+		{name: "load balancer removed", change: func(v *view) { v.removeLB("LB") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newView([]hns.HostComputeLoadBalancer{lbWith("A", "B", "ROOT")},
+				[]hns.HostComputeEndpoint{remote("A", "10.64.1.5"), remote("B", "10.64.2.5"), remote("C", "10.64.3.5"),
+					{Id: "ROOT", Name: "cbr0"}})
+			held := v.lbs["LB"]
+			key := v.keys["LB"]
+			v.keepResolved(key, v.noteResolved(ips, ids), held)
+			tc.change(v)
+			r := v.resolvedFor(key, nil)
+			got := map[netip.Addr]string{}
+			for _, a := range []string{"10.64.1.5", "10.64.2.5", "10.64.3.5"} {
+				if r == nil {
+					break
+				}
+				if id, ok := r.find(netip.MustParseAddr(a)); ok {
+					got[netip.MustParseAddr(a)] = id
+				}
+			}
+			if r == nil {
+				got = nil
+			}
+			if len(got) != len(tc.remembered) {
+				t.Fatalf("remembered %v, want %v", got, tc.remembered)
+			}
+			for a, id := range tc.remembered {
+				if got[a] != id {
+					t.Errorf("%s remembered as %q, want %q", a, got[a], id)
+				}
+			}
+		})
+	}
+}
+
+// TestResolvedKeepsOnlyWhatIsHeld: a resolution naming an endpoint the
+// load balancer HNS answered with does not reference, or whose backends
+// are not sorted by IP, is not remembered.
+func TestResolvedKeepsOnlyWhatIsHeld(t *testing.T) {
+	lb := hns.HostComputeLoadBalancer{Id: "LB", HostComputeEndpoints: []string{"A"}, FrontendVIPs: []string{"10.96.0.1"},
+		PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
+	v := newView([]hns.HostComputeLoadBalancer{lb}, nil)
+	key, held := v.keys["LB"], v.lbs["LB"]
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5"), netip.MustParseAddr("10.64.2.5")}, []string{"A", "B"}), held)
+	if r := v.resolvedFor(key, held); r != nil {
+		t.Errorf("remembered %v for a load balancer that references only A", r.ids)
+	}
+	if r := v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.2.5"), netip.MustParseAddr("10.64.1.5")}, []string{"A", "A"}); r != nil {
+		t.Errorf("noted backends out of IP order: %v", r.ips)
+	}
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held)
+	if r := v.resolvedFor(key, held); r == nil {
+		t.Error("a resolution the load balancer holds was not remembered")
+	}
+}
