@@ -18,8 +18,9 @@ type changeScope struct {
 	ips   map[netip.Addr]ipScope
 	wants []lbpolicy.Endpoint
 	// changed holds the keys the change set names (as opposed to those
-	// left unfinished by earlier syncs).
-	changed map[lbpolicy.Key]struct{}
+	// left unfinished by earlier syncs), each with the change set's load
+	// balancer when it is the Snapshot's own (else nil: look it up).
+	changed map[lbpolicy.Key]*lbpolicy.LoadBalancer
 	// endpoints are owned endpoints (idKey form) whose delete is
 	// unfinished.
 	endpoints []string
@@ -76,11 +77,15 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	sc.wants = s.r.scratch.wants[:0]
 	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
 		for i := range lbs {
-			sc.changed[lbs[i].Key()] = struct{}{}
+			var lb *lbpolicy.LoadBalancer
+			if s.idx.hasSnap { // the Snapshot's changes: its plan's values
+				lb = &lbs[i]
+			}
+			sc.changed[lbs[i].Key()] = lb
 		}
 	}
 	for _, k := range c.RemovedLoadBalancers {
-		sc.changed[k] = struct{}{}
+		sc.changed[k] = nil
 	}
 	for k := range sc.changed {
 		sc.keys[k] = struct{}{}
@@ -104,11 +109,19 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 		}
 	}
 	for k := range sc.keys {
-		if lb := s.idx.loadBalancer(k); lb != nil {
+		if lb := s.scopedLB(sc, k); lb != nil {
 			s.scopeBackends(sc, k, lb)
 		}
 	}
 	return sc
+}
+
+// scopedLB returns the plan's load balancer with key k, in scope sc.
+func (s *syncRun) scopedLB(sc *changeScope, k lbpolicy.Key) *lbpolicy.LoadBalancer {
+	if lb := sc.changed[k]; lb != nil {
+		return lb
+	}
+	return s.idx.loadBalancer(k)
 }
 
 // scopeBackends adds the plan endpoints of lb's backends to sc, each
@@ -221,7 +234,7 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 		}
 	}()
 	for _, key := range keys {
-		if lb := s.idx.loadBalancer(key); lb != nil {
+		if lb := s.scopedLB(sc, key); lb != nil {
 			_, changed := sc.changed[key]
 			tasks = s.planLB(tasks, lb, key, changed, keep)
 		}

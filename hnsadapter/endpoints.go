@@ -38,15 +38,15 @@ type epOutcome struct {
 func (s *syncRun) createEndpoints(ctx context.Context, wants []*lbpolicy.Endpoint) {
 	todo := s.moveOffReplaced(ctx, s.endpointTasks(wants))
 	env := epCalls{s.calls, s.r.network.Id}
-	outs := parallel(ctx, s.r.opts.Concurrency, env, todo, &s.r.scratch.epOuts, runEndpointTask)
-	for i := range todo {
-		ip := todo[i].want.IP.Unmap()
-		if !outs[i].ok {
-			s.wait(ip)
-			continue
-		}
-		s.recordEndpoint(ctx, ip, &outs[i].v)
-	}
+	parallel(ctx, s.r.opts.Concurrency, env, todo, &s.r.scratch.epOuts, runEndpointTask,
+		func(i int, o *ran[epOutcome]) {
+			ip := todo[i].want.IP.Unmap()
+			if !o.ok {
+				s.wait(ip)
+				return
+			}
+			s.recordEndpoint(ctx, ip, &o.v)
+		})
 }
 
 // endpointTasks resolves the endpoints wants to those HNS holds, and
@@ -249,17 +249,17 @@ func (s *syncRun) existingRemote(want *lbpolicy.Endpoint) (id string, ok bool) {
 // its IP.
 func (s *syncRun) deleteEndpoints(ctx context.Context, candidates []string, scope map[netip.Addr]ipScope) {
 	todo := s.endpointDeletes(candidates, scope)
-	errs := parallel(ctx, s.r.opts.Concurrency, s.calls, todo, &s.r.scratch.deleteOuts,
+	parallel(ctx, s.r.opts.Concurrency, s.calls, todo, &s.r.scratch.deleteOuts,
 		func(ctx context.Context, c *calls, ep **hns.HostComputeEndpoint) error {
 			return c.deleteEndpoint(ctx, (*ep).Id)
+		},
+		func(i int, o *ran[error]) {
+			if !o.ok {
+				s.r.objects.markDirty(keyEndpointDelete(todo[i].Id))
+				return
+			}
+			s.recordEndpointDelete(ctx, todo[i], o.v)
 		})
-	for i, ep := range todo {
-		if !errs[i].ok {
-			s.r.objects.markDirty(keyEndpointDelete(ep.Id))
-			continue
-		}
-		s.recordEndpointDelete(ctx, ep, errs[i].v)
-	}
 }
 
 // endpointDeletes returns the endpoints among candidates to delete now.

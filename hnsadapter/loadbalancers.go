@@ -61,18 +61,17 @@ func serviceObject(lb *lbpolicy.LoadBalancer) string {
 }
 
 // applyLoadBalancers makes the calls of tasks, on workers, and records
-// what they did.
+// what each did as soon as it is done.
 func (s *syncRun) applyLoadBalancers(ctx context.Context, tasks []lbTask) {
 	w := lbWorker{calls: s.calls, updates: s.r.updates}
-	outs := parallel(ctx, s.r.opts.Concurrency, w, tasks, &s.r.scratch.lbOuts, runLBTask)
-	for i := range tasks {
-		t := &tasks[i]
-		if !outs[i].ok {
-			s.unfinished(t)
-			continue
-		}
-		s.recordLB(ctx, t, &outs[i].v)
-	}
+	parallel(ctx, s.r.opts.Concurrency, w, tasks, &s.r.scratch.lbOuts, runLBTask,
+		func(i int, o *ran[lbOutcome]) {
+			if !o.ok {
+				s.unfinished(&tasks[i])
+				return
+			}
+			s.recordLB(ctx, &tasks[i], &o.v)
+		})
 }
 
 // recordLB applies what task t did.

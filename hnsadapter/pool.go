@@ -12,28 +12,39 @@ import (
 // flight. Tasks not yet started when ctx ends are skipped: out[i].ok says
 // which ran.
 //
+// each, if not nil, is called on the calling goroutine with each task's
+// index and outcome, in task order, as soon as that task and those before it are
+// done, while the workers go on with later tasks: a sync records what one
+// call did while HNS serves the next.
+//
 // The outcomes go in *buf, which the caller keeps from one sync to the
 // next, and do takes what it needs in env rather than as a closure's
 // captures: a sync of one change, with one task per phase, then allocates
 // nothing here.
 func parallel[E, T, O any](ctx context.Context, workers int, env E, tasks []T, buf *[]ran[O],
-	do func(ctx context.Context, env E, t *T) O,
+	do func(ctx context.Context, env E, t *T) O, each func(i int, o *ran[O]),
 ) []ran[O] {
 	n := len(tasks)
 	out := outcomes(buf, n) // assigned once: the workers capture it by value
 	workers = min(workers, n)
 	if workers <= 1 {
 		for i := range tasks {
-			if ctx.Err() != nil {
-				break
+			if ctx.Err() == nil {
+				out[i] = ran[O]{do(ctx, env, &tasks[i]), true}
 			}
-			out[i] = ran[O]{do(ctx, env, &tasks[i]), true}
+			if each != nil {
+				each(i, &out[i])
+			}
 		}
 		return out
 	}
 	var st struct { // one allocation, shared by the workers
 		next atomic.Int64
 		wg   sync.WaitGroup
+		done chan int // the indexes of the tasks done, for each
+	}
+	if each != nil {
+		st.done = make(chan int, n) // never full: no worker waits
 	}
 	for range workers {
 		st.wg.Add(1)
@@ -41,15 +52,36 @@ func parallel[E, T, O any](ctx context.Context, workers int, env E, tasks []T, b
 			defer st.wg.Done()
 			for {
 				i := int(st.next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
+				if i >= n {
 					return
 				}
-				out[i] = ran[O]{do(ctx, env, &tasks[i]), true}
+				if ctx.Err() == nil {
+					out[i] = ran[O]{do(ctx, env, &tasks[i]), true}
+				}
+				if st.done != nil {
+					st.done <- i
+				}
 			}
 		}()
 	}
+	if each != nil {
+		inOrder(n, st.done, func(i int) { each(i, &out[i]) })
+	}
 	st.wg.Wait()
 	return out
+}
+
+// inOrder calls each with 0, 1, ... n-1, each as soon as done has said
+// that it and those before it are done.
+func inOrder(n int, done <-chan int, each func(i int)) {
+	ready := make([]bool, n)
+	at := 0
+	for range n {
+		ready[<-done] = true
+		for ; at < n && ready[at]; at++ {
+			each(at)
+		}
+	}
 }
 
 // outcomes returns n empty outcomes from *buf, which it keeps for the

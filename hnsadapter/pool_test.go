@@ -31,12 +31,46 @@ func TestParallel(t *testing.T) {
 	var buf []ran[int]
 	for _, tc := range []struct{ workers, n int }{{1, 0}, {1, 5}, {4, 1}, {4, 3}, {4, 50}, {2, 7}, {8, keepScratch + 1}} {
 		t.Run(fmt.Sprintf("%d workers, %d tasks", tc.workers, tc.n), func(t *testing.T) {
-			got := parallel(context.Background(), tc.workers, 1, tasks(tc.n), &buf, double)
+			got := parallel(context.Background(), tc.workers, 1, tasks(tc.n), &buf, double, nil)
 			if diff := cmp.Diff(want(tc.n, 1), got, cmp.AllowUnexported(ran[int]{}), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("outcomes (-want +got):\n%s", diff)
 			}
 		})
 	}
+	// each sees every outcome once, in task order, however the workers
+	// finish.
+	for _, tc := range []struct{ workers, n int }{{1, 5}, {4, 1}, {4, 50}, {3, 200}} {
+		t.Run(fmt.Sprintf("each, %d workers, %d tasks", tc.workers, tc.n), func(t *testing.T) {
+			var seen []ran[int]
+			got := parallel(context.Background(), tc.workers, 0, tasks(tc.n), &buf, double,
+				func(i int, o *ran[int]) {
+					if i != len(seen) {
+						t.Errorf("each(%d) after %d outcomes", i, len(seen))
+					}
+					seen = append(seen, *o)
+				})
+			if diff := cmp.Diff(want(tc.n, 0), seen, cmp.AllowUnexported(ran[int]{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("outcomes each saw (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(seen, got, cmp.AllowUnexported(ran[int]{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("outcomes returned (-each saw +returned):\n%s", diff)
+			}
+		})
+	}
+	t.Run("each, ctx ended", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stopAt2 := func(_ context.Context, _ int, x *int) int {
+			if *x == 2 {
+				cancel()
+			}
+			return *x
+		}
+		var started []bool
+		parallel(ctx, 1, 0, tasks(5), &buf, stopAt2, func(_ int, o *ran[int]) { started = append(started, o.ok) })
+		if diff := cmp.Diff([]bool{true, true, true, false, false}, started); diff != "" {
+			t.Errorf("tasks ran (-want +got):\n%s", diff)
+		}
+	})
 	t.Run("ctx ended", func(t *testing.T) { // in a buffer whose tasks all ran before
 
 		ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +80,7 @@ func TestParallel(t *testing.T) {
 			}
 			return *x
 		}
-		got := parallel(ctx, 1, 0, tasks(5), &buf, stopAt2)
+		got := parallel(ctx, 1, 0, tasks(5), &buf, stopAt2, nil)
 		wantRan := []bool{true, true, true, false, false}
 		for i := range got {
 			if got[i].ok != wantRan[i] {

@@ -16,7 +16,7 @@ type scratch struct {
 	endpoints map[netip.Addr]endpointUse
 	ids       map[string]endpointMarks
 	keys      map[lbpolicy.Key]struct{}
-	changed   map[lbpolicy.Key]struct{}
+	changed   map[lbpolicy.Key]*lbpolicy.LoadBalancer
 	ips       map[netip.Addr]ipScope
 	ids2      []string
 	keyList   []lbpolicy.Key

@@ -19,7 +19,7 @@ import (
 //
 // Only the goroutine running the sync touches a syncRun. The phases'
 // workers get only what they may touch and return outcomes, which the
-// phase applies here once they are done.
+// phase applies here, each once its task is done.
 type syncRun struct {
 	r     *Reconciler
 	plan  *lbpolicy.Plan // nil in a sync of changes of a Snapshot
