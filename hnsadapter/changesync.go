@@ -239,7 +239,7 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 			tasks = s.planLB(tasks, lb, key, changed, keep)
 		}
 		for _, id := range v.byKey[key] {
-			if s.r.owned.ownsLB(id) && !keep[id] {
+			if !keep[id] && s.r.owned.ownsLB(id) { // keep is the smaller map
 				tasks = s.deleteLB(tasks, id)
 			}
 		}

@@ -17,9 +17,10 @@ import (
 //
 // The memory is valid only while nothing it relied on can have changed:
 // the view holds the very load balancer object it was made against
-// (every put or removal replaces it), and no endpoint that a load
-// balancer references has left the view since (view.epEpoch; endpoints
-// are deleted only when unreferenced, so this is rare). An IP's plan
+// (putLB and removeLB forget the memory of the object they replace or
+// remove), and no endpoint that a load balancer references has left the
+// view since (view.epEpoch; endpoints are deleted only when unreferenced,
+// so this is rare). An IP's plan
 // endpoint changes only with the change set naming the IP, and an IP's
 // HNS endpoints only by a list or by this Reconciler's calls for a named
 // IP, so for the other IPs the slow path would find the same endpoint.
@@ -44,19 +45,23 @@ func (r *resolvedLB) find(ip netip.Addr) (string, bool) {
 }
 
 // resolvedFor returns what key's load balancer resolved to, if still
-// valid for held, the owned load balancer holding key (nil: look it up).
+// valid, and made for held, the owned load balancer holding key (nil: for
+// the one it was made for).
 func (v *view) resolvedFor(key lbpolicy.Key, held *hns.HostComputeLoadBalancer) *resolvedLB {
 	r := v.resolved[key]
-	if r == nil || r.epoch != v.epEpoch {
-		return nil
-	}
-	if held == nil {
-		held = v.lbs[idKey(r.lb.Id)]
-	}
-	if held != r.lb {
+	if r == nil || r.epoch != v.epEpoch || held != nil && held != r.lb {
 		return nil
 	}
 	return r
+}
+
+// forgetResolved forgets what key's load balancer resolved to if it was
+// made against lb, which the view no longer holds.
+func (v *view) forgetResolved(key lbpolicy.Key, lb *hns.HostComputeLoadBalancer) {
+	if r := v.resolved[key]; r != nil && r.lb == lb {
+		delete(v.resolved, key)
+		v.dropResolved(r)
+	}
 }
 
 // noteResolved returns the memory of a resolution: ids[i] is the

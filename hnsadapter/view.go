@@ -241,7 +241,9 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	k, ok := LoadBalancerKey(lb)
 	if old, had := v.keys[id]; had && ok && old == k && v.lbs[id] != nil {
 		// An update on the same key: only the references change.
-		v.moveRefs(v.lbs[id].HostComputeEndpoints, lb.HostComputeEndpoints)
+		prev := v.lbs[id]
+		v.forgetResolved(k, prev)
+		v.moveRefs(prev.HostComputeEndpoints, lb.HostComputeEndpoints)
 		delete(v.trusted, id)
 		v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0 // no longer what the list said
 		v.lbs[id] = lb
@@ -314,10 +316,7 @@ func (v *view) removeLB(id string) {
 	delete(v.trusted, id)
 	if k, ok := v.keys[id]; ok {
 		delete(v.keys, id)
-		if r := v.resolved[k]; r != nil {
-			delete(v.resolved, k)
-			v.dropResolved(r)
-		}
+		v.forgetResolved(k, lb)
 		if ids := deleteID(v.byKey[k], id); len(ids) > 0 {
 			v.byKey[k] = ids
 		} else {
