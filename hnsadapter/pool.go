@@ -74,7 +74,11 @@ func parallel[E, T, O any](ctx context.Context, workers int, env E, tasks []T, b
 // inOrder calls each with 0, 1, ... n-1, each as soon as done has said
 // that it and those before it are done.
 func inOrder(n int, done <-chan int, each func(i int)) {
-	ready := make([]bool, n)
+	var small [64]bool // a sync of few changes allocates nothing here
+	ready := small[:]
+	if n > len(small) {
+		ready = make([]bool, n)
+	}
 	at := 0
 	for range n {
 		ready[<-done] = true

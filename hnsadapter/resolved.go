@@ -33,6 +33,9 @@ type resolvedLB struct {
 	epoch uint64                       // the view's epEpoch then
 	ips   []netip.Addr
 	ids   []string
+	// The usual few backends live in the entry's own allocation.
+	ipsBuf [16]netip.Addr
+	idsBuf [16]string
 }
 
 // find returns the endpoint IP ip resolved to.
@@ -75,6 +78,7 @@ func (v *view) noteResolved(ips []netip.Addr, ids []string) *resolvedLB {
 		r, v.spareResolved = v.spareResolved[n-1], v.spareResolved[:n-1]
 	} else {
 		r = &resolvedLB{}
+		r.ips, r.ids = r.ipsBuf[:0], r.idsBuf[:0]
 	}
 	r.ips, r.ids = r.ips[:0], r.ids[:0]
 	for i, ip := range ips {
