@@ -125,7 +125,9 @@ func (s *syncRun) scopedLB(sc *changeScope, k lbpolicy.Key) *lbpolicy.LoadBalanc
 }
 
 // scopeBackends adds the plan endpoints of lb's backends to sc, each
-// looked up once, and finds whether a local backend lacks its HNS
+// looked up once (but those of unchanged IPs whose endpoint the load
+// balancer resolved to before, which phase 2 reuses: resolved.go), and
+// finds whether a local backend lacks its HNS
 // endpoint (sc.listEndpoints): the CNI creates pods' endpoints, so only
 // a list finds new ones. A load balancer that missed one before asks
 // again only when its backoff allows, so that a backend that never gets
@@ -136,7 +138,6 @@ func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.Lo
 		look = s.r.objects.lookupDue(keyLB(k), s.now)
 	}
 	known := s.v.resolvedFor(k, nil)
-
 	for _, b := range lb.Backends {
 		if known != nil && b.EndpointName == "" && sc.ips[b.IP.Unmap()]&ipNamed == 0 {
 			if _, ok := known.find(b.IP.Unmap()); ok {
@@ -203,7 +204,6 @@ func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 	// endpoints.
 	slices.SortFunc(out, func(a, b *lbpolicy.Endpoint) int { return a.IP.Unmap().Compare(b.IP.Unmap()) })
 	s.r.scratch.wants, s.r.scratch.wantPtrs = wants[:0], out[:0]
-
 	return out
 }
 
