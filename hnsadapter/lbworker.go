@@ -32,6 +32,8 @@ type lbOutcome struct {
 	now           *hns.HostComputeLoadBalancer
 	// trusted: now is HNS's answer to an update, not read back.
 	trusted bool
+	// ordered: now's endpoint IDs are in key order (inKeyOrder).
+	ordered bool
 	// relist, when set, says why the next sync must list HNS: HNS
 	// answered as if it held other objects than the view.
 	relist fullReason
@@ -41,8 +43,17 @@ type lbOutcome struct {
 	err    *ObjectError
 }
 
-// runLBTask makes t's calls, on a worker of parallel.
-func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome { return w.run(ctx, t) }
+// runLBTask makes t's calls, on a worker of parallel, and works out
+// whether the answer's endpoint IDs are in key order while they are fresh
+// in the worker's cache: the sync records many outcomes one after the
+// other, and reading every ID again would be a cache miss each.
+func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome {
+	o := w.run(ctx, t)
+	if o.now != nil {
+		o.ordered = inKeyOrder(o.now.HostComputeEndpoints)
+	}
+	return o
+}
 
 // run makes one task's calls.
 func (w lbWorker) run(ctx context.Context, t *lbTask) lbOutcome {

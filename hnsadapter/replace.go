@@ -67,7 +67,7 @@ func (s *syncRun) moveOffReplaced(ctx context.Context, todo []epTask) []epTask {
 	moves := s.moveOffTasks(owned, replaced, blocked)
 	w := lbWorker{calls: s.calls, updates: s.r.updates}
 	outs := parallel(ctx, s.r.opts.Concurrency, w, moves, new([]ran[lbOutcome]),
-		func(ctx context.Context, w lbWorker, m *moveOff) lbOutcome { return w.run(ctx, &m.task) }, nil)
+		func(ctx context.Context, w lbWorker, m *moveOff) lbOutcome { return runLBTask(ctx, w, &m.task) }, nil)
 	for i := range moves {
 		s.recordMoveOff(ctx, &moves[i], &outs[i].v, outs[i].ok, blocked)
 	}

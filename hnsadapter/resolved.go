@@ -31,8 +31,11 @@ import (
 type resolvedLB struct {
 	lb    *hns.HostComputeLoadBalancer // the view's object it was made against
 	epoch uint64                       // the view's epEpoch then
-	ips   []netip.Addr
-	ids   []string
+	// ordered: lb's endpoint IDs are in key order (inKeyOrder), which
+	// the next update's moveRefs then need not read them for.
+	ordered bool
+	ips     []netip.Addr
+	ids     []string
 	// The usual few backends live in the entry's own allocation.
 	ipsBuf [16]netip.Addr
 	idsBuf [16]string
@@ -94,16 +97,17 @@ func (v *view) noteResolved(ips []netip.Addr, ids []string) *resolvedLB {
 }
 
 // keepResolved keeps r as key's, made against lb, the load balancer the
-// view now holds, if lb references every endpoint r names (an answer
-// that differs from what was sent is not remembered).
-func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer) {
+// view now holds, whose IDs are in key order if ordered, if lb references
+// every endpoint r names (an answer that differs from what was sent is
+// not remembered).
+func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer, ordered bool) {
 	for _, id := range r.ids {
 		if _, ok := slices.BinarySearch(lb.HostComputeEndpoints, id); !ok {
 			v.dropResolved(r)
 			return
 		}
 	}
-	r.lb, r.epoch = lb, v.epEpoch
+	r.lb, r.epoch, r.ordered = lb, v.epEpoch, ordered
 	if v.resolved == nil {
 		v.resolved = map[lbpolicy.Key]*resolvedLB{}
 	}

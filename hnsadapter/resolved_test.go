@@ -48,7 +48,7 @@ func TestResolvedMemory(t *testing.T) {
 					{Id: "ROOT", Name: "cbr0"}})
 			held := v.lbs["LB"]
 			key := v.keys["LB"]
-			v.keepResolved(key, v.noteResolved(ips, ids), held)
+			v.keepResolved(key, v.noteResolved(ips, ids), held, false)
 			tc.change(v)
 			r := v.resolvedFor(key, nil)
 			got := map[netip.Addr]string{}
@@ -83,14 +83,14 @@ func TestResolvedKeepsOnlyWhatIsHeld(t *testing.T) {
 		PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
 	v := newView([]hns.HostComputeLoadBalancer{lb}, nil)
 	key, held := v.keys["LB"], v.lbs["LB"]
-	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5"), netip.MustParseAddr("10.64.2.5")}, []string{"A", "B"}), held)
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5"), netip.MustParseAddr("10.64.2.5")}, []string{"A", "B"}), held, false)
 	if r := v.resolvedFor(key, held); r != nil {
 		t.Errorf("remembered %v for a load balancer that references only A", r.ids)
 	}
 	if r := v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.2.5"), netip.MustParseAddr("10.64.1.5")}, []string{"A", "A"}); r != nil {
 		t.Errorf("noted backends out of IP order: %v", r.ips)
 	}
-	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held)
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held, false)
 	if r := v.resolvedFor(key, held); r == nil {
 		t.Error("a resolution the load balancer holds was not remembered")
 	}

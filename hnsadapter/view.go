@@ -236,14 +236,22 @@ func deleteID(ids []string, id string) []string {
 
 // putLB records lb (which has its ID) as held by HNS, replacing what was
 // recorded under its ID.
-func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
+func (v *view) putLB(lb *hns.HostComputeLoadBalancer) { v.putLBOrdered(lb, false) }
+
+// putLBOrdered is putLB, told whether lb's endpoint IDs are known to be
+// in idKey form and ascending (inKeyOrder): a worker works that out
+// beside the call, where the IDs are fresh in its cache.
+func (v *view) putLBOrdered(lb *hns.HostComputeLoadBalancer, ordered bool) {
 	id := idKey(lb.Id)
 	k, ok := LoadBalancerKey(lb)
 	if old, had := v.keys[id]; had && ok && old == k && v.lbs[id] != nil {
 		// An update on the same key: only the references change.
 		prev := v.lbs[id]
+		was := v.resolved[k] // if made against prev, it knows prev's order
+		fromOrdered := was != nil && was.lb == prev && was.ordered || inKeyOrder(prev.HostComputeEndpoints)
 		v.forgetResolved(k, prev)
-		v.moveRefs(prev.HostComputeEndpoints, lb.HostComputeEndpoints)
+		v.moveRefsOrdered(prev.HostComputeEndpoints, lb.HostComputeEndpoints,
+			fromOrdered && (ordered || inKeyOrder(lb.HostComputeEndpoints)))
 		delete(v.trusted, id)
 		v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0 // no longer what the list said
 		v.lbs[id] = lb
@@ -346,7 +354,12 @@ func (v *view) unref(ep string) {
 // ascending), those in both are left alone: an update usually changes
 // one backend of many.
 func (v *view) moveRefs(from, to []string) {
-	if !inKeyOrder(from) || !inKeyOrder(to) { // the new first: one kept is not released
+	v.moveRefsOrdered(from, to, inKeyOrder(from) && inKeyOrder(to))
+}
+
+// moveRefsOrdered is moveRefs, told whether both lists are in key order.
+func (v *view) moveRefsOrdered(from, to []string, ordered bool) {
+	if !ordered { // the new first: one kept is not released
 		forEachID(to, func(ep string) { v.refs[ep]++ })
 		forEachID(from, v.unref)
 		return

@@ -396,6 +396,7 @@ func TestUpdateMovesRefs(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		from, to     []string
+		told         bool // the new IDs are said to be in key order
 		wantRefs     map[string]int
 		wantReleased []string
 	}{
@@ -409,6 +410,10 @@ func TestUpdateMovesRefs(t *testing.T) {
 			wantRefs: map[string]int{"C": 1, "E": 1, "F": 1}, wantReleased: []string{"A"}},
 		{name: "unsorted, other case", from: []string{"c", "a", "b"}, to: []string{"D", "a"},
 			wantRefs: map[string]int{"A": 1, "C": 1, "D": 1}, wantReleased: []string{"B"}},
+		{name: "one backend replaced, order told", from: []string{"A", "B", "C"}, to: []string{"A", "C", "D"}, told: true,
+			wantRefs: map[string]int{"A": 1, "C": 2, "D": 1}, wantReleased: []string{"B"}},
+		{name: "unsorted before, order told", from: []string{"c", "a", "b"}, to: []string{"A", "D"}, told: true,
+			wantRefs: map[string]int{"A": 1, "C": 1, "D": 1}, wantReleased: []string{"B"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Another load balancer, on another key, references C.
@@ -418,7 +423,13 @@ func TestUpdateMovesRefs(t *testing.T) {
 			var released []string
 			v.released = func(id string) { released = append(released, id) }
 			updated := lb("LB", tc.to...)
-			v.putLB(&updated)
+			// A worker that saw the answer's IDs in key order says so;
+			// otherwise putLB works it out.
+			if tc.told {
+				v.putLBOrdered(&updated, true)
+			} else {
+				v.putLB(&updated)
+			}
 			if diff := cmp.Diff(tc.wantRefs, v.refs, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("references (-want +got):\n%s", diff)
 			}
