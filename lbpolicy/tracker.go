@@ -93,6 +93,12 @@ type Tracker struct {
 	log     changeLog // what changed since the last Snapshot (tracker_changelog.go)
 	plans   planCache // what builds the Snapshots' plans (tracker_plans.go)
 	planner planner   // what plans one Service (tracker_output.go)
+	// helpers plan beside planner when a Snapshot plans many Services,
+	// into outs (tracker_parallel.go); forceWorkers, when set, is how many
+	// goroutines plan at every Snapshot (tests).
+	helpers      []*planner
+	outs         []serviceOutput
+	forceWorkers int
 	// pending are the Services to re-plan at the next Snapshot (mark).
 	pending []*serviceState
 
@@ -326,8 +332,8 @@ func (t *Tracker) flush() {
 	}
 	for _, st := range t.pending {
 		st.pending = false
-		t.replan(st)
 	}
+	t.replanAll(t.pending)
 	clear(t.pending)
 	t.pending = t.pending[:0]
 	if cap(t.pending) > 4096 {
@@ -339,15 +345,18 @@ func (t *Tracker) flush() {
 // replan plans st's Service alone and replaces its output in the claims.
 // The caller settles the claims.
 func (t *Tracker) replan(st *serviceState) {
-	if st == nil {
-		return
-	}
-	old, same := st.out, st.svc != nil && st.planned == st.svc
-	st.out = serviceOutput{}
+	var out serviceOutput
 	if st.svc != nil {
-		st.out = t.planner.plan(t.node, st, &old)
+		out = t.planner.plan(t.node, st, &st.out)
 	}
-	st.planned = st.svc
+	t.apply(st, out)
+}
+
+// apply replaces st's output, planned from its Service (none when it has
+// none), with out in the claims. The caller settles the claims.
+func (t *Tracker) apply(st *serviceState, out serviceOutput) {
+	old, same := st.out, st.svc != nil && st.planned == st.svc
+	st.out, st.planned = out, st.svc
 	t.claims.replace(st, &old, &st.out, same)
 	t.objects.forgetIfEmpty(st)
 }
@@ -357,9 +366,10 @@ func (t *Tracker) replan(st *serviceState) {
 func (t *Tracker) rebuild() {
 	t.log.rememberAll(&t.claims)
 	t.claims.reset(t.node, &t.log)
-	for _, st := range t.objects.inOrder() {
+	states := t.objects.inOrder()
+	for _, st := range states {
 		st.out, st.planned = serviceOutput{}, nil // its claims went with the old maps
-		t.replan(st)
 	}
+	t.replanAll(states)
 	t.claims.settle()
 }
