@@ -14,9 +14,12 @@ import (
 type changeLog struct {
 	tracking bool
 	values   // what was noted since the last Snapshot
-	// listed holds values' notes too, in the order noted: take and
-	// detach walk these short lists rather than the maps.
+	// listed holds values' notes too: take and detach walk these short
+	// lists rather than the maps. take sorts them.
 	listed notes
+	// take's scratch.
+	lbNows []lbNow
+	epNows []epNow
 }
 
 // values are the values some keys, IPs and diagnostics had at one
@@ -93,28 +96,8 @@ func (l *changeLog) take(c *claims) Changes {
 		return everything(c)
 	}
 	var ch Changes
-	for i, n := range l.listed.lbs {
-		k, before, left := n.key, n.val, len(l.listed.lbs)-i
-		switch now := c.winner(k); {
-		case before == nil && now != nil:
-			ch.AddedLoadBalancers = appendSized(ch.AddedLoadBalancers, *now, left)
-		case before != nil && now == nil:
-			ch.RemovedLoadBalancers = appendSized(ch.RemovedLoadBalancers, before.Key(), left)
-		case before != nil && now != nil && !equalLoadBalancers(before, now):
-			ch.UpdatedLoadBalancers = appendSized(ch.UpdatedLoadBalancers, *now, left)
-		}
-	}
-	for i, n := range l.listed.eps {
-		ip, before, left := n.key, n.val, len(l.listed.eps)-i
-		switch now := c.endpoint(ip); {
-		case !before.ok && now.ok:
-			ch.AddedEndpoints = appendSized(ch.AddedEndpoints, now.ep, left)
-		case before.ok && !now.ok:
-			ch.RemovedEndpoints = appendSized(ch.RemovedEndpoints, ip, left)
-		case before.ok && now.ok && before.ep != now.ep:
-			ch.UpdatedEndpoints = appendSized(ch.UpdatedEndpoints, now.ep, left)
-		}
-	}
+	l.takeLBs(c, &ch)
+	l.takeEndpoints(c, &ch)
 	for i, n := range l.listed.diags {
 		d, before, left := n.key, n.val, len(l.listed.diags)-i
 		switch now := c.diags[d] > 0; {
@@ -124,8 +107,117 @@ func (l *changeLog) take(c *claims) Changes {
 			ch.RemovedDiagnostics = appendSized(ch.RemovedDiagnostics, d, left)
 		}
 	}
-	ch.sort()
+	slices.SortFunc(ch.AddedDiagnostics, compareDiagnostics)
+	slices.SortFunc(ch.RemovedDiagnostics, compareDiagnostics)
 	return ch
+}
+
+// How a load balancer or endpoint changed between two Snapshots.
+const (
+	changeNone = iota
+	changeAdded
+	changeUpdated
+	changeRemoved
+)
+
+// lbChangeOf is how a key's winner changed from before to now.
+func lbChangeOf(before, now *LoadBalancer) uint8 {
+	switch {
+	case before == nil && now != nil:
+		return changeAdded
+	case before != nil && now == nil:
+		return changeRemoved
+	case before != nil && now != nil && !equalLoadBalancers(before, now):
+		return changeUpdated
+	}
+	return changeNone
+}
+
+// takeLBs puts into ch the load balancers whose winner changed, in key
+// order. It sorts the notes (keys are noted once), which costs less than
+// sorting the load balancers, and makes each list at its size.
+func (l *changeLog) takeLBs(c *claims, ch *Changes) {
+	ns := l.listed.lbs
+	slices.SortFunc(ns, func(a, b note[Key, *LoadBalancer]) int { return a.key.Compare(b.key) })
+	nows := l.lbNows[:0]
+	var count [4]int
+	for _, n := range ns {
+		now := c.winner(n.key)
+		kind := lbChangeOf(n.val, now)
+		count[kind]++
+		nows = append(nows, lbNow{now, kind})
+	}
+	ch.AddedLoadBalancers = makeOrNil[LoadBalancer](count[changeAdded])
+	ch.UpdatedLoadBalancers = makeOrNil[LoadBalancer](count[changeUpdated])
+	ch.RemovedLoadBalancers = makeOrNil[Key](count[changeRemoved])
+	for i, now := range nows {
+		switch now.kind {
+		case changeAdded:
+			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *now.lb)
+		case changeUpdated:
+			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *now.lb)
+		case changeRemoved:
+			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, ns[i].key)
+		}
+	}
+	clear(nows)
+	l.lbNows = resetList(nows)
+}
+
+// takeEndpoints is takeLBs for the endpoints, in IP order.
+func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
+	ns := l.listed.eps
+	slices.SortFunc(ns, func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) })
+	nows := l.epNows[:0]
+	var count [4]int
+	for _, n := range ns {
+		now, kind := c.endpoint(n.key), uint8(changeNone)
+		switch before := n.val; {
+		case !before.ok && now.ok:
+			kind = changeAdded
+		case before.ok && !now.ok:
+			kind = changeRemoved
+		case before.ok && now.ok && before.ep != now.ep:
+			kind = changeUpdated
+		}
+		count[kind]++
+		nows = append(nows, epNow{now.ep, kind})
+	}
+	ch.AddedEndpoints = makeOrNil[Endpoint](count[changeAdded])
+	ch.UpdatedEndpoints = makeOrNil[Endpoint](count[changeUpdated])
+	ch.RemovedEndpoints = makeOrNil[netip.Addr](count[changeRemoved])
+	for i, now := range nows {
+		switch now.kind {
+		case changeAdded:
+			ch.AddedEndpoints = append(ch.AddedEndpoints, now.ep)
+		case changeUpdated:
+			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.ep)
+		case changeRemoved:
+			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ns[i].key)
+		}
+	}
+	clear(nows)
+	l.epNows = resetList(nows)
+}
+
+// lbNow and epNow are take's scratch: a noted key's winner or IP's
+// endpoint now, and how it changed.
+type lbNow struct {
+	lb   *LoadBalancer
+	kind uint8
+}
+
+type epNow struct {
+	ep   Endpoint
+	kind uint8
+}
+
+// makeOrNil returns an empty list with room for n, nil when n is 0.
+func makeOrNil[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, 0, n)
 }
 
 // appendSized appends v to list, which it makes on first use with room
