@@ -1,7 +1,9 @@
 package lbpolicy
 
 import (
+	"net/netip"
 	"runtime"
+	"slices"
 	"sync/atomic"
 )
 
@@ -23,17 +25,8 @@ const (
 	planBatch = 16
 )
 
-// planWorkers returns how many goroutines plan n Services: one for few,
-// else one per usable core, each with a few batches at least.
-func (t *Tracker) planWorkers(n int) int {
-	if t.forceWorkers > 0 {
-		return t.forceWorkers
-	}
-	if n < parallelMinPlans {
-		return 1
-	}
-	return max(1, min(runtime.GOMAXPROCS(0), n/(2*planBatch)))
-}
+// planWorkers returns how many goroutines plan n Services.
+func (t *Tracker) planWorkers(n int) int { return workersFor(n, parallelMinPlans, t.forceWorkers) }
 
 // replanAll re-plans the Services of sts (each at most once), as replan
 // one after the other would. The caller settles the claims.
@@ -69,35 +62,144 @@ func (t *Tracker) planParallel(sts []*serviceState, workers int) []serviceOutput
 		t.helpers = append(t.helpers, &planner{})
 	}
 	n := t.node
+	inParallel(len(sts), workers, planBatch, func(w, lo, hi int) {
+		p := &t.planner
+		if w > 0 {
+			p = t.helpers[w-1]
+		}
+		for i := lo; i < hi; i++ {
+			if st := sts[i]; st.svc != nil {
+				outs[i] = p.plan(n, st, &st.out)
+			}
+		}
+	})
+	return outs
+}
+
+// workersFor returns how many goroutines share n items of work when it
+// takes least items for more than one to pay (force > 0: force, for
+// tests): one per usable core, each with half of least at least.
+func workersFor(n, least, force int) int {
+	if force > 0 {
+		return force
+	}
+	if n < least {
+		return 1
+	}
+	return max(1, min(runtime.GOMAXPROCS(0), 2*n/least))
+}
+
+// inParallel calls f(w, lo, hi) for the ranges [lo, hi) of [0, n), batch
+// items at a time, on workers goroutines (w: the goroutine's index, 0 for
+// this one, which works too rather than waiting: see computer.services).
+// It returns once all are done, re-panicking with a panic of f's.
+func inParallel(n, workers, batch int, f func(w, lo, hi int)) {
 	var next atomic.Int64
-	work := func(p *planner) {
+	work := func(w int) {
 		for {
-			lo := int(next.Add(planBatch)) - planBatch
-			if lo >= len(sts) {
+			lo := int(next.Add(int64(batch))) - batch
+			if lo >= n {
 				return
 			}
-			for i := lo; i < min(lo+planBatch, len(sts)); i++ {
-				if st := sts[i]; st.svc != nil {
-					outs[i] = p.plan(n, st, &st.out)
-				}
-			}
+			f(w, lo, min(lo+batch, n))
 		}
 	}
 	tasks := make([]*task, workers-1)
-	for w := range tasks {
-		p := t.helpers[w]
-		tasks[w] = start(func() { work(p) })
+	for i := range tasks {
+		tasks[i] = start(func() { work(i + 1) })
 	}
-	// This goroutine works too, rather than waiting (see
-	// computer.services), and waits for the others even if it panics.
 	var p any
 	func() {
 		defer func() { p = recover() }()
-		work(&t.planner)
+		work(0)
 	}()
 	waitAll(tasks...)
 	if p != nil {
 		panic(p)
 	}
-	return outs
+}
+
+const (
+	// parallelMinKeys is the fewest touched keys settled on several
+	// goroutines, keyBatch how many a goroutine takes at a time.
+	parallelMinKeys = 512
+	keyBatch        = 64
+	// parallelMinIPs is the fewest touched IPs looked up on several
+	// goroutines, ipBatch how many a goroutine takes at a time.
+	parallelMinIPs = 1024
+	ipBatch        = 128
+)
+
+// keyWinner is a touched key's winner, its remote backends, and, when the
+// winner changed, the remote backend counts that changes (diffRemotes's
+// calls, in order).
+type keyWinner struct {
+	win     *LoadBalancer
+	remotes remoteView
+	diffs   []ipTouch
+}
+
+// keyWinnerOf returns ks's winner; when it changed, its diffs are
+// appended to buf (nil: not worked out), which it returns.
+func keyWinnerOf(ks *keyState, buf *[]ipTouch) keyWinner {
+	var kw keyWinner
+	if len(ks.claims) > 0 {
+		kw.win, kw.remotes = ks.claims[0].lb, ks.claims[0].remotes()
+	}
+	if buf != nil && kw.win != ks.win {
+		b := *buf
+		n := len(b)
+		diffRemotes(ks.winView(), kw.remotes, func(ip netip.Addr, d int) { b = append(b, ipTouch{ip, int32(d)}) })
+		kw.diffs, *buf = b[n:len(b):len(b)], b
+	}
+	return kw
+}
+
+// settleKeys settles the touched keys, in order. When there are many, it
+// first works out their winners and what those change on several
+// goroutines, which only read the claims.
+func (c *claims) settleKeys() {
+	ts := c.touchedKeys
+	workers := workersFor(len(ts), parallelMinKeys, c.forceWorkers)
+	if workers <= 1 {
+		for _, t := range ts {
+			c.settleKey(t.k, t.ks, nil)
+		}
+		return
+	}
+	c.wins = slices.Grow(c.wins[:0], len(ts))[:len(ts)]
+	for len(c.diffBufs) < workers {
+		c.diffBufs = append(c.diffBufs, nil)
+	}
+	inParallel(len(ts), workers, keyBatch, func(w, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c.wins[i] = keyWinnerOf(ts[i].ks, &c.diffBufs[w])
+		}
+	})
+	for i, t := range ts {
+		c.settleKey(t.k, t.ks, &c.wins[i])
+	}
+	clear(c.wins)
+	c.wins = resetList(c.wins)
+	for w, b := range c.diffBufs {
+		c.diffBufs[w] = resetList(b)
+	}
+}
+
+// lookUpIPs returns states (empty) with the states of ips, nil for those
+// that have none, looked up on several goroutines when there are many.
+func (c *claims) lookUpIPs(ips []ipTouch, states []*ipState) []*ipState {
+	states = slices.Grow(states, len(ips))[:len(ips)]
+	workers := workersFor(len(ips), parallelMinIPs, c.forceWorkers)
+	look := func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			states[i] = c.ips[ips[i].ip]
+		}
+	}
+	if workers <= 1 {
+		look(0, 0, len(ips))
+		return states
+	}
+	inParallel(len(ips), workers, ipBatch, look)
+	return states
 }
