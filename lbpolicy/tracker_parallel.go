@@ -191,15 +191,18 @@ func (c *claims) settleKeys() {
 func (c *claims) lookUpIPs(ips []ipTouch, states []*ipState) []*ipState {
 	states = slices.Grow(states, len(ips))[:len(ips)]
 	workers := workersFor(len(ips), parallelMinIPs, c.forceWorkers)
-	look := func(_, lo, hi int) {
+	if workers <= 1 {
+		// Not through inParallel's function, which would be made on the
+		// heap.
+		for i, t := range ips {
+			states[i] = c.ips[t.ip]
+		}
+		return states
+	}
+	inParallel(len(ips), workers, ipBatch, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			states[i] = c.ips[ips[i].ip]
 		}
-	}
-	if workers <= 1 {
-		look(0, 0, len(ips))
-		return states
-	}
-	inParallel(len(ips), workers, ipBatch, look)
+	})
 	return states
 }
