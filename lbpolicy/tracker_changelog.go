@@ -96,8 +96,12 @@ func (l *changeLog) take(c *claims) Changes {
 		return everything(c)
 	}
 	var ch Changes
-	l.takeLBs(c, &ch)
-	l.takeEndpoints(c, &ch)
+	if n := min(len(l.listed.lbs), len(l.listed.eps)); workersFor(2*n, parallelMinKeys, c.forceWorkers) > 1 {
+		l.takeBoth(c, &ch)
+	} else {
+		l.takeLBs(c, &ch)
+		l.takeEndpoints(c, &ch)
+	}
 	for i, n := range l.listed.diags {
 		d, before, left := n.key, n.val, len(l.listed.diags)-i
 		switch now := c.diags[d] > 0; {
@@ -110,6 +114,16 @@ func (l *changeLog) take(c *claims) Changes {
 	slices.SortFunc(ch.AddedDiagnostics, compareDiagnostics)
 	slices.SortFunc(ch.RemovedDiagnostics, compareDiagnostics)
 	return ch
+}
+
+// takeBoth is takeLBs and takeEndpoints on two goroutines, for many of
+// both: each only reads the claims, and writes lists of its own.
+func (l *changeLog) takeBoth(c *claims, ch *Changes) {
+	var eps Changes
+	wait := goAndWait(func() { l.takeEndpoints(c, &eps) })
+	l.takeLBs(c, ch)
+	wait()
+	ch.AddedEndpoints, ch.UpdatedEndpoints, ch.RemovedEndpoints = eps.AddedEndpoints, eps.UpdatedEndpoints, eps.RemovedEndpoints
 }
 
 // How a load balancer or endpoint changed between two Snapshots.

@@ -38,21 +38,6 @@ func (t *Tracker) replanAll(sts []*serviceState) {
 		}
 		return
 	}
-	outs := t.planParallel(sts, workers)
-	for i, st := range sts {
-		t.apply(st, outs[i])
-	}
-	clear(outs) // the scratch must not keep old outputs alive
-	if cap(outs) > 4096 {
-		outs = nil // a rebuild's: do not keep the room
-	}
-	t.outs = outs[:0]
-}
-
-// planParallel plans the Services of sts on workers goroutines, this one
-// included, and returns their outputs, outs[i] for sts[i]. The workers
-// only read the Services' states and the node.
-func (t *Tracker) planParallel(sts []*serviceState, workers int) []serviceOutput {
 	outs := t.outs[:0]
 	if cap(outs) < len(sts) {
 		outs = make([]serviceOutput, 0, len(sts))
@@ -61,19 +46,85 @@ func (t *Tracker) planParallel(sts []*serviceState, workers int) []serviceOutput
 	for len(t.helpers) < workers-1 {
 		t.helpers = append(t.helpers, &planner{})
 	}
-	n := t.node
-	inParallel(len(sts), workers, planBatch, func(w, lo, hi int) {
-		p := &t.planner
-		if w > 0 {
-			p = t.helpers[w-1]
-		}
-		for i := lo; i < hi; i++ {
-			if st := sts[i]; st.svc != nil {
-				outs[i] = p.plan(n, st, &st.out)
+	pp := parallelPlan{t: t, sts: sts, outs: outs, done: make([]atomic.Bool, (len(sts)+planBatch-1)/planBatch)}
+	pp.run(workers)
+	clear(outs) // the scratch must not keep old outputs alive
+	if cap(outs) > 4096 {
+		outs = nil // a rebuild's: do not keep the room
+	}
+	t.outs = outs[:0]
+}
+
+// parallelPlan plans Services in batches on several goroutines, each with
+// a planner of its own, outs[i] for sts[i]; the calling goroutine plans
+// too, and between its batches applies the outputs planned so far, in
+// order. Planning reads only a Service's state and the node, and applying
+// one Service's output writes nothing another's planning reads (the
+// claims, and that one Service's state), so both can run at once.
+type parallelPlan struct {
+	t       *Tracker
+	sts     []*serviceState
+	outs    []serviceOutput
+	next    atomic.Int64  // the next batch to plan
+	done    []atomic.Bool // per batch: planned
+	applied int           // batches applied
+}
+
+func (pp *parallelPlan) run(workers int) {
+	tasks := make([]*task, workers-1)
+	for w := range tasks {
+		p := pp.t.helpers[w]
+		tasks[w] = start(func() {
+			for pp.planNext(p) {
 			}
+		})
+	}
+	var p any
+	func() {
+		defer func() { p = recover() }()
+		for pp.planNext(&pp.t.planner) {
+			pp.applyPlanned()
 		}
-	})
-	return outs
+	}()
+	waitAll(tasks...)
+	if p != nil {
+		panic(p)
+	}
+	for range len(pp.done) - pp.applied {
+		pp.applyBatch()
+	}
+}
+
+// planNext plans the next batch with p, if any is left.
+func (pp *parallelPlan) planNext(p *planner) bool {
+	b := int(pp.next.Add(1)) - 1
+	if b >= len(pp.done) {
+		return false
+	}
+	n := pp.t.node
+	for i := b * planBatch; i < min((b+1)*planBatch, len(pp.sts)); i++ {
+		if st := pp.sts[i]; st.svc != nil {
+			pp.outs[i] = p.plan(n, st, &st.out)
+		}
+	}
+	pp.done[b].Store(true)
+	return true
+}
+
+// applyPlanned applies the batches planned since the last applied one.
+func (pp *parallelPlan) applyPlanned() {
+	for pp.applied < len(pp.done) && pp.done[pp.applied].Load() {
+		pp.applyBatch()
+	}
+}
+
+// applyBatch applies the next batch, planned.
+func (pp *parallelPlan) applyBatch() {
+	b := pp.applied
+	for i := b * planBatch; i < min((b+1)*planBatch, len(pp.sts)); i++ {
+		pp.t.apply(pp.sts[i], pp.outs[i])
+	}
+	pp.applied++
 }
 
 // workersFor returns how many goroutines share n items of work when it
