@@ -14,8 +14,8 @@ import (
 type changeLog struct {
 	tracking bool
 	values   // what was noted since the last Snapshot
-	// listed holds values' notes too: take and detach walk these short
-	// lists rather than the maps. take sorts them.
+	// listed holds values' notes too, in no particular order: take and
+	// detach walk these short lists rather than the maps.
 	listed notes
 	// take's scratch.
 	lbNows []lbNow
@@ -116,13 +116,21 @@ func (l *changeLog) take(c *claims) Changes {
 	return ch
 }
 
-// takeBoth is takeLBs and takeEndpoints on two goroutines, for many of
-// both: each only reads the claims, and writes lists of its own.
+// takeBoth is takeLBs and takeEndpoints for many of both, on two
+// goroutines: the endpoints and half the load balancers' notes on another,
+// which, like this one, only reads the claims and writes its own lists.
 func (l *changeLog) takeBoth(c *claims, ch *Changes) {
 	var eps Changes
-	wait := goAndWait(func() { l.takeEndpoints(c, &eps) })
-	l.takeLBs(c, ch)
+	ns := l.listed.lbs
+	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
+	half := len(ns) / 2
+	wait := goAndWait(func() {
+		l.takeEndpoints(c, &eps)
+		classifyLBs(c, ns[half:], nows[half:])
+	})
+	classifyLBs(c, ns[:half], nows[:half])
 	wait()
+	l.lbNows = fillLBs(ch, nows)
 	ch.AddedEndpoints, ch.UpdatedEndpoints, ch.RemovedEndpoints = eps.AddedEndpoints, eps.UpdatedEndpoints, eps.RemovedEndpoints
 }
 
@@ -148,34 +156,48 @@ func lbChangeOf(before, now *LoadBalancer) uint8 {
 }
 
 // takeLBs puts into ch the load balancers whose winner changed, in key
-// order. It sorts the notes (keys are noted once), which costs less than
-// sorting the load balancers, and makes each list at its size.
+// order.
 func (l *changeLog) takeLBs(c *claims, ch *Changes) {
 	ns := l.listed.lbs
-	slices.SortFunc(ns, func(a, b note[Key, *LoadBalancer]) int { return a.key.Compare(b.key) })
-	nows := l.lbNows[:0]
-	var count [4]int
-	for _, n := range ns {
+	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
+	classifyLBs(c, ns, nows)
+	l.lbNows = fillLBs(ch, nows)
+}
+
+// classifyLBs sets nows[i] to what became of ns[i]'s key.
+func classifyLBs(c *claims, ns []note[Key, *LoadBalancer], nows []lbNow) {
+	for i, n := range ns {
 		now := c.winner(n.key)
-		kind := lbChangeOf(n.val, now)
-		count[kind]++
-		nows = append(nows, lbNow{now, kind})
+		nows[i] = lbNow{n.key, now, lbChangeOf(n.val, now)}
+	}
+}
+
+// fillLBs puts the changes among nows into ch, sorted by key, each list
+// made at its size, and returns nows emptied. It sorts the changes
+// (keys are noted once) rather than the load balancers, which are
+// larger.
+func fillLBs(ch *Changes, nows []lbNow) []lbNow {
+	changed := slices.DeleteFunc(nows, func(n lbNow) bool { return n.kind == changeNone })
+	slices.SortFunc(changed, func(a, b lbNow) int { return a.key.Compare(b.key) })
+	var count [4]int
+	for _, n := range changed {
+		count[n.kind]++
 	}
 	ch.AddedLoadBalancers = makeOrNil[LoadBalancer](count[changeAdded])
 	ch.UpdatedLoadBalancers = makeOrNil[LoadBalancer](count[changeUpdated])
 	ch.RemovedLoadBalancers = makeOrNil[Key](count[changeRemoved])
-	for i, now := range nows {
-		switch now.kind {
+	for _, n := range changed {
+		switch n.kind {
 		case changeAdded:
-			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *now.lb)
+			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *n.now)
 		case changeUpdated:
-			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *now.lb)
+			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *n.now)
 		case changeRemoved:
-			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, ns[i].key)
+			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, n.key)
 		}
 	}
-	clear(nows)
-	l.lbNows = resetList(nows)
+	clear(nows[:cap(nows)])
+	return resetList(nows)
 }
 
 // takeEndpoints is takeLBs for the endpoints, in IP order.
@@ -214,10 +236,11 @@ func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 	l.epNows = resetList(nows)
 }
 
-// lbNow and epNow are take's scratch: a noted key's winner or IP's
-// endpoint now, and how it changed.
+// lbNow and epNow are take's scratch: a noted key and its winner now, or
+// an IP's endpoint now, and how it changed.
 type lbNow struct {
-	lb   *LoadBalancer
+	key  Key
+	now  *LoadBalancer
 	kind uint8
 }
 
