@@ -204,10 +204,15 @@ func fillLBs(ch *Changes, nows []lbNow) []lbNow {
 func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 	ns := l.listed.eps
 	slices.SortFunc(ns, func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) })
-	nows := l.epNows[:0]
+	nows := slices.Grow(l.epNows[:0], len(ns))
 	var count [4]int
 	for _, n := range ns {
-		now, kind := c.endpoint(n.key), uint8(changeNone)
+		st := c.ips[n.key]
+		var now endpointState
+		if st != nil {
+			now = st.cur
+		}
+		kind := uint8(changeNone)
 		switch before := n.val; {
 		case !before.ok && now.ok:
 			kind = changeAdded
@@ -217,7 +222,7 @@ func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 			kind = changeUpdated
 		}
 		count[kind]++
-		nows = append(nows, epNow{now.ep, kind})
+		nows = append(nows, epNow{st, kind})
 	}
 	ch.AddedEndpoints = makeOrNil[Endpoint](count[changeAdded])
 	ch.UpdatedEndpoints = makeOrNil[Endpoint](count[changeUpdated])
@@ -225,9 +230,9 @@ func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 	for i, now := range nows {
 		switch now.kind {
 		case changeAdded:
-			ch.AddedEndpoints = append(ch.AddedEndpoints, now.ep)
+			ch.AddedEndpoints = append(ch.AddedEndpoints, now.st.cur.ep)
 		case changeUpdated:
-			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.ep)
+			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.st.cur.ep)
 		case changeRemoved:
 			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ns[i].key)
 		}
@@ -237,7 +242,7 @@ func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 }
 
 // lbNow and epNow are take's scratch: a noted key and its winner now, or
-// an IP's endpoint now, and how it changed.
+// an IP's state (nil: none), and how it changed.
 type lbNow struct {
 	key  Key
 	now  *LoadBalancer
@@ -245,7 +250,7 @@ type lbNow struct {
 }
 
 type epNow struct {
-	ep   Endpoint
+	st   *ipState
 	kind uint8
 }
 

@@ -172,8 +172,12 @@ func inParallel(n, workers, batch int, f func(w, lo, hi int)) {
 
 const (
 	// parallelMinKeys is the fewest touched keys settled on several
-	// goroutines, keyBatch how many a goroutine takes at a time.
+	// goroutines, keyBatch how many a goroutine takes at a time. Past
+	// parallelMaxKeys (a rebuild's), settleKeys works on one: the remote
+	// backend counts it would work out beforehand, a copy of what it
+	// then notes, would allocate tens of megabytes.
 	parallelMinKeys = 512
+	parallelMaxKeys = 8192
 	keyBatch        = 64
 	// parallelMinIPs is the fewest touched IPs looked up on several
 	// goroutines, ipBatch how many a goroutine takes at a time.
@@ -212,7 +216,7 @@ func keyWinnerOf(ks *keyState, buf *[]ipTouch) keyWinner {
 func (c *claims) settleKeys() {
 	ts := c.touchedKeys
 	workers := workersFor(len(ts), parallelMinKeys, c.forceWorkers)
-	if workers <= 1 {
+	if workers <= 1 || len(ts) > parallelMaxKeys && c.forceWorkers == 0 {
 		for _, t := range ts {
 			c.settleKey(t.k, t.ks, nil)
 		}
