@@ -11,9 +11,11 @@ import (
 // state (Service, slices, previous output) and the node, and writes only
 // the planner's scratch memory, so a Snapshot that re-plans many Services
 // plans them on several goroutines, each with a planner of its own, into
-// one output per Service; the calling goroutine then hands the outputs to
-// the claims in the order one goroutine would have, so the claims, the
-// change log and every Snapshot are the same for any number of workers.
+// one output per Service; the calling goroutine hands the outputs to the
+// claims in the order one goroutine would have. Settling many keys and
+// IPs, and listing many changes, likewise split off what only reads the
+// claims and do the rest in order. So the claims, the change log and every
+// Snapshot are the same for any number of goroutines.
 
 const (
 	// parallelMinPlans is the fewest Services planned on several
@@ -70,6 +72,7 @@ type parallelPlan struct {
 	applied int           // batches applied
 }
 
+// run plans and applies every batch, on workers goroutines.
 func (pp *parallelPlan) run(workers int) {
 	tasks := make([]*task, workers-1)
 	for w := range tasks {
@@ -194,8 +197,8 @@ type keyWinner struct {
 	diffs   []ipTouch
 }
 
-// keyWinnerOf returns ks's winner; when it changed, its diffs are
-// appended to buf (nil: not worked out), which it returns.
+// keyWinnerOf returns ks's winner and, when buf is not nil and the winner
+// changed, its diffs, appended to *buf.
 func keyWinnerOf(ks *keyState, buf *[]ipTouch) keyWinner {
 	var kw keyWinner
 	if len(ks.claims) > 0 {
