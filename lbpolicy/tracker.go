@@ -99,7 +99,7 @@ type Tracker struct {
 	planner planner   // what plans one Service (tracker_output.go)
 	// helpers plan beside planner when a Snapshot plans many Services,
 	// into outs (tracker_parallel.go); forceWorkers, when set, is how many
-	// goroutines plan at every Snapshot (tests).
+	// goroutines plan, settle and list changes at every Snapshot (tests).
 	helpers      []*planner
 	outs         []serviceOutput
 	forceWorkers int
