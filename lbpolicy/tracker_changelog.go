@@ -117,19 +117,30 @@ func (l *changeLog) take(c *claims) Changes {
 }
 
 // takeBoth is takeLBs and takeEndpoints for many of both, on two
-// goroutines: the endpoints and half the load balancers' notes on another,
-// which, like this one, only reads the claims and writes its own lists.
+// goroutines: half the load balancers' notes on one, the endpoints and the
+// other half on the other (or both on this one, should the other not
+// start first); each only reads the claims and writes its own lists.
 func (l *changeLog) takeBoth(c *claims, ch *Changes) {
 	var eps Changes
 	ns := l.listed.lbs
 	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
 	half := len(ns) / 2
-	wait := goAndWait(func() {
+	part := func(b, _, _ int) {
+		if b == 0 {
+			classifyLBs(c, ns[:half], nows[:half])
+			return
+		}
 		l.takeEndpoints(c, &eps)
 		classifyLBs(c, ns[half:], nows[half:])
-	})
-	classifyLBs(c, ns[:half], nows[:half])
-	wait()
+	}
+	r := newBatchRun(2, 1)
+	go func() {
+		for r.do(part) {
+		}
+	}()
+	for r.do(part) {
+	}
+	r.wait()
 	l.lbNows = fillLBs(ch, nows)
 	ch.AddedEndpoints, ch.UpdatedEndpoints, ch.RemovedEndpoints = eps.AddedEndpoints, eps.UpdatedEndpoints, eps.RemovedEndpoints
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
@@ -67,51 +68,39 @@ type parallelPlan struct {
 	t       *Tracker
 	sts     []*serviceState
 	outs    []serviceOutput
-	next    atomic.Int64  // the next batch to plan
 	done    []atomic.Bool // per batch: planned
 	applied int           // batches applied
 }
 
 // run plans and applies every batch, on workers goroutines.
 func (pp *parallelPlan) run(workers int) {
-	tasks := make([]*task, workers-1)
-	for w := range tasks {
-		p := pp.t.helpers[w]
-		tasks[w] = start(func() {
-			for pp.planNext(p) {
+	r := newBatchRun(len(pp.sts), planBatch)
+	for w := 1; w < workers; w++ {
+		p := pp.t.helpers[w-1]
+		go func() {
+			for r.do(func(b, lo, hi int) { pp.plan(p, b, lo, hi) }) {
 			}
-		})
+		}()
 	}
-	var p any
-	func() {
-		defer func() { p = recover() }()
-		for pp.planNext(&pp.t.planner) {
-			pp.applyPlanned()
-		}
-	}()
-	waitAll(tasks...)
-	if p != nil {
-		panic(p)
+	plan := func(b, lo, hi int) { pp.plan(&pp.t.planner, b, lo, hi) }
+	for r.do(plan) {
+		pp.applyPlanned()
 	}
+	r.wait()
 	for range len(pp.done) - pp.applied {
 		pp.applyBatch()
 	}
 }
 
-// planNext plans the next batch with p, if any is left.
-func (pp *parallelPlan) planNext(p *planner) bool {
-	b := int(pp.next.Add(1)) - 1
-	if b >= len(pp.done) {
-		return false
-	}
+// plan plans batch b, sts[lo:hi], with p.
+func (pp *parallelPlan) plan(p *planner, b, lo, hi int) {
 	n := pp.t.node
-	for i := b * planBatch; i < min((b+1)*planBatch, len(pp.sts)); i++ {
+	for i := lo; i < hi; i++ {
 		if st := pp.sts[i]; st.svc != nil {
 			pp.outs[i] = p.plan(n, st, &st.out)
 		}
 	}
 	pp.done[b].Store(true)
-	return true
 }
 
 // applyPlanned applies the batches planned since the last applied one.
@@ -145,31 +134,83 @@ func workersFor(n, least, force int) int {
 
 // inParallel calls f(w, lo, hi) for the ranges [lo, hi) of [0, n), batch
 // items at a time, on workers goroutines (w: the goroutine's index, 0 for
-// this one, which works too rather than waiting: see computer.services).
-// It returns once all are done, re-panicking with a panic of f's.
+// this one), and returns once all are done, re-panicking with a panic of
+// f's.
 func inParallel(n, workers, batch int, f func(w, lo, hi int)) {
-	var next atomic.Int64
-	work := func(w int) {
-		for {
-			lo := int(next.Add(int64(batch))) - batch
-			if lo >= n {
-				return
+	r := newBatchRun(n, batch)
+	for w := 1; w < workers; w++ {
+		go func() {
+			for r.do(func(_, lo, hi int) { f(w, lo, hi) }) {
 			}
-			f(w, lo, min(lo+batch, n))
+		}()
+	}
+	for r.do(func(_, lo, hi int) { f(0, lo, hi) }) {
+	}
+	r.wait()
+}
+
+// batchRun hands out the batches of [0, n) to the goroutines that ask,
+// this one included, which works too rather than waiting (see
+// computer.services). It waits only for batches under way, never for a
+// goroutine to start: on a busy machine one may not run for a time
+// slice, and finds nothing left to do when it does.
+type batchRun struct {
+	n, size  int
+	next     atomic.Int64  // the next batch to hand out
+	left     atomic.Int64  // batches not finished
+	done     chan struct{} // closed when none is left
+	panicked atomic.Bool
+	panicMu  sync.Mutex
+	panicVal any
+}
+
+func newBatchRun(n, size int) *batchRun {
+	r := &batchRun{n: n, size: size, done: make(chan struct{})}
+	r.left.Store(int64((n + size - 1) / size))
+	if n == 0 {
+		close(r.done)
+	}
+	return r
+}
+
+// do runs f on the next batch (its index and range) and reports whether
+// there was one. After a panic of f's it runs f no more, but still hands
+// out and finishes the batches, so that wait ends.
+func (r *batchRun) do(f func(b, lo, hi int)) bool {
+	b := int(r.next.Add(1)) - 1
+	lo := b * r.size
+	if lo >= r.n {
+		return false
+	}
+	if !r.panicked.Load() {
+		r.run(f, b, lo, min(lo+r.size, r.n))
+	}
+	if r.left.Add(-1) == 0 {
+		close(r.done)
+	}
+	return true
+}
+
+func (r *batchRun) run(f func(b, lo, hi int), b, lo, hi int) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.panicMu.Lock()
+			if !r.panicked.Load() {
+				r.panicVal = p
+				r.panicked.Store(true)
+			}
+			r.panicMu.Unlock()
 		}
-	}
-	tasks := make([]*task, workers-1)
-	for i := range tasks {
-		tasks[i] = start(func() { work(i + 1) })
-	}
-	var p any
-	func() {
-		defer func() { p = recover() }()
-		work(0)
 	}()
-	waitAll(tasks...)
-	if p != nil {
-		panic(p)
+	f(b, lo, hi)
+}
+
+// wait waits until every batch is finished (the caller has taken the
+// last), then re-panics with f's panic, if any.
+func (r *batchRun) wait() {
+	<-r.done
+	if r.panicked.Load() {
+		panic(r.panicVal)
 	}
 }
 
