@@ -207,8 +207,7 @@ func fillLBs(ch *Changes, nows []lbNow) []lbNow {
 			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, n.key)
 		}
 	}
-	clear(nows[:cap(nows)])
-	return resetList(nows)
+	return resetList(nows) // clears what was used
 }
 
 // takeEndpoints is takeLBs for the endpoints, in IP order.
@@ -248,7 +247,6 @@ func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ns[i].key)
 		}
 	}
-	clear(nows)
 	l.epNows = resetList(nows)
 }
 

@@ -278,7 +278,6 @@ func (c *claims) settleKeys() {
 	for i, t := range ts {
 		c.settleKey(t.k, t.ks, &c.wins[i])
 	}
-	clear(c.wins)
 	c.wins = resetList(c.wins)
 	for w, b := range c.diffBufs {
 		c.diffBufs[w] = resetList(b)
