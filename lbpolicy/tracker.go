@@ -70,19 +70,23 @@ import (
 // re-plans each marked Service once, however many events changed it, at
 // the cost of planning that one Service plus a map update per load
 // balancer and endpoint IP whose plan changed (more where several Services
-// claim one frontend or IP). So Snapshot costs what changed since the
-// previous one, never the size of the cluster; its Plan is O(n) (the
-// newest plan built, with what changed since merged in; the same plan when
-// nothing changed). SetNode and the first Snapshot are O(n). With 10,000
-// Services and 100,000 endpoints loaded, an EndpointSlice update and a
-// Snapshot take about 5 µs, its Plan about 4.5 ms (BenchmarkTracker*). Besides the objects and the claims, a Tracker keeps
-// the newest plan built and which keys, IPs and diagnostics changed since,
-// and for each Snapshot still held whose plan is not built, what changed
-// after it; nothing for Snapshots no one holds. When 16 Snapshots in a row
-// had no plan built (an applier that uses the changes and lookups, as
-// hnsadapter's SyncSnapshot does between full syncs), it drops that plan
-// and makes the next from the claims, sorting them: at 10,000 Services it
-// then holds about 3.5 KB per Service instead of 4.5.
+// claim one frontend or IP). A Snapshot that re-plans many Services plans
+// them on every core GOMAXPROCS allows, and settles many keys and IPs
+// likewise, with the same result as on one. So Snapshot costs what
+// changed since the previous one, never the size of the cluster; its Plan
+// is O(n) (the newest plan built, with what changed since merged in; the
+// same plan when nothing changed). SetNode and the first Snapshot are
+// O(n). With 10,000 Services and 100,000 endpoints loaded, an
+// EndpointSlice update and a Snapshot take about 5 µs, its Plan about
+// 4.5 ms (BenchmarkTracker*). Besides the objects and the claims, a
+// Tracker keeps the newest plan built and which keys, IPs and diagnostics
+// changed since, and for each Snapshot still held whose plan is not
+// built, what changed after it; nothing for Snapshots no one holds. When
+// 16 Snapshots in a row had no plan built (an applier that uses the
+// changes and lookups, as hnsadapter's SyncSnapshot does between full
+// syncs), it drops that plan and makes the next from the claims, sorting
+// them: at 10,000 Services it then holds about 3.5 KB per Service instead
+// of 4.5.
 //
 // Create one with NewTracker; the zero Tracker is not usable.
 type Tracker struct {
@@ -93,6 +97,12 @@ type Tracker struct {
 	log     changeLog // what changed since the last Snapshot (tracker_changelog.go)
 	plans   planCache // what builds the Snapshots' plans (tracker_plans.go)
 	planner planner   // what plans one Service (tracker_output.go)
+	// helpers plan beside planner when a Snapshot plans many Services,
+	// into outs (tracker_parallel.go); forceWorkers, when set, is how many
+	// goroutines plan, settle and list changes at every Snapshot (tests).
+	helpers      []*planner
+	outs         []serviceOutput
+	forceWorkers int
 	// pending are the Services to re-plan at the next Snapshot (mark).
 	pending []*serviceState
 
@@ -326,8 +336,8 @@ func (t *Tracker) flush() {
 	}
 	for _, st := range t.pending {
 		st.pending = false
-		t.replan(st)
 	}
+	t.replanAll(t.pending)
 	clear(t.pending)
 	t.pending = t.pending[:0]
 	if cap(t.pending) > 4096 {
@@ -339,15 +349,18 @@ func (t *Tracker) flush() {
 // replan plans st's Service alone and replaces its output in the claims.
 // The caller settles the claims.
 func (t *Tracker) replan(st *serviceState) {
-	if st == nil {
-		return
-	}
-	old, same := st.out, st.svc != nil && st.planned == st.svc
-	st.out = serviceOutput{}
+	var out serviceOutput
 	if st.svc != nil {
-		st.out = t.planner.plan(t.node, st, &old)
+		out = t.planner.plan(t.node, st, &st.out)
 	}
-	st.planned = st.svc
+	t.apply(st, out)
+}
+
+// apply replaces st's output, planned from its Service (none when it has
+// none), with out in the claims. The caller settles the claims.
+func (t *Tracker) apply(st *serviceState, out serviceOutput) {
+	old, same := st.out, st.svc != nil && st.planned == st.svc
+	st.out, st.planned = out, st.svc
 	t.claims.replace(st, &old, &st.out, same)
 	t.objects.forgetIfEmpty(st)
 }
@@ -357,9 +370,10 @@ func (t *Tracker) replan(st *serviceState) {
 func (t *Tracker) rebuild() {
 	t.log.rememberAll(&t.claims)
 	t.claims.reset(t.node, &t.log)
-	for _, st := range t.objects.inOrder() {
+	states := t.objects.inOrder()
+	for _, st := range states {
 		st.out, st.planned = serviceOutput{}, nil // its claims went with the old maps
-		t.replan(st)
 	}
+	t.replanAll(states)
 	t.claims.settle()
 }

@@ -14,9 +14,12 @@ import (
 type changeLog struct {
 	tracking bool
 	values   // what was noted since the last Snapshot
-	// listed holds values' notes too, in the order noted: take and
+	// listed holds values' notes too, in no particular order: take and
 	// detach walk these short lists rather than the maps.
 	listed notes
+	// take's scratch.
+	lbNows []lbNow
+	epNows []epNow
 }
 
 // values are the values some keys, IPs and diagnostics had at one
@@ -93,27 +96,11 @@ func (l *changeLog) take(c *claims) Changes {
 		return everything(c)
 	}
 	var ch Changes
-	for i, n := range l.listed.lbs {
-		k, before, left := n.key, n.val, len(l.listed.lbs)-i
-		switch now := c.winner(k); {
-		case before == nil && now != nil:
-			ch.AddedLoadBalancers = appendSized(ch.AddedLoadBalancers, *now, left)
-		case before != nil && now == nil:
-			ch.RemovedLoadBalancers = appendSized(ch.RemovedLoadBalancers, before.Key(), left)
-		case before != nil && now != nil && !equalLoadBalancers(before, now):
-			ch.UpdatedLoadBalancers = appendSized(ch.UpdatedLoadBalancers, *now, left)
-		}
-	}
-	for i, n := range l.listed.eps {
-		ip, before, left := n.key, n.val, len(l.listed.eps)-i
-		switch now := c.endpoint(ip); {
-		case !before.ok && now.ok:
-			ch.AddedEndpoints = appendSized(ch.AddedEndpoints, now.ep, left)
-		case before.ok && !now.ok:
-			ch.RemovedEndpoints = appendSized(ch.RemovedEndpoints, ip, left)
-		case before.ok && now.ok && before.ep != now.ep:
-			ch.UpdatedEndpoints = appendSized(ch.UpdatedEndpoints, now.ep, left)
-		}
+	if n := min(len(l.listed.lbs), len(l.listed.eps)); workersFor(2*n, parallelMinKeys, c.forceWorkers) > 1 {
+		l.takeBoth(c, &ch)
+	} else {
+		l.takeLBs(c, &ch)
+		l.takeEndpoints(c, &ch)
 	}
 	for i, n := range l.listed.diags {
 		d, before, left := n.key, n.val, len(l.listed.diags)-i
@@ -124,8 +111,164 @@ func (l *changeLog) take(c *claims) Changes {
 			ch.RemovedDiagnostics = appendSized(ch.RemovedDiagnostics, d, left)
 		}
 	}
-	ch.sort()
+	slices.SortFunc(ch.AddedDiagnostics, compareDiagnostics)
+	slices.SortFunc(ch.RemovedDiagnostics, compareDiagnostics)
 	return ch
+}
+
+// takeBoth is takeLBs and takeEndpoints for many of both, on two
+// goroutines: half the load balancers' notes on one, the endpoints and the
+// other half on the other (or both on this one, should the other not
+// start first); each only reads the claims and writes its own lists.
+func (l *changeLog) takeBoth(c *claims, ch *Changes) {
+	var eps Changes
+	ns := l.listed.lbs
+	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
+	half := len(ns) / 2
+	part := func(b, _, _ int) {
+		if b == 0 {
+			classifyLBs(c, ns[:half], nows[:half])
+			return
+		}
+		l.takeEndpoints(c, &eps)
+		classifyLBs(c, ns[half:], nows[half:])
+	}
+	r := newBatchRun(2, 1)
+	go func() {
+		for r.do(part) {
+		}
+	}()
+	for r.do(part) {
+	}
+	r.wait()
+	l.lbNows = fillLBs(ch, nows)
+	ch.AddedEndpoints, ch.UpdatedEndpoints, ch.RemovedEndpoints = eps.AddedEndpoints, eps.UpdatedEndpoints, eps.RemovedEndpoints
+}
+
+// How a load balancer or endpoint changed between two Snapshots.
+const (
+	changeNone = iota
+	changeAdded
+	changeUpdated
+	changeRemoved
+)
+
+// lbChangeOf is how a key's winner changed from before to now.
+func lbChangeOf(before, now *LoadBalancer) uint8 {
+	switch {
+	case before == nil && now != nil:
+		return changeAdded
+	case before != nil && now == nil:
+		return changeRemoved
+	case before != nil && now != nil && !equalLoadBalancers(before, now):
+		return changeUpdated
+	}
+	return changeNone
+}
+
+// takeLBs puts into ch the load balancers whose winner changed, in key
+// order.
+func (l *changeLog) takeLBs(c *claims, ch *Changes) {
+	ns := l.listed.lbs
+	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
+	classifyLBs(c, ns, nows)
+	l.lbNows = fillLBs(ch, nows)
+}
+
+// classifyLBs sets nows[i] to what became of ns[i]'s key.
+func classifyLBs(c *claims, ns []note[Key, *LoadBalancer], nows []lbNow) {
+	for i, n := range ns {
+		now := c.winner(n.key)
+		nows[i] = lbNow{n.key, now, lbChangeOf(n.val, now)}
+	}
+}
+
+// fillLBs puts the changes among nows into ch, sorted by key, each list
+// made at its size, and returns nows emptied. It sorts the changes
+// (keys are noted once) rather than the load balancers, which are
+// larger.
+func fillLBs(ch *Changes, nows []lbNow) []lbNow {
+	changed := slices.DeleteFunc(nows, func(n lbNow) bool { return n.kind == changeNone })
+	slices.SortFunc(changed, func(a, b lbNow) int { return a.key.Compare(b.key) })
+	var count [4]int
+	for _, n := range changed {
+		count[n.kind]++
+	}
+	ch.AddedLoadBalancers = makeOrNil[LoadBalancer](count[changeAdded])
+	ch.UpdatedLoadBalancers = makeOrNil[LoadBalancer](count[changeUpdated])
+	ch.RemovedLoadBalancers = makeOrNil[Key](count[changeRemoved])
+	for _, n := range changed {
+		switch n.kind {
+		case changeAdded:
+			ch.AddedLoadBalancers = append(ch.AddedLoadBalancers, *n.now)
+		case changeUpdated:
+			ch.UpdatedLoadBalancers = append(ch.UpdatedLoadBalancers, *n.now)
+		case changeRemoved:
+			ch.RemovedLoadBalancers = append(ch.RemovedLoadBalancers, n.key)
+		}
+	}
+	return resetList(nows) // clears what was used
+}
+
+// takeEndpoints is takeLBs for the endpoints, in IP order.
+func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
+	ns := l.listed.eps
+	slices.SortFunc(ns, func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) })
+	nows := slices.Grow(l.epNows[:0], len(ns))
+	var count [4]int
+	for _, n := range ns {
+		st := c.ips[n.key]
+		var now endpointState
+		if st != nil {
+			now = st.cur
+		}
+		kind := uint8(changeNone)
+		switch before := n.val; {
+		case !before.ok && now.ok:
+			kind = changeAdded
+		case before.ok && !now.ok:
+			kind = changeRemoved
+		case before.ok && now.ok && before.ep != now.ep:
+			kind = changeUpdated
+		}
+		count[kind]++
+		nows = append(nows, epNow{st, kind})
+	}
+	ch.AddedEndpoints = makeOrNil[Endpoint](count[changeAdded])
+	ch.UpdatedEndpoints = makeOrNil[Endpoint](count[changeUpdated])
+	ch.RemovedEndpoints = makeOrNil[netip.Addr](count[changeRemoved])
+	for i, now := range nows {
+		switch now.kind {
+		case changeAdded:
+			ch.AddedEndpoints = append(ch.AddedEndpoints, now.st.cur.ep)
+		case changeUpdated:
+			ch.UpdatedEndpoints = append(ch.UpdatedEndpoints, now.st.cur.ep)
+		case changeRemoved:
+			ch.RemovedEndpoints = append(ch.RemovedEndpoints, ns[i].key)
+		}
+	}
+	l.epNows = resetList(nows)
+}
+
+// lbNow and epNow are take's scratch: a noted key and its winner now, or
+// an IP's state (nil: none), and how it changed.
+type lbNow struct {
+	key  Key
+	now  *LoadBalancer
+	kind uint8
+}
+
+type epNow struct {
+	st   *ipState
+	kind uint8
+}
+
+// makeOrNil returns an empty list with room for n, nil when n is 0.
+func makeOrNil[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, 0, n)
 }
 
 // appendSized appends v to list, which it makes on first use with room

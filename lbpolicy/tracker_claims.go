@@ -49,6 +49,13 @@ type claims struct {
 	touchedIPs  []ipTouch
 	states      []*ipState // settle's scratch: touchedIPs' states
 	msgBuf      []byte     // scratch room for conflictDiags
+	// settleKeys's scratch when it works on several goroutines: the
+	// touched keys' winners, and per goroutine the remote backend counts
+	// they change.
+	wins     []keyWinner
+	diffBufs [][]ipTouch
+	// forceWorkers, when set, is how many goroutines settle uses (tests).
+	forceWorkers int
 }
 
 // keyState is one load-balancer key.
@@ -416,9 +423,7 @@ func (c *claims) replaceDiags(old, now []Diagnostic) {
 // settle brings the touched keys, then the touched IPs (which winning load
 // balancers' remote backends may have touched), up to date.
 func (c *claims) settle() {
-	for _, t := range c.touchedKeys {
-		c.settleKey(t.k, t.ks)
-	}
+	c.settleKeys()
 	clear(c.touchedKeys)
 	c.touchedKeys = c.touchedKeys[:0]
 	touched := c.mergeTouchedIPs()
@@ -456,15 +461,16 @@ func (c *claims) mergeTouchedIPs() []ipTouch {
 		}
 		ts = ts[:w+1]
 	}
-	for _, t := range ts {
-		st := c.ips[t.ip]
+	c.states = c.lookUpIPs(ts, c.states)
+	for i, t := range ts {
+		st := c.states[i]
 		if st == nil && t.delta != 0 {
 			st = c.ipState(t.ip)
+			c.states[i] = st
 		}
 		if st != nil {
 			st.remotes += t.delta
 		}
-		c.states = append(c.states, st)
 	}
 	return ts
 }
@@ -524,16 +530,25 @@ func (f *freshRemotes) take(ip netip.Addr) (Endpoint, bool) {
 	return Endpoint{}, false
 }
 
-func (c *claims) settleKey(k Key, ks *keyState) {
-	var win *LoadBalancer
-	var winRemotes remoteView
-	if len(ks.claims) > 0 {
-		win, winRemotes = ks.claims[0].lb, ks.claims[0].remotes()
+// settleKey brings k up to date; pre, when not nil, is k's winner and
+// what it changes, worked out beforehand (keyWinnerOf).
+func (c *claims) settleKey(k Key, ks *keyState, pre *keyWinner) {
+	var kw keyWinner
+	if pre != nil {
+		kw = *pre
+	} else {
+		kw = keyWinnerOf(ks, nil)
 	}
-	if win != ks.win {
+	if kw.win != ks.win {
 		c.log.noteLB(k, ks.win)
-		diffRemotes(ks.winView(), winRemotes, c.remoteClaim)
-		ks.win, ks.winRemotes, ks.winAll = win, winRemotes.ips, winRemotes.backends != nil
+		if pre != nil {
+			for _, d := range kw.diffs {
+				c.touchIPBy(d.ip, d.delta)
+			}
+		} else {
+			diffRemotes(ks.winView(), kw.remotes, c.remoteClaim)
+		}
+		ks.win, ks.winRemotes, ks.winAll = kw.win, kw.remotes.ips, kw.remotes.backends != nil
 	}
 	if len(ks.claims) > 1 || ks.hasDiags {
 		old := c.keyDiags[k]

@@ -54,9 +54,7 @@ func (t *Tracker) setRemoteSubnets(n *node) {
 		}
 	}
 	slices.SortFunc(replan, func(a, b *serviceState) int { return compareClaims(a, 0, b, 0) })
-	for _, st := range replan {
-		t.replan(st)
-	}
+	t.replanAll(replan)
 	t.claims.settle()
 }
 
