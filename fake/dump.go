@@ -64,7 +64,8 @@ func (h *HNS) dumpLoadBalancers(b *strings.Builder, ids bool) {
 		id   string
 	}
 	var lbs []block
-	for _, lb := range h.lbs {
+	for _, e := range h.lbs {
+		lb := e.lb
 		fs := frontends(&lb)
 		slices.SortFunc(fs, frontend.compare)
 		lbs = append(lbs, block{key: fs, text: h.lbText(lb, ids), id: idKey(lb.Id)})

@@ -22,22 +22,76 @@ import (
 // indexes hold exactly what frontends and normAddr compute from the stored
 // objects, so a lookup finds what a scan comparing those values would.
 
+// lbEntry is a stored load balancer with its frontends, kept so that an
+// update compares and unindexes them without reading the load balancer's
+// slices (a cache miss each at scale). Never changed once stored: a put
+// replaces the entry.
+type lbEntry struct {
+	lb     hns.HostComputeLoadBalancer
+	fronts []frontend // appendFrontends(lb), in buf when they fit
+	buf    [1]frontend
+}
+
+// newLBEntry returns an entry holding lb (which no one else may hold).
+func newLBEntry(lb hns.HostComputeLoadBalancer) *lbEntry {
+	e := &lbEntry{lb: lb}
+	e.index()
+	return e
+}
+
+// index sets e.fronts from e.lb.
+func (e *lbEntry) index() { e.fronts = appendFrontends(e.buf[:0], &e.lb) }
+
 // putLB stores lb under its ID, replacing the load balancer with that ID if
 // there is one, and indexes it. Call with h.mu held.
 func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 	k := idKey(lb.Id)
-	if old, ok := h.lbs[k]; ok {
-		var buf [4]frontend
-		for _, f := range appendFrontends(buf[:0], &old) {
-			removeHolder(h.lbsByFrontend, f, k)
-		}
+	var old []frontend
+	if e, ok := h.lbs[k]; ok {
+		old = e.fronts
+	}
+	h.replaceLB(k, newLBEntry(lb), old)
+}
+
+// replaceLB stores e (no one else's) under ID key k in place of the load
+// balancer there, whose frontends were old (none if there was none), and
+// indexes it: an update that keeps its frontends, the usual one, leaves
+// the index as it is. Call with h.mu held.
+func (h *HNS) replaceLB(k string, e *lbEntry, old []frontend) {
+	if !slices.Equal(old, e.fronts) {
+		h.reindexLB(k, old, e.fronts)
 	}
 	h.lbOrder.touch(k)
-	h.lbs[k] = lb
-	var buf [4]frontend
-	for _, f := range appendFrontends(buf[:0], &lb) {
-		addHolder(h.lbsByFrontend, f, k)
+	h.lbs[k] = e
+}
+
+// reindexLB moves load balancer k in the frontend index from the
+// frontends old to fronts, counting the frontends held by more than one
+// (h.sharedFrontends). Call with h.mu held.
+func (h *HNS) reindexLB(k string, old, fronts []frontend) {
+	m := h.lbsByFrontend
+	for _, f := range old {
+		n := m[f].len()
+		removeHolder(m, f, k)
+		h.sharedFrontends += shareChange(n, m[f].len())
 	}
+	for _, f := range fronts {
+		n := m[f].len()
+		addHolder(m, f, k)
+		h.sharedFrontends += shareChange(n, m[f].len())
+	}
+}
+
+// shareChange is 1 if an index key that had n holders now shared by more
+// than one, -1 if it no longer is, else 0.
+func shareChange(before, after int) int {
+	switch {
+	case before < 2 && after >= 2:
+		return 1
+	case before >= 2 && after < 2:
+		return -1
+	}
+	return 0
 }
 
 // deleteLB deletes load balancer id and reports whether it existed. Call
@@ -45,16 +99,17 @@ func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 func (h *HNS) deleteLB(id string) bool {
 	k := idKey(id)
 	old, ok := h.lbs[k]
-	if !ok {
-		return false
+	if ok {
+		h.dropLB(k, old)
 	}
-	var buf [4]frontend
-	for _, f := range appendFrontends(buf[:0], &old) {
-		removeHolder(h.lbsByFrontend, f, k)
-	}
+	return ok
+}
+
+// dropLB deletes e, stored under ID key k. Call with h.mu held.
+func (h *HNS) dropLB(k string, e *lbEntry) {
+	h.reindexLB(k, e.fronts, nil)
 	delete(h.lbs, k)
 	h.lbOrder.touch(k)
-	return true
 }
 
 // putEP stores a new endpoint (its ID must be unused) and indexes it: ep
@@ -76,18 +131,22 @@ func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 func (h *HNS) deleteEP(id string) bool {
 	k := idKey(id)
 	old, ok := h.eps[k]
-	if !ok {
-		return false
+	if ok {
+		h.dropEP(k, old)
 	}
-	for _, c := range old.IpConfigurations {
+	return ok
+}
+
+// dropEP deletes ep, stored under ID key k. Call with h.mu held.
+func (h *HNS) dropEP(k string, ep *hns.HostComputeEndpoint) {
+	for _, c := range ep.IpConfigurations {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
-	if k != old.Id {
+	if k != ep.Id {
 		h.epIDsNotKeys--
 	}
 	delete(h.eps, k)
 	h.epOrder.touch(k)
-	return true
 }
 
 // holders are the ID keys of the objects holding an index key: almost
@@ -207,8 +266,10 @@ func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]
 
 // getLB and getEP look up a stored object by ID key, for idOrder.values.
 func (h *HNS) getLB(k string) (hns.HostComputeLoadBalancer, bool) {
-	lb, ok := h.lbs[k]
-	return lb, ok
+	if e, ok := h.lbs[k]; ok {
+		return e.lb, true
+	}
+	return hns.HostComputeLoadBalancer{}, false
 }
 
 func (h *HNS) getEP(k string) (hns.HostComputeEndpoint, bool) {
