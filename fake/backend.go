@@ -134,13 +134,13 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostCom
 // updateLoadBalancer applies r, the update of cur (stored under ID key k)
 // to lb, once cur is found, and returns the answer. Call with h.mu held.
 func (h *HNS) updateLoadBalancer(k string, cur *lbEntry, lb *hns.HostComputeLoadBalancer, r lbRequest) (*hns.HostComputeLoadBalancer, error) {
-	if err := h.checkLB(hns.OpUpdateLoadBalancer, r, k, cur.fronts); err != nil {
+	if err := h.checkLB(hns.OpUpdateLoadBalancer, r, k, cur); err != nil {
 		return nil, err
 	}
 	stored := &r.c.entry
 	stored.lb.Id = cur.lb.Id
 	if h.profile.SilentUpdate() {
-		stored.lb.HostComputeEndpoints = cur.lb.HostComputeEndpoints
+		stored.lb.HostComputeEndpoints, stored.refs = cur.lb.HostComputeEndpoints, cur.refs
 		h.replaceLB(k, stored, cur.fronts)
 		sent := cloneLB(*lb)
 		sent.Id = cur.lb.Id
@@ -248,7 +248,7 @@ func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 	k := idKey(id)
 	return h.do(ctx, op, []string{id}, func(c *callIDs) error {
 		cur, ok := h.eps[k]
-		c.set(subjectID(epID(cur), ok, id))
+		c.set(subjectID(epID(cur.ep), ok, id))
 		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err

@@ -93,7 +93,8 @@ func (h *HNS) dumpEndpoints(b *strings.Builder, ids bool) {
 		net, ip, name, text, id string
 	}
 	var eps []epBlock
-	for _, ep := range h.eps {
+	for _, ref := range h.eps {
+		ep := ref.ep
 		net := ""
 		if n := h.networkByID(ep.HostComputeNetwork); n != nil {
 			net = n.name
@@ -164,7 +165,8 @@ func (h *HNS) lbText(lb hns.HostComputeLoadBalancer, ids bool) string {
 	field(&b, "Source VIP", orDash(lb.SourceVIP))
 	var backends []string
 	for _, id := range lb.HostComputeEndpoints {
-		ep, ok := h.eps[idKey(id)]
+		ref, ok := h.eps[idKey(id)]
+		ep := ref.ep
 		switch {
 		case ok:
 			backends = append(backends, endpointToken(*ep, ids))

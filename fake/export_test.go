@@ -23,7 +23,18 @@ func (h *HNS) IndexError() error {
 	}
 	byIP := map[string]holders{}
 	notKeys := 0
-	for k, ep := range h.eps {
+	for k, e := range h.lbs {
+		for i, c := range e.refs {
+			if !h.epSlots.live(c.slot, c.gen) {
+				continue
+			}
+			if ref, ok := h.eps[idKey(e.lb.HostComputeEndpoints[i])]; !ok || ref.slot != c.slot {
+				return fmt.Errorf("load balancer %s: reference %d resolved to slot %d, a live one of another endpoint", k, i, c.slot)
+			}
+		}
+	}
+	for k, ref := range h.eps {
+		ep := ref.ep
 		if ep.Id != k {
 			notKeys++
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -26,9 +27,11 @@ type HNS struct {
 	profile hns.Profile
 	rng     *rand.ChaCha8 // GUIDs; never the global source
 
-	networks []network                           // creation order
-	lbs      map[string]*lbEntry                 // by idKey; never changed in place
-	eps      map[string]*hns.HostComputeEndpoint // by idKey; never changed in place
+	networks []network           // creation order
+	lbs      map[string]*lbEntry // by idKey; never changed in place
+	eps      map[string]epRef    // by idKey
+	epSlots  epSlots             // of eps
+	refSeed  maphash.Seed        // of refHash; never changes
 	reserved []reservation
 
 	// onlyNewIDs: every object stored has an ID newID made from h.rng's
@@ -41,8 +44,8 @@ type HNS struct {
 	// seeded lower-case ID): while there are none, a key found is the ID.
 	epIDsNotKeys int
 
-	// Indexes of lbs and eps (index.go): change those only through putLB,
-	// deleteLB, putEP and deleteEP.
+	// Indexes of lbs and eps (index.go): change those only through the
+	// functions there (putLB, replaceLB, dropLB, putEP, dropEP, ...).
 	lbsByFrontend map[frontend]holders // ID keys
 	// sharedFrontends counts the frontends more than one load balancer
 	// holds (seeded ones): while there are none, an update that keeps its
@@ -88,7 +91,8 @@ func New(p hns.Profile) *HNS {
 		profile: p,
 		rng:     rand.NewChaCha8(seed),
 		lbs:     map[string]*lbEntry{},
-		eps:     map[string]*hns.HostComputeEndpoint{},
+		eps:     map[string]epRef{},
+		refSeed: maphash.MakeSeed(),
 		latency: map[hns.Op]time.Duration{},
 		calls:   Calls{},
 

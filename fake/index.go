@@ -6,9 +6,10 @@ import (
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
-// The store. Every change to h.lbs and h.eps goes through putLB, deleteLB,
-// putEP and deleteEP, which keep two indexes beside them, and the ID
-// order of each (idOrder):
+// The store. Every change to h.lbs and h.eps goes through putLB,
+// replaceLB, deleteLB, dropLB, putEP, deleteEP and dropEP, which keep two
+// indexes beside them, the ID order of each (idOrder), and the endpoints'
+// slots (epSlots):
 //
 //   - h.lbsByFrontend: for each frontend, the load balancers holding it;
 //   - h.epsByIP: for each IP address (as normAddr spells it), the
@@ -30,6 +31,35 @@ type lbEntry struct {
 	lb     hns.HostComputeLoadBalancer
 	fronts []frontend // appendFrontends(lb), in buf when they fit
 	buf    [1]frontend
+	refs   []refCache // by reference; nil for a load balancer seeded
+}
+
+// refCache is what a load balancer's endpoint reference resolved to when
+// it was stored: the endpoint's slot and its generation then (epSlots),
+// found again by the hash of its ID key (HNS.refHash).
+type refCache struct {
+	hash      uint64
+	slot, gen uint32
+}
+
+// cached returns the index of e's reference to the endpoint with ID key k
+// (whose refHash is hash), if that endpoint is still stored, else -1. It
+// looks at reference i first: an update moves few references, by few
+// places.
+func (e *lbEntry) cached(i int, hash uint64, k string, slots *epSlots) int {
+	if e == nil {
+		return -1
+	}
+	for n := range len(e.refs) {
+		j := (i + n) % len(e.refs)
+		if c := e.refs[j]; c.hash != hash || !slots.live(c.slot, c.gen) {
+			continue
+		}
+		if s := e.lb.HostComputeEndpoints[j]; s == k || idKey(s) == k {
+			return j
+		}
+	}
+	return -1
 }
 
 // newLBEntry returns an entry holding lb (which no one else may hold).
@@ -112,11 +142,17 @@ func (h *HNS) dropLB(k string, e *lbEntry) {
 	h.lbOrder.touch(k)
 }
 
+// epRef is a stored endpoint and its slot (epSlots).
+type epRef struct {
+	ep   *hns.HostComputeEndpoint // never changed in place
+	slot uint32
+}
+
 // putEP stores a new endpoint (its ID must be unused) and indexes it: ep
 // itself, which no one else may hold. Call with h.mu held.
 func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
-	h.eps[k] = ep
+	h.eps[k] = epRef{ep: ep, slot: h.epSlots.take()}
 	if k != ep.Id {
 		h.epIDsNotKeys++
 	}
@@ -137,17 +173,54 @@ func (h *HNS) deleteEP(id string) bool {
 	return ok
 }
 
-// dropEP deletes ep, stored under ID key k. Call with h.mu held.
-func (h *HNS) dropEP(k string, ep *hns.HostComputeEndpoint) {
-	for _, c := range ep.IpConfigurations {
+// dropEP deletes ref, stored under ID key k. Call with h.mu held.
+func (h *HNS) dropEP(k string, ref epRef) {
+	for _, c := range ref.ep.IpConfigurations {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
-	if k != ep.Id {
+	if k != ref.ep.Id {
 		h.epIDsNotKeys--
 	}
+	h.epSlots.release(ref.slot)
 	delete(h.eps, k)
 	h.epOrder.touch(k)
 }
+
+// epSlots gives each stored endpoint a slot whose generation changes when
+// the endpoint is deleted. A load balancer keeps the slot and generation
+// each of its references resolved to (lbEntry.refs), so that an update
+// naming the same endpoints sees that they are still stored in this one
+// array, which stays in the CPU's cache, instead of looking each up in
+// h.eps (two cache misses at scale). A generation would have to wrap
+// around (2^32 deletions in one slot) to be mistaken.
+type epSlots struct {
+	gens []uint32 // by slot
+	free []uint32 // slots of deleted endpoints, for the next ones
+}
+
+// take returns a slot for a new endpoint.
+func (s *epSlots) take() uint32 {
+	if n := len(s.free); n > 0 {
+		slot := s.free[n-1]
+		s.free = s.free[:n-1]
+		return slot
+	}
+	s.gens = append(s.gens, 0)
+	return uint32(len(s.gens) - 1)
+}
+
+// release frees the slot of an endpoint deleted.
+func (s *epSlots) release(slot uint32) {
+	s.gens[slot]++
+	s.free = append(s.free, slot)
+}
+
+// gen returns the generation of a stored endpoint's slot.
+func (s *epSlots) gen(slot uint32) uint32 { return s.gens[slot] }
+
+// live reports whether the endpoint that had slot at generation gen is
+// still stored.
+func (s *epSlots) live(slot, gen uint32) bool { return int(slot) < len(s.gens) && s.gens[slot] == gen }
 
 // holders are the ID keys of the objects holding an index key: almost
 // always one, which they keep without allocating a slice.
@@ -273,8 +346,8 @@ func (h *HNS) getLB(k string) (hns.HostComputeLoadBalancer, bool) {
 }
 
 func (h *HNS) getEP(k string) (hns.HostComputeEndpoint, bool) {
-	if ep, ok := h.eps[k]; ok {
-		return *ep, true
+	if ref, ok := h.eps[k]; ok {
+		return *ref.ep, true
 	}
 	return hns.HostComputeEndpoint{}, false
 }

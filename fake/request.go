@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
@@ -31,6 +32,7 @@ type lbCopies struct {
 	entry  lbEntry
 	answer hns.HostComputeLoadBalancer
 	pms    [2]hns.LoadBalancerPortMapping // [0] the stored one's, [1] the answer's
+	refs   [8]refCache                    // entry.refs, if they fit
 }
 
 // prepareLB checks lb, sent with op, against the rules that need no state
@@ -39,7 +41,7 @@ func (h *HNS) prepareLB(op hns.Op, lb *hns.HostComputeLoadBalancer) lbRequest {
 	if err := h.checkLBRequest(op, lb); err != nil {
 		return lbRequest{err: err}
 	}
-	return lbRequest{sent: lb.HostComputeEndpoints, c: newLBCopies(lb)}
+	return lbRequest{sent: lb.HostComputeEndpoints, c: h.newLBCopies(lb)}
 }
 
 // checkLBRequest applies to lb the rules that need no state, in HNS's
@@ -81,15 +83,20 @@ func (h *HNS) checkLBRequest(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 // (checkLBDocument). The copies share no memory that either can reach
 // (each slice is capped at its length), so the caller may change the
 // answer, or append to its slices, without touching the stored one.
-func newLBCopies(lb *hns.HostComputeLoadBalancer) *lbCopies {
+func (h *HNS) newLBCopies(lb *hns.HostComputeLoadBalancer) *lbCopies {
 	n, v := len(lb.HostComputeEndpoints), len(lb.FrontendVIPs)
+	c := &lbCopies{entry: lbEntry{lb: *lb}, answer: *lb}
+	c.entry.refs = c.refs[:0]
+	if n > len(c.refs) {
+		c.entry.refs = make([]refCache, 0, n)
+	}
 	strs := make([]string, 2*(n+v)) // the stored copy's refs and VIPs, then the answer's
 	for i, id := range lb.HostComputeEndpoints {
 		strs[i] = idKey(id)
+		c.entry.refs = append(c.entry.refs, refCache{hash: h.refHash(strs[i])})
 	}
 	copy(strs[n:], lb.FrontendVIPs)
 	copy(strs[2*n+v:], lb.FrontendVIPs)
-	c := &lbCopies{entry: lbEntry{lb: *lb}, answer: *lb}
 	c.pms[0], c.pms[1] = lb.PortMappings[0], lb.PortMappings[0]
 	s, a := &c.entry.lb, &c.answer
 	s.HostComputeEndpoints, s.PortMappings = strs[:n:n], c.pms[0:1:1]
@@ -100,6 +107,10 @@ func newLBCopies(lb *hns.HostComputeLoadBalancer) *lbCopies {
 	c.entry.index()
 	return c
 }
+
+// refHash is the hash of an endpoint's ID key k by which a load balancer
+// finds what its reference to k resolved to (lbEntry.cached).
+func (h *HNS) refHash(k string) uint64 { return maphash.String(h.refSeed, k) }
 
 // epRequest is an endpoint sent to CreateEndpoint, as prepareEP left it.
 type epRequest struct {

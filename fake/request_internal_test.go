@@ -223,7 +223,7 @@ func TestLBCopies(t *testing.T) {
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
-			if err := h.resolve(hns.OpCreateLoadBalancer, r); err != nil {
+			if err := h.resolve(hns.OpCreateLoadBalancer, r, nil); err != nil {
 				t.Fatal(err)
 			}
 			want := *sent
@@ -293,6 +293,110 @@ func TestPrepareEP(t *testing.T) {
 			}
 			if tc.in.IpConfigurations[0].IpAddress == "changed" || len(pol[0].Settings) > 0 && pol[0].Settings[0] == 'x' {
 				t.Error("the copies share memory with the input")
+			}
+		})
+	}
+}
+
+// An update resolves its references as looking each up would, whatever
+// happened to the endpoints since the load balancer last resolved them
+// (lbEntry.refs): deleted, deleted and their slot taken by a new one,
+// seeded again, spelled in lower case, moved.
+func TestUpdateResolvesAsALookup(t *testing.T) {
+	p, err := hns.ProfileNamed("latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type env struct {
+		h   *HNS
+		net string
+		eps []string // a, b, c
+	}
+	create := func(e *env, ip string) string {
+		ep := &hns.HostComputeEndpoint{IpConfigurations: []hns.IpConfig{{IpAddress: ip}}, SchemaVersion: hns.V2SchemaVersion()}
+		got, err := e.h.CreateEndpoint(t.Context(), e.net, ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Id
+	}
+	for _, tc := range []struct {
+		name     string
+		change   func(e *env) // after the load balancer is created on a, b
+		refs     func(e *env) []string
+		wantCode hns.Code
+		wantRefs func(e *env) []string // stored; default refs
+	}{
+		{"unchanged", func(*env) {}, func(e *env) []string { return e.eps[:2] }, 0, nil},
+		{"moved and one added", func(*env) {}, func(e *env) []string { return []string{e.eps[2], e.eps[1], e.eps[0]} }, 0, nil},
+		{"lower case", func(*env) {}, func(e *env) []string { return []string{strings.ToLower(e.eps[0]), e.eps[1]} }, 0,
+			func(e *env) []string { return e.eps[:2] }},
+		{"one deleted", func(e *env) {
+			if err := e.h.DeleteEndpoint(t.Context(), e.eps[1]); err != nil {
+				t.Fatal(err)
+			}
+		}, func(e *env) []string { return e.eps[:2] }, hns.CodeInvalidReference, nil},
+		{"one deleted, its slot taken by a new one", func(e *env) {
+			if !e.h.RemoveEndpoint(e.eps[1]) {
+				t.Fatal("RemoveEndpoint: not found")
+			}
+			create(e, "10.244.1.9")
+		}, func(e *env) []string { return e.eps[:2] }, hns.CodeInvalidReference, nil},
+		{"one deleted and seeded again", func(e *env) {
+			e.h.RemoveEndpoint(e.eps[1])
+			e.h.AddEndpoint(hns.HostComputeEndpoint{Id: e.eps[1], HostComputeNetwork: e.net})
+		}, func(e *env) []string { return e.eps[:2] }, 0, nil},
+		{"another endpoint seeded with a lower-case ID", func(e *env) {
+			e.h.AddEndpoint(hns.HostComputeEndpoint{Id: "0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d", HostComputeNetwork: e.net})
+		}, func(e *env) []string { return []string{strings.ToLower(e.eps[0]), e.eps[1]} }, 0,
+			func(e *env) []string { return e.eps[:2] }},
+		{"restored", func(e *env) {
+			if err := e.h.Restore(e.h.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+		}, func(e *env) []string { return e.eps[:2] }, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{h: New(p)}
+			e.net = e.h.AddNetwork("cbr0", "L2Bridge")
+			for _, ip := range []string{"10.244.1.1", "10.244.1.2", "10.244.1.3"} {
+				e.eps = append(e.eps, create(e, ip))
+			}
+			lb := &hns.HostComputeLoadBalancer{HostComputeEndpoints: e.eps[:2], FrontendVIPs: []string{"10.0.0.1"},
+				PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+				SchemaVersion: hns.V2SchemaVersion()}
+			made, err := e.h.CreateLoadBalancer(t.Context(), lb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(e)
+			lb.HostComputeEndpoints = tc.refs(e)
+			got, err := e.h.UpdateLoadBalancer(t.Context(), made.Id, lb)
+			if code := hns.CodeOf(err); code != tc.wantCode {
+				t.Fatalf("update: %v, want code 0x%X", err, uint32(tc.wantCode))
+			}
+			if ierr := e.h.IndexError(); ierr != nil {
+				t.Error(ierr)
+			}
+			if err != nil {
+				return
+			}
+			want := lb.HostComputeEndpoints
+			if tc.wantRefs != nil {
+				want = tc.wantRefs(e)
+			}
+			stored, err := e.h.GetLoadBalancer(t.Context(), made.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, refs := range map[string][]string{"answer": got.HostComputeEndpoints, "stored": stored.HostComputeEndpoints} {
+				if diff := cmp.Diff(want, refs); diff != "" {
+					t.Errorf("%s references (-want +got):\n%s", name, diff)
+				}
+			}
+			// The next update finds the references where this one left them.
+			if _, err := e.h.UpdateLoadBalancer(t.Context(), made.Id, lb); err != nil {
+				t.Errorf("second update: %v", err)
 			}
 		})
 	}

@@ -164,7 +164,8 @@ func (h *HNS) Restore(s State) error {
 	h.networks = networks
 	h.reserved = reserved
 	h.lbs = map[string]*lbEntry{}
-	h.eps = map[string]*hns.HostComputeEndpoint{}
+	h.eps = map[string]epRef{}
+	h.epSlots = epSlots{}
 	h.onlyNewIDs = len(networks) == 0 && len(s.LoadBalancers) == 0 && len(s.Endpoints) == 0
 	h.epIDsNotKeys = 0
 	h.lbsByFrontend = map[frontend]holders{}

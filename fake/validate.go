@@ -130,16 +130,20 @@ const (
 )
 
 // checkLB applies to r, a request to store as load balancer self (an ID
-// key; "" for a create), whose frontends are held (none for a create), the
-// rules that need state, after those that need none (r.err): the
-// endpoint references, then the frontends. It spells the references as
-// the endpoints' IDs (resolve). Call with h.mu held.
-func (h *HNS) checkLB(op hns.Op, r lbRequest, self string, held []frontend) error {
+// key; "" for a create) in place of cur (nil for a create), the rules that
+// need state, after those that need none (r.err): the endpoint
+// references, then the frontends. It spells the references as the
+// endpoints' IDs (resolve). Call with h.mu held.
+func (h *HNS) checkLB(op hns.Op, r lbRequest, self string, cur *lbEntry) error {
 	if r.err != nil {
 		return r.err
 	}
-	if err := h.resolve(op, r); err != nil {
+	if err := h.resolve(op, r, cur); err != nil {
 		return err
+	}
+	var held []frontend
+	if cur != nil {
+		held = cur.fronts
 	}
 	return h.checkFrontends(op, r.c.entry.fronts, self, held)
 }
@@ -229,16 +233,30 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 
 // resolve spells the stored copy's endpoint references (ID keys) as the
 // endpoints' IDs, and the answer's as the stored ones, or fails with
-// 0x803B001C naming the first that is missing. Call with h.mu held.
-func (h *HNS) resolve(op hns.Op, r lbRequest) error {
-	refs := r.c.entry.lb.HostComputeEndpoints
+// 0x803B001C naming the first that is missing; it notes what each
+// resolved to (lbEntry.refs). A reference cur (the load balancer updated,
+// or nil) already resolved to an endpoint still stored is not looked up
+// again. Call with h.mu held.
+func (h *HNS) resolve(op hns.Op, r lbRequest, cur *lbEntry) error {
+	e := &r.c.entry
+	refs := e.lb.HostComputeEndpoints
 	for i, k := range refs {
-		ep, ok := h.eps[k]
+		c := &e.refs[i]                               // its hash set by newLBCopies
+		spell := k != r.sent[i] || h.epIDsNotKeys > 0 // else k is the endpoint's ID
+		if j := cur.cached(i, c.hash, k, &h.epSlots); j >= 0 {
+			c.slot, c.gen = cur.refs[j].slot, cur.refs[j].gen
+			if spell {
+				refs[i] = cur.lb.HostComputeEndpoints[j] // spelled as the endpoint's ID
+			}
+			continue
+		}
+		ref, ok := h.eps[k]
 		if !ok {
 			return hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+r.sent[i])
 		}
-		if k != r.sent[i] || h.epIDsNotKeys > 0 {
-			refs[i] = ep.Id // else k is the ID, kept without reading the endpoint (a cache miss at scale)
+		c.slot, c.gen = ref.slot, h.epSlots.gen(ref.slot)
+		if spell {
+			refs[i] = ref.ep.Id // else not read: a cache miss at scale
 		}
 	}
 	copy(r.c.answer.HostComputeEndpoints, refs)
@@ -295,7 +313,7 @@ func (h *HNS) checkEP(r epRequest, n *network) error {
 	for _, c := range ep.IpConfigurations { // normalized by prepareEP
 		hs := h.epsByIP[c.IpAddress]
 		for i := range hs.len() {
-			if other := h.eps[hs.at(i)]; strings.EqualFold(other.HostComputeNetwork, n.id) {
+			if other := h.eps[hs.at(i)].ep; strings.EqualFold(other.HostComputeNetwork, n.id) {
 				return hcnError(op, hcnFunc[op], hns.CodeAlreadyExists,
 					fmt.Sprintf("IP %s is held by endpoint %s on network %q", c.IpAddress, other.Id, n.name))
 			}
@@ -374,10 +392,14 @@ func plainIPv4[T string | []byte](b T) bool {
 // epCopy holds a copy of an endpoint of the usual shape (usualShape) with
 // its slices, in one allocation.
 type epCopy struct {
-	ep       hns.HostComputeEndpoint
-	policy   [1]hns.EndpointPolicy
-	cfg      [1]hns.IpConfig
-	settings [64]byte
+	ep     hns.HostComputeEndpoint
+	policy [1]hns.EndpointPolicy
+	cfg    [1]hns.IpConfig
+	// settings has room for a ProviderAddress policy's (an address of up
+	// to 34 characters): at 56 bytes a create's pair of copies (prepareEP)
+	// is 512 bytes, the largest object the runtime allocates without a
+	// header.
+	settings [56]byte
 }
 
 // usualShape reports whether ep fits an epCopy: at most one policy, with
