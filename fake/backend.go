@@ -34,16 +34,17 @@ func (h *HNS) ListLoadBalancers(ctx context.Context) ([]hns.HostComputeLoadBalan
 func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpGetLoadBalancer
 	var out *hns.HostComputeLoadBalancer
+	k := idKey(id)
 	err := h.do(ctx, op, []string{id}, func(c *callIDs) error {
-		lb, ok := h.lbs[idKey(id)]
-		c.set(subjectID(lb.Id, ok, id))
+		e, ok := h.lbs[k]
+		c.set(subjectID(e.id(), ok, id))
 		if err := h.injected(op, c.list()...).err; err != nil {
 			return err
 		}
 		if !ok {
 			return notFoundError(op, fmt.Sprintf("LoadBalancer %q not found", id))
 		}
-		got := cloneLB(lb)
+		got := cloneLB(e.lb)
 		out = &got
 		return nil
 	})
@@ -56,9 +57,10 @@ func (h *HNS) GetLoadBalancer(ctx context.Context, id string) (*hns.HostComputeL
 func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpCreateLoadBalancer
 	var out *hns.HostComputeLoadBalancer
+	r := h.prepareLB(op, lb) // before the lock
 	err := h.do(ctx, op, nil, func(c *callIDs) error {
 		if lb == nil {
-			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
+			return r.err
 		}
 		var keys []string
 		if len(h.faults) > 0 { // what a fault may match, only when one may
@@ -70,17 +72,18 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBal
 		if err := f.before(); err != nil {
 			return err
 		}
-		stored, got, err := h.checkLoadBalancer(op, lb, "")
-		if err != nil {
+		if err := h.checkLB(op, r, "", nil); err != nil {
 			return f.answer(err)
 		}
-		stored.Id = h.freshID("")
-		h.putLB(stored)
-		c.set(stored.Id)
+		stored := &r.c.entry
+		stored.lb.Id = h.freshID("")
+		h.replaceLB(idKey(stored.lb.Id), stored, nil)
+		c.set(stored.lb.Id)
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		got.Id = stored.Id
+		got := &r.c.answer
+		got.Id = stored.lb.Id
 		if !f.answersWithID() {
 			got.Id = ""
 		}
@@ -104,9 +107,10 @@ func (h *HNS) CreateLoadBalancer(ctx context.Context, lb *hns.HostComputeLoadBal
 func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
 	const op = hns.OpUpdateLoadBalancer
 	var out *hns.HostComputeLoadBalancer
+	k, r := idKey(id), h.prepareLB(op, lb) // before the lock
 	err := h.do(ctx, op, []string{id}, func(c *callIDs) error {
-		cur, ok := h.lbs[idKey(id)]
-		c.set(subjectID(cur.Id, ok, id))
+		cur, ok := h.lbs[k]
+		c.set(subjectID(cur.id(), ok, id))
 		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err
@@ -114,7 +118,7 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostCom
 		if !ok {
 			return f.answer(hcnError(op, "hcnOpenLoadBalancer", hns.CodeNotFound, "no load balancer "+id))
 		}
-		got, err := h.updateLoadBalancer(cur, lb)
+		got, err := h.updateLoadBalancer(k, cur, lb, r)
 		if err = f.answer(err); err != nil {
 			return err
 		}
@@ -127,42 +131,34 @@ func (h *HNS) UpdateLoadBalancer(ctx context.Context, id string, lb *hns.HostCom
 	return out, err
 }
 
-// updateLoadBalancer applies an update of cur to lb once cur is found, and
-// returns the answer. Call with h.mu held.
-func (h *HNS) updateLoadBalancer(cur hns.HostComputeLoadBalancer, lb *hns.HostComputeLoadBalancer) (*hns.HostComputeLoadBalancer, error) {
-	const op = hns.OpUpdateLoadBalancer
-	if lb == nil {
-		return nil, hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
-	}
-	silent := h.profile.SilentUpdate()
-	if !h.profile.Capabilities().Modify && !silent {
-		return nil, hcnError(op, hcnFunc[op], hns.CodeNotImplemented,
-			fmt.Sprintf("HNS %s cannot modify a load balancer", h.profile.Version))
-	}
-	stored, out, err := h.checkLoadBalancer(op, lb, cur.Id)
-	if err != nil {
+// updateLoadBalancer applies r, the update of cur (stored under ID key k)
+// to lb, once cur is found, and returns the answer. Call with h.mu held.
+func (h *HNS) updateLoadBalancer(k string, cur *lbEntry, lb *hns.HostComputeLoadBalancer, r lbRequest) (*hns.HostComputeLoadBalancer, error) {
+	if err := h.checkLB(hns.OpUpdateLoadBalancer, r, k, cur); err != nil {
 		return nil, err
 	}
-	stored.Id = cur.Id
-	if silent {
-		stored.HostComputeEndpoints = cur.HostComputeEndpoints
-		h.putLB(stored)
+	stored := &r.c.entry
+	stored.lb.Id = cur.lb.Id
+	if h.profile.SilentUpdate() {
+		stored.lb.HostComputeEndpoints, stored.refs = cur.lb.HostComputeEndpoints, cur.refs
+		h.replaceLB(k, stored, cur.fronts)
 		sent := cloneLB(*lb)
-		sent.Id = cur.Id
+		sent.Id = cur.lb.Id
 		return &sent, nil
 	}
-	h.putLB(stored)
-	out.Id = cur.Id
-	return out, nil
+	h.replaceLB(k, stored, cur.fronts)
+	r.c.answer.Id = cur.lb.Id
+	return &r.c.answer, nil
 }
 
 // DeleteLoadBalancer deletes load balancer id; a missing one fails with
 // 0x490.
 func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 	const op = hns.OpDeleteLoadBalancer
+	k := idKey(id)
 	return h.do(ctx, op, []string{id}, func(c *callIDs) error {
-		cur, ok := h.lbs[idKey(id)]
-		c.set(subjectID(cur.Id, ok, id))
+		cur, ok := h.lbs[k]
+		c.set(subjectID(cur.id(), ok, id))
 		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err
@@ -170,7 +166,7 @@ func (h *HNS) DeleteLoadBalancer(ctx context.Context, id string) error {
 		if !ok {
 			return f.answer(hcnError(op, hcnFunc[op], hns.CodeNotFound, "no load balancer "+id))
 		}
-		h.deleteLB(id)
+		h.dropLB(k, cur)
 		return f.answer(nil)
 	})
 }
@@ -198,9 +194,10 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostCo
 func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
 	var out *hns.HostComputeEndpoint
+	r := prepareEP(ep) // before the lock
 	err := h.do(ctx, op, []string{networkID}, func(c *callIDs) error {
 		if ep == nil {
-			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil endpoint")
+			return r.err
 		}
 		var subjects []string
 		if len(h.faults) > 0 { // what a fault may match, only when one may
@@ -220,17 +217,18 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 			return f.answer(hcnError(op, "hcnOpenNetwork", hns.CodeNotFound, "no network "+networkID))
 		}
 		c.set(n.id) // and the new endpoint's
-		stored, err := h.checkEndpoint(ep, n)
-		if err != nil {
+		if err := h.checkEP(r, n); err != nil {
 			return f.answer(err)
 		}
+		stored := r.stored
+		stored.HostComputeNetwork = n.id
 		stored.Id = h.freshID("")
 		h.putEP(stored)
 		c.add(stored.Id)
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		out = copyEP(stored)
+		out = r.answer()
 		if !f.answersWithID() {
 			out.Id = ""
 		}
@@ -247,9 +245,10 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 // balancers must delete them before their endpoints.
 func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 	const op = hns.OpDeleteEndpoint
+	k := idKey(id)
 	return h.do(ctx, op, []string{id}, func(c *callIDs) error {
-		cur, ok := h.getEP(idKey(id))
-		c.set(subjectID(cur.Id, ok, id))
+		cur, ok := h.eps[k]
+		c.set(subjectID(epID(cur.ep), ok, id))
 		f := h.injected(op, c.list()...)
 		if err := f.before(); err != nil {
 			return err
@@ -257,7 +256,7 @@ func (h *HNS) DeleteEndpoint(ctx context.Context, id string) error {
 		if !ok {
 			return f.answer(hcnError(op, hcnFunc[op], hns.CodeNotFound, "no endpoint "+id))
 		}
-		h.deleteEP(id)
+		h.dropEP(k, cur)
 		return f.answer(nil)
 	})
 }
@@ -304,6 +303,22 @@ func nonEmpty(id string) []string {
 		return nil
 	}
 	return []string{id}
+}
+
+// id returns e's ID, "" for none (nil).
+func (e *lbEntry) id() string {
+	if e == nil {
+		return ""
+	}
+	return e.lb.Id
+}
+
+// epID returns ep's ID, "" for none (nil).
+func epID(ep *hns.HostComputeEndpoint) string {
+	if ep == nil {
+		return ""
+	}
+	return ep.Id
 }
 
 // subjectID is the ID a fault's Match sees: the stored spelling when the

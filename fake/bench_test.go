@@ -28,8 +28,12 @@ const (
 	lbRefs = 8
 )
 
-// benchIP is the i-th remote pod IP (10.128.0.0/9).
-func benchIP(i int) string { return fmt.Sprintf("10.%d.%d.%d", 128+i>>16&127, i>>8&255, i&255) }
+// benchIP is the i-th remote pod IP: 10.128.0.0/9, then 11.128.0.0/9 and
+// on, for benchmarks that make millions of endpoints on one state (at
+// -count 3 FakeCalls makes more than the 2^23 of 10.128.0.0/9).
+func benchIP(i int) string {
+	return fmt.Sprintf("%d.%d.%d.%d", 10+i>>23, 128+i>>16&127, i>>8&255, i&255)
+}
 
 // benchVIP is the i-th ClusterIP (10.0.0.0/9).
 func benchVIP(i int) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&127, i>>8&255, i&255) }

@@ -64,7 +64,8 @@ func (h *HNS) dumpLoadBalancers(b *strings.Builder, ids bool) {
 		id   string
 	}
 	var lbs []block
-	for _, lb := range h.lbs {
+	for _, e := range h.lbs {
+		lb := e.lb
 		fs := frontends(&lb)
 		slices.SortFunc(fs, frontend.compare)
 		lbs = append(lbs, block{key: fs, text: h.lbText(lb, ids), id: idKey(lb.Id)})
@@ -92,7 +93,8 @@ func (h *HNS) dumpEndpoints(b *strings.Builder, ids bool) {
 		net, ip, name, text, id string
 	}
 	var eps []epBlock
-	for _, ep := range h.eps {
+	for _, ref := range h.eps {
+		ep := ref.ep
 		net := ""
 		if n := h.networkByID(ep.HostComputeNetwork); n != nil {
 			net = n.name
@@ -163,7 +165,8 @@ func (h *HNS) lbText(lb hns.HostComputeLoadBalancer, ids bool) string {
 	field(&b, "Source VIP", orDash(lb.SourceVIP))
 	var backends []string
 	for _, id := range lb.HostComputeEndpoints {
-		ep, ok := h.eps[idKey(id)]
+		ref, ok := h.eps[idKey(id)]
+		ep := ref.ep
 		switch {
 		case ok:
 			backends = append(backends, endpointToken(*ep, ids))

@@ -12,14 +12,29 @@ func (h *HNS) IndexError() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	byFrontend := map[frontend]holders{}
-	for k, lb := range h.lbs {
-		for _, f := range frontends(&lb) {
+	for k, e := range h.lbs {
+		fs := frontends(&e.lb)
+		if !slices.Equal(fs, e.fronts) {
+			return fmt.Errorf("load balancer %s: frontends %v, the entry says %v", k, fs, e.fronts)
+		}
+		for _, f := range fs {
 			addHolder(byFrontend, f, k)
 		}
 	}
 	byIP := map[string]holders{}
 	notKeys := 0
-	for k, ep := range h.eps {
+	for k, e := range h.lbs {
+		for i, c := range e.refs {
+			if !h.epSlots.live(c.slot, c.gen) {
+				continue
+			}
+			if ref, ok := h.eps[idKey(e.lb.HostComputeEndpoints[i])]; !ok || ref.slot != c.slot {
+				return fmt.Errorf("load balancer %s: reference %d resolved to slot %d, a live one of another endpoint", k, i, c.slot)
+			}
+		}
+	}
+	for k, ref := range h.eps {
+		ep := ref.ep
 		if ep.Id != k {
 			notKeys++
 		}
@@ -29,6 +44,15 @@ func (h *HNS) IndexError() error {
 	}
 	if notKeys != h.epIDsNotKeys {
 		return fmt.Errorf("%d endpoint IDs are not their keys, the count says %d", notKeys, h.epIDsNotKeys)
+	}
+	shared := 0
+	for _, hs := range byFrontend {
+		if hs.len() > 1 {
+			shared++
+		}
+	}
+	if shared != h.sharedFrontends {
+		return fmt.Errorf("%d frontends are shared, the count says %d", shared, h.sharedFrontends)
 	}
 	if d := indexDiff(byFrontend, h.lbsByFrontend); d != "" {
 		return fmt.Errorf("frontend index (want, got): %s", d)

@@ -6,9 +6,10 @@ import (
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
 
-// The store. Every change to h.lbs and h.eps goes through putLB, deleteLB,
-// putEP and deleteEP, which keep two indexes beside them, and the ID
-// order of each (idOrder):
+// The store. Every change to h.lbs and h.eps goes through putLB,
+// replaceLB, deleteLB, dropLB, putEP, deleteEP and dropEP, which keep two
+// indexes beside them, the ID order of each (idOrder), and the endpoints'
+// slots (epSlots):
 //
 //   - h.lbsByFrontend: for each frontend, the load balancers holding it;
 //   - h.epsByIP: for each IP address (as normAddr spells it), the
@@ -22,22 +23,105 @@ import (
 // indexes hold exactly what frontends and normAddr compute from the stored
 // objects, so a lookup finds what a scan comparing those values would.
 
+// lbEntry is a stored load balancer with its frontends, kept so that an
+// update compares and unindexes them without reading the load balancer's
+// slices (a cache miss each at scale). Never changed once stored: a put
+// replaces the entry.
+type lbEntry struct {
+	lb     hns.HostComputeLoadBalancer
+	fronts []frontend // appendFrontends(lb), in buf when they fit
+	buf    [1]frontend
+	refs   []refCache // by reference; nil for a load balancer seeded
+}
+
+// refCache is what a load balancer's endpoint reference resolved to when
+// it was stored: the endpoint's slot and its generation then (epSlots),
+// found again by the hash of its ID key (HNS.refHash).
+type refCache struct {
+	hash      uint64
+	slot, gen uint32
+}
+
+// cached returns the index of e's reference to the endpoint with ID key k
+// (whose refHash is hash), if that endpoint is still stored, else -1. It
+// looks at reference i first: an update moves few references, by few
+// places.
+func (e *lbEntry) cached(i int, hash uint64, k string, slots *epSlots) int {
+	if e == nil {
+		return -1
+	}
+	for n := range len(e.refs) {
+		j := (i + n) % len(e.refs)
+		if c := e.refs[j]; c.hash != hash || !slots.live(c.slot, c.gen) {
+			continue
+		}
+		if s := e.lb.HostComputeEndpoints[j]; s == k || idKey(s) == k {
+			return j
+		}
+	}
+	return -1
+}
+
+// newLBEntry returns an entry holding lb (which no one else may hold).
+func newLBEntry(lb hns.HostComputeLoadBalancer) *lbEntry {
+	e := &lbEntry{lb: lb}
+	e.index()
+	return e
+}
+
+// index sets e.fronts from e.lb.
+func (e *lbEntry) index() { e.fronts = appendFrontends(e.buf[:0], &e.lb) }
+
 // putLB stores lb under its ID, replacing the load balancer with that ID if
 // there is one, and indexes it. Call with h.mu held.
 func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 	k := idKey(lb.Id)
-	if old, ok := h.lbs[k]; ok {
-		var buf [4]frontend
-		for _, f := range appendFrontends(buf[:0], &old) {
-			removeHolder(h.lbsByFrontend, f, k)
-		}
+	var old []frontend
+	if e, ok := h.lbs[k]; ok {
+		old = e.fronts
+	}
+	h.replaceLB(k, newLBEntry(lb), old)
+}
+
+// replaceLB stores e (no one else's) under ID key k in place of the load
+// balancer there, whose frontends were old (none if there was none), and
+// indexes it: an update that keeps its frontends, the usual one, leaves
+// the index as it is. Call with h.mu held.
+func (h *HNS) replaceLB(k string, e *lbEntry, old []frontend) {
+	if !slices.Equal(old, e.fronts) {
+		h.reindexLB(k, old, e.fronts)
 	}
 	h.lbOrder.touch(k)
-	h.lbs[k] = lb
-	var buf [4]frontend
-	for _, f := range appendFrontends(buf[:0], &lb) {
-		addHolder(h.lbsByFrontend, f, k)
+	h.lbs[k] = e
+}
+
+// reindexLB moves load balancer k in the frontend index from the
+// frontends old to fronts, counting the frontends held by more than one
+// (h.sharedFrontends). Call with h.mu held.
+func (h *HNS) reindexLB(k string, old, fronts []frontend) {
+	m := h.lbsByFrontend
+	for _, f := range old {
+		n := m[f].len()
+		removeHolder(m, f, k)
+		h.sharedFrontends += shareChange(n, m[f].len())
 	}
+	for _, f := range fronts {
+		n := m[f].len()
+		addHolder(m, f, k)
+		h.sharedFrontends += shareChange(n, m[f].len())
+	}
+}
+
+// shareChange is 1 if an index key that had n holders now shared by more
+// than one, -1 if it no longer is, else 0.
+func shareChange(before, after int) int {
+	switch {
+	case before < 2 && after >= 2:
+		return 1
+	case before >= 2 && after < 2:
+		return -1
+	}
+	return 0
 }
 
 // deleteLB deletes load balancer id and reports whether it existed. Call
@@ -45,23 +129,30 @@ func (h *HNS) putLB(lb hns.HostComputeLoadBalancer) {
 func (h *HNS) deleteLB(id string) bool {
 	k := idKey(id)
 	old, ok := h.lbs[k]
-	if !ok {
-		return false
+	if ok {
+		h.dropLB(k, old)
 	}
-	var buf [4]frontend
-	for _, f := range appendFrontends(buf[:0], &old) {
-		removeHolder(h.lbsByFrontend, f, k)
-	}
+	return ok
+}
+
+// dropLB deletes e, stored under ID key k. Call with h.mu held.
+func (h *HNS) dropLB(k string, e *lbEntry) {
+	h.reindexLB(k, e.fronts, nil)
 	delete(h.lbs, k)
 	h.lbOrder.touch(k)
-	return true
+}
+
+// epRef is a stored endpoint and its slot (epSlots).
+type epRef struct {
+	ep   *hns.HostComputeEndpoint // never changed in place
+	slot uint32
 }
 
 // putEP stores a new endpoint (its ID must be unused) and indexes it: ep
 // itself, which no one else may hold. Call with h.mu held.
 func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
-	h.eps[k] = ep
+	h.eps[k] = epRef{ep: ep, slot: h.epSlots.take()}
 	if k != ep.Id {
 		h.epIDsNotKeys++
 	}
@@ -76,19 +167,60 @@ func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 func (h *HNS) deleteEP(id string) bool {
 	k := idKey(id)
 	old, ok := h.eps[k]
-	if !ok {
-		return false
+	if ok {
+		h.dropEP(k, old)
 	}
-	for _, c := range old.IpConfigurations {
+	return ok
+}
+
+// dropEP deletes ref, stored under ID key k. Call with h.mu held.
+func (h *HNS) dropEP(k string, ref epRef) {
+	for _, c := range ref.ep.IpConfigurations {
 		removeHolder(h.epsByIP, normAddr(c.IpAddress), k)
 	}
-	if k != old.Id {
+	if k != ref.ep.Id {
 		h.epIDsNotKeys--
 	}
+	h.epSlots.release(ref.slot)
 	delete(h.eps, k)
 	h.epOrder.touch(k)
-	return true
 }
+
+// epSlots gives each stored endpoint a slot whose generation changes when
+// the endpoint is deleted. A load balancer keeps the slot and generation
+// each of its references resolved to (lbEntry.refs), so that an update
+// naming the same endpoints sees that they are still stored in this one
+// array, which stays in the CPU's cache, instead of looking each up in
+// h.eps (two cache misses at scale). A generation would have to wrap
+// around (2^32 deletions in one slot) to be mistaken.
+type epSlots struct {
+	gens []uint32 // by slot
+	free []uint32 // slots of deleted endpoints, for the next ones
+}
+
+// take returns a slot for a new endpoint.
+func (s *epSlots) take() uint32 {
+	if n := len(s.free); n > 0 {
+		slot := s.free[n-1]
+		s.free = s.free[:n-1]
+		return slot
+	}
+	s.gens = append(s.gens, 0)
+	return uint32(len(s.gens) - 1)
+}
+
+// release frees the slot of an endpoint deleted.
+func (s *epSlots) release(slot uint32) {
+	s.gens[slot]++
+	s.free = append(s.free, slot)
+}
+
+// gen returns the generation of a stored endpoint's slot.
+func (s *epSlots) gen(slot uint32) uint32 { return s.gens[slot] }
+
+// live reports whether the endpoint that had slot at generation gen is
+// still stored.
+func (s *epSlots) live(slot, gen uint32) bool { return int(slot) < len(s.gens) && s.gens[slot] == gen }
 
 // holders are the ID keys of the objects holding an index key: almost
 // always one, which they keep without allocating a slice.
@@ -207,13 +339,15 @@ func (o *idOrder[V]) values(n int, get func(k string) (V, bool), compact func([]
 
 // getLB and getEP look up a stored object by ID key, for idOrder.values.
 func (h *HNS) getLB(k string) (hns.HostComputeLoadBalancer, bool) {
-	lb, ok := h.lbs[k]
-	return lb, ok
+	if e, ok := h.lbs[k]; ok {
+		return e.lb, true
+	}
+	return hns.HostComputeLoadBalancer{}, false
 }
 
 func (h *HNS) getEP(k string) (hns.HostComputeEndpoint, bool) {
-	if ep, ok := h.eps[k]; ok {
-		return *ep, true
+	if ref, ok := h.eps[k]; ok {
+		return *ref.ep, true
 	}
 	return hns.HostComputeEndpoint{}, false
 }

@@ -163,10 +163,13 @@ func (h *HNS) Restore(s State) error {
 	defer h.mu.Unlock()
 	h.networks = networks
 	h.reserved = reserved
-	h.lbs = map[string]hns.HostComputeLoadBalancer{}
-	h.eps = map[string]*hns.HostComputeEndpoint{}
+	h.lbs = map[string]*lbEntry{}
+	h.eps = map[string]epRef{}
+	h.epSlots = epSlots{}
+	h.onlyNewIDs = len(networks) == 0 && len(s.LoadBalancers) == 0 && len(s.Endpoints) == 0
 	h.epIDsNotKeys = 0
 	h.lbsByFrontend = map[frontend]holders{}
+	h.sharedFrontends = 0
 	h.epsByIP = map[string]holders{}
 	h.lbOrder.reset()
 	h.epOrder.reset()

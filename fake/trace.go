@@ -262,7 +262,8 @@ func matchFlow(lb hns.HostComputeLoadBalancer, f Flow, dst netip.Addr, toNode bo
 // references. Call with h.mu held.
 func (h *HNS) addBackends(r *TraceResult, lb hns.HostComputeLoadBalancer) {
 	for _, id := range lb.HostComputeEndpoints {
-		ep, ok := h.eps[idKey(id)]
+		ref, ok := h.eps[idKey(id)]
+		ep := ref.ep
 		if !ok {
 			r.Missing = append(r.Missing, id)
 			continue

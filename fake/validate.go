@@ -129,34 +129,23 @@ const (
 		lbpolicy.PortMappingVipExternalIP
 )
 
-// checkLoadBalancer applies HNS's rules to lb, which will be stored as load
-// balancer self ("" for a create), and returns it as HNS would store it
-// (endpoint references spelled as the endpoints' IDs), and a copy of that
-// for the call's answer (resolveEndpoints). The first rule broken decides
-// the error, in this order: the request as a document, what this HNS
-// version can do, the addresses, the internal port, the endpoint
-// references, the frontends. Call with h.mu held.
-func (h *HNS) checkLoadBalancer(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) (hns.HostComputeLoadBalancer, *hns.HostComputeLoadBalancer, error) {
-	if err := checkLBDocument(op, lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, nil, err
+// checkLB applies to r, a request to store as load balancer self (an ID
+// key; "" for a create) in place of cur (nil for a create), the rules that
+// need state, after those that need none (r.err): the endpoint
+// references, then the frontends. It spells the references as the
+// endpoints' IDs (resolve). Call with h.mu held.
+func (h *HNS) checkLB(op hns.Op, r lbRequest, self string, cur *lbEntry) error {
+	if r.err != nil {
+		return r.err
 	}
-	if err := h.checkLBCapabilities(op, lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, nil, err
+	if err := h.resolve(op, r, cur); err != nil {
+		return err
 	}
-	if err := checkLBAddresses(op, lb); err != nil {
-		return hns.HostComputeLoadBalancer{}, nil, err
+	var held []frontend
+	if cur != nil {
+		held = cur.fronts
 	}
-	if lb.PortMappings[0].InternalPort == 0 {
-		return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
-	}
-	out, answer, err := h.resolveEndpoints(op, lb)
-	if err != nil {
-		return hns.HostComputeLoadBalancer{}, nil, err
-	}
-	if err := h.checkFrontends(op, &out, self); err != nil {
-		return hns.HostComputeLoadBalancer{}, nil, err
-	}
-	return out, answer, nil
+	return h.checkFrontends(op, r.c.entry.fronts, self, held)
 }
 
 // invalidParameter is HNS's 0x57 for op, with the fake's reason.
@@ -242,71 +231,53 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 	return nil
 }
 
-// lbCopies holds the answer of a create or update and the port mapping
-// of the load balancer stored, so that the two copies cost one allocation
-// (with one more for their strings). The stored load balancer keeps the
-// answer's memory, a few hundred bytes, for as long as it is stored.
-type lbCopies struct {
-	answer hns.HostComputeLoadBalancer
-	pms    [2]hns.LoadBalancerPortMapping // [0] the stored one's, [1] the answer's
-}
-
-// resolveEndpoints returns a copy of lb naming its endpoints by their IDs
-// as HNS spells them, or 0x803B001C if it names none or a missing one, and
-// a second such copy for the call's answer. lb has one port mapping
-// (checkLBDocument). The copies share no memory that either can reach
-// (each slice is capped at its length), so the caller may change the
-// answer, or append to its slices, without touching the stored one. Call
-// with h.mu held.
-func (h *HNS) resolveEndpoints(op hns.Op, lb *hns.HostComputeLoadBalancer) (hns.HostComputeLoadBalancer, *hns.HostComputeLoadBalancer, error) {
-	n, v := len(lb.HostComputeEndpoints), len(lb.FrontendVIPs)
-	if n == 0 {
-		return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
-	}
-	strs := make([]string, 2*(n+v)) // the stored copy's refs and VIPs, then the answer's
-	for i, id := range lb.HostComputeEndpoints {
-		k := idKey(id)
-		ep, ok := h.eps[k]
+// resolve spells the stored copy's endpoint references (ID keys) as the
+// endpoints' IDs, and the answer's as the stored ones, or fails with
+// 0x803B001C naming the first that is missing; it notes what each
+// resolved to (lbEntry.refs). A reference cur (the load balancer updated,
+// or nil) already resolved to an endpoint still stored is not looked up
+// again. Call with h.mu held.
+func (h *HNS) resolve(op hns.Op, r lbRequest, cur *lbEntry) error {
+	e := &r.c.entry
+	refs := e.lb.HostComputeEndpoints
+	for i, k := range refs {
+		c := &e.refs[i]                               // its hash set by newLBCopies
+		spell := k != r.sent[i] || h.epIDsNotKeys > 0 // else k is the endpoint's ID
+		if j := cur.cached(i, c.hash, k, &h.epSlots); j >= 0 {
+			c.slot, c.gen = cur.refs[j].slot, cur.refs[j].gen
+			if spell {
+				refs[i] = cur.lb.HostComputeEndpoints[j] // spelled as the endpoint's ID
+			}
+			continue
+		}
+		ref, ok := h.eps[k]
 		if !ok {
-			return hns.HostComputeLoadBalancer{}, nil, hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+id)
+			return hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+r.sent[i])
 		}
-		if k == id && h.epIDsNotKeys == 0 {
-			strs[i] = id // the endpoint's ID, without reading the endpoint (a cache miss at scale)
-		} else {
-			strs[i] = ep.Id
+		c.slot, c.gen = ref.slot, h.epSlots.gen(ref.slot)
+		if spell {
+			refs[i] = ref.ep.Id // else not read: a cache miss at scale
 		}
 	}
-	copy(strs[n:], lb.FrontendVIPs)
-	copy(strs[n+v:], strs[:n+v])
-	c := &lbCopies{answer: *lb}
-	c.pms[0], c.pms[1] = lb.PortMappings[0], lb.PortMappings[0]
-	out := *lb
-	out.HostComputeEndpoints, out.PortMappings = strs[:n:n], c.pms[0:1:1]
-	c.answer.HostComputeEndpoints, c.answer.PortMappings = strs[n+v:2*n+v:2*n+v], c.pms[1:2:2]
-	if lb.FrontendVIPs != nil {
-		out.FrontendVIPs, c.answer.FrontendVIPs = strs[n:n+v:n+v], strs[2*n+v:]
-	}
-	return out, &c.answer, nil
+	copy(r.c.answer.HostComputeEndpoints, refs)
+	return nil
 }
 
-// checkFrontends fails with 0xB7 if another load balancer than self holds
-// one of lb's frontends, else with 0x803B0013 if the host reserved one
-// that self does not already hold. Call with h.mu held.
-func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self string) error {
-	fn := hcnFunc[op]
-	var heldBuf, mineBuf [4]frontend
-	var held []frontend
-	if self != "" {
-		cur := h.lbs[idKey(self)]
-		held = appendFrontends(heldBuf[:0], &cur)
+// checkFrontends fails with 0xB7 if another load balancer than self (an
+// ID key, or "") holds one of the frontends mine, else with 0x803B0013 if
+// the host reserved one that self does not already hold (held). Call
+// with h.mu held.
+func (h *HNS) checkFrontends(op hns.Op, mine []frontend, self string, held []frontend) error {
+	if h.sharedFrontends == 0 && slices.Equal(mine, held) {
+		return nil // self alone holds them: no lookup (the usual update)
 	}
-	mine := appendFrontends(mineBuf[:0], lb)
+	fn := hcnFunc[op]
 	if other, ok := h.frontendHolder(mine, self); ok {
 		// Name the first of the holder's frontends that lb asks for.
-		for _, f := range frontends(&other) {
+		for _, f := range other.fronts {
 			if slices.Contains(mine, f) {
 				return hcnError(op, fn, hns.CodeAlreadyExists,
-					fmt.Sprintf("frontend %s is held by load balancer %s", f, other.Id))
+					fmt.Sprintf("frontend %s is held by load balancer %s", f, other.lb.Id))
 			}
 		}
 	}
@@ -324,61 +295,31 @@ func (h *HNS) checkFrontends(op hns.Op, lb *hns.HostComputeLoadBalancer, self st
 	return nil
 }
 
-// checkEndpoint applies HNS's rules to ep, to be created on network n, and
-// returns it as HNS would store it. Call with h.mu held.
-func (h *HNS) checkEndpoint(ep *hns.HostComputeEndpoint, n *network) (*hns.HostComputeEndpoint, error) {
+// checkEP applies to r, a request to create an endpoint on network n, the
+// rules that need state, after those that need none (r.err): the
+// ProviderAddress policy a remote endpoint on an Overlay network needs,
+// then the IP addresses other endpoints on n hold. Call with h.mu held.
+func (h *HNS) checkEP(r epRequest, n *network) error {
 	const op = hns.OpCreateEndpoint
-	fn := hcnFunc[op]
-	invalid := func(format string, args ...any) (*hns.HostComputeEndpoint, error) {
-		return nil, hcnError(op, fn, hns.CodeInvalidParameter, fmt.Sprintf(format, args...))
+	if r.err != nil {
+		return r.err
 	}
-	if ep.SchemaVersion != hns.V2SchemaVersion() {
-		return invalid("SchemaVersion %d.%d: want 2.0", ep.SchemaVersion.Major, ep.SchemaVersion.Minor)
-	}
-	if len(ep.IpConfigurations) == 0 {
-		return invalid("no IpConfigurations (the fake does no IP address management)")
-	}
-	for _, c := range ep.IpConfigurations {
-		if plainIPv4(c.IpAddress) {
-			continue
-		}
-		if _, err := netip.ParseAddr(c.IpAddress); err != nil {
-			return invalid("IpAddress %q is not an IP address", c.IpAddress)
-		}
-	}
-	remote := ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0
-	switch {
-	case ep.MacAddress != "":
-		if err := checkMAC(ep.MacAddress); err != nil {
-			return invalid("MacAddress %q: %v", ep.MacAddress, err)
-		}
-	case remote:
-		return invalid("a remote endpoint needs a MacAddress")
-	}
-	if remote && strings.EqualFold(n.typ, "Overlay") {
+	ep := r.stored
+	if ep.Flags&hns.EndpointFlagsRemoteEndpoint != 0 && strings.EqualFold(n.typ, "Overlay") {
 		if err := checkProviderAddress(ep, n); err != nil {
-			return invalid("%v", err)
+			return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, err.Error())
 		}
 	}
-	for _, c := range ep.IpConfigurations {
-		ip := normAddr(c.IpAddress) // no new string when canonical
-		hs := h.epsByIP[ip]
+	for _, c := range ep.IpConfigurations { // normalized by prepareEP
+		hs := h.epsByIP[c.IpAddress]
 		for i := range hs.len() {
-			if other := h.eps[hs.at(i)]; strings.EqualFold(other.HostComputeNetwork, n.id) {
-				return nil, hcnError(op, fn, hns.CodeAlreadyExists,
-					fmt.Sprintf("IP %s is held by endpoint %s on network %q", ip, other.Id, n.name))
+			if other := h.eps[hs.at(i)].ep; strings.EqualFold(other.HostComputeNetwork, n.id) {
+				return hcnError(op, hcnFunc[op], hns.CodeAlreadyExists,
+					fmt.Sprintf("IP %s is held by endpoint %s on network %q", c.IpAddress, other.Id, n.name))
 			}
 		}
 	}
-	out := copyEP(ep)
-	out.HostComputeNetwork = n.id
-	for i, c := range out.IpConfigurations {
-		out.IpConfigurations[i].IpAddress = normAddr(c.IpAddress)
-	}
-	if out.MacAddress == "" {
-		out.MacAddress = localMAC(out.IpConfigurations[0].IpAddress, ep.Name)
-	}
-	return out, nil
+	return nil
 }
 
 // checkMAC is net.ParseMAC's check, without its allocation for the form
@@ -448,27 +389,31 @@ func plainIPv4[T string | []byte](b T) bool {
 	return fields == 4
 }
 
-// epCopy holds a copy of an endpoint of the usual shape (at most one
-// policy, with short settings, and one IP configuration) with its slices,
-// in one allocation.
+// epCopy holds a copy of an endpoint of the usual shape (usualShape) with
+// its slices, in one allocation.
 type epCopy struct {
-	ep       hns.HostComputeEndpoint
-	policy   [1]hns.EndpointPolicy
-	cfg      [1]hns.IpConfig
-	settings [64]byte
+	ep     hns.HostComputeEndpoint
+	policy [1]hns.EndpointPolicy
+	cfg    [1]hns.IpConfig
+	// settings has room for a ProviderAddress policy's (an address of up
+	// to 34 characters): at 56 bytes a create's pair of copies (prepareEP)
+	// is 512 bytes, the largest object the runtime allocates without a
+	// header.
+	settings [56]byte
 }
 
-// copyEP returns a deep copy of ep: in one allocation (epCopy) if ep has
-// the usual shape, else as cloneEP makes it. Each slice is capped at its
-// length, so that an append to it never reaches another.
-func copyEP(ep *hns.HostComputeEndpoint) *hns.HostComputeEndpoint {
-	var c *epCopy
-	if len(ep.Policies) > 1 || len(ep.IpConfigurations) > 1 ||
-		len(ep.Policies) == 1 && len(ep.Policies[0].Settings) > len(c.settings) {
-		out := cloneEP(*ep)
-		return &out
-	}
-	c = &epCopy{ep: *ep}
+// usualShape reports whether ep fits an epCopy: at most one policy, with
+// short settings, and one IP configuration.
+func usualShape(ep *hns.HostComputeEndpoint) bool {
+	return len(ep.Policies) <= 1 && len(ep.IpConfigurations) <= 1 &&
+		(len(ep.Policies) == 0 || len(ep.Policies[0].Settings) <= len(epCopy{}.settings))
+}
+
+// set makes c a deep copy of ep, which has the usual shape, and returns
+// it. Each slice is capped at its length, so that an append to it never
+// reaches another.
+func (c *epCopy) set(ep *hns.HostComputeEndpoint) *hns.HostComputeEndpoint {
+	c.ep = *ep
 	if ep.Policies != nil {
 		c.ep.Policies = c.policy[:len(ep.Policies):len(ep.Policies)]
 		if len(ep.Policies) == 1 {
@@ -485,19 +430,29 @@ func copyEP(ep *hns.HostComputeEndpoint) *hns.HostComputeEndpoint {
 	return &c.ep
 }
 
-// frontendHolder returns a load balancer other than self (an ID, or ""
-// for none) that holds one of the frontends fs, and whether there is one.
-// Call with h.mu held.
-func (h *HNS) frontendHolder(fs []frontend, self string) (hns.HostComputeLoadBalancer, bool) {
+// copyEP returns a deep copy of ep: in one allocation (epCopy) if ep has
+// the usual shape, else as cloneEP makes it.
+func copyEP(ep *hns.HostComputeEndpoint) *hns.HostComputeEndpoint {
+	if !usualShape(ep) {
+		out := cloneEP(*ep)
+		return &out
+	}
+	return new(epCopy).set(ep)
+}
+
+// frontendHolder returns a load balancer other than self (an ID key, or
+// "" for none) that holds one of the frontends fs, and whether there is
+// one. Call with h.mu held.
+func (h *HNS) frontendHolder(fs []frontend, self string) (*lbEntry, bool) {
 	for _, f := range fs {
 		hs := h.lbsByFrontend[f]
 		for i := range hs.len() {
-			if k := hs.at(i); k != idKey(self) { // no ID is ""
+			if k := hs.at(i); k != self { // no ID is ""
 				return h.lbs[k], true
 			}
 		}
 	}
-	return hns.HostComputeLoadBalancer{}, false
+	return nil, false
 }
 
 // providerAddress returns the ProviderAddress policy's address, whether
