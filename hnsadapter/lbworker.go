@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 
 	"github.com/go-logr/logr"
@@ -32,8 +33,8 @@ type lbOutcome struct {
 	now           *hns.HostComputeLoadBalancer
 	// trusted: now is HNS's answer to an update, not read back.
 	trusted bool
-	// ordered: now's endpoint IDs are in key order (inKeyOrder).
-	ordered bool
+	// facts are what the worker found out about now.
+	facts answerFacts
 	// relist, when set, says why the next sync must list HNS: HNS
 	// answered as if it held other objects than the view.
 	relist fullReason
@@ -50,9 +51,19 @@ type lbOutcome struct {
 func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome {
 	o := w.run(ctx, t)
 	if o.now != nil {
-		o.ordered = inKeyOrder(o.now.HostComputeEndpoints)
+		o.facts.ordered = inKeyOrder(o.now.HostComputeEndpoints)
+		o.facts.asSent = t.want != nil && slices.Equal(o.now.HostComputeEndpoints, t.want.HostComputeEndpoints)
 	}
 	return o
+}
+
+// answerFacts are what a worker found out about a load balancer HNS
+// answered with, while its endpoint IDs were fresh in the worker's cache.
+type answerFacts struct {
+	// ordered: the endpoint IDs are in key order (inKeyOrder).
+	ordered bool
+	// asSent: they are the IDs the task sent.
+	asSent bool
 }
 
 // run makes one task's calls.

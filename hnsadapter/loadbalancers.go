@@ -89,7 +89,7 @@ func (s *syncRun) recordLB(ctx context.Context, t *lbTask, o *lbOutcome) {
 	s.applyLB(o)
 	if t.known != nil {
 		if o.err == nil && o.now != nil {
-			s.v.keepResolved(t.key, t.known, o.now, o.ordered)
+			s.v.keepResolved(t.key, t.known, o.now, o.facts)
 		} else {
 			s.v.dropResolved(t.known)
 		}
@@ -117,7 +117,7 @@ func (s *syncRun) applyLB(o *lbOutcome) {
 	if o.now != nil {
 		key, _ := LoadBalancerKey(o.now)
 		r.owned.addLB(o.now.Id, key)
-		v.putLBOrdered(o.now, o.ordered)
+		v.putLBOrdered(o.now, o.facts.ordered)
 		if o.trusted {
 			v.trust(o.now.Id)
 		}
@@ -179,7 +179,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	}
 	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids) {
 		if note != nil {
-			s.v.keepResolved(key, note, owned, false)
+			s.v.keepResolved(key, note, owned, answerFacts{})
 		}
 		return tasks
 	}

@@ -97,17 +97,21 @@ func (v *view) noteResolved(ips []netip.Addr, ids []string) *resolvedLB {
 }
 
 // keepResolved keeps r as key's, made against lb, the load balancer the
-// view now holds, whose IDs are in key order if ordered, if lb references
-// every endpoint r names (an answer that differs from what was sent is
-// not remembered).
-func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer, ordered bool) {
+// view now holds (what a worker found out about it: facts), if lb
+// references every endpoint r names (an answer that differs from what was
+// sent is not remembered). An answer with the IDs sent, which are r's,
+// needs no search.
+func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer, facts answerFacts) {
 	for _, id := range r.ids {
+		if facts.asSent {
+			break
+		}
 		if _, ok := slices.BinarySearch(lb.HostComputeEndpoints, id); !ok {
 			v.dropResolved(r)
 			return
 		}
 	}
-	r.lb, r.epoch, r.ordered = lb, v.epEpoch, ordered
+	r.lb, r.epoch, r.ordered = lb, v.epEpoch, facts.ordered
 	if v.resolved == nil {
 		v.resolved = map[lbpolicy.Key]*resolvedLB{}
 	}

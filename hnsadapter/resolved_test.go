@@ -48,7 +48,7 @@ func TestResolvedMemory(t *testing.T) {
 					{Id: "ROOT", Name: "cbr0"}})
 			held := v.lbs["LB"]
 			key := v.keys["LB"]
-			v.keepResolved(key, v.noteResolved(ips, ids), held, false)
+			v.keepResolved(key, v.noteResolved(ips, ids), held, answerFacts{})
 			tc.change(v)
 			r := v.resolvedFor(key, nil)
 			got := map[netip.Addr]string{}
@@ -83,15 +83,20 @@ func TestResolvedKeepsOnlyWhatIsHeld(t *testing.T) {
 		PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
 	v := newView([]hns.HostComputeLoadBalancer{lb}, nil)
 	key, held := v.keys["LB"], v.lbs["LB"]
-	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5"), netip.MustParseAddr("10.64.2.5")}, []string{"A", "B"}), held, false)
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5"), netip.MustParseAddr("10.64.2.5")}, []string{"A", "B"}), held, answerFacts{})
 	if r := v.resolvedFor(key, held); r != nil {
 		t.Errorf("remembered %v for a load balancer that references only A", r.ids)
 	}
 	if r := v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.2.5"), netip.MustParseAddr("10.64.1.5")}, []string{"A", "A"}); r != nil {
 		t.Errorf("noted backends out of IP order: %v", r.ips)
 	}
-	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held, false)
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held, answerFacts{})
 	if r := v.resolvedFor(key, held); r == nil {
 		t.Error("a resolution the load balancer holds was not remembered")
+	}
+	// An answer a worker saw carry the IDs sent needs no search.
+	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held, answerFacts{asSent: true})
+	if r := v.resolvedFor(key, held); r == nil || r.ids[0] != "A" {
+		t.Error("a resolution answered as sent was not remembered")
 	}
 }

@@ -244,12 +244,14 @@ func (v *view) putLB(lb *hns.HostComputeLoadBalancer) { v.putLBOrdered(lb, false
 func (v *view) putLBOrdered(lb *hns.HostComputeLoadBalancer, ordered bool) {
 	id := idKey(lb.Id)
 	k, ok := LoadBalancerKey(lb)
-	if old, had := v.keys[id]; had && ok && old == k && v.lbs[id] != nil {
+	if prev := v.lbs[id]; prev != nil && ok && v.sameKey(id, k) {
 		// An update on the same key: only the references change.
-		prev := v.lbs[id]
 		was := v.resolved[k] // if made against prev, it knows prev's order
 		fromOrdered := was != nil && was.lb == prev && was.ordered || inKeyOrder(prev.HostComputeEndpoints)
-		v.forgetResolved(k, prev)
+		if was != nil && was.lb == prev {
+			delete(v.resolved, k)
+			v.dropResolved(was)
+		}
 		v.moveRefsOrdered(prev.HostComputeEndpoints, lb.HostComputeEndpoints,
 			fromOrdered && (ordered || inKeyOrder(lb.HostComputeEndpoints)))
 		delete(v.trusted, id)
@@ -265,6 +267,12 @@ func (v *view) putLBOrdered(lb *hns.HostComputeLoadBalancer, ordered bool) {
 		v.byKey[k] = v.addID(v.byKey[k], id)
 	}
 	forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
+}
+
+// sameKey reports whether the load balancer id has key k.
+func (v *view) sameKey(id string, k lbpolicy.Key) bool {
+	old, had := v.keys[id]
+	return had && old == k
 }
 
 // forEachID calls fn with each distinct ID of ids, in idKey form, without
