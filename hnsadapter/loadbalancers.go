@@ -177,7 +177,9 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	if s.changes && !missing {
 		note = s.v.noteResolved(s.backendIPs, ids)
 	}
-	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids) {
+	// What resolved before knows whether owned's IDs are in key order.
+	heldOrdered := known != nil && known.ordered
+	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids, heldOrdered) {
 		if note != nil {
 			s.v.keepResolved(key, note, owned, answerFacts{})
 		}
@@ -335,12 +337,12 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, k
 // sameBackends reports whether the owned load balancer held (walked: its
 // position in the walk, or -1) references the endpoints ids, which
 // resolveBackends returned.
-func (s *syncRun) sameBackends(held *hns.HostComputeLoadBalancer, walked int, ids []string) bool {
+func (s *syncRun) sameBackends(held *hns.HostComputeLoadBalancer, walked int, ids []string, heldOrdered bool) bool {
 	if w := s.lbWalk; w != nil && w.resolved && walked >= 0 &&
 		sameEndpoints(w.eps[w.epsAt[walked]:w.epsAt[walked+1]], s.dense.eps) {
 		return true
 	}
-	return sameBackendIDs(held.HostComputeEndpoints, ids)
+	return sameBackendIDs(held.HostComputeEndpoints, ids, heldOrdered)
 }
 
 // sameEndpoints reports whether eps are the endpoints of held, each once,
@@ -364,18 +366,24 @@ func sameEndpoints(held, eps []*hns.HostComputeEndpoint) bool {
 // sameBackendIDs is sameIDSet(held, ids) for ids in any order, and
 // possibly repeated, which it may sort. A load balancer this package sent
 // holds its IDs sorted: each of ids is then searched for, rather than
-// ids sorted (for each of 16,000 load balancers, in a full sync).
-func sameBackendIDs(held, ids []string) bool {
-	if len(held) == len(ids) && len(ids) <= 64 {
+// ids sorted (for each of 16,000 load balancers, in a full sync). When
+// held is known to be in key order (heldOrdered), an ID in key form that
+// it lacks settles it: a changed load balancer is told apart without
+// sorting.
+func sameBackendIDs(held, ids []string, heldOrdered bool) bool {
+	if len(held) <= 64 && (len(held) == len(ids) || heldOrdered) {
 		var found uint64 // the positions in held found
 		for _, id := range ids {
 			i, ok := slices.BinarySearch(held, id)
+			if !ok && heldOrdered && idKey(id) == id {
+				return false
+			}
 			if !ok || found&(1<<i) != 0 {
 				break
 			}
 			found |= 1 << i
 		}
-		if found == 1<<len(ids)-1 { // every ID of held, each once
+		if len(held) == len(ids) && found == 1<<len(ids)-1 { // every ID of held, each once
 			return true
 		}
 	}

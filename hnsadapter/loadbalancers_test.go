@@ -12,7 +12,8 @@ import (
 )
 
 // TestSameBackendIDs: sameBackendIDs compares as sets, case-insensitively,
-// whatever the order and repeats of either list.
+// whatever the order and repeats of either list, and says the same when
+// told that held is in key order.
 func TestSameBackendIDs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	id := func() string {
@@ -44,8 +45,13 @@ func TestSameBackendIDs(t *testing.T) {
 			}
 		}
 		want := slices.Equal(idSet(held), idSet(ids))
-		if got := sameBackendIDs(held, slices.Clone(ids)); got != want {
+		if got := sameBackendIDs(held, slices.Clone(ids), false); got != want {
 			t.Fatalf("round %d: sameBackendIDs(%q, %q) = %v, want %v", round, held, ids, got, want)
+		}
+		if inKeyOrder(held) {
+			if got := sameBackendIDs(held, slices.Clone(ids), true); got != want {
+				t.Fatalf("round %d: sameBackendIDs(%q, %q), held in key order = %v, want %v", round, held, ids, got, want)
+			}
 		}
 	}
 }
