@@ -13,9 +13,9 @@ import (
 // which ran.
 //
 // each, if not nil, is called on the calling goroutine with each task's
-// index and outcome, in task order, as soon as that task and those before it are
-// done, while the workers go on with later tasks: a sync records what one
-// call did while HNS serves the next.
+// index and outcome, in task order, as soon as that task and those before
+// it are done, while the workers go on with later tasks: a sync records
+// what one call did while HNS serves the next.
 //
 // The outcomes go in *buf, which the caller keeps from one sync to the
 // next, and do takes what it needs in env rather than as a closure's

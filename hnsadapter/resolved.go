@@ -20,11 +20,11 @@ import (
 // (putLB and removeLB forget the memory of the object they replace or
 // remove), and no endpoint that a load balancer references has left the
 // view since (view.epEpoch; endpoints are deleted only when unreferenced,
-// so this is rare). An IP's plan
-// endpoint changes only with the change set naming the IP, and an IP's
-// HNS endpoints only by a list or by this Reconciler's calls for a named
-// IP, so for the other IPs the slow path would find the same endpoint.
-// A full sync starts a new view, and so forgets it all.
+// so this is rare). An IP's plan endpoint changes only with the change
+// set naming the IP, and an IP's HNS endpoints only by a list or by this
+// Reconciler's calls for a named IP, so for the other IPs the slow path
+// would find the same endpoint. A full sync starts a new view, and so
+// forgets it all.
 
 // resolvedLB is the endpoint each IP backend of a load balancer resolved
 // to: ids[i] for ips[i], sorted by IP.
@@ -102,14 +102,9 @@ func (v *view) noteResolved(ips []netip.Addr, ids []string) *resolvedLB {
 // sent is not remembered). An answer with the IDs sent, which are r's,
 // needs no search.
 func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer, facts answerFacts) {
-	for _, id := range r.ids {
-		if facts.asSent {
-			break
-		}
-		if _, ok := slices.BinarySearch(lb.HostComputeEndpoints, id); !ok {
-			v.dropResolved(r)
-			return
-		}
+	if !facts.asSent && !referencesAll(lb, r.ids) {
+		v.dropResolved(r)
+		return
 	}
 	r.lb, r.epoch, r.ordered = lb, v.epEpoch, facts.ordered
 	if v.resolved == nil {
@@ -119,6 +114,17 @@ func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostCompute
 		v.dropResolved(old)
 	}
 	v.resolved[key] = r
+}
+
+// referencesAll reports whether lb references each of ids (lb's IDs
+// sorted, as this package sends them; otherwise it may say no).
+func referencesAll(lb *hns.HostComputeLoadBalancer, ids []string) bool {
+	for _, id := range ids {
+		if _, ok := slices.BinarySearch(lb.HostComputeEndpoints, id); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // dropResolved hands r back for reuse: a sync makes one per load
