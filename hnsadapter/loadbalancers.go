@@ -154,7 +154,7 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 	if s.changes && owned != nil {
 		known = s.v.resolvedFor(key, owned)
 	}
-	ids, waiting, missing := s.resolveBackends(lb, key, known)
+	ids, ips, waiting, missing := s.resolveBackends(lb, key, known)
 	if missing {
 		// Look again later: the CNI may not have made the pod's endpoint
 		// yet. The backoff spaces the endpoint lists this costs.
@@ -173,9 +173,10 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
+	// The memory is noted before sameBackends, which may sort ids.
 	var note *resolvedLB
 	if s.changes && !missing {
-		note = s.v.noteResolved(s.backendIPs, ids)
+		note = s.v.noteResolved(ips, ids)
 	}
 	// What resolved before knows whether owned's IDs are in key order.
 	heldOrdered := known != nil && known.ordered
@@ -258,17 +259,15 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 // backend order (an ID may repeat), in a buffer the next call reuses.
 // waiting is true when a backend's plan endpoint could not be made this
 // sync. Backends without endpoint are left out, with a diagnostic, and
-// make missing true. In a sync of changes, s.backendIPs holds the IP of
-// each of ids (invalid for a named backend), and known (nil: none)
+// make missing true. In a sync of changes, ips holds the IP of each of
+// ids (invalid for a named backend), in a buffer the next call reuses
+// too, and known (nil: none)
 // is what the backends resolved to before, for the IPs that did not
 // change.
-func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, known *resolvedLB) (ids []string, waiting, missing bool) {
+func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, known *resolvedLB) (ids []string, ips []netip.Addr, waiting, missing bool) {
 	v := s.v
-	ids, ips := s.r.scratch.backendIDs[:0], s.r.scratch.backendIPs[:0]
-	defer func() {
-		s.r.scratch.backendIDs, s.r.scratch.backendIPs = ids[:0], ips[:0]
-		s.backendIPs = ips
-	}()
+	ids, ips = s.r.scratch.backendIDs[:0], s.r.scratch.backendIPs[:0]
+	defer func() { s.r.scratch.backendIDs, s.r.scratch.backendIPs = ids[:0], ips[:0] }()
 	d := s.dense
 	if d != nil {
 		d.eps = d.eps[:0]
@@ -299,7 +298,7 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, k
 		}
 		if use, ok := s.usedBy(ip); ok {
 			if use.waiting {
-				return nil, true, missing
+				return nil, nil, true, missing
 			}
 			add(use.id, use.ep)
 			continue
@@ -324,14 +323,14 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, k
 				continue
 			}
 			s.r.objects.markDirty(keyEndpoint(ip)) // the next sync makes it
-			return nil, true, missing
+			return nil, nil, true, missing
 		}
 		missing = true
 		s.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
 			"load balancer %s: backend %s has no HNS endpoint on network %q (neither a local endpoint nor one of the plan's); backend left out",
 			key, ip, s.r.opts.NetworkName)
 	}
-	return ids, false, missing
+	return ids, ips, false, missing
 }
 
 // sameBackends reports whether the owned load balancer held (walked: its

@@ -52,8 +52,6 @@ type syncRun struct {
 	// changes: this is a sync of changes, which remembers what it
 	// resolved load balancers' backends to (resolved.go).
 	changes bool
-	// backendIPs are the IPs of the IDs resolveBackends last returned.
-	backendIPs []netip.Addr
 	// onRelease is s.markReleased, made once: the view calls it while
 	// the phases run.
 	onRelease func(id string)
