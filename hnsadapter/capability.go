@@ -30,15 +30,11 @@ func unsupportedFeature(lb *hns.HostComputeLoadBalancer, caps lbpolicy.Capabilit
 	return ""
 }
 
-// unsupported reports whether the backend's HNS cannot hold want, the
-// plan's load balancer lb with key; if so it reports the error and a
-// diagnostic, and leaves the key for the next sync to look at again, as
-// for a conflict. update says whether the call not made is an update.
-func (s *syncRun) unsupported(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, want *hns.HostComputeLoadBalancer, update bool) bool {
-	feature := unsupportedFeature(want, s.r.caps)
-	if feature == "" {
-		return false
-	}
+// unsupported reports that the backend's HNS lacks feature for the
+// plan's load balancer lb with key: the error and a diagnostic, and it
+// leaves the key for the next sync to look at again, as for a conflict.
+// update says whether the call not made is an update.
+func (s *syncRun) unsupported(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, feature string, update bool) {
 	op := hns.OpCreateLoadBalancer
 	if update {
 		op = hns.OpUpdateLoadBalancer
@@ -48,5 +44,4 @@ func (s *syncRun) unsupported(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, want 
 	s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonUnsupported,
 		"load balancer %s needs %s, which HNS %s does not support: not sent; plan with Node.HNSVersion %s (NodeFor sets it)",
 		key, feature, s.r.version, s.r.version)
-	return true
 }

@@ -224,11 +224,15 @@ func TestSyncChangesReplacedEndpoint(t *testing.T) {
 // Syncs of changes leave HNS as full syncs do, at every step of a random
 // churn, without listing load balancers.
 func TestSyncChangesMatchesSync(t *testing.T) {
-	for _, profile := range []string{"ws2019", "ws2022", "ws2025", "latest"} {
+	for i, profile := range []string{"ws2019", "ws2022", "ws2025", "latest"} {
 		t.Run(profile, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, uint64(len(profile))))
 			full := newEnv(t, profile)
-			inc := newEnv(t, profile, withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour }))
+			// Load balancers examined on several goroutines (for fewer
+			// than lbexamine.go's examineMin, only if forced) in half the
+			// profiles.
+			inc := newEnv(t, profile, withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour }),
+				withExamineWorkers(3*(i%2)))
 			w := newChurnWorld(rng)
 			prev := &lbpolicy.Plan{}
 			var fullCalls, incCalls int
@@ -251,6 +255,43 @@ func TestSyncChangesMatchesSync(t *testing.T) {
 				prev = p
 			}
 			assert.Equal(t, fullCalls, incCalls, "mutating calls")
+		})
+	}
+}
+
+// A sync of changes with many load balancers in scope examines them on
+// several goroutines, then records what it found in key order: its
+// calls, what HNS then holds, and its Result (errors, diagnostics,
+// counts) are those of one goroutine, round after round of churn.
+func TestSyncChangesExamineWorkers(t *testing.T) {
+	for _, profile := range []string{"ws2019", "latest"} {
+		t.Run(profile, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, uint64(len(profile))))
+			noFull := withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour })
+			one := newEnv(t, profile, noFull, withExamineWorkers(1))
+			many := newEnv(t, profile, noFull, withExamineWorkers(3))
+			one.h.SeedIDs(5)
+			many.h.SeedIDs(5)
+			w := newChurnWorld(rng)
+			prev := &lbpolicy.Plan{}
+			var diagnostics int
+			for round := range 100 {
+				p := w.step()
+				a, b := one.syncChanges(prev, p), many.syncChanges(prev, p)
+				diagnostics += len(a.Diagnostics)
+				if diff := cmp.Diff(errorStrings(a.Errors), errorStrings(b.Errors)); diff != "" {
+					t.Fatalf("round %d: errors (-1 goroutine +3):\n%s", round, diff)
+				}
+				a.Errors, b.Errors = nil, nil
+				if diff := cmp.Diff(a, b); diff != "" {
+					t.Fatalf("round %d: result (-1 goroutine +3):\n%s", round, diff)
+				}
+				if diff := cmp.Diff(hnsLines(one.h), hnsLines(many.h)); diff != "" {
+					t.Fatalf("round %d: load balancers (-1 goroutine +3):\n%s", round, diff)
+				}
+				prev = p
+			}
+			assert.NotZero(t, diagnostics, "the churn should leave backends without endpoint")
 		})
 	}
 }

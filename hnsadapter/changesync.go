@@ -14,8 +14,10 @@ import (
 // backends of those load balancers.
 type changeScope struct {
 	keys map[lbpolicy.Key]struct{}
-	// ips holds the IPs in scope, and why.
+	// ips holds the IPs in scope, and why; named those that are
+	// ipNamed, for the many lookups that find none.
 	ips   map[netip.Addr]ipScope
+	named *ipFilter
 	wants []lbpolicy.Endpoint
 	// changed holds the keys the change set names (as opposed to those
 	// left unfinished by earlier syncs), each with the change set's load
@@ -92,18 +94,18 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	}
 	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
 		for i := range eps {
-			sc.ips[eps[i].IP.Unmap()] = ipNamed
+			sc.name(eps[i].IP.Unmap())
 		}
 	}
 	for _, ip := range c.RemovedEndpoints {
-		sc.ips[ip.Unmap()] = ipNamed
+		sc.name(ip.Unmap())
 	}
 	for _, k := range dirty {
 		switch k.kind {
 		case kindLoadBalancer:
 			sc.keys[k.lb] = struct{}{}
 		case kindEndpoint:
-			sc.ips[k.ip] = ipNamed
+			sc.name(k.ip)
 		case kindEndpointDelete:
 			sc.endpoints = append(sc.endpoints, k.id)
 		}
@@ -114,6 +116,17 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 		}
 	}
 	return sc
+}
+
+// name puts ip in scope as ipNamed.
+func (sc *changeScope) name(ip netip.Addr) {
+	sc.ips[ip] = ipNamed
+	sc.named.add(ip)
+}
+
+// isNamed reports whether ip is in scope as ipNamed.
+func (sc *changeScope) isNamed(ip netip.Addr) bool {
+	return sc.named.mayHave(ip) && sc.ips[ip]&ipNamed != 0
 }
 
 // scopedLB returns the plan's load balancer with key k, in scope sc.
@@ -139,7 +152,7 @@ func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.Lo
 	}
 	known := s.v.resolvedFor(k, nil)
 	for _, b := range lb.Backends {
-		if known != nil && b.EndpointName == "" && sc.ips[b.IP.Unmap()]&ipNamed == 0 {
+		if known != nil && b.EndpointName == "" && !sc.isNamed(b.IP.Unmap()) {
 			if _, ok := known.find(b.IP.Unmap()); ok {
 				continue // resolved as before: phase 2 reuses it
 			}
@@ -233,10 +246,25 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 			s.r.scratch.lbTasks = tasks[:0]
 		}
 	}()
+	finds := s.r.scratch.findings[:0]
 	for _, key := range keys {
 		if lb := s.scopedLB(sc, key); lb != nil {
 			_, changed := sc.changed[key]
-			tasks = s.planLB(tasks, lb, key, changed, keep)
+			finds = append(finds, lbFindings{lb: lb, key: key, changed: changed})
+		}
+	}
+	s.examineAll(finds, s.r.examineWorkers)
+	defer func() {
+		if cap(finds) <= keepScratch {
+			clear(finds)
+			s.r.scratch.findings = finds[:0]
+		}
+	}()
+	next := 0 // finds are in key order
+	for _, key := range keys {
+		if next < len(finds) && finds[next].key == key {
+			tasks = s.decideLB(tasks, &finds[next], keep)
+			next++
 		}
 		for _, id := range v.byKey[key] {
 			if !keep[id] && s.r.owned.ownsLB(id) { // keep is the smaller map

@@ -40,12 +40,21 @@ type env struct {
 	clock  *clock
 	opts   hnsadapter.Options
 	r      *hnsadapter.Reconciler
+	// examine, when positive, is how many goroutines the Reconciler's
+	// syncs of changes examine load balancers on (ForceExamineWorkers).
+	examine int
 }
 
 type envOption func(*env)
 
 func withOptions(f func(*hnsadapter.Options)) envOption {
 	return func(e *env) { f(&e.opts) }
+}
+
+// withExamineWorkers makes the Reconciler's syncs of changes examine
+// their load balancers on n goroutines, however few there are.
+func withExamineWorkers(n int) envOption {
+	return func(e *env) { e.examine = n }
 }
 
 // withBackend wraps the fake in what wrap returns.
@@ -96,6 +105,7 @@ func (e *env) restart() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	hnsadapter.ForceExamineWorkers(r, e.examine)
 	e.r = r
 }
 

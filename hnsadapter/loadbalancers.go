@@ -145,61 +145,80 @@ func (s *syncRun) unfinished(t *lbTask) {
 // planLB decides what the plan's load balancer lb, with key, needs, and
 // appends the task if it needs a call. changed says whether the change
 // set names the key. The owned load balancer holding the key goes into
-// keep.
+// keep. It is examineLB then decideLB, on one goroutine.
 func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy.Key, changed bool, keep map[string]bool) []lbTask {
-	r := s.r
-	owned, foreign, walked := s.heldLBs(key, keep)
-	obj := keyLB(key)
-	var known *resolvedLB
-	if s.changes && owned != nil {
-		known = s.v.resolvedFor(key, owned)
+	if len(s.r.scratch.lbBufs) == 0 {
+		s.r.scratch.lbBufs = make([]lbBuf, 1)
 	}
-	ids, ips, waiting, missing := s.resolveBackends(lb, key, known)
-	if missing {
+	buf := &s.r.scratch.lbBufs[0]
+	buf.reset()
+	f := lbFindings{lb: lb, key: key, changed: changed}
+	s.examineLB(&f, buf)
+	return s.decideLB(tasks, &f, keep)
+}
+
+// decideLB records what examineLB found out about a load balancer, and
+// appends its task if it needs a call. The owned load balancer holding
+// the key goes into keep (or is marked kept by the walk).
+func (s *syncRun) decideLB(tasks []lbTask, f *lbFindings, keep map[string]bool) []lbTask {
+	r, lb, key := s.r, f.lb, f.key
+	switch {
+	case f.walked >= 0:
+		s.lbWalk.kept[f.walked] = true
+	case f.ownedID != "":
+		keep[f.ownedID] = true
+	}
+	s.res.Diagnostics = append(s.res.Diagnostics, f.diags...)
+	for _, u := range f.uses {
+		s.use(u.ip, u.id)
+	}
+	if f.waitFor.IsValid() {
+		r.objects.markDirty(keyEndpoint(f.waitFor)) // the next sync makes it
+	}
+	obj := keyLB(key)
+	if f.missing {
 		// Look again later: the CNI may not have made the pod's endpoint
 		// yet. The backoff spaces the endpoint lists this costs.
 		r.objects.markDirty(obj)
-		r.objects.lookupMissed(obj, s.now, changed)
+		r.objects.lookupMissed(obj, s.now, f.changed)
 	} else {
 		r.objects.lookupFound(obj)
 	}
-	if waiting {
+	if f.waiting {
 		r.objects.markDirty(obj)
 		s.res.Pending++ // its endpoint's failure is reported already
 		return tasks
 	}
-	if len(ids) == 0 {
+	if len(f.ids) == 0 {
 		s.diagnose(lbpolicy.SeverityError, serviceObject(lb), ReasonNoHNSEndpoints,
 			"load balancer %s: no backend has an HNS endpoint; not sent to HNS (an existing one is kept)", key)
 		return tasks
 	}
-	// The memory is noted before sameBackends, which may sort ids.
 	var note *resolvedLB
-	if s.changes && !missing {
-		note = s.v.noteResolved(ips, ids)
+	if s.changes && !f.missing {
+		note = s.v.noteResolved(f.ips, f.ids)
 	}
-	// What resolved before knows whether owned's IDs are in key order.
-	heldOrdered := known != nil && known.ordered
-	if owned != nil && matchesLoadBalancerFields(owned, lb) && s.sameBackends(owned, walked, ids, heldOrdered) {
+	if f.same {
 		if note != nil {
-			s.v.keepResolved(key, note, owned, answerFacts{})
+			// owned references exactly the backends' endpoints, as if
+			// it had been sent them.
+			s.v.keepResolved(key, note, f.owned, answerFacts{asSent: true})
 		}
 		return tasks
 	}
-	slices.Sort(ids)
-	want := desiredLoadBalancer(lb, slices.Compact(ids)) // it copies ids, resolveBackends' buffer
 	switch {
-	case s.unsupported(lb, key, want, owned != nil):
+	case f.unsupported != "":
+		s.unsupported(lb, key, f.unsupported, f.owned != nil)
 		return tasks // no call HNS would refuse with 0x57 (capability.go)
-	case owned == nil && foreign != nil:
+	case f.owned == nil && f.foreign != nil:
 		r.objects.markDirty(obj)
 		s.report(&ObjectError{Object: lbObject(key, lb), Op: hns.OpCreateLoadBalancer,
-			Err: &ConflictError{Key: key, HolderID: foreign.Id}})
+			Err: &ConflictError{Key: key, HolderID: f.foreign.Id}})
 		return tasks
 	}
-	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: want, known: note}
-	if owned != nil {
-		task.action, task.old = actionUpdate, owned
+	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: f.want, known: note}
+	if f.owned != nil {
+		task.action, task.old = actionUpdate, f.owned
 	}
 	if !s.due(obj) {
 		r.objects.markDirty(obj)
@@ -209,9 +228,9 @@ func (s *syncRun) planLB(tasks []lbTask, lb *lbpolicy.LoadBalancer, key lbpolicy
 }
 
 // heldLBs returns the load balancers with key: the owned one (the first
-// by ID), which goes into keep (or is marked kept by the walk: walked is
-// its position in the walk, else -1), and another agent's.
-func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreign *hns.HostComputeLoadBalancer, walked int) {
+// by ID), with its ID in idKey form (or its position in the walk: walked,
+// else -1), and another agent's. It changes nothing.
+func (s *syncRun) heldLBs(key lbpolicy.Key) (owned, foreign *hns.HostComputeLoadBalancer, ownedID string, walked int) {
 	walked = -1
 	if w := s.lbWalk; w != nil {
 		from, n := w.holding(key)
@@ -219,26 +238,25 @@ func (s *syncRun) heldLBs(key lbpolicy.Key, keep map[string]bool) (owned, foreig
 			switch e := &w.all[i]; {
 			case s.r.owned.ownsKeyed(e):
 				if owned == nil {
-					owned, w.kept[i], walked = e.lb, true, i
+					owned, walked = e.lb, i
 				}
 			case foreign == nil:
 				foreign = e.lb
 			}
 		}
-		return owned, foreign, walked
+		return owned, foreign, "", walked
 	}
 	for _, id := range s.v.byKey[key] {
 		switch {
 		case s.r.owned.ownsLB(id):
 			if owned == nil {
-				owned = s.v.lbs[id]
-				keep[id] = true
+				owned, ownedID = s.v.lbs[id], id
 			}
 		case foreign == nil:
 			foreign = s.v.lbs[id]
 		}
 	}
-	return owned, foreign, walked
+	return owned, foreign, ownedID, walked
 }
 
 // deleteLB appends the task deleting the owned load balancer id.
@@ -255,31 +273,40 @@ func (s *syncRun) deleteLB(tasks []lbTask, id string) []lbTask {
 	return append(tasks, task)
 }
 
-// resolveBackends returns the HNS endpoint IDs of lb's backends, in
-// backend order (an ID may repeat), in a buffer the next call reuses.
-// waiting is true when a backend's plan endpoint could not be made this
-// sync. Backends without endpoint are left out, with a diagnostic, and
-// make missing true. In a sync of changes, ips holds the IP of each of
-// ids (invalid for a named backend), in a buffer the next call reuses
-// too, and known (nil: none)
-// is what the backends resolved to before, for the IPs that did not
-// change.
-func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, known *resolvedLB) (ids []string, ips []netip.Addr, waiting, missing bool) {
-	v := s.v
-	ids, ips = s.r.scratch.backendIDs[:0], s.r.scratch.backendIPs[:0]
-	defer func() { s.r.scratch.backendIDs, s.r.scratch.backendIPs = ids[:0], ips[:0] }()
+// resolveBackends finds the HNS endpoint IDs of f's backends, in backend
+// order (an ID may repeat), and in a sync of changes the IP of each
+// (invalid for a named backend), in buf: f.ids and f.ips. f.waiting is
+// set when a backend's plan endpoint could not be made this sync.
+// Backends without endpoint are left out, with a diagnostic, and set
+// f.missing. f.known (nil: none) is what the backends resolved to before,
+// for the IPs that did not change. It changes nothing: what to record
+// goes into f.
+func (s *syncRun) resolveBackends(f *lbFindings, buf *lbBuf) {
+	v, lb, key := s.v, f.lb, f.key
+	idsFrom, ipsFrom, usesFrom := len(buf.ids), len(buf.ips), len(buf.uses)
+	defer func() {
+		f.uses = slices.Clip(buf.uses[usesFrom:])
+		if f.waiting {
+			buf.ids, buf.ips = buf.ids[:idsFrom], buf.ips[:ipsFrom]
+			return
+		}
+		f.ids = slices.Clip(buf.ids[idsFrom:])
+		if s.changes {
+			f.ips = slices.Clip(buf.ips[ipsFrom:])
+		}
+	}()
 	d := s.dense
 	if d != nil {
 		d.eps = d.eps[:0]
 	}
 	var ip netip.Addr // the backend's; invalid for a named one
 	add := func(id string, ep *hns.HostComputeEndpoint) {
-		ids = append(ids, id)
+		buf.ids = append(buf.ids, id)
 		if d != nil {
 			d.eps = append(d.eps, ep)
 		}
 		if s.changes {
-			ips = append(ips, ip)
+			buf.ips = append(buf.ips, ip)
 		}
 	}
 	for _, b := range lb.Backends {
@@ -290,21 +317,22 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, k
 				add(ep.Id, ep)
 				continue
 			}
-			missing = true
-			s.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
+			f.missing = true
+			f.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
 				"load balancer %s: no local HNS endpoint named %q on network %q; backend left out",
 				key, b.EndpointName, s.r.opts.NetworkName)
 			continue
 		}
 		if use, ok := s.usedBy(ip); ok {
 			if use.waiting {
-				return nil, nil, true, missing
+				f.waiting = true
+				return
 			}
 			add(use.id, use.ep)
 			continue
 		}
-		if known != nil && s.scope.ips[ip]&ipNamed == 0 {
-			if id, ok := known.find(ip); ok {
+		if f.known != nil && !s.scope.isNamed(ip) {
+			if id, ok := f.known.find(ip); ok {
 				add(id, nil)
 				continue
 			}
@@ -318,19 +346,18 @@ func (s *syncRun) resolveBackends(lb *lbpolicy.LoadBalancer, key lbpolicy.Key, k
 			// phase 1 (its endpoint was replaced) resolves the rest here.
 			// (A full sync's phase 1 resolved every endpoint of the plan.)
 			if id, ok := s.existingRemote(&want); ok {
-				s.use(ip, id)
+				buf.uses = append(buf.uses, ipUse{ip: ip, id: id})
 				add(id, nil)
 				continue
 			}
-			s.r.objects.markDirty(keyEndpoint(ip)) // the next sync makes it
-			return nil, nil, true, missing
+			f.waiting, f.waitFor = true, ip
+			return
 		}
-		missing = true
-		s.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
+		f.missing = true
+		f.diagnose(lbpolicy.SeverityWarning, serviceObject(lb), ReasonLocalEndpointMissing,
 			"load balancer %s: backend %s has no HNS endpoint on network %q (neither a local endpoint nor one of the plan's); backend left out",
 			key, ip, s.r.opts.NetworkName)
 	}
-	return ids, ips, false, missing
 }
 
 // sameBackends reports whether the owned load balancer held (walked: its

@@ -100,6 +100,10 @@ type Reconciler struct {
 	// scratch is what the last sync of changes's maps leave to the next
 	// (scratch.go).
 	scratch scratch
+	// examineWorkers, when positive, is how many goroutines a sync of
+	// changes examines its load balancers on, whatever their number
+	// (tests; lbexamine.go).
+	examineWorkers int
 	// spareRun is the syncRun the last sync finished with, for the next
 	// to reuse.
 	spareRun *syncRun

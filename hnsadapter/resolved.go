@@ -34,6 +34,11 @@ type resolvedLB struct {
 	// ordered: lb's endpoint IDs are in key order (inKeyOrder), which
 	// the next update's moveRefs then need not read them for.
 	ordered bool
+	// all: every backend was an IP backend (none named). exact: lb
+	// references these endpoints and no other, as a set (it was sent
+	// them and answered with them, or held them already), and all:
+	// sameAsKnown then compares backends with ids instead of with lb's.
+	all, exact bool
 	ips     []netip.Addr
 	ids     []string
 	// The usual few backends live in the entry's own allocation.
@@ -93,20 +98,21 @@ func (v *view) noteResolved(ips []netip.Addr, ids []string) *resolvedLB {
 		v.dropResolved(r)
 		return nil
 	}
+	r.all = len(r.ips) == len(ips)
 	return r
 }
 
 // keepResolved keeps r as key's, made against lb, the load balancer the
 // view now holds (what a worker found out about it: facts), if lb
 // references every endpoint r names (an answer that differs from what was
-// sent is not remembered). An answer with the IDs sent, which are r's,
-// needs no search.
+// sent is not remembered). An answer with the IDs sent, which are r's
+// (and the named backends'), needs no search.
 func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostComputeLoadBalancer, facts answerFacts) {
 	if !facts.asSent && !referencesAll(lb, r.ids) {
 		v.dropResolved(r)
 		return
 	}
-	r.lb, r.epoch, r.ordered = lb, v.epEpoch, facts.ordered
+	r.lb, r.epoch, r.ordered, r.exact = lb, v.epEpoch, facts.ordered, facts.asSent && r.all
 	if v.resolved == nil {
 		v.resolved = map[lbpolicy.Key]*resolvedLB{}
 	}
@@ -115,6 +121,30 @@ func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostCompute
 	}
 	v.resolved[key] = r
 }
+
+// sameAsKnown reports whether the backends with IPs ips (sorted, none
+// named) resolved to ids are the endpoints the load balancer known was
+// made against references, known being exact: it compares two short
+// lists in hand rather than searching the load balancer's ID strings.
+// An endpoint has one IP, so equal sets of IDs are equal lists of IPs,
+// each with the same ID (a repeated IP counts once).
+func sameAsKnown(known *resolvedLB, ips []netip.Addr, ids []string) bool {
+	i, j := 0, 0
+	for i < len(ips) && j < len(known.ips) {
+		if ips[i] != known.ips[j] || !sameID(ids[i], known.ids[j]) {
+			return false
+		}
+		for i++; i < len(ips) && ips[i] == ips[i-1]; i++ {
+		}
+		for j++; j < len(known.ips) && known.ips[j] == known.ips[j-1]; j++ {
+		}
+	}
+	return i == len(ips) && j == len(known.ips)
+}
+
+// sameID reports whether a and b are the same ID: equal, or equal in
+// idKey form.
+func sameID(a, b string) bool { return a == b || idKey(a) == idKey(b) }
 
 // referencesAll reports whether lb references each of ids (lb's IDs
 // sorted, as this package sends them; otherwise it may say no).

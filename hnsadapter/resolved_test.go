@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
@@ -98,5 +99,62 @@ func TestResolvedKeepsOnlyWhatIsHeld(t *testing.T) {
 	v.keepResolved(key, v.noteResolved([]netip.Addr{netip.MustParseAddr("10.64.1.5")}, []string{"A"}), held, answerFacts{asSent: true})
 	if r := v.resolvedFor(key, held); r == nil || r.ids[0] != "A" {
 		t.Error("a resolution answered as sent was not remembered")
+	}
+}
+
+// TestSameAsKnown: backends are the endpoints an exact memory names when
+// they are the same IPs with the same IDs (in either ID form, a repeated
+// IP counting once); any other IP, ID or count tells them apart.
+func TestSameAsKnown(t *testing.T) {
+	const a, b, c = "6A0C0C1E-0000-4000-8000-00000000000A", "6A0C0C1E-0000-4000-8000-00000000000B", "6A0C0C1E-0000-4000-8000-00000000000C"
+	ip := func(s string) netip.Addr { return netip.MustParseAddr("10.64.1." + s) }
+	v := newView(nil, nil)
+	known := v.noteResolved([]netip.Addr{ip("1"), ip("2")}, []string{a, b})
+	for _, tc := range []struct {
+		name string
+		ips  []netip.Addr
+		ids  []string
+		want bool
+	}{
+		{"same", []netip.Addr{ip("1"), ip("2")}, []string{a, b}, true},
+		{"other ID form", []netip.Addr{ip("1"), ip("2")}, []string{strings.ToLower(a), b}, true},
+		{"repeated IP", []netip.Addr{ip("1"), ip("1"), ip("2")}, []string{a, a, b}, true},
+		{"endpoint replaced", []netip.Addr{ip("1"), ip("2")}, []string{a, c}, false},
+		{"IP replaced", []netip.Addr{ip("1"), ip("3")}, []string{a, c}, false},
+		{"one more", []netip.Addr{ip("1"), ip("2"), ip("3")}, []string{a, b, c}, false},
+		{"one fewer", []netip.Addr{ip("1")}, []string{a}, false},
+		{"none", nil, nil, false},
+	} {
+		if got := sameAsKnown(known, tc.ips, tc.ids); got != tc.want {
+			t.Errorf("%s: sameAsKnown = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestExactMemory: a memory is exact (sameAsKnown may stand in for the
+// held load balancer's IDs) only when the load balancer was answered
+// with, or held, exactly the backends' endpoints and no backend was
+// named.
+func TestExactMemory(t *testing.T) {
+	lb := hns.HostComputeLoadBalancer{Id: "LB", HostComputeEndpoints: []string{"A", "B"}, FrontendVIPs: []string{"10.96.0.1"},
+		PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
+	v := newView([]hns.HostComputeLoadBalancer{lb}, nil)
+	key, held := v.keys["LB"], v.lbs["LB"]
+	ips := []netip.Addr{netip.MustParseAddr("10.64.1.5"), netip.MustParseAddr("10.64.2.5")}
+	for _, tc := range []struct {
+		name  string
+		ips   []netip.Addr
+		facts answerFacts
+		exact bool
+	}{
+		{"answered as sent", ips, answerFacts{asSent: true}, true},
+		{"answer searched", ips, answerFacts{}, false},
+		{"a named backend", []netip.Addr{{}, ips[1]}, answerFacts{asSent: true}, false},
+	} {
+		v.keepResolved(key, v.noteResolved(tc.ips, []string{"A", "B"}), held, tc.facts)
+		r := v.resolvedFor(key, held)
+		if r == nil || r.exact != tc.exact {
+			t.Errorf("%s: memory %+v, want exact %v", tc.name, r, tc.exact)
+		}
 	}
 }

@@ -23,10 +23,10 @@ type scratch struct {
 	keep      map[string]bool
 	wants     []lbpolicy.Endpoint
 	wantPtrs  []*lbpolicy.Endpoint
-	// backendIDs is resolveBackends' buffer, reused from one load
-	// balancer to the next, and from sync to sync.
-	backendIDs []string
-	backendIPs []netip.Addr
+	// lbBufs are examineLB's buffers, one per goroutine, and findings
+	// examineAll's list, reused from sync to sync.
+	lbBufs   []lbBuf
+	findings []lbFindings
 	lbTasks    []lbTask
 	epTasks    []epTask
 	deletes    []*hns.HostComputeEndpoint

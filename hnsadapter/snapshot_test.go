@@ -141,12 +141,15 @@ func (e *env) addLocals(ips []string) {
 // listing load balancers.
 func TestSyncSnapshotMatchesSync(t *testing.T) {
 	shape := gencluster.Shape{Services: 60, Endpoints: 600, Nodes: 8, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
-	for _, profile := range []string{"ws2022", "latest"} {
+	for i, profile := range []string{"ws2022", "latest"} {
 		t.Run(profile, func(t *testing.T) {
 			w := newWorld(t, shape, 21)
 			r := rand.New(rand.NewPCG(21, uint64(len(profile))))
 			full := newEnv(t, profile)
-			inc := newEnv(t, profile, withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour }))
+			// Load balancers examined on several goroutines (lbexamine.go)
+			// in one profile.
+			inc := newEnv(t, profile, withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour }),
+				withExamineWorkers(2*i))
 			var fullCalls, incCalls int
 			rounds := 60
 			if testing.Short() {

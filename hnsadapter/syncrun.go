@@ -30,8 +30,10 @@ type syncRun struct {
 	v     *view // r.view, once listed
 
 	// endpoints holds, per endpoint IP the sync resolved, the HNS endpoint
-	// the plan's backends with that IP use, or that they must wait.
-	endpoints map[netip.Addr]endpointUse
+	// the plan's backends with that IP use, or that they must wait;
+	// inEndpoints its IPs, for the many lookups that find none.
+	endpoints   map[netip.Addr]endpointUse
+	inEndpoints *ipFilter
 	// ids holds, per HNS endpoint ID (idKey form), what the sync did with
 	// the endpoint.
 	ids map[string]endpointMarks
@@ -55,6 +57,8 @@ type syncRun struct {
 	// onRelease is s.markReleased, made once: the view calls it while
 	// the phases run.
 	onRelease func(id string)
+	// filters are inEndpoints and scope.named, kept from sync to sync.
+	filters *[2]ipFilter
 }
 
 // endpointUse is what the backends with one IP use this sync.
@@ -88,17 +92,25 @@ func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
 		s = &syncRun{calls: new(calls)}
 		s.onRelease = s.markReleased // one method value for every sync s runs
 	}
-	c, onRelease := s.calls, s.onRelease
+	c, onRelease, filters := s.calls, s.onRelease, s.filters
 	*c = calls{b: r.backend, log: r.log, now: r.opts.Now, metrics: r.opts.Metrics}
-	*s = syncRun{
-		r:         r,
-		plan:      plan,
-		calls:     c,
-		now:       now,
-		endpoints: take(&r.scratch.endpoints),
-		ids:       take(&r.scratch.ids),
-		onRelease: onRelease,
+	if filters == nil {
+		filters = new([2]ipFilter)
+	} else {
+		*filters = [2]ipFilter{}
 	}
+	*s = syncRun{
+		r:           r,
+		plan:        plan,
+		calls:       c,
+		now:         now,
+		endpoints:   take(&r.scratch.endpoints),
+		inEndpoints: &filters[0],
+		ids:         take(&r.scratch.ids),
+		onRelease:   onRelease,
+		filters:     filters,
+	}
+	s.scope.named = &filters[1]
 	return s
 }
 
@@ -132,6 +144,7 @@ func (s *syncRun) markReleased(id string) { s.ids[id] |= markReleased }
 // use records that the backends with IP ip use HNS endpoint id.
 func (s *syncRun) use(ip netip.Addr, id string) {
 	s.endpoints[ip] = endpointUse{id: id}
+	s.inEndpoints.add(ip)
 	s.ids[idKey(id)] |= markUsed
 }
 
@@ -150,6 +163,9 @@ func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 			return endpointUse{id: u.id, ep: u.ep}, true
 		}
 	}
+	if !s.inEndpoints.mayHave(ip) {
+		return endpointUse{}, false
+	}
 	use, ok := s.endpoints[ip]
 	return use, ok
 }
@@ -158,6 +174,7 @@ func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 // sync, and leaves the IP to the next sync of changes.
 func (s *syncRun) wait(ip netip.Addr) {
 	s.endpoints[ip] = endpointUse{waiting: true}
+	s.inEndpoints.add(ip)
 	s.r.objects.markDirty(keyEndpoint(ip))
 }
 
