@@ -39,8 +39,8 @@ type resolvedLB struct {
 	// them and answered with them, or held them already), and all:
 	// sameAsKnown then compares backends with ids instead of with lb's.
 	all, exact bool
-	ips     []netip.Addr
-	ids     []string
+	ips        []netip.Addr
+	ids        []string
 	// The usual few backends live in the entry's own allocation.
 	ipsBuf [16]netip.Addr
 	idsBuf [16]string

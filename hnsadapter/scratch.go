@@ -27,9 +27,9 @@ type scratch struct {
 	// examineAll's list, reused from sync to sync.
 	lbBufs   []lbBuf
 	findings []lbFindings
-	lbTasks    []lbTask
-	epTasks    []epTask
-	deletes    []*hns.HostComputeEndpoint
+	lbTasks  []lbTask
+	epTasks  []epTask
+	deletes  []*hns.HostComputeEndpoint
 	// The outcomes of the phases' calls (parallel).
 	epOuts     []ran[epOutcome]
 	lbOuts     []ran[lbOutcome]
