@@ -232,7 +232,7 @@ func TestSyncChangesMatchesSync(t *testing.T) {
 			// than lbexamine.go's examineMin, only if forced) in half the
 			// profiles.
 			inc := newEnv(t, profile, withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour }),
-				withExamineWorkers(3*(i%2)))
+				withWorkers(3*(i%2)))
 			w := newChurnWorld(rng)
 			prev := &lbpolicy.Plan{}
 			var fullCalls, incCalls int
@@ -260,16 +260,17 @@ func TestSyncChangesMatchesSync(t *testing.T) {
 }
 
 // A sync of changes with many load balancers in scope examines them on
-// several goroutines, then records what it found in key order: its
+// several goroutines, then records what it found in key order, and
+// chooses many endpoints to delete on several goroutines too: its
 // calls, what HNS then holds, and its Result (errors, diagnostics,
 // counts) are those of one goroutine, round after round of churn.
-func TestSyncChangesExamineWorkers(t *testing.T) {
+func TestSyncChangesWorkers(t *testing.T) {
 	for _, profile := range []string{"ws2019", "latest"} {
 		t.Run(profile, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, uint64(len(profile))))
 			noFull := withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour })
-			one := newEnv(t, profile, noFull, withExamineWorkers(1))
-			many := newEnv(t, profile, noFull, withExamineWorkers(3))
+			one := newEnv(t, profile, noFull, withWorkers(1))
+			many := newEnv(t, profile, noFull, withWorkers(3))
 			one.h.SeedIDs(5)
 			many.h.SeedIDs(5)
 			w := newChurnWorld(rng)

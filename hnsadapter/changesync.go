@@ -253,7 +253,7 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 			finds = append(finds, lbFindings{lb: lb, key: key, changed: changed})
 		}
 	}
-	s.examineAll(finds, s.r.examineWorkers)
+	s.examineAll(finds, s.r.forceWorkers)
 	defer func() {
 		if cap(finds) <= keepScratch {
 			clear(finds)

@@ -267,21 +267,15 @@ func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]ipSc
 	r, v := s.r, s.v
 	// The few to delete, then in ID order (a full sync passes every
 	// owned endpoint: sorting them all would cost more than the rest).
-	dels := candidates[:0]
-	for _, id := range candidates {
+	// Choosing them only reads: many are chosen on every core.
+	dels := filterOnCores(candidates, s.r.forceWorkers, func(id string) bool {
 		// Cheapest first: most of a full sync's candidates are in use.
 		if s.ids[id]&markUsed != 0 || v.referenced(id) || !r.owned.ownsEndpoint(id) {
-			continue
+			return false
 		}
 		ep := v.eps[id]
-		if ep == nil {
-			continue
-		}
-		if scope != nil && s.keepUnscoped(ep, scope) {
-			continue
-		}
-		dels = append(dels, id)
-	}
+		return ep != nil && (scope == nil || !s.keepUnscoped(ep, scope))
+	})
 	slices.Sort(dels)
 	todo := s.r.scratch.deletes[:0] // phase 3 is over before the next sync takes it
 	defer func() {

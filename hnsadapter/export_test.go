@@ -1,10 +1,11 @@
 package hnsadapter
 
-// ForceExamineWorkers makes r examine the load balancers of every sync of
-// changes on n goroutines (0: as it decides), for tests that what a sync
-// does not depend on it.
-func ForceExamineWorkers(r *Reconciler, n int) {
+// ForceWorkers makes the parts of r's syncs that only read (examining a
+// sync of changes' load balancers, choosing endpoints to delete) run on n
+// goroutines (0: as they decide), for tests that what a sync does does
+// not depend on it.
+func ForceWorkers(r *Reconciler, n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.examineWorkers = n
+	r.forceWorkers = n
 }

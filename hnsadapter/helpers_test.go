@@ -40,9 +40,9 @@ type env struct {
 	clock  *clock
 	opts   hnsadapter.Options
 	r      *hnsadapter.Reconciler
-	// examine, when positive, is how many goroutines the Reconciler's
-	// syncs of changes examine load balancers on (ForceExamineWorkers).
-	examine int
+	// workers, when positive, is how many goroutines the parts of the
+	// Reconciler's syncs that only read run on (ForceWorkers).
+	workers int
 }
 
 type envOption func(*env)
@@ -51,10 +51,10 @@ func withOptions(f func(*hnsadapter.Options)) envOption {
 	return func(e *env) { f(&e.opts) }
 }
 
-// withExamineWorkers makes the Reconciler's syncs of changes examine
-// their load balancers on n goroutines, however few there are.
-func withExamineWorkers(n int) envOption {
-	return func(e *env) { e.examine = n }
+// withWorkers makes the parts of the Reconciler's syncs that only read
+// run on n goroutines, however little they have to do.
+func withWorkers(n int) envOption {
+	return func(e *env) { e.workers = n }
 }
 
 // withBackend wraps the fake in what wrap returns.
@@ -105,7 +105,7 @@ func (e *env) restart() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	hnsadapter.ForceExamineWorkers(r, e.examine)
+	hnsadapter.ForceWorkers(r, e.workers)
 	e.r = r
 }
 

@@ -2,6 +2,7 @@ package hnsadapter
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -108,4 +109,51 @@ func outcomes[O any](buf *[]ran[O], n int) []ran[O] {
 type ran[T any] struct {
 	v  T
 	ok bool
+}
+
+// filterOnMin is the shortest list filterOnCores spreads over several
+// goroutines: a shorter one costs less than starting them.
+const filterOnMin = 256
+
+// filterOnCores returns the items of list that keep keeps, in order, in
+// list's own array. keep only reads: a long list is split among
+// GOMAXPROCS goroutines (workers > 0: that many, for any length; tests).
+func filterOnCores[T any](list []T, workers int, keep func(T) bool) []T {
+	if workers <= 0 {
+		workers = 1
+		if len(list) >= filterOnMin {
+			workers = runtime.GOMAXPROCS(0)
+		}
+	}
+	workers = max(1, min(workers, len(list)))
+	filter := func(part []T) int { // keeps part's kept items at its front
+		n := 0
+		for _, it := range part {
+			if keep(it) {
+				part[n] = it
+				n++
+			}
+		}
+		return n
+	}
+	if workers == 1 {
+		return list[:filter(list)]
+	}
+	kept := make([]int, workers)
+	size := (len(list) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kept[w] = filter(list[min(w*size, len(list)):min((w+1)*size, len(list))])
+		}()
+	}
+	wg.Wait()
+	n := kept[0]
+	for w := 1; w < workers; w++ {
+		from := min(w*size, len(list))
+		n += copy(list[n:], list[from:from+kept[w]])
+	}
+	return list[:n]
 }

@@ -89,3 +89,25 @@ func TestParallel(t *testing.T) {
 		}
 	})
 }
+
+// TestFilterOnCores: the kept items, in order, whatever the number of
+// goroutines and however the list splits among them.
+func TestFilterOnCores(t *testing.T) {
+	keep := func(i int) bool { return i%3 != 0 && i%7 != 1 }
+	for _, n := range []int{0, 1, 2, 5, 17, filterOnMin - 1, filterOnMin, 1000} {
+		for _, workers := range []int{0, 1, 2, 3, 8} {
+			list := make([]int, n)
+			var want []int
+			for i := range list {
+				list[i] = i
+				if keep(i) {
+					want = append(want, i)
+				}
+			}
+			got := filterOnCores(list, workers, keep)
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%d items on %d workers (-want +got):\n%s", n, workers, diff)
+			}
+		}
+	}
+}

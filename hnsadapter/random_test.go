@@ -288,7 +288,7 @@ func runRandomFaults(t *testing.T, rng *rand.Rand, profile string, claims *lbpol
 		t.Cleanup(func() { _ = os.RemoveAll(dir) })
 		record = filepath.Join(dir, "owned.json")
 	}
-	fr.e = newEnv(t, profile, withExamineWorkers(rng.IntN(4)),
+	fr.e = newEnv(t, profile, withWorkers(rng.IntN(4)),
 		withOptions(func(o *hnsadapter.Options) {
 			o.Concurrency = 1 + rng.IntN(4)
 			o.InitialBackoff, o.MaxBackoff = time.Second, 8*time.Second

@@ -100,10 +100,11 @@ type Reconciler struct {
 	// scratch is what the last sync of changes's maps leave to the next
 	// (scratch.go).
 	scratch scratch
-	// examineWorkers, when positive, is how many goroutines a sync of
-	// changes examines its load balancers on, whatever their number
-	// (tests; lbexamine.go).
-	examineWorkers int
+	// forceWorkers, when positive, is how many goroutines the parts of a
+	// sync that only read run on, however little they have to do: a sync
+	// of changes examining its load balancers (lbexamine.go), phase 3
+	// choosing its deletes (tests).
+	forceWorkers int
 	// spareRun is the syncRun the last sync finished with, for the next
 	// to reuse.
 	spareRun *syncRun

@@ -149,7 +149,7 @@ func TestSyncSnapshotMatchesSync(t *testing.T) {
 			// Load balancers examined on several goroutines (lbexamine.go)
 			// in one profile.
 			inc := newEnv(t, profile, withOptions(func(o *hnsadapter.Options) { o.FullSyncPeriod = 1000 * time.Hour }),
-				withExamineWorkers(2*i))
+				withWorkers(2*i))
 			var fullCalls, incCalls int
 			rounds := 60
 			if testing.Short() {
