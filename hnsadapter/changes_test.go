@@ -405,3 +405,30 @@ func TestSyncChangesUnsortedPlan(t *testing.T) {
 		hns.OpUpdateLoadBalancer: 1, hns.OpGetLoadBalancer: 1}, calls(res.Calls))
 	e.assertHolds(p1)
 }
+
+// A key held by two owned load balancers (both claimed at start-up, and
+// the delete of one failed): the next sync of changes that looks at the
+// key keeps one, brought to the plan, and deletes the other.
+func TestSyncChangesDeletesAnotherOwned(t *testing.T) {
+	e := newEnv(t, "latest", withOptions(func(o *hnsadapter.Options) {
+		o.ClaimNetwork, o.FullSyncPeriod = true, 1000*time.Hour
+	}))
+	web := svc("web", "10.96.0.10", "10.244.1.2")
+	held := foreignLB("10.96.0.10", e.locals["10.244.1.2"]) // as the plan wants it
+	held.PortMappings[0].InternalPort, held.SourceVIP = web.InternalPort, web.SourceVIP.String()
+	for range 2 {
+		e.h.AddLoadBalancer(held)
+	}
+	p := plan([]lbpolicy.LoadBalancer{web})
+	e.h.InjectFault(fake.Fault{Op: hns.OpDeleteLoadBalancer, Count: 1})
+	res, err := e.r.Sync(context.Background(), p)
+	require.NoError(t, err)
+	require.Len(t, res.Errors, 1, "the delete of the second")
+	require.Len(t, e.h.LoadBalancers(), 2)
+
+	e.clock.Advance(time.Minute) // past the delete's backoff
+	res = e.syncChanges(p, p)
+	assert.False(t, res.Full)
+	assert.Equal(t, 1, res.Deleted)
+	assert.Empty(t, cmp.Diff(planLines(p), hnsLines(e.h)))
+}

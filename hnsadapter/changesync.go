@@ -263,8 +263,12 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 	next := 0 // finds are in key order
 	for _, key := range keys {
 		if next < len(finds) && finds[next].key == key {
-			tasks = s.decideLB(tasks, &finds[next], keep)
+			f := &finds[next]
+			tasks = s.decideLB(tasks, f, keep)
 			next++
+			if !f.moreOwned {
+				continue // no owned load balancer but the one kept holds key
+			}
 		}
 		for _, id := range v.byKey[key] {
 			if !keep[id] && s.r.owned.ownsLB(id) { // keep is the smaller map

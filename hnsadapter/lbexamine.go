@@ -32,6 +32,9 @@ type lbFindings struct {
 	owned, foreign *hns.HostComputeLoadBalancer
 	ownedID        string
 	walked         int
+	// moreOwned: key is held by another owned load balancer than owned,
+	// which the sync deletes.
+	moreOwned bool
 	// known is what owned's backends resolved to before (resolved.go).
 	known *resolvedLB
 
@@ -93,7 +96,7 @@ func trimmed[T any](l []T) []T {
 // examineLB finds out what f's load balancer needs, in buf, changing
 // nothing but f and buf: several goroutines may examine at once.
 func (s *syncRun) examineLB(f *lbFindings, buf *lbBuf) {
-	f.owned, f.foreign, f.ownedID, f.walked = s.heldLBs(f.key)
+	f.owned, f.foreign, f.ownedID, f.walked, f.moreOwned = s.heldLBs(f.key)
 	if s.changes && f.owned != nil {
 		f.known = s.v.resolvedFor(f.key, f.owned)
 	}

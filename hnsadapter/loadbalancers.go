@@ -229,34 +229,39 @@ func (s *syncRun) decideLB(tasks []lbTask, f *lbFindings, keep map[string]bool) 
 
 // heldLBs returns the load balancers with key: the owned one (the first
 // by ID), with its ID in idKey form (or its position in the walk: walked,
-// else -1), and another agent's. It changes nothing.
-func (s *syncRun) heldLBs(key lbpolicy.Key) (owned, foreign *hns.HostComputeLoadBalancer, ownedID string, walked int) {
+// else -1), and another agent's; more says whether another owned one
+// holds key too. It changes nothing.
+func (s *syncRun) heldLBs(key lbpolicy.Key) (owned, foreign *hns.HostComputeLoadBalancer, ownedID string, walked int, more bool) {
 	walked = -1
 	if w := s.lbWalk; w != nil {
 		from, n := w.holding(key)
 		for i := from; i < from+n; i++ {
 			switch e := &w.all[i]; {
-			case s.r.owned.ownsKeyed(e):
-				if owned == nil {
-					owned, walked = e.lb, i
+			case !s.r.owned.ownsKeyed(e):
+				if foreign == nil {
+					foreign = e.lb
 				}
-			case foreign == nil:
-				foreign = e.lb
+			case owned == nil:
+				owned, walked = e.lb, i
+			default:
+				more = true
 			}
 		}
-		return owned, foreign, "", walked
+		return owned, foreign, "", walked, more
 	}
 	for _, id := range s.v.byKey[key] {
 		switch {
-		case s.r.owned.ownsLB(id):
-			if owned == nil {
-				owned, ownedID = s.v.lbs[id], id
+		case !s.r.owned.ownsLB(id):
+			if foreign == nil {
+				foreign = s.v.lbs[id]
 			}
-		case foreign == nil:
-			foreign = s.v.lbs[id]
+		case owned == nil:
+			owned, ownedID = s.v.lbs[id], id
+		default:
+			more = true
 		}
 	}
-	return owned, foreign, ownedID, walked
+	return owned, foreign, ownedID, walked, more
 }
 
 // deleteLB appends the task deleting the owned load balancer id.
