@@ -51,6 +51,7 @@ type lbOutcome struct {
 func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome {
 	o := w.run(ctx, t)
 	if o.now != nil {
+		o.facts.key, o.facts.keyOK = LoadBalancerKey(o.now)
 		o.facts.ordered = inKeyOrder(o.now.HostComputeEndpoints)
 		o.facts.asSent = t.want != nil && slices.Equal(o.now.HostComputeEndpoints, t.want.HostComputeEndpoints)
 	}
@@ -60,6 +61,9 @@ func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome {
 // answerFacts are what a worker found out about a load balancer HNS
 // answered with, while its endpoint IDs were fresh in the worker's cache.
 type answerFacts struct {
+	// key is its identity key, if keyOK.
+	key   lbpolicy.Key
+	keyOK bool
 	// ordered: the endpoint IDs are in key order (inKeyOrder).
 	ordered bool
 	// asSent: they are the IDs the task sent.

@@ -115,9 +115,8 @@ func (s *syncRun) applyLB(o *lbOutcome) {
 		r.requireFull(fullGone)
 	}
 	if o.now != nil {
-		key, _ := LoadBalancerKey(o.now)
-		r.owned.addLB(o.now.Id, key)
-		v.putLBOrdered(o.now, o.facts.ordered)
+		r.owned.addLB(o.now.Id, o.facts.key)
+		v.putLBKeyed(o.now, o.facts.key, o.facts.keyOK, o.facts.ordered)
 		if o.trusted {
 			v.trust(o.now.Id)
 		}

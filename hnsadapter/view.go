@@ -236,14 +236,17 @@ func deleteID(ids []string, id string) []string {
 
 // putLB records lb (which has its ID) as held by HNS, replacing what was
 // recorded under its ID.
-func (v *view) putLB(lb *hns.HostComputeLoadBalancer) { v.putLBOrdered(lb, false) }
-
-// putLBOrdered is putLB, told whether lb's endpoint IDs are known to be
-// in idKey form and ascending (inKeyOrder): a worker works that out
-// beside the call, where the IDs are fresh in its cache.
-func (v *view) putLBOrdered(lb *hns.HostComputeLoadBalancer, ordered bool) {
-	id := idKey(lb.Id)
+func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	k, ok := LoadBalancerKey(lb)
+	v.putLBKeyed(lb, k, ok, false)
+}
+
+// putLBKeyed is putLB, told lb's identity key (if ok) and whether its
+// endpoint IDs are known to be in idKey form and ascending (inKeyOrder):
+// a worker works those out beside the call, where lb is fresh in its
+// cache.
+func (v *view) putLBKeyed(lb *hns.HostComputeLoadBalancer, k lbpolicy.Key, ok, ordered bool) {
+	id := idKey(lb.Id)
 	if prev := v.lbs[id]; prev != nil && ok && v.sameKey(id, k) {
 		// An update on the same key: only the references change.
 		was := v.resolved[k] // if made against prev, it knows prev's order

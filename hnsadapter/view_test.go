@@ -426,7 +426,8 @@ func TestUpdateMovesRefs(t *testing.T) {
 			// A worker that saw the answer's IDs in key order says so;
 			// otherwise putLB works it out.
 			if tc.told {
-				v.putLBOrdered(&updated, true)
+				k, ok := LoadBalancerKey(&updated)
+				v.putLBKeyed(&updated, k, ok, true)
 			} else {
 				v.putLB(&updated)
 			}
