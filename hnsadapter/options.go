@@ -25,7 +25,9 @@ type Options struct {
 	// Concurrency is the maximum number of HNS calls in flight. Default 4
 	// (DefaultConcurrency). HNS calls take milliseconds to seconds each,
 	// and HNS serialises some of them internally: more is not always
-	// faster.
+	// faster. (Apart from calls, a sync that looks at many objects
+	// spreads the parts of its own work that only read over GOMAXPROCS
+	// goroutines.)
 	Concurrency int
 
 	// ClaimNetwork makes the Reconciler, at its first successful Sync,

@@ -17,9 +17,11 @@ import (
 // endpoints (endpoints.go), the load balancers (loadbalancers.go), and
 // the endpoints no longer needed.
 //
-// Only the goroutine running the sync touches a syncRun. The phases'
+// Only the goroutine running the sync changes a syncRun. The phases'
 // workers get only what they may touch and return outcomes, which the
-// phase applies here, each once its task is done.
+// phase applies here, each once its task is done. Parts that only read
+// (examining a sync of changes' load balancers, choosing deletes) may
+// run on several goroutines while the sync's own waits for them.
 type syncRun struct {
 	r     *Reconciler
 	plan  *lbpolicy.Plan // nil in a sync of changes of a Snapshot
