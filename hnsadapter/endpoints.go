@@ -267,15 +267,15 @@ func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]ipSc
 	r, v := s.r, s.v
 	// The few to delete, then in ID order (a full sync passes every
 	// owned endpoint: sorting them all would cost more than the rest).
-	// Choosing them only reads: many are chosen on every core.
-	dels := filterOnCores(candidates, s.r.forceWorkers, func(id string) bool {
-		// Cheapest first: most of a full sync's candidates are in use.
-		if s.ids[id]&markUsed != 0 || v.referenced(id) || !r.owned.ownsEndpoint(id) {
-			return false
-		}
-		ep := v.eps[id]
-		return ep != nil && (scope == nil || !s.keepUnscoped(ep, scope))
-	})
+	// Choosing them only reads: many are chosen on every core. (A
+	// closure goroutines run is allocated: a sync of one change makes
+	// none.)
+	var dels []string
+	if workers := coresFor(len(candidates), s.r.forceWorkers); workers > 1 {
+		dels = filterOnCores(candidates, workers, func(id string) bool { return s.deletable(id, scope) })
+	} else {
+		dels = filterInPlace(candidates, func(id string) bool { return s.deletable(id, scope) })
+	}
 	slices.Sort(dels)
 	todo := s.r.scratch.deletes[:0] // phase 3 is over before the next sync takes it
 	defer func() {
@@ -292,6 +292,18 @@ func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]ipSc
 		}
 	}
 	return todo
+}
+
+// deletable reports whether owned endpoint id may be deleted: nothing
+// uses or references it, and in a sync of changes, no IP out of scope
+// wants it.
+func (s *syncRun) deletable(id string, scope map[netip.Addr]ipScope) bool {
+	// Cheapest first: most of a full sync's candidates are in use.
+	if s.ids[id]&markUsed != 0 || s.v.referenced(id) || !s.r.owned.ownsEndpoint(id) {
+		return false
+	}
+	ep := s.v.eps[id]
+	return ep != nil && (scope == nil || !s.keepUnscoped(ep, scope))
 }
 
 // keepUnscoped reports whether a sync of changes that looked at the IPs

@@ -111,33 +111,41 @@ type ran[T any] struct {
 	ok bool
 }
 
-// filterOnMin is the shortest list filterOnCores spreads over several
-// goroutines: a shorter one costs less than starting them.
+// filterOnMin is the shortest list filterOnCores is worth spreading
+// over several goroutines: a shorter one costs less than starting them.
 const filterOnMin = 256
 
-// filterOnCores returns the items of list that keep keeps, in order, in
-// list's own array. keep only reads: a long list is split among
-// GOMAXPROCS goroutines (workers > 0: that many, for any length; tests).
+// coresFor is how many goroutines to filter n items on: GOMAXPROCS for
+// many, one for few (force > 0: force, for any n; tests).
+func coresFor(n, force int) int {
+	switch {
+	case force > 0:
+		return force
+	case n >= filterOnMin:
+		return runtime.GOMAXPROCS(0)
+	}
+	return 1
+}
+
+// filterInPlace returns the items of list that keep keeps, in order, in
+// list's own array.
+func filterInPlace[T any](list []T, keep func(T) bool) []T {
+	n := 0
+	for _, it := range list {
+		if keep(it) {
+			list[n] = it
+			n++
+		}
+	}
+	return list[:n]
+}
+
+// filterOnCores is filterInPlace on workers goroutines, each filtering a
+// part of list: keep must only read.
 func filterOnCores[T any](list []T, workers int, keep func(T) bool) []T {
-	if workers <= 0 {
-		workers = 1
-		if len(list) >= filterOnMin {
-			workers = runtime.GOMAXPROCS(0)
-		}
-	}
 	workers = max(1, min(workers, len(list)))
-	filter := func(part []T) int { // keeps part's kept items at its front
-		n := 0
-		for _, it := range part {
-			if keep(it) {
-				part[n] = it
-				n++
-			}
-		}
-		return n
-	}
 	if workers == 1 {
-		return list[:filter(list)]
+		return filterInPlace(list, keep)
 	}
 	kept := make([]int, workers)
 	size := (len(list) + workers - 1) / workers
@@ -146,7 +154,7 @@ func filterOnCores[T any](list []T, workers int, keep func(T) bool) []T {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			kept[w] = filter(list[min(w*size, len(list)):min((w+1)*size, len(list))])
+			kept[w] = len(filterInPlace(list[min(w*size, len(list)):min((w+1)*size, len(list))], keep))
 		}()
 	}
 	wg.Wait()

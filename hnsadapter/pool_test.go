@@ -104,7 +104,7 @@ func TestFilterOnCores(t *testing.T) {
 					want = append(want, i)
 				}
 			}
-			got := filterOnCores(list, workers, keep)
+			got := filterOnCores(list, coresFor(n, workers), keep)
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%d items on %d workers (-want +got):\n%s", n, workers, diff)
 			}

@@ -211,7 +211,7 @@ func (r *Reconciler) sync(ctx context.Context, plan *lbpolicy.Plan, changes *lbp
 	sortDiagnostics(s.res.Diagnostics)
 	r.syncDone(s, err) // LastSuccess and Options.Metrics (metrics.go)
 	res := s.res
-	*s = syncRun{calls: s.calls, onRelease: s.onRelease} // holds nothing of this sync
+	*s = syncRun{calls: s.calls, onRelease: s.onRelease, filters: s.filters} // holds nothing of this sync
 	r.spareRun = s
 	if v := r.log.V(1); v.Enabled() {
 		r.logSync(v, &res, why, err)
