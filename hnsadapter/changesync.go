@@ -151,9 +151,10 @@ func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.Lo
 		look = s.r.objects.lookupDue(keyLB(k), s.now)
 	}
 	known := s.v.resolvedFor(k, nil)
+	walk := resolvedWalk{r: known}
 	for _, b := range lb.Backends {
 		if known != nil && b.EndpointName == "" && !sc.isNamed(b.IP.Unmap()) {
-			if _, ok := known.find(b.IP.Unmap()); ok {
+			if _, ok := walk.find(b.IP.Unmap()); ok {
 				continue // resolved as before: phase 2 reuses it
 			}
 		}

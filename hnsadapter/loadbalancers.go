@@ -303,6 +303,7 @@ func (s *syncRun) resolveBackends(f *lbFindings, buf *lbBuf) {
 	if d != nil {
 		d.eps = d.eps[:0]
 	}
+	walk := resolvedWalk{r: f.known}
 	var ip netip.Addr // the backend's; invalid for a named one
 	add := func(id string, ep *hns.HostComputeEndpoint) {
 		buf.ids = append(buf.ids, id)
@@ -336,7 +337,7 @@ func (s *syncRun) resolveBackends(f *lbFindings, buf *lbBuf) {
 			continue
 		}
 		if f.known != nil && !s.scope.isNamed(ip) {
-			if id, ok := f.known.find(ip); ok {
+			if id, ok := walk.find(ip); ok {
 				add(id, nil)
 				continue
 			}

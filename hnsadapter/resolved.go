@@ -55,6 +55,31 @@ func (r *resolvedLB) find(ip netip.Addr) (string, bool) {
 	return r.ids[i], true
 }
 
+// resolvedWalk finds IPs in a resolvedLB (nil: none) asked in ascending
+// order, as a load balancer's backends come, by walking its IPs once
+// rather than searching them for each: a sync of changes asks for every
+// backend of the load balancers it changes. IPs asked out of order are
+// searched for.
+type resolvedWalk struct {
+	r  *resolvedLB
+	at int
+}
+
+func (w *resolvedWalk) find(ip netip.Addr) (string, bool) {
+	ips := w.r.ips
+	if w.at > 0 && ips[w.at-1].Compare(ip) >= 0 {
+		return w.r.find(ip) // not after the last one passed
+	}
+	for w.at < len(ips) && ips[w.at].Less(ip) {
+		w.at++
+	}
+	if w.at < len(ips) && ips[w.at] == ip {
+		w.at++
+		return w.r.ids[w.at-1], true
+	}
+	return "", false
+}
+
 // resolvedFor returns what key's load balancer resolved to, if still
 // valid, and made for held, the owned load balancer holding key (nil: for
 // the one it was made for).

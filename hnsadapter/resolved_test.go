@@ -158,3 +158,28 @@ func TestExactMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestResolvedWalk: a walk answers as find does, whatever the order the
+// IPs are asked in (ascending, as backends come, or not).
+func TestResolvedWalk(t *testing.T) {
+	ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 64, 1, byte(i)}) }
+	v := newView(nil, nil)
+	r := v.noteResolved([]netip.Addr{ip(2), ip(4), ip(6), ip(8)}, []string{"B", "D", "F", "H"})
+	for _, asked := range [][]int{
+		{1, 2, 3, 4, 5, 6, 7, 8, 9},
+		{2, 2, 4, 4, 8},
+		{8, 6, 4, 2},
+		{4, 2, 6, 3, 8, 1},
+		{9, 8},
+		{},
+	} {
+		w := resolvedWalk{r: r}
+		for _, i := range asked {
+			id, ok := w.find(ip(i))
+			wantID, wantOK := r.find(ip(i))
+			if id != wantID || ok != wantOK {
+				t.Errorf("asking %v: %d found (%q, %v), want (%q, %v)", asked, i, id, ok, wantID, wantOK)
+			}
+		}
+	}
+}
