@@ -132,11 +132,9 @@ func add[V comparable](m map[string]V, id string, v V) bool {
 
 // remove removes id from m and reports whether it was there.
 func remove[V any](m map[string]V, id string) bool {
-	if _, ok := m[id]; !ok {
-		return false
-	}
+	n := len(m)
 	delete(m, id)
-	return true
+	return len(m) != n
 }
 
 // prune forgets the owned objects v does not hold, and returns how many

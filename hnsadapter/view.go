@@ -425,17 +425,21 @@ func (v *view) deletedEndpoint(id string) {
 			v.deleted = map[string]netip.Addr{}
 		}
 		v.deleted[id], _ = endpointIP(ep)
-		v.removeEndpoint(id)
+		v.dropEndpoint(id, ep)
 	}
 }
 
 // removeEndpoint records that HNS no longer holds the endpoint id.
 func (v *view) removeEndpoint(id string) {
 	id = idKey(id)
-	ep, ok := v.eps[id]
-	if !ok {
-		return
+	if ep, ok := v.eps[id]; ok {
+		v.dropEndpoint(id, ep)
 	}
+}
+
+// dropEndpoint is removeEndpoint of ep, the view's endpoint id (idKey
+// form).
+func (v *view) dropEndpoint(id string, ep *hns.HostComputeEndpoint) {
 	v.listedEPs, v.sorted, v.prunedAt = nil, nil, 0
 	delete(v.eps, id)
 	if v.refs[id] > 0 {
