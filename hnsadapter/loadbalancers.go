@@ -116,10 +116,7 @@ func (s *syncRun) applyLB(o *lbOutcome) {
 	}
 	if o.now != nil {
 		r.owned.addLB(o.now.Id, o.facts.key)
-		v.putLBKeyed(o.now, o.facts.key, o.facts.keyOK, o.facts.ordered)
-		if o.trusted {
-			v.trust(o.now.Id)
-		}
+		v.putLBKeyed(o.now, o.facts.key, o.facts.keyOK, o.facts.ordered, o.trusted)
 	}
 	if o.relist != "" {
 		r.requireFull(o.relist)

@@ -238,14 +238,15 @@ func deleteID(ids []string, id string) []string {
 // recorded under its ID.
 func (v *view) putLB(lb *hns.HostComputeLoadBalancer) {
 	k, ok := LoadBalancerKey(lb)
-	v.putLBKeyed(lb, k, ok, false)
+	v.putLBKeyed(lb, k, ok, false, false)
 }
 
 // putLBKeyed is putLB, told lb's identity key (if ok) and whether its
 // endpoint IDs are known to be in idKey form and ascending (inKeyOrder):
 // a worker works those out beside the call, where lb is fresh in its
-// cache.
-func (v *view) putLBKeyed(lb *hns.HostComputeLoadBalancer, k lbpolicy.Key, ok, ordered bool) {
+// cache. trusted: lb is HNS's answer to an update, not read back (see
+// view.trusted).
+func (v *view) putLBKeyed(lb *hns.HostComputeLoadBalancer, k lbpolicy.Key, ok, ordered, trusted bool) {
 	id := idKey(lb.Id)
 	if prev := v.lbs[id]; prev != nil && ok && v.sameKey(id, k) {
 		// An update on the same key: only the references change.
@@ -257,7 +258,11 @@ func (v *view) putLBKeyed(lb *hns.HostComputeLoadBalancer, k lbpolicy.Key, ok, o
 		}
 		v.moveRefsOrdered(prev.HostComputeEndpoints, lb.HostComputeEndpoints,
 			fromOrdered && (ordered || inKeyOrder(lb.HostComputeEndpoints)))
-		delete(v.trusted, id)
+		if !trusted {
+			delete(v.trusted, id)
+		} else {
+			v.trust(id)
+		}
 		v.listedLBs, v.keyed, v.prunedAt = nil, nil, 0 // no longer what the list said
 		v.lbs[id] = lb
 		return
@@ -270,6 +275,9 @@ func (v *view) putLBKeyed(lb *hns.HostComputeLoadBalancer, k lbpolicy.Key, ok, o
 		v.byKey[k] = v.addID(v.byKey[k], id)
 	}
 	forEachID(lb.HostComputeEndpoints, func(ep string) { v.refs[ep]++ })
+	if trusted {
+		v.trust(id)
+	}
 }
 
 // sameKey reports whether the load balancer id has key k.

@@ -427,7 +427,7 @@ func TestUpdateMovesRefs(t *testing.T) {
 			// otherwise putLB works it out.
 			if tc.told {
 				k, ok := LoadBalancerKey(&updated)
-				v.putLBKeyed(&updated, k, ok, true)
+				v.putLBKeyed(&updated, k, ok, true, false)
 			} else {
 				v.putLB(&updated)
 			}
