@@ -13,22 +13,32 @@ import (
 // names, what earlier syncs left unfinished, and the endpoints of the
 // backends of those load balancers.
 type changeScope struct {
-	keys map[lbpolicy.Key]struct{}
+	// lbs are the keys in scope, sorted and distinct.
+	lbs []scopedKey
 	// ips holds the IPs in scope, and why; named those that are
 	// ipNamed, for the many lookups that find none.
 	ips   map[netip.Addr]ipScope
 	named *ipFilter
 	wants []lbpolicy.Endpoint
-	// changed holds the keys the change set names (as opposed to those
-	// left unfinished by earlier syncs), each with the change set's load
-	// balancer when it is the Snapshot's own (else nil: look it up).
-	changed map[lbpolicy.Key]*lbpolicy.LoadBalancer
 	// endpoints are owned endpoints (idKey form) whose delete is
 	// unfinished.
 	endpoints []string
 	// listEndpoints: a load balancer in scope has a local backend the
 	// view lacks (see scopeOf).
 	listEndpoints bool
+}
+
+// scopedKey is a key in a sync of changes' scope.
+type scopedKey struct {
+	key lbpolicy.Key
+	// plan is the plan's load balancer with key (nil: none).
+	plan *lbpolicy.LoadBalancer
+	// changed: the change set names key (else an earlier sync left it
+	// unfinished, or phase 1 moved its load balancer).
+	changed bool
+	// known is what its backends resolved to before, as scopeOf found
+	// it (resolved.go): phase 2 checks that it still holds.
+	known *resolvedLB
 }
 
 // ipScope says why an IP is in a sync of changes' scope.
@@ -54,9 +64,11 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 	s.v, s.changes = r.view, true
 	sc := s.scopeOf(changes, r.objects.begin())
 	defer func() {
-		give(&r.scratch.keys, sc.keys)
 		give(&r.scratch.ips, sc.ips)
-		give(&r.scratch.changed, sc.changed)
+		if cap(sc.lbs) <= keepScratch {
+			clear(sc.lbs)
+			r.scratch.scoped = sc.lbs[:0]
+		}
 	}()
 	if sc.listEndpoints {
 		if err := s.relistEndpoints(ctx); err != nil {
@@ -75,22 +87,19 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 // backends of those load balancers.
 func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	sc := &s.scope
-	sc.keys, sc.ips, sc.changed = take(&s.r.scratch.keys), take(&s.r.scratch.ips), take(&s.r.scratch.changed)
+	sc.ips, sc.lbs = take(&s.r.scratch.ips), s.r.scratch.scoped[:0]
 	sc.wants = s.r.scratch.wants[:0]
 	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
 		for i := range lbs {
-			var lb *lbpolicy.LoadBalancer
+			e := scopedKey{key: lbs[i].Key(), changed: true}
 			if s.idx.hasSnap { // the Snapshot's changes: its plan's values
-				lb = &lbs[i]
+				e.plan = &lbs[i]
 			}
-			sc.changed[lbs[i].Key()] = lb
+			sc.lbs = append(sc.lbs, e)
 		}
 	}
 	for _, k := range c.RemovedLoadBalancers {
-		sc.changed[k] = nil
-	}
-	for k := range sc.changed {
-		sc.keys[k] = struct{}{}
+		sc.lbs = append(sc.lbs, scopedKey{key: k, changed: true})
 	}
 	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
 		for i := range eps {
@@ -103,19 +112,47 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	for _, k := range dirty {
 		switch k.kind {
 		case kindLoadBalancer:
-			sc.keys[k.lb] = struct{}{}
+			sc.lbs = append(sc.lbs, scopedKey{key: k.lb})
 		case kindEndpoint:
 			sc.name(k.ip)
 		case kindEndpointDelete:
 			sc.endpoints = append(sc.endpoints, k.id)
 		}
 	}
-	for k := range sc.keys {
-		if lb := s.scopedLB(sc, k); lb != nil {
-			s.scopeBackends(sc, k, lb)
+	sc.lbs = s.settleScope(sc.lbs)
+	for i := range sc.lbs {
+		if e := &sc.lbs[i]; e.plan != nil {
+			s.scopeBackends(sc, e)
 		}
 	}
 	return sc
+}
+
+// settleScope sorts keys and merges the entries of a key: changed if
+// one is, with the plan's load balancer the change set gave, unless the
+// change set also removed the key; the others' are looked up.
+func (s *syncRun) settleScope(keys []scopedKey) []scopedKey {
+	// Stable: a key's entries keep the order they came in, removals
+	// after the change set's own load balancers.
+	slices.SortStableFunc(keys, func(a, b scopedKey) int { return a.key.Compare(b.key) })
+	out := keys[:0]
+	for i, e := range keys {
+		if n := len(out); n > 0 && out[n-1].key == e.key {
+			last := &out[n-1]
+			if e.changed && e.plan == nil { // removed (or not the Snapshot's)
+				last.plan = nil
+			}
+			last.changed = last.changed || e.changed
+			continue
+		}
+		out = append(out, keys[i])
+	}
+	for i := range out {
+		if out[i].plan == nil {
+			out[i].plan = s.idx.loadBalancer(out[i].key)
+		}
+	}
+	return out
 }
 
 // name puts ip in scope as ipNamed.
@@ -129,15 +166,7 @@ func (sc *changeScope) isNamed(ip netip.Addr) bool {
 	return sc.named.mayHave(ip) && sc.ips[ip]&ipNamed != 0
 }
 
-// scopedLB returns the plan's load balancer with key k, in scope sc.
-func (s *syncRun) scopedLB(sc *changeScope, k lbpolicy.Key) *lbpolicy.LoadBalancer {
-	if lb := sc.changed[k]; lb != nil {
-		return lb
-	}
-	return s.idx.loadBalancer(k)
-}
-
-// scopeBackends adds the plan endpoints of lb's backends to sc, each
+// scopeBackends adds the plan endpoints of e's backends to sc, each
 // looked up once (but those of unchanged IPs whose endpoint the load
 // balancer resolved to before, which phase 2 reuses: resolved.go), and
 // finds whether a local backend lacks its HNS
@@ -145,14 +174,15 @@ func (s *syncRun) scopedLB(sc *changeScope, k lbpolicy.Key) *lbpolicy.LoadBalanc
 // a list finds new ones. A load balancer that missed one before asks
 // again only when its backoff allows, so that a backend that never gets
 // an endpoint does not cost a list at every sync.
-func (s *syncRun) scopeBackends(sc *changeScope, k lbpolicy.Key, lb *lbpolicy.LoadBalancer) {
+func (s *syncRun) scopeBackends(sc *changeScope, e *scopedKey) {
 	look := !sc.listEndpoints
-	if _, changed := sc.changed[k]; look && !changed {
-		look = s.r.objects.lookupDue(keyLB(k), s.now)
+	if look && !e.changed {
+		look = s.r.objects.lookupDue(keyLB(e.key), s.now)
 	}
-	known := s.v.resolvedFor(k, nil)
+	known := s.v.resolvedFor(e.key, nil)
+	e.known = known
 	walk := resolvedWalk{r: known}
-	for _, b := range lb.Backends {
+	for _, b := range e.plan.Backends {
 		if known != nil && b.EndpointName == "" && !sc.isNamed(b.IP.Unmap()) {
 			if _, ok := walk.find(b.IP.Unmap()); ok {
 				continue // resolved as before: phase 2 reuses it
@@ -228,30 +258,26 @@ func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 // reference the successors.
 func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 	v := s.v
-	for k := range s.detached {
-		sc.keys[k] = struct{}{}
+	if len(s.detached) > 0 {
+		for k := range s.detached {
+			sc.lbs = append(sc.lbs, scopedKey{key: k})
+		}
+		sc.lbs = s.settleScope(sc.lbs)
 	}
-	keys := s.r.scratch.keyList[:0]
-	for k := range sc.keys {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, lbpolicy.Key.Compare)
 	keep := take(&s.r.scratch.keep) // owned IDs to keep
 	// The tasks' list is the scratch's too: phase 2 is over before the
 	// next sync takes it.
 	tasks := s.r.scratch.lbTasks[:0]
 	defer func() {
-		s.r.scratch.keyList = keys[:0]
 		give(&s.r.scratch.keep, keep)
 		if cap(tasks) <= keepScratch {
 			s.r.scratch.lbTasks = tasks[:0]
 		}
 	}()
 	finds := s.r.scratch.findings[:0]
-	for _, key := range keys {
-		if lb := s.scopedLB(sc, key); lb != nil {
-			_, changed := sc.changed[key]
-			finds = append(finds, lbFindings{lb: lb, key: key, changed: changed})
+	for _, e := range sc.lbs {
+		if e.plan != nil {
+			finds = append(finds, lbFindings{lb: e.plan, key: e.key, changed: e.changed, known: e.known})
 		}
 	}
 	s.examineAll(finds, s.r.forceWorkers)
@@ -262,8 +288,8 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 		}
 	}()
 	next := 0 // finds are in key order
-	for _, key := range keys {
-		if next < len(finds) && finds[next].key == key {
+	for _, e := range sc.lbs {
+		if next < len(finds) && finds[next].key == e.key {
 			f := &finds[next]
 			tasks = s.decideLB(tasks, f, keep)
 			next++
@@ -271,7 +297,7 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 				continue // no owned load balancer but the one kept holds key
 			}
 		}
-		for _, id := range v.byKey[key] {
+		for _, id := range v.byKey[e.key] {
 			if !keep[id] && s.r.owned.ownsLB(id) { // keep is the smaller map
 				tasks = s.deleteLB(tasks, id)
 			}

@@ -35,7 +35,8 @@ type lbFindings struct {
 	// moreOwned: key is held by another owned load balancer than owned,
 	// which the sync deletes.
 	moreOwned bool
-	// known is what owned's backends resolved to before (resolved.go).
+	// known is what owned's backends resolved to before (resolved.go);
+	// in a sync of changes, what scopeOf found, until examineLB checks it.
 	known *resolvedLB
 
 	// ids are the backends' endpoint IDs in backend order, and ips (in a
@@ -98,7 +99,9 @@ func trimmed[T any](l []T) []T {
 func (s *syncRun) examineLB(f *lbFindings, buf *lbBuf) {
 	f.owned, f.foreign, f.ownedID, f.walked, f.moreOwned = s.heldLBs(f.key)
 	if s.changes && f.owned != nil {
-		f.known = s.v.resolvedFor(f.key, f.owned)
+		f.known = s.v.stillResolved(f.key, f.known, f.owned)
+	} else {
+		f.known = nil
 	}
 	s.resolveBackends(f, buf)
 	if f.waiting || len(f.ids) == 0 {

@@ -91,6 +91,17 @@ func (v *view) resolvedFor(key lbpolicy.Key, held *hns.HostComputeLoadBalancer) 
 	return r
 }
 
+// stillResolved is resolvedFor(key, held) given r, what resolvedFor(key,
+// nil) said earlier in the sync: a memory leaves v.resolved only
+// through dropResolved, which unties it from its load balancer, so r
+// still made for held and of this epoch needs no lookup.
+func (v *view) stillResolved(key lbpolicy.Key, r *resolvedLB, held *hns.HostComputeLoadBalancer) *resolvedLB {
+	if r != nil && held != nil && r.lb == held && r.epoch == v.epEpoch {
+		return r
+	}
+	return v.resolvedFor(key, held)
+}
+
 // forgetResolved forgets what key's load balancer resolved to if it was
 // made against lb, which the view no longer holds.
 func (v *view) forgetResolved(key lbpolicy.Key, lb *hns.HostComputeLoadBalancer) {

@@ -183,3 +183,42 @@ func TestResolvedWalk(t *testing.T) {
 		}
 	}
 }
+
+// TestStillResolved: a memory found earlier in a sync is given back
+// without a lookup only while it is still the key's, made for the load
+// balancer held, in this epoch; otherwise the view is asked again.
+func TestStillResolved(t *testing.T) {
+	lb := hns.HostComputeLoadBalancer{Id: "LB", HostComputeEndpoints: []string{"A"}, FrontendVIPs: []string{"10.96.0.1"},
+		PortMappings: []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}}}
+	ips := []netip.Addr{netip.MustParseAddr("10.64.1.5")}
+	setup := func() (*view, *resolvedLB, *hns.HostComputeLoadBalancer) {
+		v := newView([]hns.HostComputeLoadBalancer{lb}, nil)
+		held := v.lbs["LB"]
+		v.keepResolved(v.keys["LB"], v.noteResolved(ips, []string{"A"}), held, answerFacts{asSent: true})
+		return v, v.resolvedFor(v.keys["LB"], held), held
+	}
+	v, r, held := setup()
+	key := v.keys["LB"]
+	if got := v.stillResolved(key, r, held); got != r || r == nil {
+		t.Fatalf("a memory still valid: got %p, want %p", got, r)
+	}
+	if got := v.stillResolved(key, nil, held); got != r {
+		t.Errorf("none found earlier: got %p, want the view's %p", got, r)
+	}
+
+	v.epEpoch++ // endpoints listed again
+	if got := v.stillResolved(key, r, held); got != nil {
+		t.Error("a memory of an earlier epoch was given back")
+	}
+
+	v, r, held = setup()
+	replaced := lb
+	replaced.HostComputeEndpoints = []string{"B"}
+	v.putLB(&replaced) // the load balancer replaced: its memory forgotten
+	if got := v.stillResolved(key, r, held); got != nil {
+		t.Error("the memory of a replaced load balancer was given back (for the old object)")
+	}
+	if got := v.stillResolved(key, r, v.lbs["LB"]); got != nil {
+		t.Error("the memory of a replaced load balancer was given back (for the new object)")
+	}
+}

@@ -15,14 +15,13 @@ import (
 type scratch struct {
 	endpoints map[netip.Addr]endpointUse
 	ids       map[string]endpointMarks
-	keys      map[lbpolicy.Key]struct{}
-	changed   map[lbpolicy.Key]*lbpolicy.LoadBalancer
 	ips       map[netip.Addr]ipScope
 	ids2      []string
-	keyList   []lbpolicy.Key
 	keep      map[string]bool
 	wants     []lbpolicy.Endpoint
 	wantPtrs  []*lbpolicy.Endpoint
+	// scoped is a sync of changes' keys in scope (changeScope.lbs).
+	scoped []scopedKey
 	// lbBufs are examineLB's buffers, one per goroutine, and findings
 	// examineAll's list, reused from sync to sync.
 	lbBufs   []lbBuf
