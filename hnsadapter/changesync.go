@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -313,19 +314,51 @@ func (s *syncRun) planScopedLoadBalancers(sc *changeScope) []lbTask {
 // backends are the plan's, unchanged: their endpoints are in use (a full
 // sync deletes what else an IP may hold).
 func (s *syncRun) endpointCandidates(sc *changeScope) []string {
-	ids := s.r.scratch.ids2[:0]
-	defer func() { s.r.scratch.ids2 = ids[:0] }()
+	ids, named := s.r.scratch.ids2[:0], s.r.scratch.named[:0]
+	defer func() { s.r.scratch.ids2, s.r.scratch.named = ids[:0], named[:0] }()
 	for ip, why := range sc.ips {
-		if why&ipNamed == 0 {
-			continue
+		if why&ipNamed != 0 {
+			named = append(named, ip)
 		}
-		ids = append(ids, s.v.remoteByIP[ip]...)
-		ids = append(ids, s.v.localByIP[ip]...)
 	}
+	ids = s.endpointsOf(ids, named)
 	for id, m := range s.ids {
 		if m&markReleased != 0 {
 			ids = append(ids, id)
 		}
 	}
 	return append(ids, sc.endpoints...)
+}
+
+// endpointsOf appends to ids the IDs of the view's endpoints with IPs
+// ips: those of many IPs on every core (each a lookup in maps of the
+// cluster's size, which only reads).
+func (s *syncRun) endpointsOf(ids []string, ips []netip.Addr) []string {
+	workers := min(coresFor(len(ips), s.r.forceWorkers), len(ips))
+	if workers <= 1 {
+		return s.appendEndpointsOf(ids, ips)
+	}
+	parts := make([][]string, workers)
+	size := (len(ips) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[w] = s.appendEndpointsOf(nil, ips[min(w*size, len(ips)):min((w+1)*size, len(ips))])
+		}()
+	}
+	wg.Wait()
+	for _, part := range parts {
+		ids = append(ids, part...)
+	}
+	return ids
+}
+
+func (s *syncRun) appendEndpointsOf(ids []string, ips []netip.Addr) []string {
+	for _, ip := range ips {
+		ids = append(ids, s.v.remoteByIP[ip]...)
+		ids = append(ids, s.v.localByIP[ip]...)
+	}
+	return ids
 }

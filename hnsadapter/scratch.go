@@ -17,6 +17,7 @@ type scratch struct {
 	ids       map[string]endpointMarks
 	ips       map[netip.Addr]ipScope
 	ids2      []string
+	named     []netip.Addr
 	keep      map[string]bool
 	wants     []lbpolicy.Endpoint
 	wantPtrs  []*lbpolicy.Endpoint
