@@ -13,47 +13,108 @@ import (
 // reports the whole plan as added.
 type changeLog struct {
 	tracking bool
-	values   // what was noted since the last Snapshot
-	// listed holds values' notes too, in no particular order: take and
-	// detach walk these short lists rather than the maps.
+	// listed holds the notes of load balancers and endpoints, in the
+	// order noted. Each settle notes a key or IP at most once, so a log
+	// of one settle has no repeats (and its endpoint notes come in IP
+	// order); after more (rounds), a key's first note is its value at
+	// the last Snapshot, and take drops the others. Lists rather than
+	// maps: noting is on the settle's serial path.
 	listed notes
+	// diags are the diagnostics' notes (listed too), whose map keeps
+	// them once: diagnostics are noted as Services are re-planned, not
+	// in rounds.
+	diags  map[Diagnostic]bool
+	rounds int
+	// compacted is how many notes the lists held after the last
+	// compactRepeats: they never grow past twice that (or 4096).
+	compacted int
+	// index maps the listed keys to their first notes, made when a
+	// lookup needs it (firstLB, firstEndpoint) and dropped by a new
+	// round.
+	index values
 	// take's scratch.
 	lbNows []lbNow
 	epNows []epNow
 }
 
 // values are the values some keys, IPs and diagnostics had at one
-// Snapshot: a change log's notes. Its maps are made on first use.
+// Snapshot. Its maps are made on first use.
 type values struct {
 	lbs   map[Key]*LoadBalancer // the winner then; nil: none
 	eps   map[netip.Addr]endpointState
 	diags map[Diagnostic]bool // whether the plan had it then
 }
 
+// newRound starts a settle's (or rememberAll's) notes.
+func (l *changeLog) newRound() {
+	if !l.tracking {
+		return
+	}
+	l.rounds++
+	l.index = values{}
+	if n := len(l.listed.lbs) + len(l.listed.eps); l.rounds > 1 && n > max(4096, 2*l.compacted) {
+		l.compactRepeats()
+	}
+}
+
+// compactRepeats keeps only the first note of each key and IP.
+func (l *changeLog) compactRepeats() {
+	l.listed.lbs = firstNotes(l.listed.lbs)
+	l.listed.eps = firstNotes(l.listed.eps)
+	l.compacted = len(l.listed.lbs) + len(l.listed.eps)
+}
+
+// firstNotes drops, in place, the notes of keys noted before.
+func firstNotes[K comparable, V any](ns []note[K, V]) []note[K, V] {
+	seen := make(map[K]struct{}, len(ns))
+	w := 0
+	for _, n := range ns {
+		if _, ok := seen[n.key]; !ok {
+			seen[n.key] = struct{}{}
+			ns[w] = n
+			w++
+		}
+	}
+	clear(ns[w:])
+	return ns[:w]
+}
+
 // noteLB records that k's winner changes from before.
 func (l *changeLog) noteLB(k Key, before *LoadBalancer) {
 	if l.tracking {
-		if l.lbs == nil {
-			l.lbs = map[Key]*LoadBalancer{}
-		}
-		if _, ok := l.lbs[k]; !ok {
-			l.lbs[k] = before
-			l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, before})
-		}
+		l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, before})
 	}
 }
 
 // noteEndpoint records that ip's endpoint changes from before.
 func (l *changeLog) noteEndpoint(ip netip.Addr, before endpointState) {
 	if l.tracking {
-		if l.eps == nil {
-			l.eps = map[netip.Addr]endpointState{}
-		}
-		if _, ok := l.eps[ip]; !ok {
-			l.eps[ip] = before
-			l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, before})
-		}
+		l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, before})
 	}
+}
+
+// firstLB returns k's value at the last Snapshot, if k was noted since.
+func (l *changeLog) firstLB(k Key) (*LoadBalancer, bool) {
+	if len(l.listed.lbs) == 0 {
+		return nil, false
+	}
+	if l.index.lbs == nil {
+		l.index.lbs = addFirst(nil, l.listed.lbs)
+	}
+	lb, ok := l.index.lbs[k]
+	return lb, ok
+}
+
+// firstEndpoint is firstLB for an IP.
+func (l *changeLog) firstEndpoint(ip netip.Addr) (endpointState, bool) {
+	if len(l.listed.eps) == 0 {
+		return endpointState{}, false
+	}
+	if l.index.eps == nil {
+		l.index.eps = addFirst(nil, l.listed.eps)
+	}
+	st, ok := l.index.eps[ip]
+	return st, ok
 }
 
 // noteDiag records that d appears (before false) or disappears.
@@ -75,6 +136,7 @@ func (l *changeLog) rememberAll(c *claims) {
 	if !l.tracking {
 		return
 	}
+	l.newRound()
 	for k, ks := range c.keys {
 		l.noteLB(k, ks.win)
 	}
@@ -94,6 +156,9 @@ func (l *changeLog) take(c *claims) Changes {
 	if !l.tracking {
 		l.tracking = true
 		return everything(c)
+	}
+	if l.rounds > 1 {
+		l.compactRepeats()
 	}
 	var ch Changes
 	if n := min(len(l.listed.lbs), len(l.listed.eps)); workersFor(2*n, parallelMinKeys, c.forceWorkers) > 1 {
@@ -284,9 +349,8 @@ func appendSized[T any](list []T, v T, left int) []T {
 // reset starts a new log, reusing the maps.
 func (l *changeLog) reset() {
 	// A large batch (a node change) should not pin its maps' memory.
-	l.lbs = resetMap(l.lbs)
-	l.eps = resetMap(l.eps)
 	l.diags = resetMap(l.diags)
+	l.rounds, l.compacted, l.index = 0, 0, values{}
 	l.listed.lbs = resetList(l.listed.lbs)
 	l.listed.eps = resetList(l.listed.eps)
 	l.listed.diags = resetList(l.listed.diags)

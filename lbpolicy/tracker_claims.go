@@ -423,6 +423,7 @@ func (c *claims) replaceDiags(old, now []Diagnostic) {
 // settle brings the touched keys, then the touched IPs (which winning load
 // balancers' remote backends may have touched), up to date.
 func (c *claims) settle() {
+	c.log.newRound()
 	c.settleKeys()
 	clear(c.touchedKeys)
 	c.touchedKeys = c.touchedKeys[:0]
