@@ -20,6 +20,11 @@ type changeLog struct {
 	// the last Snapshot, and take drops the others. Lists rather than
 	// maps: noting is on the settle's serial path.
 	listed notes
+	// lbStates and epStates are the states of listed's keys and IPs, as
+	// noted: after one round, their winner and endpoint now, which take
+	// then reads without looking the keys up.
+	lbStates []*keyState
+	epStates []*ipState
 	// diags are the diagnostics' notes (listed too), whose map keeps
 	// them once: diagnostics are noted as Services are re-planned, not
 	// in rounds.
@@ -59,6 +64,7 @@ func (l *changeLog) newRound() {
 
 // compactRepeats keeps only the first note of each key and IP.
 func (l *changeLog) compactRepeats() {
+	l.lbStates, l.epStates = resetList(l.lbStates), resetList(l.epStates) // no use after more rounds
 	l.listed.lbs = firstNotes(l.listed.lbs)
 	l.listed.eps = firstNotes(l.listed.eps)
 	l.compacted = len(l.listed.lbs) + len(l.listed.eps)
@@ -79,18 +85,32 @@ func firstNotes[K comparable, V any](ns []note[K, V]) []note[K, V] {
 	return ns[:w]
 }
 
-// noteLB records that k's winner changes from before.
-func (l *changeLog) noteLB(k Key, before *LoadBalancer) {
+// noteLB records that the winner of k, whose state is ks, changes from
+// ks.win.
+func (l *changeLog) noteLB(k Key, ks *keyState) {
 	if l.tracking {
-		l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, before})
+		l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, ks.win})
+		l.lbStates = append(l.lbStates, ks)
 	}
 }
 
-// noteEndpoint records that ip's endpoint changes from before.
-func (l *changeLog) noteEndpoint(ip netip.Addr, before endpointState) {
+// noteEndpoint records that the endpoint of ip, whose state is st,
+// changes from st.cur.
+func (l *changeLog) noteEndpoint(ip netip.Addr, st *ipState) {
 	if l.tracking {
-		l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, before})
+		l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, st.cur})
+		l.epStates = append(l.epStates, st)
 	}
+}
+
+// statesNow returns lbStates and epStates when they hold the winners and
+// endpoints now, nil when the notes are of more than one round: a key's
+// state may have been dropped and made again since.
+func (l *changeLog) statesNow() ([]*keyState, []*ipState) {
+	if l.rounds > 1 {
+		return nil, nil
+	}
+	return l.lbStates, l.epStates
 }
 
 // firstLB returns k's value at the last Snapshot, if k was noted since.
@@ -138,10 +158,10 @@ func (l *changeLog) rememberAll(c *claims) {
 	}
 	l.newRound()
 	for k, ks := range c.keys {
-		l.noteLB(k, ks.win)
+		l.noteLB(k, ks)
 	}
 	for ip, st := range c.ips {
-		l.noteEndpoint(ip, st.cur)
+		l.noteEndpoint(ip, st)
 	}
 	for d := range c.diags {
 		l.noteDiag(d, true)
@@ -189,14 +209,15 @@ func (l *changeLog) takeBoth(c *claims, ch *Changes) {
 	var eps Changes
 	ns := l.listed.lbs
 	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
+	states, _ := l.statesNow()
 	half := len(ns) / 2
 	part := func(b, _, _ int) {
 		if b == 0 {
-			classifyLBs(c, ns[:half], nows[:half])
+			classifyLBs(c, ns[:half], states[:min(half, len(states))], nows[:half])
 			return
 		}
 		l.takeEndpoints(c, &eps)
-		classifyLBs(c, ns[half:], nows[half:])
+		classifyLBs(c, ns[half:], states[min(half, len(states)):], nows[half:])
 	}
 	r := newBatchRun(2, 1)
 	go func() {
@@ -236,14 +257,21 @@ func lbChangeOf(before, now *LoadBalancer) uint8 {
 func (l *changeLog) takeLBs(c *claims, ch *Changes) {
 	ns := l.listed.lbs
 	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
-	classifyLBs(c, ns, nows)
+	states, _ := l.statesNow()
+	classifyLBs(c, ns, states, nows)
 	l.lbNows = fillLBs(ch, nows)
 }
 
-// classifyLBs sets nows[i] to what became of ns[i]'s key.
-func classifyLBs(c *claims, ns []note[Key, *LoadBalancer], nows []lbNow) {
+// classifyLBs sets nows[i] to what became of ns[i]'s key, whose state is
+// states[i] when states is not empty (statesNow).
+func classifyLBs(c *claims, ns []note[Key, *LoadBalancer], states []*keyState, nows []lbNow) {
 	for i, n := range ns {
-		now := c.winner(n.key)
+		var now *LoadBalancer
+		if len(states) > 0 {
+			now = states[i].win // nil once the key is dropped
+		} else {
+			now = c.winner(n.key)
+		}
 		nows[i] = lbNow{n.key, now, lbChangeOf(n.val, now)}
 	}
 }
@@ -278,11 +306,21 @@ func fillLBs(ch *Changes, nows []lbNow) []lbNow {
 // takeEndpoints is takeLBs for the endpoints, in IP order.
 func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 	ns := l.listed.eps
-	slices.SortFunc(ns, func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) })
+	_, states := l.statesNow()
+	byIP := func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) }
+	if !slices.IsSortedFunc(ns, byIP) { // one round notes in IP order
+		slices.SortFunc(ns, byIP)
+		states = nil
+	}
 	nows := slices.Grow(l.epNows[:0], len(ns))
 	var count [4]int
-	for _, n := range ns {
-		st := c.ips[n.key]
+	for i, n := range ns {
+		var st *ipState
+		if len(states) > 0 {
+			st = states[i] // its endpoint is none once the IP is dropped
+		} else {
+			st = c.ips[n.key]
+		}
 		var now endpointState
 		if st != nil {
 			now = st.cur
@@ -353,6 +391,7 @@ func (l *changeLog) reset() {
 	l.rounds, l.compacted, l.index = 0, 0, values{}
 	l.listed.lbs = resetList(l.listed.lbs)
 	l.listed.eps = resetList(l.listed.eps)
+	l.lbStates, l.epStates = resetList(l.lbStates), resetList(l.epStates)
 	l.listed.diags = resetList(l.listed.diags)
 }
 

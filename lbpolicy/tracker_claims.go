@@ -541,7 +541,7 @@ func (c *claims) settleKey(k Key, ks *keyState, pre *keyWinner) {
 		kw = keyWinnerOf(ks, nil)
 	}
 	if kw.win != ks.win {
-		c.log.noteLB(k, ks.win)
+		c.log.noteLB(k, ks)
 		if pre != nil {
 			for _, d := range kw.diffs {
 				c.touchIPBy(d.ip, d.delta)
@@ -654,7 +654,7 @@ func (c *claims) settleIP(ip netip.Addr, st *ipState, fresh *freshRemotes) {
 		cur.ok = true
 	}
 	if cur != st.cur {
-		c.log.noteEndpoint(ip, st.cur)
+		c.log.noteEndpoint(ip, st)
 		st.cur = cur
 	}
 	st.curRemote = remote
