@@ -95,6 +95,7 @@ func (pp *parallelPlan) run(workers int) {
 // plan plans batch b, sts[lo:hi], with p.
 func (pp *parallelPlan) plan(p *planner, b, lo, hi int) {
 	n := pp.t.node
+	readAhead(pp.sts[lo:hi])
 	for i := lo; i < hi; i++ {
 		if st := pp.sts[i]; st.svc != nil {
 			pp.outs[i] = p.plan(n, st, &st.out)
