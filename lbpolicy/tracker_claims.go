@@ -466,7 +466,8 @@ func (c *claims) mergeTouchedIPs() []ipTouch {
 	for i, t := range ts {
 		st := c.states[i]
 		if st == nil && t.delta != 0 {
-			st = c.ipState(t.ip)
+			st = &ipState{} // lookUpIPs found none: no second look-up
+			c.ips[t.ip] = st
 			c.states[i] = st
 		}
 		if st != nil {
