@@ -7,10 +7,11 @@ import (
 
 // changeLog remembers, for each load-balancer key, endpoint IP and
 // diagnostic that changed since the last Snapshot, what it was at that
-// Snapshot; take compares that with the claims now. Only the first change
-// after a Snapshot is noted, so the log costs what changed, however often
-// it changed. Before the first Snapshot it keeps nothing: the first
-// reports the whole plan as added.
+// Snapshot; take compares that with the claims now. Changes are noted as
+// the claims are settled, each key and IP at most once per settle, and
+// settles come once per Snapshot (a few more around a node change), so the
+// log costs what changed, however often it changed. Before the first
+// Snapshot it keeps nothing: the first reports the whole plan as added.
 type changeLog struct {
 	tracking bool
 	// listed holds the notes of load balancers and endpoints, in the
