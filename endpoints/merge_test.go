@@ -3,6 +3,7 @@ package endpoints_test
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -543,5 +544,41 @@ func TestMergeDuplicateSliceCopies(t *testing.T) {
 	g2 := endpoints.ByService([]*discovery.EndpointSlice{b, a})
 	if diff := cmp.Diff(g1, g2); diff != "" {
 		t.Errorf("ByService depends on input order:\n%s", diff)
+	}
+}
+
+// A slice of more endpoints than Merge reads ahead at a time (32): each
+// endpoint keeps its own address, conditions and index, across the
+// chunks' edges too.
+func TestMergeLongSlice(t *testing.T) {
+	const n = 70
+	var eps []discovery.Endpoint
+	var wantPorts []endpoints.Endpoint
+	var wantErrs []*endpoints.SliceError
+	for i := range n {
+		addr := netip.AddrFrom4([4]byte{10, 0, 1, byte(n - i)}).String() // descending: Merge sorts
+		switch {
+		case i == 31 || i == 64:
+			addr = "10.0.0.300"
+			wantErrs = append(wantErrs, &endpoints.SliceError{Slice: sliceA, Address: addr,
+				Field: "endpoints[" + strconv.Itoa(i) + "].addresses[0]", Reason: "not an IP address"})
+			eps = append(eps, ep(addr))
+		case i == 32:
+			eps = append(eps, discovery.Endpoint{}) // no address: ignored
+		case i%3 == 0:
+			eps = append(eps, ep(addr, draining()))
+			wantPorts = append(wantPorts, want(addr, 80, wantDraining))
+		default:
+			eps = append(eps, ep(addr))
+			wantPorts = append(wantPorts, want(addr, 80))
+		}
+	}
+	slices.Reverse(wantPorts)
+	got, errs := endpoints.Merge([]*discovery.EndpointSlice{slice("web-a", v4, http80, eps...)}, v4, "")
+	if diff := cmp.Diff(endpoints.Ports{httpKey: wantPorts}, got, cmpAddr); diff != "" {
+		t.Errorf("Merge() ports (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantErrs, errs); diff != "" {
+		t.Errorf("Merge() errors (-want +got):\n%s", diff)
 	}
 }

@@ -7,53 +7,135 @@ import (
 
 // changeLog remembers, for each load-balancer key, endpoint IP and
 // diagnostic that changed since the last Snapshot, what it was at that
-// Snapshot; take compares that with the claims now. Only the first change
-// after a Snapshot is noted, so the log costs what changed, however often
-// it changed. Before the first Snapshot it keeps nothing: the first
-// reports the whole plan as added.
+// Snapshot; take compares that with the claims now. Changes are noted as
+// the claims are settled, each key and IP at most once per settle, and
+// settles come once per Snapshot (a few more around a node change), so the
+// log costs what changed, however often it changed. Before the first
+// Snapshot it keeps nothing: the first reports the whole plan as added.
 type changeLog struct {
 	tracking bool
-	values   // what was noted since the last Snapshot
-	// listed holds values' notes too, in no particular order: take and
-	// detach walk these short lists rather than the maps.
+	// listed holds the notes of load balancers and endpoints, in the
+	// order noted. Each settle notes a key or IP at most once, so a log
+	// of one settle has no repeats (and its endpoint notes come in IP
+	// order); after more (rounds), a key's first note is its value at
+	// the last Snapshot, and take drops the others. Lists rather than
+	// maps: noting is on the settle's serial path.
 	listed notes
+	// lbStates and epStates are the states of listed's keys and IPs, as
+	// noted: after one round, their winner and endpoint now, which take
+	// then reads without looking the keys up.
+	lbStates []*keyState
+	epStates []*ipState
+	// diags are the diagnostics' notes (listed too), whose map keeps
+	// them once: diagnostics are noted as Services are re-planned, not
+	// in rounds.
+	diags  map[Diagnostic]bool
+	rounds int
+	// compacted is how many notes the lists held after the last
+	// compactRepeats: they never grow past twice that (or 4096).
+	compacted int
+	// index maps the listed keys to their first notes, made when a
+	// lookup needs it (firstLB, firstEndpoint) and dropped by a new
+	// round.
+	index values
 	// take's scratch.
 	lbNows []lbNow
 	epNows []epNow
 }
 
 // values are the values some keys, IPs and diagnostics had at one
-// Snapshot: a change log's notes. Its maps are made on first use.
+// Snapshot. Its maps are made on first use.
 type values struct {
 	lbs   map[Key]*LoadBalancer // the winner then; nil: none
 	eps   map[netip.Addr]endpointState
 	diags map[Diagnostic]bool // whether the plan had it then
 }
 
-// noteLB records that k's winner changes from before.
-func (l *changeLog) noteLB(k Key, before *LoadBalancer) {
-	if l.tracking {
-		if l.lbs == nil {
-			l.lbs = map[Key]*LoadBalancer{}
-		}
-		if _, ok := l.lbs[k]; !ok {
-			l.lbs[k] = before
-			l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, before})
-		}
+// newRound starts a settle's (or rememberAll's) notes.
+func (l *changeLog) newRound() {
+	if !l.tracking {
+		return
+	}
+	l.rounds++
+	l.index = values{}
+	if n := len(l.listed.lbs) + len(l.listed.eps); l.rounds > 1 && n > max(4096, 2*l.compacted) {
+		l.compactRepeats()
 	}
 }
 
-// noteEndpoint records that ip's endpoint changes from before.
-func (l *changeLog) noteEndpoint(ip netip.Addr, before endpointState) {
-	if l.tracking {
-		if l.eps == nil {
-			l.eps = map[netip.Addr]endpointState{}
-		}
-		if _, ok := l.eps[ip]; !ok {
-			l.eps[ip] = before
-			l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, before})
+// compactRepeats keeps only the first note of each key and IP.
+func (l *changeLog) compactRepeats() {
+	l.lbStates, l.epStates = resetList(l.lbStates), resetList(l.epStates) // no use after more rounds
+	l.listed.lbs = firstNotes(l.listed.lbs)
+	l.listed.eps = firstNotes(l.listed.eps)
+	l.compacted = len(l.listed.lbs) + len(l.listed.eps)
+}
+
+// firstNotes drops, in place, the notes of keys noted before.
+func firstNotes[K comparable, V any](ns []note[K, V]) []note[K, V] {
+	seen := make(map[K]struct{}, len(ns))
+	w := 0
+	for _, n := range ns {
+		if _, ok := seen[n.key]; !ok {
+			seen[n.key] = struct{}{}
+			ns[w] = n
+			w++
 		}
 	}
+	clear(ns[w:])
+	return ns[:w]
+}
+
+// noteLB records that the winner of k, whose state is ks, changes from
+// ks.win.
+func (l *changeLog) noteLB(k Key, ks *keyState) {
+	if l.tracking {
+		l.listed.lbs = append(l.listed.lbs, note[Key, *LoadBalancer]{k, ks.win})
+		l.lbStates = append(l.lbStates, ks)
+	}
+}
+
+// noteEndpoint records that the endpoint of ip, whose state is st,
+// changes from st.cur.
+func (l *changeLog) noteEndpoint(ip netip.Addr, st *ipState) {
+	if l.tracking {
+		l.listed.eps = append(l.listed.eps, note[netip.Addr, endpointState]{ip, st.cur})
+		l.epStates = append(l.epStates, st)
+	}
+}
+
+// statesNow returns lbStates and epStates when they hold the winners and
+// endpoints now, nil when the notes are of more than one round: a key's
+// state may have been dropped and made again since.
+func (l *changeLog) statesNow() ([]*keyState, []*ipState) {
+	if l.rounds > 1 {
+		return nil, nil
+	}
+	return l.lbStates, l.epStates
+}
+
+// firstLB returns k's value at the last Snapshot, if k was noted since.
+func (l *changeLog) firstLB(k Key) (*LoadBalancer, bool) {
+	if len(l.listed.lbs) == 0 {
+		return nil, false
+	}
+	if l.index.lbs == nil {
+		l.index.lbs = addFirst(nil, l.listed.lbs)
+	}
+	lb, ok := l.index.lbs[k]
+	return lb, ok
+}
+
+// firstEndpoint is firstLB for an IP.
+func (l *changeLog) firstEndpoint(ip netip.Addr) (endpointState, bool) {
+	if len(l.listed.eps) == 0 {
+		return endpointState{}, false
+	}
+	if l.index.eps == nil {
+		l.index.eps = addFirst(nil, l.listed.eps)
+	}
+	st, ok := l.index.eps[ip]
+	return st, ok
 }
 
 // noteDiag records that d appears (before false) or disappears.
@@ -75,11 +157,12 @@ func (l *changeLog) rememberAll(c *claims) {
 	if !l.tracking {
 		return
 	}
+	l.newRound()
 	for k, ks := range c.keys {
-		l.noteLB(k, ks.win)
+		l.noteLB(k, ks)
 	}
 	for ip, st := range c.ips {
-		l.noteEndpoint(ip, st.cur)
+		l.noteEndpoint(ip, st)
 	}
 	for d := range c.diags {
 		l.noteDiag(d, true)
@@ -94,6 +177,9 @@ func (l *changeLog) take(c *claims) Changes {
 	if !l.tracking {
 		l.tracking = true
 		return everything(c)
+	}
+	if l.rounds > 1 {
+		l.compactRepeats()
 	}
 	var ch Changes
 	if n := min(len(l.listed.lbs), len(l.listed.eps)); workersFor(2*n, parallelMinKeys, c.forceWorkers) > 1 {
@@ -124,14 +210,15 @@ func (l *changeLog) takeBoth(c *claims, ch *Changes) {
 	var eps Changes
 	ns := l.listed.lbs
 	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
+	states, _ := l.statesNow()
 	half := len(ns) / 2
 	part := func(b, _, _ int) {
 		if b == 0 {
-			classifyLBs(c, ns[:half], nows[:half])
+			classifyLBs(c, ns[:half], states[:min(half, len(states))], nows[:half])
 			return
 		}
 		l.takeEndpoints(c, &eps)
-		classifyLBs(c, ns[half:], nows[half:])
+		classifyLBs(c, ns[half:], states[min(half, len(states)):], nows[half:])
 	}
 	r := newBatchRun(2, 1)
 	go func() {
@@ -171,14 +258,21 @@ func lbChangeOf(before, now *LoadBalancer) uint8 {
 func (l *changeLog) takeLBs(c *claims, ch *Changes) {
 	ns := l.listed.lbs
 	nows := slices.Grow(l.lbNows[:0], len(ns))[:len(ns)]
-	classifyLBs(c, ns, nows)
+	states, _ := l.statesNow()
+	classifyLBs(c, ns, states, nows)
 	l.lbNows = fillLBs(ch, nows)
 }
 
-// classifyLBs sets nows[i] to what became of ns[i]'s key.
-func classifyLBs(c *claims, ns []note[Key, *LoadBalancer], nows []lbNow) {
+// classifyLBs sets nows[i] to what became of ns[i]'s key, whose state is
+// states[i] when states is not empty (statesNow).
+func classifyLBs(c *claims, ns []note[Key, *LoadBalancer], states []*keyState, nows []lbNow) {
 	for i, n := range ns {
-		now := c.winner(n.key)
+		var now *LoadBalancer
+		if len(states) > 0 {
+			now = states[i].win // nil once the key is dropped
+		} else {
+			now = c.winner(n.key)
+		}
 		nows[i] = lbNow{n.key, now, lbChangeOf(n.val, now)}
 	}
 }
@@ -213,11 +307,21 @@ func fillLBs(ch *Changes, nows []lbNow) []lbNow {
 // takeEndpoints is takeLBs for the endpoints, in IP order.
 func (l *changeLog) takeEndpoints(c *claims, ch *Changes) {
 	ns := l.listed.eps
-	slices.SortFunc(ns, func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) })
+	_, states := l.statesNow()
+	byIP := func(a, b note[netip.Addr, endpointState]) int { return a.key.Compare(b.key) }
+	if !slices.IsSortedFunc(ns, byIP) { // one round notes in IP order
+		slices.SortFunc(ns, byIP)
+		states = nil
+	}
 	nows := slices.Grow(l.epNows[:0], len(ns))
 	var count [4]int
-	for _, n := range ns {
-		st := c.ips[n.key]
+	for i, n := range ns {
+		var st *ipState
+		if len(states) > 0 {
+			st = states[i] // its endpoint is none once the IP is dropped
+		} else {
+			st = c.ips[n.key]
+		}
 		var now endpointState
 		if st != nil {
 			now = st.cur
@@ -284,11 +388,11 @@ func appendSized[T any](list []T, v T, left int) []T {
 // reset starts a new log, reusing the maps.
 func (l *changeLog) reset() {
 	// A large batch (a node change) should not pin its maps' memory.
-	l.lbs = resetMap(l.lbs)
-	l.eps = resetMap(l.eps)
 	l.diags = resetMap(l.diags)
+	l.rounds, l.compacted, l.index = 0, 0, values{}
 	l.listed.lbs = resetList(l.listed.lbs)
 	l.listed.eps = resetList(l.listed.eps)
+	l.lbStates, l.epStates = resetList(l.lbStates), resetList(l.epStates)
 	l.listed.diags = resetList(l.listed.diags)
 }
 

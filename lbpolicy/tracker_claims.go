@@ -54,6 +54,7 @@ type claims struct {
 	// they change.
 	wins     []keyWinner
 	diffBufs [][]ipTouch
+	msgBufs  [][]byte // per goroutine, conflictDiags's scratch
 	// forceWorkers, when set, is how many goroutines settle uses (tests).
 	forceWorkers int
 }
@@ -423,6 +424,7 @@ func (c *claims) replaceDiags(old, now []Diagnostic) {
 // settle brings the touched keys, then the touched IPs (which winning load
 // balancers' remote backends may have touched), up to date.
 func (c *claims) settle() {
+	c.log.newRound()
 	c.settleKeys()
 	clear(c.touchedKeys)
 	c.touchedKeys = c.touchedKeys[:0]
@@ -465,7 +467,8 @@ func (c *claims) mergeTouchedIPs() []ipTouch {
 	for i, t := range ts {
 		st := c.states[i]
 		if st == nil && t.delta != 0 {
-			st = c.ipState(t.ip)
+			st = &ipState{} // lookUpIPs found none: no second look-up
+			c.ips[t.ip] = st
 			c.states[i] = st
 		}
 		if st != nil {
@@ -540,7 +543,7 @@ func (c *claims) settleKey(k Key, ks *keyState, pre *keyWinner) {
 		kw = keyWinnerOf(ks, nil)
 	}
 	if kw.win != ks.win {
-		c.log.noteLB(k, ks.win)
+		c.log.noteLB(k, ks)
 		if pre != nil {
 			for _, d := range kw.diffs {
 				c.touchIPBy(d.ip, d.delta)
@@ -552,7 +555,14 @@ func (c *claims) settleKey(k Key, ks *keyState, pre *keyWinner) {
 	}
 	if len(ks.claims) > 1 || ks.hasDiags {
 		old := c.keyDiags[k]
-		if diags, changed := c.conflictDiags(ks.claims, old); changed {
+		var diags []Diagnostic
+		var changed bool
+		if pre != nil && pre.diagsDone {
+			diags, changed = pre.diags, pre.diagsChanged
+		} else {
+			diags, changed = conflictDiags(ks.claims, old, &c.msgBuf)
+		}
+		if changed {
 			c.replaceDiags(old, diags)
 			if ks.hasDiags = len(diags) > 0; ks.hasDiags {
 				c.keyDiags[k] = diags
@@ -570,8 +580,8 @@ func (c *claims) settleKey(k Key, ks *keyState, pre *keyWinner) {
 // (frontendConflict's, for each claim after the winner) and whether they
 // differ from old, the key's as last settled. When they do not, it
 // allocates nothing: a key's losers are usually the same from one settle
-// to the next.
-func (c *claims) conflictDiags(cls []lbClaim, old []Diagnostic) ([]Diagnostic, bool) {
+// to the next. buf is scratch room for messages. It only reads the claims.
+func conflictDiags(cls []lbClaim, old []Diagnostic, buf *[]byte) ([]Diagnostic, bool) {
 	if len(cls) == 0 {
 		return nil, len(old) > 0
 	}
@@ -581,7 +591,7 @@ func (c *claims) conflictDiags(cls []lbClaim, old []Diagnostic) ([]Diagnostic, b
 			continue
 		}
 		if same = j < len(old); same {
-			same, c.msgBuf = isConflict(&old[j], win, cls[i].lb, c.msgBuf)
+			same, *buf = isConflict(&old[j], win, cls[i].lb, *buf)
 			j++
 		}
 	}
@@ -653,7 +663,7 @@ func (c *claims) settleIP(ip netip.Addr, st *ipState, fresh *freshRemotes) {
 		cur.ok = true
 	}
 	if cur != st.cur {
-		c.log.noteEndpoint(ip, st.cur)
+		c.log.noteEndpoint(ip, st)
 		st.cur = cur
 	}
 	st.curRemote = remote

@@ -35,7 +35,7 @@ func (s Snapshot) Endpoint(ip netip.Addr) (Endpoint, bool) {
 
 // loadBalancerAt returns k's load balancer in s's plan (valueAt).
 func (c *planCache) loadBalancerAt(s *planStep, k Key, cl *claims, log *changeLog) *LoadBalancer {
-	return valueAt(c, s, k, log.lbs, func(n *notes) []note[Key, *LoadBalancer] { return n.lbs },
+	return valueAt(c, s, k, log.firstLB, func(n *notes) []note[Key, *LoadBalancer] { return n.lbs },
 		func(p *Plan) *LoadBalancer {
 			i, ok := slices.BinarySearchFunc(p.LoadBalancers, k, func(lb LoadBalancer, k Key) int { return lb.Key().Compare(k) })
 			if !ok {
@@ -48,7 +48,7 @@ func (c *planCache) loadBalancerAt(s *planStep, k Key, cl *claims, log *changeLo
 
 // endpointAt returns ip's endpoint in s's plan (valueAt).
 func (c *planCache) endpointAt(s *planStep, ip netip.Addr, cl *claims, log *changeLog) endpointState {
-	return valueAt(c, s, ip, log.eps, func(n *notes) []note[netip.Addr, endpointState] { return n.eps },
+	return valueAt(c, s, ip, log.firstEndpoint, func(n *notes) []note[netip.Addr, endpointState] { return n.eps },
 		func(p *Plan) endpointState {
 			i, ok := slices.BinarySearchFunc(p.Endpoints, ip, func(e Endpoint, ip netip.Addr) int { return e.IP.Compare(ip) })
 			if !ok {
@@ -64,7 +64,7 @@ func (c *planCache) endpointAt(s *planStep, ip netip.Addr, cl *claims, log *chan
 // log's), or k's in the nearest later built plan (inPlan), or, if nothing
 // noted k since, its value now. This is what plan does for every key,
 // done for one.
-func valueAt[K comparable, V any](c *planCache, s *planStep, k K, logged map[K]V,
+func valueAt[K comparable, V any](c *planCache, s *planStep, k K, logged func(K) (V, bool),
 	after func(*notes) []note[K, V], inPlan func(*Plan) V, now func() V,
 ) V {
 	for j := s; ; j = j.next {
@@ -72,7 +72,7 @@ func valueAt[K comparable, V any](c *planCache, s *planStep, k K, logged map[K]V
 			return inPlan(&j.plan)
 		}
 		if j == c.latest {
-			if v, ok := logged[k]; ok {
+			if v, ok := logged(k); ok {
 				return v
 			}
 			return now()

@@ -166,3 +166,74 @@ func (h *trackerHarness) load(svcs []*corev1.Service, sls []*discovery.EndpointS
 		h.apply(trackerEvent{op: opSliceAdd, obj: s})
 	}
 }
+
+// Between two Snapshots, node changes settle the claims more than once,
+// so a key or IP may be noted again: the older Snapshot's lookups, the
+// next one's Changes and the older one's plan, built after, still go by
+// its first note, its value then.
+func TestSnapshotLookupsAcrossNodeChanges(t *testing.T) {
+	shape := clusterShape{Services: 60, Endpoints: 600, Nodes: 10, ETPLocal: 0.2, TwoPorts: 0.3, DualStack: 0.3}
+	svcs, sls := genCluster(shape, 21)
+	base := genNode(shape)
+	other := base
+	other.Name = "win-3" // other endpoints are local: they and the ETP=Local load balancers change
+	h := newHarness(t, base)
+	h.load(svcs, sls)
+	h.check()
+	r := rand.New(rand.NewPCG(5, 5))
+	for step := range 6 {
+		h.apply(liveEvent(r, h, shape)) // a Snapshot of its own, whose plan is not built
+		hs := heldSnapshot{h.tr.Snapshot(), h.want()}
+		for _, n := range []lbpolicy.Node{other, base, other} {
+			for range 2 {
+				h.apply(liveEvent(r, h, shape))
+			}
+			h.apply(trackerEvent{op: opSetNode, node: n})
+			checkLookups(t, step, 0, hs, r)
+			checkAbsent(t, step, hs, h.want())
+		}
+		h.apply(trackerEvent{op: opSetNode, node: base})
+		checkLookups(t, step, 0, hs, r)
+		next := h.tr.Snapshot()
+		want, _ := json.Marshal(h.want())
+		if got, _ := json.Marshal(next.Changes.Apply(hs.want)); !bytes.Equal(got, want) {
+			t.Fatalf("step %d: the Changes after node changes, applied to the plan before:\n%s", step, jsonDiff(want, got))
+		}
+		if got, _ := json.Marshal(hs.s.Plan()); !bytes.Equal(got, mustJSON(t, hs.want)) {
+			t.Fatalf("step %d: the plan before node changes, built after:\n%s", step, jsonDiff(mustJSON(t, hs.want), got))
+		}
+	}
+}
+
+// checkAbsent checks that hs's lookups find none of the keys and IPs of
+// now, a later plan, that hs's plan lacks.
+func checkAbsent(t *testing.T, step int, hs heldSnapshot, now lbpolicy.Plan) {
+	t.Helper()
+	had := map[lbpolicy.Key]bool{}
+	for _, lb := range hs.want.LoadBalancers {
+		had[lb.Key()] = true
+	}
+	for _, lb := range now.LoadBalancers {
+		if got, ok := hs.s.LoadBalancer(lb.Key()); !had[lb.Key()] && ok {
+			t.Fatalf("step %d: load balancer %s, added later, found: %+v", step, lb.Key(), got)
+		}
+	}
+	hadIP := map[netip.Addr]bool{}
+	for _, ep := range hs.want.Endpoints {
+		hadIP[ep.IP] = true
+	}
+	for _, ep := range now.Endpoints {
+		if got, ok := hs.s.Endpoint(ep.IP); !hadIP[ep.IP] && ok {
+			t.Fatalf("step %d: endpoint %s, added later, found: %+v", step, ep.IP, got)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

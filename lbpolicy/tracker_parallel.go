@@ -95,6 +95,7 @@ func (pp *parallelPlan) run(workers int) {
 // plan plans batch b, sts[lo:hi], with p.
 func (pp *parallelPlan) plan(p *planner, b, lo, hi int) {
 	n := pp.t.node
+	readAhead(pp.sts[lo:hi])
 	for i := lo; i < hi; i++ {
 		if st := pp.sts[i]; st.svc != nil {
 			pp.outs[i] = p.plan(n, st, &st.out)
@@ -231,11 +232,15 @@ const (
 
 // keyWinner is a touched key's winner, its remote backends, and, when the
 // winner changed, the remote backend counts that changes (diffRemotes's
-// calls, in order).
+// calls, in order); when diagsDone, its conflict diagnostics and whether
+// they changed (conflictDiags).
 type keyWinner struct {
-	win     *LoadBalancer
-	remotes remoteView
-	diffs   []ipTouch
+	win          *LoadBalancer
+	remotes      remoteView
+	diffs        []ipTouch
+	diags        []Diagnostic
+	diagsChanged bool
+	diagsDone    bool
 }
 
 // keyWinnerOf returns ks's winner and, when buf is not nil and the winner
@@ -269,10 +274,17 @@ func (c *claims) settleKeys() {
 	c.wins = slices.Grow(c.wins[:0], len(ts))[:len(ts)]
 	for len(c.diffBufs) < workers {
 		c.diffBufs = append(c.diffBufs, nil)
+		c.msgBufs = append(c.msgBufs, nil)
 	}
 	inParallel(len(ts), workers, keyBatch, func(w, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			c.wins[i] = keyWinnerOf(ts[i].ks, &c.diffBufs[w])
+			ks := ts[i].ks
+			c.wins[i] = keyWinnerOf(ks, &c.diffBufs[w])
+			if len(ks.claims) > 1 || ks.hasDiags { // settleKey's test
+				kw := &c.wins[i]
+				kw.diags, kw.diagsChanged = conflictDiags(ks.claims, c.keyDiags[ts[i].k], &c.msgBufs[w])
+				kw.diagsDone = true
+			}
 		}
 	})
 	for i, t := range ts {

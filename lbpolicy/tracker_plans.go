@@ -69,6 +69,23 @@ func (s *keySet) add(v *values) {
 	s.diags = addKeys(s.diags, v.diags)
 }
 
+// addNotes adds the keys of ns.
+func (s *keySet) addNotes(ns *notes) {
+	s.lbs = addNoted(s.lbs, ns.lbs)
+	s.ips = addNoted(s.ips, ns.eps)
+	s.diags = addNoted(s.diags, ns.diags)
+}
+
+func addNoted[K comparable, V any](set map[K]struct{}, ns []note[K, V]) map[K]struct{} {
+	if len(ns) > 0 && set == nil {
+		set = make(map[K]struct{}, len(ns))
+	}
+	for _, n := range ns {
+		set[n.key] = struct{}{}
+	}
+	return set
+}
+
 // reset empties the set.
 func (s *keySet) reset() {
 	s.lbs = resetMap(s.lbs)
@@ -111,7 +128,7 @@ func (c *planCache) next(ch *Changes, log *changeLog) *planStep {
 		c.dirty.reset()
 	}
 	if !c.noBase {
-		c.dirty.add(&log.values)
+		c.dirty.addNotes(&log.listed)
 	}
 	if ch.Empty() {
 		log.reset()
