@@ -2,6 +2,7 @@ package fake
 
 import (
 	"slices"
+	"unsafe"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
@@ -57,6 +58,31 @@ func (e *lbEntry) cached(i int, hash uint64, k string, slots *epSlots) int {
 		}
 		if s := e.lb.HostComputeEndpoints[j]; s == k || idKey(s) == k {
 			return j
+		}
+	}
+	return -1
+}
+
+// same returns the index of e's reference that is the very string sent
+// (the same bytes in memory, which it compares without reading them), if
+// the endpoint that reference resolved to is still stored, else -1. Such
+// a reference is sent spelled as e stores it, the endpoint's ID. It looks
+// at reference i first, as cached does.
+func (e *lbEntry) same(i int, sent string, slots *epSlots) int {
+	if e == nil || len(e.refs) == 0 {
+		return -1
+	}
+	p, n := unsafe.StringData(sent), len(e.refs)
+	i %= n
+	for d := range n {
+		j := i + d
+		if j >= n {
+			j -= n
+		}
+		if s := e.lb.HostComputeEndpoints[j]; unsafe.StringData(s) == p && len(s) == len(sent) {
+			if c := e.refs[j]; slots.live(c.slot, c.gen) {
+				return j
+			}
 		}
 	}
 	return -1
