@@ -247,6 +247,12 @@ func (h *HNS) resolve(op hns.Op, r lbRequest, cur *lbEntry) error {
 			*c = cur.refs[j] // and refs[i] is sent, the endpoint's ID
 			continue
 		}
+		if slot, gen, ok := h.epSlots.byString(sent); ok {
+			// An update leaves its hash 0: one that sends another string
+			// for it looks it up (cached needs the hash).
+			c.slot, c.gen, refs[i] = slot, gen, sent // the endpoint's ID
+			continue
+		}
 		if !r.keyed {
 			refs[i] = idKey(sent)
 			c.hash = h.refHash(refs[i])
