@@ -515,3 +515,54 @@ func checkLBAnswer(t *testing.T, h *HNS, call string, sent, got *hns.HostCompute
 		t.Errorf("%s: the answer shares memory with the request", call)
 	}
 }
+
+// After Restore, an ID string the fake answered before names no endpoint
+// the restored state lacks, though the slots are numbered afresh and
+// another endpoint now has the slot it had (epSlots.byID is reset).
+func TestRestoreForgetsRecentIDs(t *testing.T) {
+	p, err := hns.ProfileNamed("latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(p)
+	net := h.AddNetwork("cbr0", "L2Bridge")
+	var ids []string
+	for _, ip := range []string{"10.244.1.1", "10.244.1.2", "10.244.1.3"} {
+		ep := &hns.HostComputeEndpoint{IpConfigurations: []hns.IpConfig{{IpAddress: ip}}, SchemaVersion: hns.V2SchemaVersion()}
+		got, err := h.CreateEndpoint(t.Context(), net, ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got.Id)
+	}
+	lb := &hns.HostComputeLoadBalancer{HostComputeEndpoints: ids[:1], FrontendVIPs: []string{"10.0.0.1"},
+		PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+		SchemaVersion: hns.V2SchemaVersion()}
+	made, err := h.CreateLoadBalancer(t.Context(), lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []int{1, 2} { // one of them is not last in ID order: another takes its slot
+		t.Run(fmt.Sprintf("without endpoint %d", gone), func(t *testing.T) {
+			s := h.Snapshot()
+			s.Endpoints = slices.DeleteFunc(s.Endpoints, func(ep hns.HostComputeEndpoint) bool { return ep.Id == ids[gone] })
+			r := New(p)
+			if err := r.Restore(h.Snapshot()); err != nil { // the same slots and IDs noted as h
+				t.Fatal(err)
+			}
+			if err := r.Restore(s); err != nil {
+				t.Fatal(err)
+			}
+			lb.HostComputeEndpoints = []string{ids[0], ids[gone]}
+			_, err := r.UpdateLoadBalancer(t.Context(), made.Id, lb)
+			checkCode(t, err, hns.CodeInvalidReference)
+		})
+	}
+}
+
+func checkCode(t *testing.T, err error, want hns.Code) {
+	t.Helper()
+	if code := hns.CodeOf(err); code != want {
+		t.Errorf("got %v, want code 0x%X", err, uint32(want))
+	}
+}
