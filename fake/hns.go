@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
+	"github.com/hnslb/hnslb/lbpolicy"
 )
 
 // HNS is an in-memory Host Networking Service. It implements
@@ -25,7 +26,8 @@ import (
 type HNS struct {
 	mu      sync.Mutex
 	profile hns.Profile
-	rng     *rand.ChaCha8 // GUIDs; never the global source
+	caps    lbpolicy.Capabilities // profile's, kept: a create or an update reads them
+	rng     *rand.ChaCha8         // GUIDs; never the global source
 
 	networks []network           // creation order
 	lbs      map[string]*lbEntry // by idKey; never changed in place
@@ -89,6 +91,7 @@ func New(p hns.Profile) *HNS {
 	_, _ = crand.Read(seed[:]) // never fails (Go 1.24)
 	return &HNS{
 		profile: p,
+		caps:    p.Capabilities(),
 		rng:     rand.NewChaCha8(seed),
 		lbs:     map[string]*lbEntry{},
 		eps:     map[string]epRef{},

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"slices"
+	"unsafe"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 )
@@ -57,6 +58,31 @@ func (e *lbEntry) cached(i int, hash uint64, k string, slots *epSlots) int {
 		}
 		if s := e.lb.HostComputeEndpoints[j]; s == k || idKey(s) == k {
 			return j
+		}
+	}
+	return -1
+}
+
+// same returns the index of e's reference that is the very string sent
+// (the same bytes in memory, which it compares without reading them), if
+// the endpoint that reference resolved to is still stored, else -1. Such
+// a reference is sent spelled as e stores it, the endpoint's ID. It looks
+// at reference i first, as cached does.
+func (e *lbEntry) same(i int, sent string, slots *epSlots) int {
+	if e == nil || len(e.refs) == 0 {
+		return -1
+	}
+	p, n := unsafe.StringData(sent), len(e.refs)
+	i %= n
+	for d := range n {
+		j := i + d
+		if j >= n {
+			j -= n
+		}
+		if s := e.lb.HostComputeEndpoints[j]; unsafe.StringData(s) == p && len(s) == len(sent) {
+			if c := e.refs[j]; slots.live(c.slot, c.gen) {
+				return j
+			}
 		}
 	}
 	return -1
@@ -152,7 +178,9 @@ type epRef struct {
 // itself, which no one else may hold. Call with h.mu held.
 func (h *HNS) putEP(ep *hns.HostComputeEndpoint) {
 	k := idKey(ep.Id)
-	h.eps[k] = epRef{ep: ep, slot: h.epSlots.take()}
+	slot := h.epSlots.take()
+	h.eps[k] = epRef{ep: ep, slot: slot}
+	h.epSlots.noteID(ep.Id, slot)
 	if k != ep.Id {
 		h.epIDsNotKeys++
 	}
@@ -196,6 +224,48 @@ func (h *HNS) dropEP(k string, ref epRef) {
 type epSlots struct {
 	gens []uint32 // by slot
 	free []uint32 // slots of deleted endpoints, for the next ones
+	// byID: the slots of the endpoints stored last, by the address of
+	// their ID's bytes (recentID). A sync creates endpoints and then
+	// updates load balancers to name them, with the very ID strings the
+	// creates answered: each is found here, in an array that stays in the
+	// CPU's cache, rather than in h.eps (cache misses at scale).
+	byID [1 << recentBits]recentID
+}
+
+// recentID is an endpoint stored at slot, generation gen, under an ID
+// whose n bytes are at address id.
+type recentID struct {
+	id        uintptr
+	n         int
+	slot, gen uint32
+}
+
+const recentBits = 11
+
+// recentIndex is where byID keeps the ID whose bytes are at address p.
+func recentIndex(p uintptr) int { return int(uint64(p) * 0x9E3779B97F4A7C15 >> (64 - recentBits)) }
+
+// noteID notes that the endpoint with ID id is stored at slot.
+func (s *epSlots) noteID(id string, slot uint32) {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(id)))
+	s.byID[recentIndex(p)] = recentID{id: p, n: len(id), slot: slot, gen: s.gens[slot]}
+}
+
+// byString returns the slot and generation of a stored endpoint whose
+// ID is the very string id (the same bytes in memory, which it compares
+// without reading them), if noteID noted it among the last ones. The
+// address names the same bytes for as long as the endpoint is stored (it
+// holds its ID, and the collector moves nothing), which live checks.
+func (s *epSlots) byString(id string) (slot, gen uint32, ok bool) {
+	if len(id) == 0 {
+		return 0, 0, false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(id)))
+	r := s.byID[recentIndex(p)]
+	if r.id != p || r.n != len(id) || !s.live(r.slot, r.gen) {
+		return 0, 0, false
+	}
+	return r.slot, r.gen, true
 }
 
 // take returns a slot for a new endpoint.

@@ -22,17 +22,36 @@ type lbRequest struct {
 	err  error     // the first rule needing no state that it breaks, or nil
 	sent []string  // its endpoint references as sent
 	c    *lbCopies // the copies to store and answer, if err is nil
+	// keyed: the stored copy's references are ID keys, their hashes set
+	// (a create). An update leaves them as sent until resolve, which
+	// skips those it finds in the load balancer updated.
+	keyed bool
 }
 
 // lbCopies holds the entry to store and the answer of a create or an
-// update, so that they cost one allocation (with one more for their
-// strings). The stored entry keeps the answer's memory, a few hundred
+// update. The stored entry keeps the answer's memory, a few hundred
 // bytes, for as long as it is stored.
 type lbCopies struct {
 	entry  lbEntry
 	answer hns.HostComputeLoadBalancer
 	pms    [2]hns.LoadBalancerPortMapping // [0] the stored one's, [1] the answer's
-	refs   [8]refCache                    // entry.refs, if they fit
+}
+
+// smallLBCopies and usualLBCopies hold lbCopies with room for the
+// slices of a load balancer of up to 4 (10) references and one VIP: its
+// reference caches and the strings of both copies (references and VIPs),
+// so that a create or an update costs one allocation. Their sizes, 592
+// and 880 bytes, are just under size classes of the runtime's (640, 896).
+type smallLBCopies struct {
+	lbCopies
+	refs [4]refCache
+	strs [10]string
+}
+
+type usualLBCopies struct {
+	lbCopies
+	refs [10]refCache
+	strs [22]string
 }
 
 // prepareLB checks lb, sent with op, against the rules that need no state
@@ -41,7 +60,8 @@ func (h *HNS) prepareLB(op hns.Op, lb *hns.HostComputeLoadBalancer) lbRequest {
 	if err := h.checkLBRequest(op, lb); err != nil {
 		return lbRequest{err: err}
 	}
-	return lbRequest{sent: lb.HostComputeEndpoints, c: h.newLBCopies(lb)}
+	keyed := op != hns.OpUpdateLoadBalancer
+	return lbRequest{sent: lb.HostComputeEndpoints, c: h.newLBCopies(lb, keyed), keyed: keyed}
 }
 
 // checkLBRequest applies to lb the rules that need no state, in HNS's
@@ -51,12 +71,11 @@ func (h *HNS) prepareLB(op hns.Op, lb *hns.HostComputeLoadBalancer) lbRequest {
 // reference. Those needing state (which endpoints exist, which frontends
 // are held) come after them (checkLB).
 func (h *HNS) checkLBRequest(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
-	fn := hcnFunc[op]
 	if lb == nil {
-		return hcnError(op, fn, hns.CodeInvalidParameter, "nil load balancer")
+		return hcnError(op, hcnFunc[op], hns.CodeInvalidParameter, "nil load balancer")
 	}
-	if op == hns.OpUpdateLoadBalancer && !h.profile.Capabilities().Modify && !h.profile.SilentUpdate() {
-		return hcnError(op, fn, hns.CodeNotImplemented,
+	if op == hns.OpUpdateLoadBalancer && !h.caps.Modify && !h.profile.SilentUpdate() {
+		return hcnError(op, hcnFunc[op], hns.CodeNotImplemented,
 			fmt.Sprintf("HNS %s cannot modify a load balancer", h.profile.Version))
 	}
 	if err := checkLBDocument(op, lb); err != nil {
@@ -69,31 +88,31 @@ func (h *HNS) checkLBRequest(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 		return err
 	}
 	if lb.PortMappings[0].InternalPort == 0 {
-		return hcnError(op, fn, codeInvalidInternalPort, "InternalPort is 0")
+		return hcnError(op, hcnFunc[op], codeInvalidInternalPort, "InternalPort is 0")
 	}
 	if len(lb.HostComputeEndpoints) == 0 {
-		return hcnError(op, fn, hns.CodeInvalidReference, "no HostComputeEndpoints")
+		return hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no HostComputeEndpoints")
 	}
 	return nil
 }
 
 // newLBCopies copies lb twice: the entry to store, whose endpoint
-// references are ID keys until resolve spells them as the endpoints' IDs,
-// and the answer, whose references resolve sets. lb has one port mapping
-// (checkLBDocument). The copies share no memory that either can reach
-// (each slice is capped at its length), so the caller may change the
-// answer, or append to its slices, without touching the stored one.
-func (h *HNS) newLBCopies(lb *hns.HostComputeLoadBalancer) *lbCopies {
+// references are ID keys (keyed; else as sent) until resolve spells them
+// as the endpoints' IDs, and the answer, whose references resolve sets.
+// lb has one port mapping (checkLBDocument). The copies share no memory
+// that either can reach (each slice is capped at its length), so the
+// caller may change the answer, or append to its slices, without
+// touching the stored one.
+func (h *HNS) newLBCopies(lb *hns.HostComputeLoadBalancer, keyed bool) *lbCopies {
 	n, v := len(lb.HostComputeEndpoints), len(lb.FrontendVIPs)
-	c := &lbCopies{entry: lbEntry{lb: *lb}, answer: *lb}
-	c.entry.refs = c.refs[:0]
-	if n > len(c.refs) {
-		c.entry.refs = make([]refCache, 0, n)
-	}
-	strs := make([]string, 2*(n+v)) // the stored copy's refs and VIPs, then the answer's
-	for i, id := range lb.HostComputeEndpoints {
-		strs[i] = idKey(id)
-		c.entry.refs = append(c.entry.refs, refCache{hash: h.refHash(strs[i])})
+	c, refs, strs := allocLBCopies(n, 2*(n+v)) // strs: the stored copy's refs and VIPs, then the answer's
+	c.entry.lb, c.answer, c.entry.refs = *lb, *lb, refs
+	copy(strs, lb.HostComputeEndpoints)
+	if keyed {
+		for i, id := range lb.HostComputeEndpoints {
+			strs[i] = idKey(id)
+			refs[i].hash = h.refHash(strs[i])
+		}
 	}
 	copy(strs[n:], lb.FrontendVIPs)
 	copy(strs[2*n+v:], lb.FrontendVIPs)
@@ -106,6 +125,21 @@ func (h *HNS) newLBCopies(lb *hns.HostComputeLoadBalancer) *lbCopies {
 	}
 	c.entry.index()
 	return c
+}
+
+// allocLBCopies returns new copies with room for refs reference caches
+// and strs strings: in one allocation when they fit (smallLBCopies,
+// usualLBCopies).
+func allocLBCopies(refs, strs int) (*lbCopies, []refCache, []string) {
+	switch {
+	case refs <= len(smallLBCopies{}.refs) && strs <= len(smallLBCopies{}.strs):
+		x := new(smallLBCopies)
+		return &x.lbCopies, x.refs[:refs:refs], x.strs[:strs:strs]
+	case refs <= len(usualLBCopies{}.refs) && strs <= len(usualLBCopies{}.strs):
+		x := new(usualLBCopies)
+		return &x.lbCopies, x.refs[:refs:refs], x.strs[:strs:strs]
+	}
+	return new(lbCopies), make([]refCache, refs), make([]string, strs)
 }
 
 // refHash is the hash of an endpoint's ID key k by which a load balancer

@@ -2,6 +2,8 @@ package fake
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -399,5 +401,168 @@ func TestUpdateResolvesAsALookup(t *testing.T) {
 				t.Errorf("second update: %v", err)
 			}
 		})
+	}
+}
+
+// Load balancers of every size the copies come in (one allocation for up
+// to 4 and up to 10 references with a VIP, slices of their own beyond),
+// created and then updated with the references the create answered (the
+// very strings), with copies of them, and in lower case: what is stored
+// and answered is the same as a lookup of each reference gives, and the
+// answer shares no memory with the stored copy or the request.
+func TestLBCopiesEverySize(t *testing.T) {
+	p, err := hns.ProfileNamed("latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 4, 5, 10, 11, 40} {
+		for _, vips := range [][]string{nil, {"10.0.0.1"}, {"10.0.0.1", "10.0.0.2", "10.0.0.3"}} {
+			t.Run(fmt.Sprintf("%d refs, %d VIPs", n, len(vips)), func(t *testing.T) {
+				h := New(p)
+				net := h.AddNetwork("cbr0", "L2Bridge")
+				var ids []string
+				for i := range n + 1 {
+					ep := &hns.HostComputeEndpoint{IpConfigurations: []hns.IpConfig{{IpAddress: fmt.Sprintf("10.244.0.%d", i+1)}},
+						SchemaVersion: hns.V2SchemaVersion()}
+					got, err := h.CreateEndpoint(t.Context(), net, ep)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, got.Id)
+				}
+				sent := &hns.HostComputeLoadBalancer{HostComputeEndpoints: slices.Clone(ids[:n]), FrontendVIPs: slices.Clone(vips),
+					PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 1, ExternalPort: 80}},
+					SchemaVersion: hns.V2SchemaVersion()}
+				made, err := h.CreateLoadBalancer(t.Context(), sent)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkLBAnswer(t, h, "create", sent, made, ids[:n])
+				for _, tc := range []struct {
+					name string
+					refs func() []string
+				}{
+					{"the same strings, moved one along", func() []string { return ids[1 : n+1] }},
+					{"copies of the strings", func() []string {
+						out := make([]string, n)
+						for i, id := range ids[:n] {
+							out[i] = strings.Clone(id)
+						}
+						return out
+					}},
+					{"lower case", func() []string {
+						out := make([]string, n)
+						for i, id := range ids[:n] {
+							out[i] = strings.ToLower(id)
+						}
+						return out
+					}},
+					{"the same strings", func() []string { return ids[:n] }},
+				} {
+					sent.HostComputeEndpoints = tc.refs()
+					got, err := h.UpdateLoadBalancer(t.Context(), made.Id, sent)
+					if err != nil {
+						t.Fatalf("update with %s: %v", tc.name, err)
+					}
+					want := ids[:n]
+					if tc.name == "the same strings, moved one along" {
+						want = ids[1 : n+1]
+					}
+					checkLBAnswer(t, h, "update with "+tc.name, sent, got, want)
+				}
+				if err := h.IndexError(); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}
+
+// checkLBAnswer checks got, the answer to a create or update of sent,
+// and the load balancer stored: references wantRefs, the rest as sent,
+// and no memory shared between the answer, the stored copy and sent.
+func checkLBAnswer(t *testing.T, h *HNS, call string, sent, got *hns.HostComputeLoadBalancer, wantRefs []string) {
+	t.Helper()
+	want := cloneLB(*sent)
+	want.Id, want.HostComputeEndpoints = got.Id, slices.Clone(wantRefs)
+	stored, err := h.GetLoadBalancer(t.Context(), got.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	e := h.lbs[idKey(got.Id)]
+	h.mu.Unlock()
+	for name, lb := range map[string]*hns.HostComputeLoadBalancer{"answer": got, "stored": stored, "entry": &e.lb} {
+		if diff := cmp.Diff(&want, lb); diff != "" {
+			t.Errorf("%s: %s (-want +got):\n%s", call, name, diff)
+		}
+	}
+	for _, s := range [][]string{got.HostComputeEndpoints, got.FrontendVIPs} {
+		if cap(s) != len(s) {
+			t.Errorf("%s: an answer's slice has room for %d more", call, cap(s)-len(s))
+		}
+	}
+	got.HostComputeEndpoints[0] = "changed"
+	got.PortMappings[0].ExternalPort = 1
+	if len(got.FrontendVIPs) > 0 {
+		got.FrontendVIPs[0] = "changed"
+	}
+	if diff := cmp.Diff(&want, &e.lb); diff != "" {
+		t.Errorf("%s: the stored copy changed with the answer (-want +got):\n%s", call, diff)
+	}
+	if slices.Contains(sent.HostComputeEndpoints, "changed") || slices.Contains(sent.FrontendVIPs, "changed") ||
+		sent.PortMappings[0].ExternalPort == 1 {
+		t.Errorf("%s: the answer shares memory with the request", call)
+	}
+}
+
+// After Restore, an ID string the fake answered before names no endpoint
+// the restored state lacks, though the slots are numbered afresh and
+// another endpoint now has the slot it had (epSlots.byID is reset).
+func TestRestoreForgetsRecentIDs(t *testing.T) {
+	p, err := hns.ProfileNamed("latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(p)
+	net := h.AddNetwork("cbr0", "L2Bridge")
+	var ids []string
+	for _, ip := range []string{"10.244.1.1", "10.244.1.2", "10.244.1.3"} {
+		ep := &hns.HostComputeEndpoint{IpConfigurations: []hns.IpConfig{{IpAddress: ip}}, SchemaVersion: hns.V2SchemaVersion()}
+		got, err := h.CreateEndpoint(t.Context(), net, ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got.Id)
+	}
+	lb := &hns.HostComputeLoadBalancer{HostComputeEndpoints: ids[:1], FrontendVIPs: []string{"10.0.0.1"},
+		PortMappings:  []hns.LoadBalancerPortMapping{{Protocol: 6, InternalPort: 8080, ExternalPort: 80}},
+		SchemaVersion: hns.V2SchemaVersion()}
+	made, err := h.CreateLoadBalancer(t.Context(), lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []int{1, 2} { // one of them is not last in ID order: another takes its slot
+		t.Run(fmt.Sprintf("without endpoint %d", gone), func(t *testing.T) {
+			s := h.Snapshot()
+			s.Endpoints = slices.DeleteFunc(s.Endpoints, func(ep hns.HostComputeEndpoint) bool { return ep.Id == ids[gone] })
+			r := New(p)
+			if err := r.Restore(h.Snapshot()); err != nil { // the same slots and IDs noted as h
+				t.Fatal(err)
+			}
+			if err := r.Restore(s); err != nil {
+				t.Fatal(err)
+			}
+			lb.HostComputeEndpoints = []string{ids[0], ids[gone]}
+			_, err := r.UpdateLoadBalancer(t.Context(), made.Id, lb)
+			checkCode(t, err, hns.CodeInvalidReference)
+		})
+	}
+}
+
+func checkCode(t *testing.T, err error, want hns.Code) {
+	t.Helper()
+	if code := hns.CodeOf(err); code != want {
+		t.Errorf("got %v, want code 0x%X", err, uint32(want))
 	}
 }

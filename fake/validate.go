@@ -182,7 +182,7 @@ func checkLBDocument(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 // DSR, IPv6, session affinity, and the backend limit without DSR. lb has
 // passed checkLBDocument.
 func (h *HNS) checkLBCapabilities(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
-	caps := h.profile.Capabilities()
+	caps := h.caps
 	pm := lb.PortMappings[0]
 	dsr := lb.Flags&lbpolicy.FlagDSR != 0
 	v6 := lb.Flags&lbpolicy.FlagIPv6 != 0
@@ -231,18 +231,34 @@ func checkLBAddresses(op hns.Op, lb *hns.HostComputeLoadBalancer) error {
 	return nil
 }
 
-// resolve spells the stored copy's endpoint references (ID keys) as the
-// endpoints' IDs, and the answer's as the stored ones, or fails with
-// 0x803B001C naming the first that is missing; it notes what each
-// resolved to (lbEntry.refs). A reference cur (the load balancer updated,
-// or nil) already resolved to an endpoint still stored is not looked up
-// again. Call with h.mu held.
+// resolve spells the stored copy's endpoint references as the endpoints'
+// IDs, and the answer's as the stored ones, or fails with 0x803B001C
+// naming the first that is missing; it notes what each resolved to
+// (lbEntry.refs). A reference cur (the load balancer updated, or nil)
+// already resolved to an endpoint still stored is not looked up again:
+// one sent as the very string cur holds (lbEntry.same), as a caller sends
+// back the IDs the fake gave it, is not even read. Call with h.mu held.
 func (h *HNS) resolve(op hns.Op, r lbRequest, cur *lbEntry) error {
 	e := &r.c.entry
 	refs := e.lb.HostComputeEndpoints
-	for i, k := range refs {
-		c := &e.refs[i]                               // its hash set by newLBCopies
-		spell := k != r.sent[i] || h.epIDsNotKeys > 0 // else k is the endpoint's ID
+	for i, sent := range r.sent {
+		c := &e.refs[i]
+		if j := cur.same(i, sent, &h.epSlots); j >= 0 {
+			*c = cur.refs[j] // and refs[i] is sent, the endpoint's ID
+			continue
+		}
+		if slot, gen, ok := h.epSlots.byString(sent); ok {
+			// An update leaves its hash 0: one that sends another string
+			// for it looks it up (cached needs the hash).
+			c.slot, c.gen, refs[i] = slot, gen, sent // the endpoint's ID
+			continue
+		}
+		if !r.keyed {
+			refs[i] = idKey(sent)
+			c.hash = h.refHash(refs[i])
+		}
+		k := refs[i]
+		spell := k != sent || h.epIDsNotKeys > 0 // else k is the endpoint's ID
 		if j := cur.cached(i, c.hash, k, &h.epSlots); j >= 0 {
 			c.slot, c.gen = cur.refs[j].slot, cur.refs[j].gen
 			if spell {
@@ -252,7 +268,7 @@ func (h *HNS) resolve(op hns.Op, r lbRequest, cur *lbEntry) error {
 		}
 		ref, ok := h.eps[k]
 		if !ok {
-			return hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+r.sent[i])
+			return hcnError(op, hcnFunc[op], hns.CodeInvalidReference, "no endpoint "+sent)
 		}
 		c.slot, c.gen = ref.slot, h.epSlots.gen(ref.slot)
 		if spell {
