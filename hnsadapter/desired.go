@@ -161,7 +161,7 @@ func sameAddr(a, b string) bool {
 
 // sameIDSet compares two lists of HNS IDs as sets, case-insensitively.
 func sameIDSet(a, b []string) bool {
-	if len(a) == len(b) && slices.EqualFunc(a, b, strings.EqualFold) {
+	if len(a) == len(b) && slices.EqualFunc(a, b, sameIDFold) {
 		return true // the usual case: HNS kept the order it was sent
 	}
 	if len(a) <= 16 && len(b) <= 16 {
@@ -169,6 +169,11 @@ func sameIDSet(a, b []string) bool {
 	}
 	return slices.Equal(idSet(a), idSet(b))
 }
+
+// sameIDFold is strings.EqualFold, which first compares equal strings
+// as Go does: the very same string (an ID HNS answered with, sent back)
+// then needs no read of its bytes, each a cache miss.
+func sameIDFold(a, b string) bool { return a == b || strings.EqualFold(a, b) }
 
 // subsetOf reports whether every ID of a is in b, case-insensitively.
 func subsetOf(a, b []string) bool {

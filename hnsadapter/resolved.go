@@ -167,7 +167,7 @@ func (v *view) keepResolved(key lbpolicy.Key, r *resolvedLB, lb *hns.HostCompute
 func sameAsKnown(known *resolvedLB, ips []netip.Addr, ids []string) bool {
 	i, j := 0, 0
 	for i < len(ips) && j < len(known.ips) {
-		if ips[i] != known.ips[j] || !sameID(ids[i], known.ids[j]) {
+		if ips[i] != known.ips[j] || !sameIDFold(ids[i], known.ids[j]) {
 			return false
 		}
 		for i++; i < len(ips) && ips[i] == ips[i-1]; i++ {
@@ -177,10 +177,6 @@ func sameAsKnown(known *resolvedLB, ips []netip.Addr, ids []string) bool {
 	}
 	return i == len(ips) && j == len(known.ips)
 }
-
-// sameID reports whether a and b are the same ID: equal, or equal in
-// idKey form.
-func sameID(a, b string) bool { return a == b || idKey(a) == idKey(b) }
 
 // referencesAll reports whether lb references each of ids (lb's IDs
 // sorted, as this package sends them; otherwise it may say no).
