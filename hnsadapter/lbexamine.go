@@ -56,6 +56,7 @@ type lbFindings struct {
 	// to send, and unsupported what it needs that HNS lacks ("": none).
 	same        bool
 	want        *hns.HostComputeLoadBalancer
+	wantOrdered bool // want's endpoint IDs are in key order (inKeyOrder)
 	unsupported string
 }
 
@@ -124,7 +125,11 @@ func (s *syncRun) examineLB(f *lbFindings, buf *lbBuf) {
 		}
 	}
 	slices.Sort(ids)
-	f.want = desiredLoadBalancer(f.lb, slices.Compact(ids)) // it copies ids
+	ids = slices.Compact(ids)
+	f.want = desiredLoadBalancer(f.lb, ids) // it copies ids
+	// Their bytes are in the cache now, after the sort: the worker that
+	// sends them need not read them again (lbTask.wantOrdered).
+	f.wantOrdered = inKeyOrder(ids)
 	f.unsupported = unsupportedFeature(f.want, s.r.caps)
 }
 

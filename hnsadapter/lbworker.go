@@ -45,15 +45,18 @@ type lbOutcome struct {
 }
 
 // runLBTask makes t's calls, on a worker of parallel, and works out
-// whether the answer's endpoint IDs are in key order while they are fresh
-// in the worker's cache: the sync records many outcomes one after the
-// other, and reading every ID again would be a cache miss each.
+// what the sync records about the answer while it is fresh in the
+// worker's cache: its key, whether its endpoint IDs are the ones sent and
+// in key order. The sync records many outcomes one after the other, and
+// reading every ID again would be a cache miss each.
 func runLBTask(ctx context.Context, w lbWorker, t *lbTask) lbOutcome {
 	o := w.run(ctx, t)
 	if o.now != nil {
 		o.facts.key, o.facts.keyOK = LoadBalancerKey(o.now)
-		o.facts.ordered = inKeyOrder(o.now.HostComputeEndpoints)
+		// An answer with the very strings sent compares without reading
+		// them, and has their order.
 		o.facts.asSent = t.want != nil && slices.Equal(o.now.HostComputeEndpoints, t.want.HostComputeEndpoints)
+		o.facts.ordered = o.facts.asSent && t.wantOrdered || !o.facts.asSent && inKeyOrder(o.now.HostComputeEndpoints)
 	}
 	return o
 }

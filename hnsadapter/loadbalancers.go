@@ -28,6 +28,8 @@ type lbTask struct {
 	keyOK  bool
 	old    *hns.HostComputeLoadBalancer // as HNS holds it; update and delete
 	want   *hns.HostComputeLoadBalancer // create and update
+	// wantOrdered: want's endpoint IDs are in key order (inKeyOrder).
+	wantOrdered bool
 	// known, in a sync of changes, is what the backends resolved to,
 	// kept if the call succeeds (resolved.go).
 	known *resolvedLB
@@ -212,7 +214,8 @@ func (s *syncRun) decideLB(tasks []lbTask, f *lbFindings, keep map[string]bool) 
 			Err: &ConflictError{Key: key, HolderID: f.foreign.Id}})
 		return tasks
 	}
-	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: f.want, known: note}
+	task := lbTask{action: actionCreate, plan: lb, obj: obj, key: key, keyOK: true, want: f.want,
+		wantOrdered: f.wantOrdered, known: note}
 	if f.owned != nil {
 		task.action, task.old = actionUpdate, f.owned
 	}
