@@ -20,6 +20,9 @@ type changeScope struct {
 	// ipNamed, for the many lookups that find none.
 	ips   map[netip.Addr]ipScope
 	named *ipFilter
+	// given holds the plan endpoints a Snapshot's change set gives for
+	// the IPs it names (its plan's values): no lookup needed.
+	given map[netip.Addr]*lbpolicy.Endpoint
 	wants []lbpolicy.Endpoint
 	// endpoints are owned endpoints (idKey form) whose delete is
 	// unfinished.
@@ -66,6 +69,7 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 	sc := s.scopeOf(changes, r.objects.begin())
 	defer func() {
 		give(&r.scratch.ips, sc.ips)
+		give(&r.scratch.given, sc.given)
 		if cap(sc.lbs) <= keepScratch {
 			clear(sc.lbs)
 			r.scratch.scoped = sc.lbs[:0]
@@ -88,7 +92,7 @@ func (s *syncRun) runChanges(ctx context.Context, changes *lbpolicy.Changes) err
 // backends of those load balancers.
 func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	sc := &s.scope
-	sc.ips, sc.lbs = take(&s.r.scratch.ips), s.r.scratch.scoped[:0]
+	sc.ips, sc.given, sc.lbs = take(&s.r.scratch.ips), take(&s.r.scratch.given), s.r.scratch.scoped[:0]
 	sc.wants = s.r.scratch.wants[:0]
 	for _, lbs := range [][]lbpolicy.LoadBalancer{c.AddedLoadBalancers, c.UpdatedLoadBalancers} {
 		for i := range lbs {
@@ -104,7 +108,11 @@ func (s *syncRun) scopeOf(c *lbpolicy.Changes, dirty []objectKey) *changeScope {
 	}
 	for _, eps := range [][]lbpolicy.Endpoint{c.AddedEndpoints, c.UpdatedEndpoints} {
 		for i := range eps {
-			sc.name(eps[i].IP.Unmap())
+			ip := eps[i].IP.Unmap()
+			sc.name(ip)
+			if s.idx.hasSnap {
+				sc.given[ip] = &eps[i]
+			}
 		}
 	}
 	for _, ip := range c.RemovedEndpoints {
@@ -199,7 +207,7 @@ func (s *syncRun) scopeBackends(sc *changeScope, e *scopedKey) {
 		if sc.ips[ip]&ipWanted != 0 {
 			continue // its plan endpoint is in wants already
 		}
-		if want, ok := s.idx.endpoint(ip); ok {
+		if want, ok := s.scopeEndpoint(sc, ip); ok {
 			sc.ips[ip] |= ipWanted
 			sc.wants = append(sc.wants, want)
 			continue
@@ -208,6 +216,17 @@ func (s *syncRun) scopeBackends(sc *changeScope, e *scopedKey) {
 			sc.listEndpoints, look = true, false
 		}
 	}
+}
+
+// scopeEndpoint returns the plan's endpoint with IP ip: the one the
+// change set gives, or else the one the plan index finds.
+func (s *syncRun) scopeEndpoint(sc *changeScope, ip netip.Addr) (lbpolicy.Endpoint, bool) {
+	if sc.named.mayHave(ip) {
+		if ep := sc.given[ip]; ep != nil {
+			return *ep, true
+		}
+	}
+	return s.idx.endpoint(ip)
 }
 
 // relistEndpoints replaces the view's endpoints by a list of the
@@ -237,7 +256,7 @@ func (s *syncRun) endpointsInScope(sc *changeScope) []*lbpolicy.Endpoint {
 		if why&ipWanted != 0 {
 			continue
 		}
-		if want, ok := s.idx.endpoint(ip); ok {
+		if want, ok := s.scopeEndpoint(sc, ip); ok {
 			wants = append(wants, want)
 		}
 	}

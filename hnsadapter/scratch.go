@@ -16,6 +16,7 @@ type scratch struct {
 	endpoints map[netip.Addr]endpointUse
 	ids       map[string]endpointMarks
 	ips       map[netip.Addr]ipScope
+	given     map[netip.Addr]*lbpolicy.Endpoint
 	ids2      []string
 	named     []netip.Addr
 	keep      map[string]bool
