@@ -43,6 +43,8 @@ func parallel[E, T, O any](ctx context.Context, workers int, env E, tasks []T, b
 		next atomic.Int64
 		wg   sync.WaitGroup
 		done chan int // the indexes of the tasks done, for each
+		// recorded counts the outcomes each has taken.
+		recorded atomic.Int64
 	}
 	if each != nil {
 		st.done = make(chan int, n) // never full: no worker waits
@@ -61,16 +63,29 @@ func parallel[E, T, O any](ctx context.Context, workers int, env E, tasks []T, b
 				}
 				if st.done != nil {
 					st.done <- i
+					if i-int(st.recorded.Load()) > aheadMax {
+						// Far ahead of each, which only the calling
+						// goroutine runs: let it have the core (calls
+						// that take CPU rather than wait, as a fake's,
+						// would otherwise starve it).
+						runtime.Gosched()
+					}
 				}
 			}
 		}()
 	}
 	if each != nil {
-		inOrder(n, st.done, func(i int) { each(i, &out[i]) })
+		inOrder(n, st.done, func(i int) {
+			each(i, &out[i])
+			st.recorded.Store(int64(i + 1))
+		})
 	}
 	st.wg.Wait()
 	return out
 }
+
+// aheadMax is how far workers may run ahead of each before they yield.
+const aheadMax = 16
 
 // inOrder calls each with 0, 1, ... n-1, each as soon as done has said
 // that it and those before it are done.
