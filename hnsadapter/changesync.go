@@ -353,7 +353,7 @@ func (s *syncRun) endpointCandidates(sc *changeScope) []string {
 // ips: those of many IPs on every core (each a lookup in maps of the
 // cluster's size, which only reads).
 func (s *syncRun) endpointsOf(ids []string, ips []netip.Addr) []string {
-	workers := min(coresFor(len(ips), s.r.forceWorkers), len(ips))
+	workers := coresFor(len(ips), s.r.forceWorkers, 0)
 	if workers <= 1 {
 		return s.appendEndpointsOf(ids, ips)
 	}

@@ -271,7 +271,7 @@ func (s *syncRun) endpointDeletes(candidates []string, scope map[netip.Addr]ipSc
 	// closure goroutines run is allocated: a sync of one change makes
 	// none.)
 	var dels []string
-	if workers := coresFor(len(candidates), s.r.forceWorkers); workers > 1 {
+	if workers := coresFor(len(candidates), s.r.forceWorkers, 0); workers > 1 {
 		dels = filterOnCores(candidates, workers, func(id string) bool { return s.deletable(id, scope) })
 	} else {
 		dels = filterInPlace(candidates, func(id string) bool { return s.deletable(id, scope) })

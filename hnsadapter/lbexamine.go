@@ -3,10 +3,7 @@ package hnsadapter
 import (
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/hnslb/hnslb/hnsadapter/hns"
 	"github.com/hnslb/hnslb/lbpolicy"
@@ -142,13 +139,7 @@ const examineMin = 64
 // before decideLB). workers > 0 forces that many goroutines (tests).
 func (s *syncRun) examineAll(finds []lbFindings, workers int) {
 	bufs := &s.r.scratch.lbBufs
-	if workers <= 0 {
-		workers = 1
-		if len(finds) >= examineMin {
-			workers = runtime.GOMAXPROCS(0)
-		}
-	}
-	workers = max(1, min(workers, len(finds)))
+	workers = coresFor(len(finds), workers, examineMin)
 	for len(*bufs) < workers {
 		*bufs = append(*bufs, lbBuf{})
 	}
@@ -161,25 +152,5 @@ func (s *syncRun) examineAll(finds []lbFindings, workers int) {
 		}
 		return
 	}
-	// Batches of 16 keep each goroutine's findings near one another;
-	// goroutines take the next batch as they finish one.
-	const batch = 16
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func(buf *lbBuf) {
-			defer wg.Done()
-			for {
-				from := int(next.Add(batch)) - batch
-				if from >= len(finds) {
-					return
-				}
-				for i := from; i < min(from+batch, len(finds)); i++ {
-					s.examineLB(&finds[i], buf)
-				}
-			}
-		}(&(*bufs)[w])
-	}
-	wg.Wait()
+	inBatches(len(finds), workers, func(w, i int) { s.examineLB(&finds[i], &(*bufs)[w]) })
 }

@@ -130,16 +130,48 @@ type ran[T any] struct {
 // over several goroutines: a shorter one costs less than starting them.
 const filterOnMin = 256
 
-// coresFor is how many goroutines to filter n items on: GOMAXPROCS for
-// many, one for few (force > 0: force, for any n; tests).
-func coresFor(n, force int) int {
+// coresFor is how many goroutines to spread n items of work over:
+// GOMAXPROCS for at least least of them (filterOnMin if 0), else one
+// (force > 0: force, for any n; tests). Never more than n, nor fewer
+// than one.
+func coresFor(n, force, least int) int {
+	if least == 0 {
+		least = filterOnMin
+	}
+	workers := 1
 	switch {
 	case force > 0:
-		return force
-	case n >= filterOnMin:
-		return runtime.GOMAXPROCS(0)
+		workers = force
+	case n >= least:
+		workers = runtime.GOMAXPROCS(0)
 	}
-	return 1
+	return max(1, min(workers, n))
+}
+
+// inBatches calls do(w, i) for each i in [0, n) on workers goroutines (w
+// the goroutine's index), which take batches of 16 in turn: each
+// goroutine's items lie near one another. do must only read what the
+// others change.
+func inBatches(n, workers int, do func(w, i int)) {
+	const batch = 16
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				from := int(next.Add(batch)) - batch
+				if from >= n {
+					return
+				}
+				for i := from; i < min(from+batch, n); i++ {
+					do(w, i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // filterInPlace returns the items of list that keep keeps, in order, in

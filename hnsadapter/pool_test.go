@@ -3,6 +3,7 @@ package hnsadapter
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -104,9 +105,33 @@ func TestFilterOnCores(t *testing.T) {
 					want = append(want, i)
 				}
 			}
-			got := filterOnCores(list, coresFor(n, workers), keep)
+			got := filterOnCores(list, coresFor(n, workers, 0), keep)
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%d items on %d workers (-want +got):\n%s", n, workers, diff)
+			}
+		}
+	}
+}
+
+// TestInBatches: every item is done once, by one of the goroutines.
+func TestInBatches(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 100, 1000} {
+		for _, workers := range []int{1, 2, 3} {
+			var count [1000]atomic.Int32
+			var bad atomic.Bool
+			inBatches(n, workers, func(w, i int) {
+				if w < 0 || w >= workers {
+					bad.Store(true)
+				}
+				count[i].Add(1)
+			})
+			if bad.Load() {
+				t.Errorf("%d items on %d workers: a goroutine index out of range", n, workers)
+			}
+			for i := range n {
+				if c := count[i].Load(); c != 1 {
+					t.Errorf("%d items on %d workers: item %d done %d times", n, workers, i, c)
+				}
 			}
 		}
 	}
