@@ -105,10 +105,13 @@ func (s *syncRun) examineLB(f *lbFindings, buf *lbBuf) {
 	if f.waiting || len(f.ids) == 0 {
 		return
 	}
-	// sameBackends may sort the IDs, and the sync remembers them in
-	// backend order (decideLB): a copy is compared.
-	ids := append(buf.sorted[:0], f.ids...)
-	defer func() { buf.sorted = ids[:0] }()
+	// sameBackends may sort the IDs, and a sync of changes remembers them
+	// in backend order (decideLB): it compares a copy.
+	ids := f.ids
+	if s.changes {
+		ids = append(buf.sorted[:0], f.ids...)
+		defer func() { buf.sorted = ids[:0] }()
+	}
 	if f.owned != nil && matchesLoadBalancerFields(f.owned, f.lb) {
 		if k := f.known; k != nil && k.exact && len(f.ips) == len(f.ids) && !slices.Contains(f.ips, netip.Addr{}) {
 			f.same = sameAsKnown(k, f.ips, f.ids)
