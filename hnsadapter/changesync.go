@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sync"
 
 	"github.com/hnslb/hnslb/lbpolicy"
 )
@@ -358,16 +357,7 @@ func (s *syncRun) endpointsOf(ids []string, ips []netip.Addr) []string {
 		return s.appendEndpointsOf(ids, ips)
 	}
 	parts := make([][]string, workers)
-	size := (len(ips) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			parts[w] = s.appendEndpointsOf(nil, ips[min(w*size, len(ips)):min((w+1)*size, len(ips))])
-		}()
-	}
-	wg.Wait()
+	inParts(len(ips), workers, func(w, lo, hi int) { parts[w] = s.appendEndpointsOf(nil, ips[lo:hi]) })
 	for _, part := range parts {
 		ids = append(ids, part...)
 	}

@@ -194,21 +194,29 @@ func filterOnCores[T any](list []T, workers int, keep func(T) bool) []T {
 	if workers == 1 {
 		return filterInPlace(list, keep)
 	}
-	kept := make([]int, workers)
-	size := (len(list) + workers - 1) / workers
+	kept, from := make([]int, workers), make([]int, workers)
+	inParts(len(list), workers, func(w, lo, hi int) {
+		from[w], kept[w] = lo, len(filterInPlace(list[lo:hi], keep))
+	})
+	n := kept[0]
+	for w := 1; w < workers; w++ {
+		n += copy(list[n:], list[from[w]:from[w]+kept[w]])
+	}
+	return list[:n]
+}
+
+// inParts splits [0, n) into workers contiguous parts and calls do(w, lo,
+// hi) for each, part w on a goroutine of its own; it returns once all are
+// done.
+func inParts(n, workers int, do func(w, lo, hi int)) {
+	size := (n + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			kept[w] = len(filterInPlace(list[min(w*size, len(list)):min((w+1)*size, len(list))], keep))
+			do(w, min(w*size, n), min((w+1)*size, n))
 		}()
 	}
 	wg.Wait()
-	n := kept[0]
-	for w := 1; w < workers; w++ {
-		from := min(w*size, len(list))
-		n += copy(list[n:], list[from:from+kept[w]])
-	}
-	return list[:n]
 }
