@@ -193,7 +193,7 @@ func (h *HNS) ListEndpoints(ctx context.Context, networkID string) ([]hns.HostCo
 // opens the network first.
 func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.HostComputeEndpoint) (*hns.HostComputeEndpoint, error) {
 	const op = hns.OpCreateEndpoint
-	var out *hns.HostComputeEndpoint
+	var answered, withID bool
 	r := prepareEP(ep) // before the lock
 	err := h.do(ctx, op, []string{networkID}, func(c *callIDs) error {
 		if ep == nil {
@@ -228,12 +228,19 @@ func (h *HNS) CreateEndpoint(ctx context.Context, networkID string, ep *hns.Host
 		if err := f.answer(nil); err != nil {
 			return err
 		}
-		out = r.answer()
-		if !f.answersWithID() {
-			out.Id = ""
-		}
+		answered, withID = true, f.answersWithID()
 		return nil
 	})
+	if !answered {
+		return nil, err
+	}
+	// The answer is copied once the lock is let go: a stored endpoint
+	// is never changed in place, so this call's still holds what it
+	// stored.
+	out := r.answer()
+	if !withID {
+		out.Id = ""
+	}
 	return out, err
 }
 

@@ -31,7 +31,7 @@ type HNS struct {
 
 	networks []network           // creation order
 	lbs      map[string]*lbEntry // by idKey; never changed in place
-	eps      map[string]epRef    // by idKey
+	eps      map[string]epRef    // by idKey; an endpoint stored is never changed in place
 	epSlots  epSlots             // of eps
 	refSeed  maphash.Seed        // of refHash; never changes
 	reserved []reservation
