@@ -9,6 +9,10 @@ import "net/netip"
 // may have the IP, and looks in the map only then: most do not.
 type ipFilter [1 << 10]uint64
 
+// syncFilters are a sync's filters: of the IPs it resolved
+// (syncRun.endpoints) and of those its change set names (changeScope).
+type syncFilters struct{ endpoints, named ipFilter }
+
 func (f *ipFilter) add(ip netip.Addr) {
 	h := filterHash(ip)
 	f[h>>6] |= 1 << (h & 63)

@@ -33,9 +33,8 @@ type syncRun struct {
 
 	// endpoints holds, per endpoint IP the sync resolved, the HNS endpoint
 	// the plan's backends with that IP use, or that they must wait;
-	// inEndpoints its IPs, for the many lookups that find none.
-	endpoints   map[netip.Addr]endpointUse
-	inEndpoints *ipFilter
+	// filters.endpoints its IPs, for the many lookups that find none.
+	endpoints map[netip.Addr]endpointUse
 	// ids holds, per HNS endpoint ID (idKey form), what the sync did with
 	// the endpoint.
 	ids map[string]endpointMarks
@@ -59,8 +58,8 @@ type syncRun struct {
 	// onRelease is s.markReleased, made once: the view calls it while
 	// the phases run.
 	onRelease func(id string)
-	// filters are inEndpoints and scope.named, kept from sync to sync.
-	filters *[2]ipFilter
+	// filters are kept from sync to sync (8 KB each).
+	filters *syncFilters
 }
 
 // endpointUse is what the backends with one IP use this sync.
@@ -97,22 +96,21 @@ func newSyncRun(r *Reconciler, plan *lbpolicy.Plan, now time.Time) *syncRun {
 	c, onRelease, filters := s.calls, s.onRelease, s.filters
 	*c = calls{b: r.backend, log: r.log, now: r.opts.Now, metrics: r.opts.Metrics}
 	if filters == nil {
-		filters = new([2]ipFilter)
+		filters = new(syncFilters)
 	} else {
-		*filters = [2]ipFilter{}
+		*filters = syncFilters{}
 	}
 	*s = syncRun{
-		r:           r,
-		plan:        plan,
-		calls:       c,
-		now:         now,
-		endpoints:   take(&r.scratch.endpoints),
-		inEndpoints: &filters[0],
-		ids:         take(&r.scratch.ids),
-		onRelease:   onRelease,
-		filters:     filters,
+		r:         r,
+		plan:      plan,
+		calls:     c,
+		now:       now,
+		endpoints: take(&r.scratch.endpoints),
+		ids:       take(&r.scratch.ids),
+		onRelease: onRelease,
+		filters:   filters,
 	}
-	s.scope.named = &filters[1]
+	s.scope.named = &filters.named
 	return s
 }
 
@@ -146,7 +144,7 @@ func (s *syncRun) markReleased(id string) { s.ids[id] |= markReleased }
 // use records that the backends with IP ip use HNS endpoint id.
 func (s *syncRun) use(ip netip.Addr, id string) {
 	s.endpoints[ip] = endpointUse{id: id}
-	s.inEndpoints.add(ip)
+	s.filters.endpoints.add(ip)
 	s.ids[idKey(id)] |= markUsed
 }
 
@@ -165,7 +163,7 @@ func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 			return endpointUse{id: u.id, ep: u.ep}, true
 		}
 	}
-	if !s.inEndpoints.mayHave(ip) {
+	if !s.filters.endpoints.mayHave(ip) {
 		return endpointUse{}, false
 	}
 	use, ok := s.endpoints[ip]
@@ -176,7 +174,7 @@ func (s *syncRun) usedBy(ip netip.Addr) (endpointUse, bool) {
 // sync, and leaves the IP to the next sync of changes.
 func (s *syncRun) wait(ip netip.Addr) {
 	s.endpoints[ip] = endpointUse{waiting: true}
-	s.inEndpoints.add(ip)
+	s.filters.endpoints.add(ip)
 	s.r.objects.markDirty(keyEndpoint(ip))
 }
 
